@@ -1,0 +1,150 @@
+"""The `obsctl` command line. Each command imports what it needs when it runs: `validate` is on every commit."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="obsctl",
+    help="Monitoring as code: one YAML spec compiled to Prometheus, Loki, Alertmanager, Grafana and Datadog.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    human = "human"
+    json = "json"
+    github = "github"
+
+
+class Target(str, Enum):
+    prometheus = "prometheus"
+    loki = "loki"
+    alertmanager = "alertmanager"
+    grafana = "grafana"
+    datadog = "datadog"
+    all = "all"
+
+
+SpecArg = Annotated[Path, typer.Argument(help="spec file", show_default=False)]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="apply this environment's overrides")]
+
+
+def _emit(diags: list, smap: object, fmt: Format) -> None:
+    from . import report
+
+    if fmt is Format.json:
+        report.render_json(diags)
+    elif fmt is Format.github:
+        report.render_github(diags)
+    else:
+        report.render_human(diags, smap)
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="spec files", show_default=False)],
+    env: EnvOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.human,
+    strict: Annotated[bool, typer.Option("--strict", help="treat warnings as errors")] = False,
+) -> None:
+    """Check specs: structure, references, expressions, routing. Exit 0 clean, 1 on errors."""
+    from .pipeline import check
+
+    all_diags = []
+    failed = False
+    for path in specs:
+        result = check(path, env, every_env=True)
+        all_diags.extend(result.diagnostics)
+        if fmt is Format.human:
+            _emit(result.diagnostics, result.smap, fmt)
+        bad = not result.ok or (strict and result.diagnostics)
+        failed = failed or bad
+        if fmt is Format.human:
+            errors = sum(d.level == "error" for d in result.diagnostics)
+            warnings = len(result.diagnostics) - errors
+            status = "invalid" if bad else "ok"
+            extra = f" ({errors} error(s), {warnings} warning(s))" if result.diagnostics else ""
+            print(f"{path}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
+    if fmt is not Format.human:
+        _emit(all_diags, None, fmt)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def build(
+    spec: SpecArg,
+    target: Annotated[list[Target], typer.Option("--target", "-t", help="target(s) to build")] = [Target.all],  # noqa: B006
+    env: EnvOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/<service>[-<env>])")] = None,
+    templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="prometheus output: rules (default) or prometheusrule")] = "rules",
+    check_only: Annotated[bool, typer.Option("--check", help="exit 1 with a diff when the files in --out are stale")] = False,
+) -> None:
+    """Compile a spec to the target's files, checked before anything is written."""
+    from .build import run_build
+
+    code = run_build(spec, [t.value for t in target], env, out, templates, fmt, check_only)
+    raise typer.Exit(code)
+
+
+@app.command("test")
+def test_cmd(
+    spec: SpecArg,
+    env: EnvOpt = None,
+    templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,
+) -> None:
+    """Run the spec's alert tests (promtool) and route tests (amtool)."""
+    from .testing import run_tests
+
+    raise typer.Exit(run_tests(spec, env, templates))
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write to this file instead of stdout")] = None,
+) -> None:
+    """Print the spec's JSON Schema (for editors with yaml-language-server)."""
+    from .schema import schema_text
+
+    text = schema_text()
+    if out:
+        out.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="where to write the starter spec")] = Path("obsctl.yaml"),
+    service: Annotated[str, typer.Option("--service", help="service name")] = "my-service",
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Write a starter spec that validates and builds."""
+    from .starter import write_starter
+
+    raise typer.Exit(write_starter(path, service, force))
+
+
+@app.command()
+def version() -> None:
+    """Print obsctl's version."""
+    from . import __version__
+
+    print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The neutral expression language: parse (`parser`), syntax tree (`ast`), meaning (`resolve`)."""

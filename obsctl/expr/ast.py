@@ -1,0 +1,88 @@
+"""Syntax tree of the expression language. Every node keeps its position inside the expression text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Pos:
+    line: int  # 1-based, inside the expression text
+    column: int  # 1-based
+
+
+@dataclass
+class Node:
+    pos: Pos = field(default_factory=lambda: Pos(1, 1), kw_only=True, compare=False, repr=False)
+
+
+@dataclass
+class Number(Node):
+    value: float
+
+
+@dataclass
+class String(Node):
+    value: str
+
+
+@dataclass
+class DurationLit(Node):
+    text: str
+
+
+@dataclass
+class Var(Node):
+    name: str  # without the leading $
+
+
+@dataclass
+class Matcher:
+    label: str
+    op: str  # = != =~ !~
+    value: str
+
+
+@dataclass
+class Ref(Node):
+    """A name: a metric (or one of its histogram series), a derived metric, a log event or a probe."""
+
+    name: str
+    matchers: list[Matcher] = field(default_factory=list)
+    window: str | None = None
+
+
+@dataclass
+class Call(Node):
+    func: str
+    args: list[Node] = field(default_factory=list)
+    by: list[str] | None = None
+    without: bool = False
+
+
+@dataclass
+class BinOp(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass
+class Neg(Node):
+    operand: Node
+
+
+COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
+
+
+def walk(node: Node):
+    """Every node of a tree, parents first."""
+    yield node
+    if isinstance(node, Call):
+        for a in node.args:
+            yield from walk(a)
+    elif isinstance(node, BinOp):
+        yield from walk(node.left)
+        yield from walk(node.right)
+    elif isinstance(node, Neg):
+        yield from walk(node.operand)

@@ -1,0 +1,157 @@
+"""Parse expression text into the syntax tree with a real grammar (lark, LALR), never with regexes."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from . import ast
+
+
+class ExprSyntaxError(ValueError):
+    def __init__(self, message: str, line: int, column: int, hint: str = "") -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.hint = hint
+
+
+@functools.cache
+def _parser():
+    from lark import Lark
+
+    grammar = (Path(__file__).parent / "grammar.lark").read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=_cache_file())
+
+
+def _cache_file() -> str | bool:
+    # lark pickles the generated LALR tables; keeping them next to the grammar saves ~40 ms per run.
+    import tempfile
+
+    cache = Path(tempfile.gettempdir()) / f"obsctl-expr-{_grammar_stamp()}.lark-cache"
+    return str(cache)
+
+
+def _grammar_stamp() -> str:
+    import hashlib
+
+    import lark
+
+    data = (Path(__file__).parent / "grammar.lark").read_bytes() + lark.__version__.encode()
+    return hashlib.sha1(data).hexdigest()[:12]
+
+
+def _unquote(tok: str) -> str:
+    body = tok[1:-1]
+    return body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") if "\\" in body else body
+
+
+@functools.cache
+def _transformer():
+    from lark import Transformer, v_args
+
+    def pos(meta) -> ast.Pos:
+        return ast.Pos(getattr(meta, "line", 1), getattr(meta, "column", 1))
+
+    @v_args(meta=True)
+    class ToAst(Transformer):
+        def number(self, meta, items):
+            return ast.Number(float(items[0]), pos=ast.Pos(items[0].line, items[0].column))
+
+        def var(self, meta, items):
+            return ast.Var(str(items[0])[1:], pos=ast.Pos(items[0].line, items[0].column))
+
+        def string(self, meta, items):
+            return ast.String(_unquote(str(items[0])), pos=ast.Pos(items[0].line, items[0].column))
+
+        def duration(self, meta, items):
+            return ast.DurationLit(str(items[0]), pos=ast.Pos(items[0].line, items[0].column))
+
+        def neg(self, meta, items):
+            return ast.Neg(items[0], pos=pos(meta))
+
+        def binop(self, meta, items):
+            left, op, right = items
+            return ast.BinOp(str(op), left, right, pos=ast.Pos(op.line, op.column))
+
+        def args(self, meta, items):
+            return list(items)
+
+        def grouping(self, meta, items):
+            kw, *names = items
+            return (str(kw) == "without", [str(n) for n in names if n is not None])
+
+        def call(self, meta, items):
+            name, args, grouping = items
+            without, by = grouping if grouping else (False, None)
+            return ast.Call(str(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
+
+        def agg_prefix(self, meta, items):
+            name, grouping, args = items
+            without, by = grouping
+            return ast.Call(str(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
+
+        def matcher(self, meta, items):
+            label, op, value = items
+            return ast.Matcher(str(label), str(op), _unquote(str(value)))
+
+        def matchers(self, meta, items):
+            return [m for m in items if m is not None]
+
+        def range(self, meta, items):
+            return str(items[0])
+
+        def selector(self, meta, items):
+            name, matchers, window = items
+            return ast.Ref(str(name), matchers or [], window, pos=ast.Pos(name.line, name.column))
+
+    return ToAst()
+
+
+def parse(text: str) -> ast.Node:
+    """Parse an expression; raises ExprSyntaxError with a 1-based line and column."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+    if not isinstance(text, str) or not text.strip():
+        raise ExprSyntaxError("the expression is empty", 1, 1)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedEOF as e:
+        lines = text.splitlines() or [""]
+        expected = _expected(e.expected)
+        raise ExprSyntaxError(f"the expression ends too early{expected}", len(lines), len(lines[-1]) + 1,
+                              "check for an unclosed '(' or a missing operand") from None
+    except UnexpectedToken as e:
+        if e.token.type == "$END":
+            lines = text.splitlines() or [""]
+            raise ExprSyntaxError(f"the expression ends too early{_expected(e.expected)}", len(lines),
+                                  len(lines[-1]) + 1, "check for an unclosed '(' or a missing operand") from None
+        raise ExprSyntaxError(f"unexpected '{e.token}'{_expected(e.expected)}", e.line, e.column,
+                              _hint_for(str(e.token))) from None
+    except UnexpectedCharacters as e:
+        ch = text.splitlines()[e.line - 1][e.column - 1] if e.line - 1 < len(text.splitlines()) else "?"
+        raise ExprSyntaxError(f"unexpected character '{ch}'", e.line, e.column, _hint_for(ch)) from None
+    except UnexpectedInput as e:  # pragma: no cover - other lark errors
+        raise ExprSyntaxError(str(e), getattr(e, "line", 1), getattr(e, "column", 1)) from None
+    return _transformer().transform(tree)
+
+
+_READABLE = {
+    "RPAR": "')'", "LPAR": "'('", "COMMA": "','", "NAME": "a name", "NUMBER": "a number", "STRING": "a string",
+    "DURATION": "a duration", "CMP": "a comparison", "RSQB": "']'", "RBRACE": "'}'", "MATCHOP": "'=' or '=~'",
+}
+
+
+def _expected(expected: set[str] | list[str]) -> str:
+    names = sorted({_READABLE[e] for e in expected if e in _READABLE})
+    return f" (expected {', '.join(names)})" if names and len(names) <= 4 else ""
+
+
+def _hint_for(tok: str) -> str:
+    if tok in ("&&", "&"):
+        return "write 'and' to combine conditions"
+    if tok in ("||", "|"):
+        return "write 'or'"
+    if tok == "=":
+        return "compare with '=='"
+    return ""

@@ -1,0 +1,263 @@
+"""From spec files to a validated `Spec`: includes, environment overrides, and pydantic errors with positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, SpecError, did_you_mean
+from .yamlsource import SourceMap, load_file
+
+MAX_INCLUDE_DEPTH = 8
+
+
+@dataclass
+class Loaded:
+    spec: object  # obsctl.model.Spec (imported lazily: pydantic is the heaviest import we have)
+    smap: SourceMap
+    path: Path
+    env: str | None
+    raw: dict
+
+
+def _merge(base: object, over: object, base_map: SourceMap, over_map: SourceMap, path: tuple) -> object:
+    """Deep-merge `over` onto `base`: mappings merge by key, everything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v, base_map, over_map, path + (k,)) if k in base else v
+            if k not in base:
+                _copy_locations(over_map, base_map, path + (k,))
+        if path in over_map.values:
+            base_map.values.setdefault(path, over_map.values[path])
+        return out
+    _copy_locations(over_map, base_map, path)
+    return over
+
+
+def _copy_locations(src: SourceMap, dst: SourceMap, prefix: tuple) -> None:
+    n = len(prefix)
+    for table_src, table_dst in ((src.values, dst.values), (src.keys, dst.keys)):
+        for p in [p for p in table_dst if p[:n] == prefix]:
+            del table_dst[p]
+        for p, loc in table_src.items():
+            if p[:n] == prefix:
+                table_dst[p] = loc
+    dst.lines.update(src.lines)
+
+
+def _remap(smap: SourceMap, old: tuple, new: tuple) -> SourceMap:
+    out = SourceMap(lines=dict(smap.lines))
+    n = len(old)
+    for p, loc in smap.values.items():
+        if p[:n] == old:
+            out.values[new + p[n:]] = loc
+    for p, loc in smap.keys.items():
+        if p[:n] == old:
+            out.keys[new + p[n:]] = loc
+    return out
+
+
+def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
+    """One spec file with its includes merged beneath it (the including file wins)."""
+    display = _display(path)
+    data, smap = load_file(path, display)
+    if not isinstance(data, dict):
+        loc = smap.locate(())
+        raise SpecError([Diagnostic("OBS008", "error", "a spec is a YAML mapping (service:, metrics:, alerts: ...)",
+                                    loc, "", "start from `obsctl init`")])
+    includes = data.get("include") or []
+    if not isinstance(includes, list):
+        includes = [includes]
+    merged: dict = {}
+    mmap = SourceMap()
+    for i, inc in enumerate(includes):
+        loc = smap.locate(("include", i))
+        if not isinstance(inc, str):
+            raise SpecError([Diagnostic("OBS009", "error", "include entries are file paths", loc, f"include[{i}]")])
+        target = (path.parent / inc).resolve()
+        if target in seen or target == path.resolve():
+            raise SpecError([Diagnostic("OBS009", "error", f"include cycle through {inc}", loc, f"include[{i}]",
+                                        "a spec may not include itself, directly or through other specs")])
+        if len(seen) >= MAX_INCLUDE_DEPTH:
+            raise SpecError([Diagnostic("OBS009", "error", f"includes nest deeper than {MAX_INCLUDE_DEPTH}", loc)])
+        if not target.is_file():
+            raise SpecError([Diagnostic("OBS009", "error", f"included file not found: {inc}", loc, f"include[{i}]",
+                                        "paths are relative to the including spec")])
+        inc_data, inc_map = read_raw(target, seen + (path.resolve(),))
+        inc_data.pop("include", None)
+        merged = _merge(merged, inc_data, mmap, inc_map, ())
+    data.pop("include", None)
+    merged = _merge(merged, data, mmap, smap, ())
+    if includes:
+        merged["include"] = includes
+        _copy_locations(smap, mmap, ("include",))
+    mmap.lines.update(smap.lines)
+    return merged, mmap
+
+
+def apply_env(data: dict, smap: SourceMap, env: str | None) -> dict:
+    """The spec as environment `env` sees it: its overrides merged over the base."""
+    envs = data.get("environments") or {}
+    if env is None:
+        return data
+    if not isinstance(envs, dict) or env not in envs:
+        names = sorted(envs) if isinstance(envs, dict) else []
+        hint = did_you_mean(env, names) or (f"defined: {', '.join(names)}" if names else "the spec defines no environments")
+        raise SpecError([Diagnostic("OBS010", "error", f"unknown environment '{env}'", smap.locate(("environments",)),
+                                    "environments", hint)])
+    over = envs[env] or {}
+    if not isinstance(over, dict):
+        raise SpecError([Diagnostic("OBS010", "error", "an environment is a mapping of overrides",
+                                    smap.locate(("environments", env)), f"environments.{env}")])
+    bad = sorted(set(over) & {"environments", "include", "service", "version"})
+    if bad:
+        raise SpecError([Diagnostic("OBS010", "error", f"an environment cannot override '{bad[0]}'",
+                                    smap.locate(("environments", env, bad[0]), True), f"environments.{env}.{bad[0]}")])
+    over_map = _remap(smap, ("environments", env), ())
+    env_map = SourceMap(values=dict(smap.values), keys=dict(smap.keys), lines=dict(smap.lines))
+    merged = _merge(data, over, env_map, over_map, ())
+    smap.values, smap.keys = env_map.values, env_map.keys
+    return merged
+
+
+def validate_model(data: dict, smap: SourceMap, prefix: tuple = ()) -> object:
+    """Build the pydantic Spec; every validation error becomes a Diagnostic at its YAML position."""
+    from pydantic import ValidationError
+
+    from .model import Spec
+
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError([_diagnostic(err, smap) for err in e.errors(include_url=False)]) from None
+
+
+_FIELD_ALIASES = {"for_": "for", "from_": "from", "continue_": "continue"}
+
+
+def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
+    # pydantic adds union-branch and validator names to `loc`; the YAML path is the str/int parts that exist.
+    raw_loc = [p for p in err["loc"] if isinstance(p, int | str)]
+    path: list = []
+    for i, part in enumerate(raw_loc):
+        cand = tuple(path) + (part,)
+        if cand in smap.values or cand in smap.keys:
+            path.append(part)
+        elif i == len(raw_loc) - 1 and err["type"] in ("extra_forbidden", "missing"):
+            path.append(part)
+    kind = err["type"]
+    field_path = ".".join(str(p) for p in path)
+    key = path[-1] if path else ""
+    msg = err["msg"]
+    hint = ""
+    code = "OBS100"
+    if kind == "extra_forbidden":
+        code = "OBS101"
+        known = _known_fields(err["loc"][:-1])
+        msg = f"unknown key '{key}'"
+        hint = did_you_mean(str(key), known) or (f"allowed here: {', '.join(sorted(known))}" if known else "")
+        if any(c in str(key) for c in "()[]'\" "):
+            hint = "in a {flow: mapping} a comma ends the value: quote values that contain commas"
+        loc = smap.locate(tuple(path), prefer_key=True)
+    elif kind == "missing":
+        code = "OBS102"
+        msg = f"missing required key '{key}'"
+        loc = smap.locate(tuple(path[:-1]), prefer_key=True)
+    else:
+        loc = smap.locate(tuple(path))
+        if kind.startswith(("int_", "float_", "bool_", "string_type", "dict_type", "list_type", "model_type")):
+            code = "OBS103"
+            got = err.get("input")
+            msg = f"{msg.rstrip('.')} (got {_describe(got)})"
+            if isinstance(got, str) and ":" in got and kind.startswith(("int", "float")):
+                hint = "YAML read this as text; quote times like '17:00' and give numbers without ':'"
+            elif kind == "dict_type" or kind == "model_type":
+                hint = "this key takes a mapping of key: value pairs"
+            elif kind == "list_type":
+                hint = "this key takes a list: [a, b] or one '- item' per line"
+        elif kind == "value_error":
+            code = "OBS104"
+            msg = msg.removeprefix("Value error, ")
+        elif kind == "string_pattern_mismatch":
+            code = "OBS105"
+            msg = f"'{err.get('input')}' does not have the expected form"
+            hint = _pattern_hint(field_path)
+        elif kind == "literal_error":
+            code = "OBS106"
+            msg = f"'{err.get('input')}' is not allowed here: {msg.removeprefix('Input should be ').rstrip('.')}"
+    for py, yml in _FIELD_ALIASES.items():
+        field_path = field_path.replace(py, yml)
+    return Diagnostic(code, "error", msg, loc, field_path, hint)
+
+
+def _describe(v: object) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    return f"{type(v).__name__} {v!r}"
+
+
+def _pattern_hint(field_path: str) -> str:
+    if field_path == "service":
+        return "service names are lowercase letters, digits and '-', e.g. asset-ws"
+    if field_path.startswith("alerts"):
+        return "alert names are CamelCase letters and digits, e.g. APIHighErrorRate"
+    if ".times" in field_path:
+        return "times are 'HH:MM', zero-padded and quoted, e.g. '09:00'"
+    return ""
+
+
+def _known_fields(loc: tuple) -> set[str]:
+    """Field names of the model at `loc` (for 'did you mean' on unknown keys)."""
+    from pydantic import BaseModel
+
+    from .model import Spec
+
+    model: type[BaseModel] | None = Spec
+    for part in loc:
+        if model is None:
+            return set()
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None)
+        if info is None:
+            continue
+        model = _model_in(info.annotation)
+    if model is None:
+        return set()
+    return {f.alias or n for n, f in model.model_fields.items()}
+
+
+def _model_in(annotation: object) -> object:
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load(path: Path, env: str | None = None) -> Loaded:
+    """Read, merge includes, apply an environment and validate the model. Raises SpecError."""
+    data, smap = read_raw(path)
+    raw = data
+    data = apply_env(data, smap, env)
+    spec = validate_model(data, smap)
+    return Loaded(spec, smap, path, env, raw)

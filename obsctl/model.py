@@ -1,0 +1,494 @@
+"""The spec: pydantic models that reject unknown keys. `obsctl schema` prints their JSON Schema.
+
+Named things (metrics, events, derived metrics, probes, dashboards, alerts, SLOs, receivers) are mappings keyed
+by name, so includes and environment overrides merge by name and YAML itself rejects duplicates.
+Expressions stay text here; `obsctl.semantics` parses and checks them with positions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from .durations import parse_duration
+
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+ALERT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _duration(v: str) -> str:
+    parse_duration(v)
+    return v
+
+
+def _no_yaml11(v: object) -> object:
+    # A YAML 1.1 reader would have turned these into booleans or numbers; we keep them as text and explain.
+    if isinstance(v, str) and v.lower() in ("yes", "no", "on", "off", "y", "n"):
+        raise ValueError(f"'{v}' is not a boolean here: write true or false")
+    return v
+
+
+def _label_name(v: str) -> str:
+    if not LABEL_NAME.match(v):
+        raise ValueError(f"'{v}' is not a valid label name: use letters, digits and '_', not starting with a digit")
+    if v.startswith("__"):
+        raise ValueError(f"label names starting with '__' are reserved by Prometheus: '{v}'")
+    return v
+
+
+def _metric_name(v: str) -> str:
+    if not METRIC_NAME.match(v) or ":" in v:
+        raise ValueError(f"'{v}' is not a valid metric name: letters, digits and '_' only (':' is for recording rules)")
+    return v
+
+
+Duration = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and v == 0 else v),
+                     AfterValidator(_duration), Field(json_schema_extra={"pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$|^0$"})]
+Bool = Annotated[bool, BeforeValidator(_no_yaml11)]
+LabelName = Annotated[str, AfterValidator(_label_name)]
+MetricName = Annotated[str, AfterValidator(_metric_name)]
+Labels = dict[LabelName, str]
+Expr = Annotated[str, Field(min_length=1, description="an obsctl expression (PromQL-flavoured, backend-neutral)")]
+Scalar = float | int | str
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Overrides(Strict):
+    """Raw per-target queries for what the neutral expression language cannot say."""
+
+    promql: str | None = None
+    logql: str | None = None
+    datadog: str | None = None
+
+
+# --- sources -------------------------------------------------------------------------------------------
+
+
+class MetricSource(Strict):
+    type: Literal["prometheus", "datadog"] = "prometheus"
+    selector: Labels = Field(default_factory=dict, description="label matchers added to every metric query")
+    scrape_interval: Duration = "30s"
+    targets: list[str] = Field(default_factory=list, description="scrape targets, e.g. app_blue:8000 (documentation)")
+
+
+class LogSource(Strict):
+    type: Literal["loki", "datadog"] = "loki"
+    format: Literal["json", "logfmt", "text"] = "json"
+    message_field: str = Field("msg", description="the field that holds the message in json/logfmt logs")
+
+
+class Probe(Strict):
+    url: str
+    interval: Duration = "30s"
+    timeout: Duration = "10s"
+    module: str = Field("http_2xx", description="blackbox exporter module")
+    description: str = ""
+
+
+class Sources(Strict):
+    metrics: MetricSource = Field(default_factory=MetricSource)
+    logs: LogSource | None = None
+    probes: dict[str, Probe] = Field(default_factory=dict)
+
+
+# --- catalog ---------------------------------------------------------------------------------------------
+
+
+class Metric(Strict):
+    kind: Literal["counter", "gauge", "histogram", "summary"]
+    labels: list[LabelName] = Field(default_factory=list)
+    unit: str = ""
+    help: str = ""
+    buckets: list[float] = Field(default_factory=list, description="histogram bucket boundaries (le)")
+    aggregate: Literal["sum", "avg", "max", "min"] = Field(
+        "sum", description="how series are combined when an expression does not aggregate explicitly")
+    datadog_name: str | None = Field(None, description="the metric's name in Datadog, when not the mapped default")
+
+
+class Event(Strict):
+    stream: Labels = Field(description="log stream selector, e.g. {service: asset-worker}")
+    message: str = Field(min_length=1)
+    match: Literal["exact", "contains", "regex"] = "exact"
+    field: str | None = Field(None, description="message field (default: sources.logs.message_field)")
+    help: str = ""
+
+
+class Derived(Strict):
+    expr: Expr
+    window: Duration | None = None
+    unit: str = ""
+    help: str = ""
+    overrides: Overrides = Field(default_factory=Overrides)
+
+
+def _derived(v: object) -> object:
+    return {"expr": v} if isinstance(v, str) else v
+
+
+# --- dashboards -------------------------------------------------------------------------------------------
+
+
+class Threshold(Strict):
+    value: float | None
+    color: str
+
+
+class Query(Strict):
+    expr: Expr | None = None
+    legend: str = ""
+    overrides: Overrides = Field(default_factory=Overrides)
+
+
+PanelType = Literal["timeseries", "stat", "gauge", "bar", "table", "logs", "text"]
+
+
+class Panel(Strict):
+    title: str
+    type: PanelType = "timeseries"
+    expr: Expr | None = Field(None, description="shorthand for one query")
+    legend: str = ""
+    queries: list[Query] = Field(default_factory=list)
+    overrides: Overrides = Field(default_factory=Overrides)
+    unit: str | None = None
+    decimals: int | None = None
+    min: float | None = None
+    max: float | None = None
+    thresholds: list[Threshold] = Field(default_factory=list)
+    description: str = ""
+    text: str = Field("", description="markdown for text panels")
+    width: int | None = Field(None, ge=1, le=24)
+    height: int | None = Field(None, ge=1, le=50)
+    legend_mode: Literal["list", "table", "hidden"] = "list"
+    stack: Bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Panel:
+        if self.expr and self.queries:
+            raise ValueError("give either 'expr' or 'queries', not both")
+        return self
+
+
+class Row(Strict):
+    row: str = Field(description="row title")
+    collapsed: Bool = False
+    panels: list[Panel] = Field(default_factory=list)
+
+
+class Variable(Strict):
+    name: LabelName
+    label: str = ""
+    type: Literal["query", "custom", "interval"] = "query"
+    query: str = Field("", description="label_values(...) query for query variables")
+    values: list[str] = Field(default_factory=list, description="choices for custom and interval variables")
+    multi: Bool = False
+    include_all: Bool = False
+
+
+class TimeRange(Strict):
+    from_: str = Field("now-6h", alias="from")
+    to: str = "now"
+
+
+def _panel_or_row(v: object) -> str:
+    if isinstance(v, dict):
+        return "row" if "row" in v else "panel"
+    return "row" if hasattr(v, "row") else "panel"
+
+
+class Dashboard(Strict):
+    title: str
+    uid: str | None = Field(None, max_length=40, pattern=r"^[a-zA-Z0-9_-]+$")
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    refresh: Duration | None = None
+    time: TimeRange = Field(default_factory=TimeRange)
+    variables: list[Variable] = Field(default_factory=list)
+    panels: list[Annotated[Annotated[Panel, Tag("panel")] | Annotated[Row, Tag("row")], Discriminator(_panel_or_row)]] = \
+        Field(default_factory=list)
+
+
+# --- alerts ---------------------------------------------------------------------------------------------
+
+
+class DatadogAlertOptions(Strict):
+    query: str | None = Field(None, description="raw Datadog monitor query (override)")
+    priority: int | None = Field(None, ge=1, le=5)
+    renotify_interval: int | None = Field(None, ge=0, description="minutes")
+
+
+class Alert(Strict):
+    severity: str
+    when: Expr | None = Field(None, description="the condition, e.g. api_error_rate_5m >= 0.05")
+    probe: str | None = Field(None, description="fire when this HTTP probe fails (instead of 'when')")
+    only_if: Expr | None = Field(None, description="volume guard, e.g. delta(api_requests_total) >= 100")
+    for_: Duration = Field("0s", alias="for")
+    keep_firing_for: Duration | None = None
+    title: str = Field("", description="short human title, e.g. 'API high error rate'")
+    summary: str = ""
+    description: str = ""
+    runbook: str | None = None
+    labels: Labels = Field(default_factory=dict)
+    overrides: Overrides = Field(default_factory=Overrides)
+    datadog: DatadogAlertOptions = Field(default_factory=DatadogAlertOptions)
+    enabled: Bool = True
+
+    @model_validator(mode="after")
+    def _condition(self) -> Alert:
+        if bool(self.when) == bool(self.probe) and not (self.overrides.promql or self.overrides.logql):
+            raise ValueError("an alert needs exactly one of 'when' (a condition) or 'probe' (an HTTP probe name)")
+        return self
+
+
+# --- SLOs -------------------------------------------------------------------------------------------------
+
+
+class LatencySLI(Strict):
+    metric: str = Field(description="a histogram from the metrics catalog")
+    threshold: float = Field(description="seconds (or the metric's unit); must be one of its bucket boundaries")
+    selector: Labels = Field(default_factory=dict)
+
+
+class SLI(Strict):
+    good: Expr | None = Field(None, description="good events, e.g. api_requests_total{code!~\"5..\"}")
+    bad: Expr | None = Field(None, description="bad events, e.g. api_requests_total{code=~\"5..\"}")
+    total: Expr | None = None
+    latency: LatencySLI | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> SLI:
+        if self.latency:
+            if self.good or self.bad or self.total:
+                raise ValueError("a latency SLI takes no good/bad/total")
+        elif not self.total or bool(self.good) == bool(self.bad):
+            raise ValueError("an SLI is either 'latency', or 'total' with exactly one of 'good' or 'bad'")
+        return self
+
+
+class BurnRateTier(Strict):
+    name: str
+    long: Duration
+    short: Duration
+    factor: float = Field(gt=0)
+    action: Literal["page", "ticket"]
+    for_: Duration = Field("0s", alias="for")
+    enabled: Bool = True
+
+
+class SLOAlerting(Strict):
+    page_severity: str | None = None
+    ticket_severity: str | None = None
+    tiers: list[BurnRateTier] | None = Field(None, description="burn-rate tiers; default: the SRE workbook's four")
+    min_events: int = Field(0, ge=0, description="low-traffic guard: total events in the long window")
+    enabled: Bool = True
+
+
+class SLO(Strict):
+    objective: float = Field(gt=0, lt=100, description="percent, e.g. 99.9")
+    period: Duration = "30d"
+    description: str = ""
+    sli: SLI
+    alerting: SLOAlerting = Field(default_factory=SLOAlerting)
+    labels: Labels = Field(default_factory=dict)
+    runbook: str | None = None
+
+
+# --- routing ----------------------------------------------------------------------------------------------
+
+
+class PagerDuty(Strict):
+    routing_key_file: str
+    url: str | None = None
+
+
+class Slack(Strict):
+    channel: str | None = None
+    api_url_file: str | None = None
+    send_resolved: Bool = True
+
+
+class Opsgenie(Strict):
+    api_key_file: str | None = None
+    responders: list[dict[str, str]] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class Webhook(Strict):
+    url: str = Field(pattern=r"^https?://")
+    credentials_file: str | None = Field(None, description="bearer token file")
+    max_alerts: int = Field(0, ge=0)
+
+
+class Email(Strict):
+    to: str
+    send_resolved: Bool = False
+
+
+class Receiver(Strict):
+    pagerduty: PagerDuty | None = None
+    slack: Slack | None = None
+    opsgenie: Opsgenie | None = None
+    webhook: Webhook | None = None
+    email: Email | None = None
+    datadog: str | None = Field(None, description="Datadog notification handle, e.g. @pagerduty-asset-ws")
+    description: str = ""
+
+
+class Severity(Strict):
+    receivers: list[str] = Field(default_factory=list)
+    pagerduty: Literal["critical", "error", "warning", "info"] | None = None
+    opsgenie: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
+    datadog: int | None = Field(None, ge=1, le=5, description="Datadog monitor priority")
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    active_time_intervals: list[str] = Field(default_factory=list)
+    mute_time_intervals: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+def _severity(v: object) -> object:
+    return {"receivers": v} if isinstance(v, list) else v
+
+
+class Route(Strict):
+    match: dict[LabelName, str | list[str]]
+    receivers: list[str]
+    continue_: Bool = Field(False, alias="continue")
+    group_by: list[LabelName] | None = None
+    active_time_intervals: list[str] = Field(default_factory=list)
+    mute_time_intervals: list[str] = Field(default_factory=list)
+
+
+class Inhibit(Strict):
+    source: dict[LabelName, str | list[str]]
+    target: dict[LabelName, str | list[str]]
+    equal: list[LabelName] = Field(default_factory=list)
+
+
+class TimeOfDay(Strict):
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+
+
+class TimeInterval(Strict):
+    weekdays: list[str] = Field(default_factory=list)
+    times: list[TimeOfDay] = Field(default_factory=list)
+    days_of_month: list[str] = Field(default_factory=list)
+    months: list[str] = Field(default_factory=list)
+    location: str | None = None
+
+
+class Smtp(Strict):
+    smarthost: str
+    from_: str = Field(alias="from")
+    auth_username: str | None = None
+    auth_password_file: str | None = None
+
+
+class Routing(Strict):
+    severities: dict[str, Annotated[Severity, BeforeValidator(_severity)]]
+    receivers: dict[str, Receiver] = Field(default_factory=dict)
+    default_receiver: str | None = Field(None, description="where alerts no route matches go (default: a blackhole)")
+    group_by: list[LabelName] = Field(default_factory=lambda: ["alertname", "service"])
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+    routes: list[Route] = Field(default_factory=list, description="extra routes, matched before severities")
+    inhibit: list[Inhibit] = Field(default_factory=list)
+    time_intervals: dict[str, list[TimeInterval]] = Field(default_factory=dict)
+    smtp: Smtp | None = None
+
+
+# --- alert tests ----------------------------------------------------------------------------------------
+
+
+class Expectation(Strict):
+    at: Duration
+    firing: list[str] = Field(default_factory=list)
+    quiet: list[str] = Field(default_factory=list)
+
+
+class AlertTest(Strict):
+    name: str
+    interval: Duration = "1m"
+    series: dict[str, str] = Field(description="series -> promtool values notation, e.g. '0+10x30'")
+    expect: list[Expectation]
+
+
+# --- targets ----------------------------------------------------------------------------------------------
+
+
+class PrometheusTarget(Strict):
+    recording_rules: Bool = Field(True, description="record derived metrics; alerts and panels query the records")
+    evaluation_interval: Duration = "1m"
+    rule_labels: Labels = Field(default_factory=dict)
+    operator_namespace: str = "monitoring"
+    operator_labels: Labels = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
+    blackbox_exporter: str = "blackbox-exporter:9115"
+
+
+class GrafanaTarget(Strict):
+    folder: str = ""
+    use_recording_rules: Bool = Field(True, description="panels on derived metrics query the recording rule")
+    prometheus_datasource: str = "prometheus"
+    loki_datasource: str = "loki"
+
+
+class DatadogTarget(Strict):
+    namespace: str = Field("", description="prefix for metric names, e.g. 'asset_ws'")
+    dots: Bool = Field(True, description="map '_' to '.' in metric names (api_requests_total -> api.requests.total)")
+    counter_suffix: str = Field("", description="suffix Datadog gives counters, e.g. '.count' for OpenMetrics")
+    metric_names: dict[str, str] = Field(default_factory=dict, description="explicit name per metric")
+    tags: list[str] = Field(default_factory=list)
+    notify_no_data: Bool = False
+
+
+class AlertmanagerTarget(Strict):
+    resolve_timeout: Duration = "5m"
+    templates: list[str] = Field(default_factory=list)
+
+
+class Targets(Strict):
+    prometheus: PrometheusTarget = Field(default_factory=PrometheusTarget)
+    grafana: GrafanaTarget = Field(default_factory=GrafanaTarget)
+    datadog: DatadogTarget = Field(default_factory=DatadogTarget)
+    alertmanager: AlertmanagerTarget = Field(default_factory=AlertmanagerTarget)
+
+
+class Defaults(Strict):
+    window: Duration = Field("5m", description="window of rate/delta/count when an expression gives none")
+    by: list[LabelName] = Field(default_factory=list, description="labels kept when series are combined")
+
+
+# --- the spec -----------------------------------------------------------------------------------------------
+
+
+class Spec(Strict):
+    version: Literal[1] = 1
+    service: str = Field(pattern=SERVICE_NAME.pattern, description="lowercase, digits and '-', e.g. asset-ws")
+    team: str | None = None
+    description: str = ""
+    runbook: str | None = Field(None, description="default runbook link for alerts")
+    include: list[str] = Field(default_factory=list, description="specs whose sections this one extends")
+    labels: Labels = Field(default_factory=dict, description="labels added to every alert")
+    vars: dict[str, Scalar] = Field(default_factory=dict, description="values expressions use as $name")
+    defaults: Defaults = Field(default_factory=Defaults)
+    sources: Sources = Field(default_factory=Sources)
+    metrics: dict[MetricName, Metric] = Field(default_factory=dict)
+    events: dict[str, Event] = Field(default_factory=dict)
+    derived: dict[MetricName, Annotated[Derived, BeforeValidator(_derived)]] = Field(default_factory=dict)
+    dashboards: dict[str, Dashboard] = Field(default_factory=dict)
+    alerts: dict[Annotated[str, Field(pattern=ALERT_NAME.pattern)], Alert] = Field(default_factory=dict)
+    slos: dict[str, SLO] = Field(default_factory=dict)
+    routing: Routing | None = None
+    tests: list[AlertTest] = Field(default_factory=list)
+    targets: Targets = Field(default_factory=Targets)
+    environments: dict[str, dict] = Field(
+        default_factory=dict, description="per-environment overrides, merged over the spec by `--env NAME`")

@@ -1,0 +1,76 @@
+"""Read -> model -> semantic checks: the part of every command that turns a spec file into checked data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic, SpecError
+from .yamlsource import SourceMap
+
+
+@dataclass
+class Checked:
+    """A spec as one environment sees it, with its analysis."""
+
+    path: Path
+    env: str | None
+    spec: object  # obsctl.model.Spec
+    analysis: object  # obsctl.semantics.Analysis
+    smap: SourceMap
+
+
+@dataclass
+class Result:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    smap: SourceMap | None = None
+    checked: list[Checked] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.level == "error" for d in self.diagnostics)
+
+
+def check(path: Path, env: str | None = None, every_env: bool = False) -> Result:
+    """Check a spec; with `every_env`, check the base and each of its environments."""
+    from .loader import apply_env, read_raw, validate_model
+    from .semantics import analyse
+
+    result = Result()
+    try:
+        raw, smap = read_raw(path)
+    except SpecError as e:
+        result.diagnostics.extend(e.diagnostics)
+        return result
+    result.smap = smap
+    envs: list[str | None] = [env]
+    if every_env and env is None:
+        names = raw.get("environments") if isinstance(raw.get("environments"), dict) else {}
+        envs += sorted(names)
+    seen: set[tuple] = set()
+    for name in envs:
+        env_map = SourceMap(values=dict(smap.values), keys=dict(smap.keys), lines=smap.lines)
+        try:
+            data = apply_env(raw, env_map, name)
+            spec = validate_model(data, env_map)
+        except SpecError as e:
+            result.diagnostics.extend(_new(e.diagnostics, name, seen))
+            continue
+        analysis = analyse(spec, env_map)
+        result.diagnostics.extend(_new(analysis.diagnostics, name, seen))
+        result.checked.append(Checked(path, name, spec, analysis, env_map))
+    return result
+
+
+def _new(diags: list[Diagnostic], env: str | None, seen: set[tuple]) -> list[Diagnostic]:
+    """Diagnostics not already reported for another environment, tagged with the environment they come from."""
+    out = []
+    for d in diags:
+        key = (d.code, d.level, d.message, d.location)
+        if key in seen:
+            continue
+        seen.add(key)
+        if env is not None:
+            d.message = f"{d.message} (environment {env})"
+        out.append(d)
+    return out

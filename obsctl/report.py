@@ -1,0 +1,71 @@
+"""Diagnostics for people (file:line:col, the offending line, a hint), for machines (json), for GitHub."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .diagnostics import Diagnostic
+from .yamlsource import SourceMap
+
+
+def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
+    def key(d: Diagnostic) -> tuple:
+        loc = d.location
+        return (loc.file if loc else "", loc.line if loc else 0, loc.column if loc else 0, d.code)
+
+    return sorted(diags, key=key)
+
+
+def dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    seen = set()
+    out = []
+    for d in diags:
+        k = (d.code, d.level, d.message, d.location)
+        if k not in seen:
+            seen.add(k)
+            out.append(d)
+    return out
+
+
+def render_human(diags: list[Diagnostic], smap: SourceMap | None, stream: object = None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+    for d in _sorted(diags):
+        style = "bold red" if d.level == "error" else "bold yellow"
+        where = f"{d.location}: " if d.location else ""
+        field = f" [dim]\\[{escape(d.field)}][/dim]" if d.field else ""
+        console.print(f"[bold]{escape(where)}[/bold][{style}]{d.level}[/{style}] [cyan]{d.code}[/cyan] "
+                      f"{escape(d.message)}{field}")
+        if d.location and smap is not None:
+            line = smap.line_text(d.location)
+            if line:
+                num = str(d.location.line)
+                console.print(f"  [dim]{num} |[/dim] {escape(line)}")
+                console.print(f"  {' ' * len(num)} [dim]|[/dim] {' ' * (d.location.column - 1)}[{style}]^[/{style}]")
+        if d.hint:
+            console.print(f"  [green]hint:[/green] {escape(d.hint)}")
+
+
+def render_json(diags: list[Diagnostic], stream: object = None) -> None:
+    (stream or sys.stdout).write(json.dumps([d.as_dict() for d in _sorted(diags)], indent=2) + "\n")
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def render_github(diags: list[Diagnostic], stream: object = None) -> None:
+    out = stream or sys.stdout
+    for d in _sorted(diags):
+        kind = "error" if d.level == "error" else "warning"
+        props = []
+        if d.location:
+            props += [f"file={_gh_escape(d.location.file, True)}", f"line={d.location.line}",
+                      f"col={d.location.column}"]
+        props.append(f"title={_gh_escape(d.code, True)}")
+        msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        out.write(f"::{kind} {','.join(props)}::{_gh_escape(msg)}\n")

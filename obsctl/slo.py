@@ -1,0 +1,56 @@
+"""SLO arithmetic shared by every backend: burn-rate tiers (as data), budgets and thresholds.
+
+The default tiers are the Google SRE workbook's (ch. 5, table 5-8) for a 30-day period: 2% of the budget in 1h
+(factor 14.4) and 5% in 6h (factor 6) page; 10% in 3d (factor 1) and a 1d/2h factor-3 tier ticket. For other
+periods the factors scale so each tier still spends the same share of the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .durations import parse_duration
+
+WORKBOOK_PERIOD = 30 * 86400
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    long: str
+    short: str
+    factor: float
+    action: str  # page | ticket
+    for_: str = "0s"
+    enabled: bool = True
+
+
+WORKBOOK_TIERS: tuple[Tier, ...] = (
+    Tier("page-fast", "1h", "5m", 14.4, "page", "2m"),
+    Tier("page-slow", "6h", "30m", 6.0, "page", "15m"),
+    Tier("ticket-fast", "1d", "2h", 3.0, "ticket", "1h"),
+    Tier("ticket-slow", "3d", "6h", 1.0, "ticket", "3h"),
+)
+
+
+def effective_tiers(slo: object) -> list[Tier]:
+    """The SLO's tiers: its own list, or the workbook's scaled to its period."""
+    if slo.alerting.tiers:
+        return [Tier(t.name, t.long, t.short, t.factor, t.action, t.for_, t.enabled) for t in slo.alerting.tiers]
+    scale = parse_duration(slo.period) / WORKBOOK_PERIOD
+    return [Tier(t.name, t.long, t.short, round(t.factor * scale, 4), t.action, t.for_) for t in WORKBOOK_TIERS]
+
+
+def error_budget(slo: object) -> float:
+    """The allowed error ratio: 1 - objective (99.9 -> 0.001)."""
+    return round(1 - slo.objective / 100, 10)
+
+
+def burn_threshold(slo: object, tier: Tier) -> float:
+    """The error ratio at which a tier fires: factor x budget."""
+    return round(tier.factor * error_budget(slo), 10)
+
+
+def budget_spent(slo: object, tier: Tier) -> float:
+    """The share of the period's budget a tier's long window spends when it fires."""
+    return tier.factor * parse_duration(tier.long) / parse_duration(slo.period)

@@ -1,0 +1,209 @@
+"""Read YAML keeping the line and column of every node, safely.
+
+PyYAML's composer gives us nodes with marks; we build plain Python values from them ourselves so that:
+- every mapping key and value has a Location (the `SourceMap`), for errors that point at the spec;
+- YAML 1.1 surprises are read as the user meant: `on`/`yes`/`no` stay strings, `17:00` stays "17:00",
+  `0755` stays "0755" (the model then rejects them with a hint where a bool or number is expected);
+- duplicate keys are errors (PyYAML silently keeps the last one);
+- alias expansion and file size are bounded (no billion-laughs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .diagnostics import Diagnostic, Location, SpecError
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000  # after alias expansion
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# YAML 1.2 core-schema scalars: what users mean when they write them.
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$|^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+Path_ = tuple  # a path into the document: ("alerts", "HighErrors", "for")
+
+
+@dataclass
+class SourceMap:
+    """Where each value (and each mapping key) of a document came from."""
+
+    values: dict[Path_, Location] = field(default_factory=dict)
+    keys: dict[Path_, Location] = field(default_factory=dict)
+    lines: dict[str, list[str]] = field(default_factory=dict)  # file -> its text lines, for excerpts
+
+    def locate(self, path: Path_, prefer_key: bool = False) -> Location | None:
+        """The closest known location for a path, walking up to a parent when needed."""
+        path = tuple(path)
+        while True:
+            if prefer_key and path in self.keys:
+                return self.keys[path]
+            if path in self.values:
+                return self.values[path]
+            if path in self.keys:
+                return self.keys[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def update(self, other: SourceMap, prefix: Path_ = ()) -> None:
+        for p, loc in other.values.items():
+            self.values[prefix + p] = loc
+        for p, loc in other.keys.items():
+            self.keys[prefix + p] = loc
+        self.lines.update(other.lines)
+
+    def line_text(self, loc: Location) -> str:
+        lines = self.lines.get(loc.file, [])
+        return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
+
+
+def _err(file: str, line: int, col: int, message: str, hint: str = "", code: str = "OBS001") -> SpecError:
+    return SpecError([Diagnostic(code, "error", message, Location(file, line, col), "", hint)])
+
+
+def read_text(path: Path, display: str) -> str:
+    """The file's text, refusing what is too large or not UTF-8."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror}", Location(display, 1, 1))]) from None
+    if size > MAX_FILE_BYTES:
+        raise _err(display, 1, 1, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit for a spec",
+                   "split the spec and share pieces with `include:`", "OBS003")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        col = e.start - (before.rfind(b"\n") + 1) + 1
+        raise _err(display, line, col, f"file is not valid UTF-8 (byte 0x{data[e.start]:02x})",
+                   "save the spec as UTF-8", "OBS004") from None
+
+
+def load_text(text: str, display: str) -> tuple[object, SourceMap]:
+    """Parse one YAML document into plain values and a SourceMap."""
+    smap = SourceMap()
+    smap.lines[display] = text.splitlines()
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.composer.ComposerError as e:
+        mark = e.problem_mark or e.context_mark
+        if "expected a single document" in str(e):
+            raise _err(display, mark.line + 1, mark.column + 1, "a spec file holds a single YAML document",
+                       "remove the extra '---' separator") from None
+        raise _err(display, mark.line + 1, mark.column + 1, f"YAML error: {e.problem}") from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = e.problem or str(e)
+        hint = ""
+        if "found character '\\t'" in problem or "\\t" in problem:
+            hint = "YAML indentation uses spaces, not tabs"
+        elif "{" in problem or "mapping values are not allowed" in problem:
+            hint = "quote values that contain ': ' or start with '{', e.g. summary: \"{{ $value }} errors\""
+        raise _err(display, line, col, f"YAML syntax error: {problem}", hint) from None
+    except yaml.YAMLError as e:
+        raise _err(display, 1, 1, f"YAML error: {e}") from None
+    if node is None:
+        raise _err(display, 1, 1, "the spec is empty", "start from `obsctl init`", "OBS005")
+    builder = _Builder(display, smap)
+    value = builder.build(node, ())
+    return value, smap
+
+
+def load_file(path: Path, display: str | None = None) -> tuple[object, SourceMap]:
+    display = display or str(path)
+    return load_text(read_text(path, display), display)
+
+
+class _Builder:
+    def __init__(self, file: str, smap: SourceMap) -> None:
+        self.file = file
+        self.smap = smap
+        self.count = 0
+        self.active: set[int] = set()  # node ids on the current path: recursive aliases
+
+    def loc(self, node: yaml.Node) -> Location:
+        return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: Path_) -> object:
+        self.count += 1
+        if self.count > MAX_NODES:
+            loc = self.loc(node)
+            raise _err(self.file, loc.line, loc.column,
+                       f"the document expands to over {MAX_NODES} nodes (anchors and aliases)",
+                       "a spec this large is likely an alias bomb; write it without nested aliases", "OBS006")
+        self.smap.values.setdefault(path, self.loc(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if id(node) in self.active:
+            loc = self.loc(node)
+            raise _err(self.file, loc.line, loc.column, "recursive alias", "an alias may not refer to its own anchor", "OBS006")
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict:
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged = self.build(value_node, path)
+                sources = merged if isinstance(merged, list) else [merged]
+                for src in sources:
+                    if not isinstance(src, dict):
+                        loc = self.loc(value_node)
+                        raise _err(self.file, loc.line, loc.column, "'<<' merges need a mapping or a list of mappings")
+                    for k, v in src.items():
+                        out.setdefault(k, v)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                loc = self.loc(key_node)
+                raise _err(self.file, loc.line, loc.column, "mapping keys must be plain strings")
+            key = key_node.value  # keys are always strings: `on:` means the key "on"
+            if key in out and (path + (key,)) in self.smap.keys:
+                loc = self.loc(key_node)
+                first = self.smap.keys[path + (key,)]
+                raise _err(self.file, loc.line, loc.column, f"duplicate key '{key}' (first defined at line {first.line})",
+                           "each key may appear once in a mapping", "OBS007")
+            self.smap.keys[path + (key,)] = self.loc(key_node)
+            out[key] = self.build(value_node, path + (key,))
+        return out
+
+    def scalar(self, node: yaml.ScalarNode) -> object:
+        text = node.value
+        if node.style is not None and node.style != "":
+            return text  # quoted or block scalars are strings
+        if node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                            "tag:yaml.org,2002:null", "tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
+            if node.tag.startswith("tag:yaml.org,2002:") or node.tag == "!":
+                return text
+            loc = self.loc(node)
+            raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {node.tag}", "remove the tag")
+        if text in _NULL:
+            return None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        if _INT.match(text):
+            return int(text, 16) if text.startswith("0x") else int(text)
+        if _FLOAT.match(text):
+            return float(text.replace("Inf", "inf").replace("INF", "inf"))
+        return text  # yes/no/on/off, 17:00, 0755, 2024-01-01: strings, as written
