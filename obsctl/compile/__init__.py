@@ -1,0 +1,1 @@
+"""Compilers from the neutral expression tree to each backend's query language."""

@@ -1,0 +1,65 @@
+"""The template environment: sandboxed, strict, values entering only through escaping filters.
+
+Spec strings are data, never templates: Prometheus and Alertmanager use `{{ }}` too, so a summary like
+"{{ $value }}" must reach the output verbatim. Templates emit values with `yaml` (a YAML scalar, quoted as
+needed) or `tojson`, never by pasting strings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+
+def templates_root() -> Path:
+    """The templates shipped with obsctl (inside the package when installed, else beside it)."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "templates", here.parent / "templates"):
+        if cand.is_dir():
+            return cand
+    raise FileNotFoundError("obsctl's templates directory is missing from this installation")
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def to_yaml_scalar(value: object) -> str:
+    """One YAML scalar (or flow collection), quoted when needed: safe to paste after `key: `."""
+    if isinstance(value, str) and "\n" in value:
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid double-quoted YAML scalar
+    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, allow_unicode=True, width=float("inf"),
+                     sort_keys=False)
+    return text.removesuffix("\n...\n").rstrip("\n")
+
+
+def to_yaml_block(value: object, indent: int = 0) -> str:
+    """A YAML block (mapping or list), indented by `indent` spaces after its first line."""
+    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=False, allow_unicode=True, width=float("inf"),
+                     sort_keys=False).rstrip("\n")
+    pad = " " * indent
+    return text.replace("\n", "\n" + pad)
+
+
+def environment(user_dir: Path | None = None) -> object:
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    loaders = [FileSystemLoader(str(user_dir))] if user_dir else []
+    loaders.append(FileSystemLoader(str(templates_root())))
+    env = SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
+                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["yaml"] = to_yaml_scalar
+    env.filters["yaml_block"] = to_yaml_block
+    env.filters["tojson"] = lambda v, indent=None: json.dumps(v, ensure_ascii=False, indent=indent)
+    return env

@@ -1,0 +1,26 @@
+"""Checks that prove every emitted file is accepted by the real tools (promtool, amtool, Grafana's
+schemas, Grafana's LogQL parser, datadog-api-client).
+
+Every check returns a list of `Problem`s; an empty list means the artefact passed.
+Submodules import their heavy dependencies lazily, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Problem"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a verifier found wrong in an emitted file."""
+
+    file: str  # the emitted file (or a label such as "<monitor>" for in-memory payloads)
+    message: str
+    where: str = ""  # position inside the file: "12:5", a JSON path like "panels[3].gridPos", ...
+
+    def __str__(self) -> str:
+        if self.where:
+            return f"{self.file}: {self.where}: {self.message}"
+        return f"{self.file}: {self.message}"
