@@ -105,7 +105,7 @@ _UNIONS: dict[frozenset[str], Any] = {
 
 def _leaf_errors(err: ValidationError, schema_file: str) -> Iterator[ValidationError]:
     if err.validator == "oneOf" and isinstance(err.instance, dict):
-        refs = frozenset(b.get("$ref", "") for b in err.validator_value)
+        refs = frozenset(b.get("$ref", "") for b in err.validator_value if isinstance(b, dict))
         pick = _UNIONS.get(refs)
         branch = pick(err.instance.get("type")) if pick else None
         if branch:

@@ -14,11 +14,16 @@ from obsctl.verify.tools import find_tool
 _POS = re.compile(r"^(\d+:\d+): ")
 
 
-def check_rules(paths: Iterable[str | Path]) -> list[Problem]:
+def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:
+    # a lone path is a common slip: iterating a str would check one "file" per character
+    return [paths] if isinstance(paths, str | Path) else list(paths)
+
+
+def check_rules(paths: Iterable[str | Path] | str | Path) -> list[Problem]:
     """Run `promtool check rules --lint-fatal` on each rule file (duplicate rules count as errors)."""
     promtool = find_tool("promtool")
     problems: list[Problem] = []
-    for path in paths:
+    for path in _as_list(paths):
         name = str(path)
         # One run per file: promtool interleaves stdout/stderr, so a batch run cannot attribute errors.
         proc = subprocess.run(
@@ -55,14 +60,14 @@ def _parse_check_output(name: str, text: str) -> list[Problem]:
     return problems or [Problem(name, f"promtool check rules failed: {text.strip()}")]
 
 
-def test_rules(paths: Iterable[str | Path]) -> tuple[bool, str]:
+def test_rules(paths: Iterable[str | Path] | str | Path) -> tuple[bool, str]:
     """Run `promtool test rules` on unit-test files; returns (passed, promtool's full output).
 
     The output names each failing alertname/eval time with expected vs got, for the caller to report.
     """
     promtool = find_tool("promtool")
     proc = subprocess.run(
-        [promtool, "test", "rules", *map(str, paths)],
+        [promtool, "test", "rules", *map(str, _as_list(paths))],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,  # one stream keeps failures next to the file they belong to
         text=True,
