@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,13 +19,13 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     human = "human"
     json = "json"
     github = "github"
 
 
-class Target(str, Enum):
+class Target(StrEnum):
     prometheus = "prometheus"
     loki = "loki"
     alertmanager = "alertmanager"

@@ -104,7 +104,7 @@ def apply_env(data: dict, smap: SourceMap, env: str | None) -> dict:
     if not isinstance(envs, dict) or env not in envs:
         names = sorted(envs) if isinstance(envs, dict) else []
         hint = did_you_mean(env, names) or (f"defined: {', '.join(names)}" if names else "the spec defines no environments")
-        raise SpecError([Diagnostic("OBS010", "error", f"unknown environment '{env}'", smap.locate(("environments",)),
+        raise SpecError([Diagnostic("OBS010", "error", f"unknown environment '{env}'", smap.locate(("environments",), True),
                                     "environments", hint)])
     over = envs[env] or {}
     if not isinstance(over, dict):
@@ -178,6 +178,8 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
                 hint = "this key takes a list: [a, b] or one '- item' per line"
         elif kind == "value_error":
             code = "OBS104"
+            if isinstance(err.get("input"), dict):  # a whole-object rule: point at the object's name
+                loc = smap.locate(tuple(path), prefer_key=True)
             msg = msg.removeprefix("Value error, ")
         elif kind == "string_pattern_mismatch":
             code = "OBS105"

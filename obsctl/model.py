@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from .durations import parse_duration
 
@@ -198,8 +207,8 @@ class TimeRange(Strict):
 
 def _panel_or_row(v: object) -> str:
     if isinstance(v, dict):
-        return "row" if "row" in v else "panel"
-    return "row" if hasattr(v, "row") else "panel"
+        return "<row>" if "row" in v else "<panel>"
+    return "<row>" if hasattr(v, "row") else "<panel>"
 
 
 class Dashboard(Strict):
@@ -210,7 +219,7 @@ class Dashboard(Strict):
     refresh: Duration | None = None
     time: TimeRange = Field(default_factory=TimeRange)
     variables: list[Variable] = Field(default_factory=list)
-    panels: list[Annotated[Annotated[Panel, Tag("panel")] | Annotated[Row, Tag("row")], Discriminator(_panel_or_row)]] = \
+    panels: list[Annotated[Annotated[Panel, Tag("<panel>")] | Annotated[Row, Tag("<row>")], Discriminator(_panel_or_row)]] = \
         Field(default_factory=list)
 
 

@@ -146,8 +146,10 @@ class _Checker:
             elif isinstance(n, ast.Call):
                 self._check_call(n, path)
         if "event" in kinds and "metric" in kinds:
-            self.report("OBS213", "error", "an expression cannot mix log events and metrics", path,
-                        "they compile to different backends (LogQL and PromQL); use two alerts", node.pos)
+            first_event = next(n for n in ast.walk(node) if isinstance(n, ast.Ref)
+                               and self.out.refs.get(n.name, RefInfo("", "")).kind == "event")
+            self.report("OBS213", "error", f"an expression cannot mix log events ('{first_event.name}') and metrics",
+                        path, "they compile to different backends (LogQL and PromQL); use two alerts", first_event.pos)
         if "event" in kinds and not allow_events:
             self.report("OBS214", "error", "log events cannot be used here", path, "", node.pos)
 

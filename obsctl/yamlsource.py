@@ -192,7 +192,7 @@ class _Builder:
             return text  # quoted or block scalars are strings
         if node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
                             "tag:yaml.org,2002:null", "tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
-            if node.tag.startswith("tag:yaml.org,2002:") or node.tag == "!":
+            if node.tag == "!":
                 return text
             loc = self.loc(node)
             raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {node.tag}", "remove the tag")

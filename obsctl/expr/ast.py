@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -75,7 +76,7 @@ class Neg(Node):
 COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
 
 
-def walk(node: Node):
+def walk(node: Node) -> Iterator[Node]:
     """Every node of a tree, parents first."""
     yield node
     if isinstance(node, Call):
