@@ -29,6 +29,8 @@ def dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def render_human(diags: list[Diagnostic], smap: SourceMap | None, stream: object = None) -> None:
+    if not diags:
+        return  # rich costs ~20 ms to import; a clean run needs none of it
     from rich.console import Console
     from rich.markup import escape
 
