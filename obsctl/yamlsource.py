@@ -26,6 +26,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # YAML 1.2 core-schema scalars: what users mean when they write them.
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$|^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$")
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9]")  # 0755: octal in YAML 1.1, decimal in 1.2; kept as written
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -162,6 +163,7 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode, path: Path_) -> dict:
         out: dict = {}
+        explicit: set[str] = set()  # keys written here; keys from a `<<` merge may be overridden
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 merged = self.build(value_node, path)
@@ -177,11 +179,12 @@ class _Builder:
                 loc = self.loc(key_node)
                 raise _err(self.file, loc.line, loc.column, "mapping keys must be plain strings")
             key = key_node.value  # keys are always strings: `on:` means the key "on"
-            if key in out and (path + (key,)) in self.smap.keys:
+            if key in explicit:
                 loc = self.loc(key_node)
                 first = self.smap.keys[path + (key,)]
                 raise _err(self.file, loc.line, loc.column, f"duplicate key '{key}' (first defined at line {first.line})",
                            "each key may appear once in a mapping", "OBS007")
+            explicit.add(key)
             self.smap.keys[path + (key,)] = self.loc(key_node)
             out[key] = self.build(value_node, path + (key,))
         return out
@@ -204,6 +207,6 @@ class _Builder:
             return False
         if _INT.match(text):
             return int(text, 16) if text.startswith("0x") else int(text)
-        if _FLOAT.match(text):
+        if _FLOAT.match(text) and not _LEADING_ZERO.match(text):
             return float(text.replace("Inf", "inf").replace("INF", "inf"))
         return text  # yes/no/on/off, 17:00, 0755, 2024-01-01: strings, as written
