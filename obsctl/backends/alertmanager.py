@@ -1,0 +1,346 @@
+"""Alertmanager backend: `alertmanager/alertmanager.yml` from the spec's routing section (Alertmanager 0.25 floor).
+
+The route tree: the root holds grouping and timing and the default receiver (a receiver with no integrations
+when the spec names none); under it one route per service (`service="<svc>"`), so several services' trees can
+share one Alertmanager; under that the spec's extra routes, then one route per severity and receiver. A severity
+with several receivers gets one route per receiver, `continue: true` on all but the last, so the alert reaches
+each of them. `route_cases` lists the label sets the spec's alerts carry with the receivers the spec names for
+them, for `amtool config routes test`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import Artifact, BackendError, Context
+
+PATH = "alertmanager/alertmanager.yml"
+BLACKHOLE = "obsctl-blackhole"
+PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
+OPSGENIE_PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+RESPONDER_TYPES = ("team", "teams", "user", "escalation", "schedule")
+_REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
+
+
+@dataclass
+class RouteCase:
+    """An alert's label set and exactly the receivers the spec names for it, in route-tree order."""
+
+    labels: dict[str, str]
+    receivers: list[str]
+    why: str
+
+
+# --- matchers --------------------------------------------------------------------------------------------
+
+
+def _quote(value: str) -> str:
+    # Alertmanager's matcher values are double-quoted with OpenMetrics escaping (valid from 0.22 to today).
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def matcher(name: str, value: str | list[str]) -> str:
+    """`name="value"`, or `name=~"a|b"` for a list: always quoted and escaped, values taken literally."""
+    values = [value] if isinstance(value, str) else list(value)
+    if len(values) == 1:
+        return f"{name}={_quote(values[0])}"
+    pattern = "|".join(_REGEX_SPECIAL.sub(r"\\\1", v) for v in values)
+    return f"{name}=~{_quote(pattern)}"
+
+
+def _matches(match: Mapping[str, str | list[str]], labels: Mapping[str, str]) -> bool:
+    """Whether an alert with `labels` satisfies a spec `match:` (a missing label is the empty string)."""
+    for name, want in match.items():
+        have = labels.get(name, "")
+        if have not in ([want] if isinstance(want, str) else want):
+            return False
+    return True
+
+
+# --- severity vocabularies -------------------------------------------------------------------------------
+
+
+def _go_string(value: str) -> str:
+    # A Go string literal: escape backslashes, quotes and control characters; UTF-8 passes through.
+    out = []
+    for ch in value:
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _severity_switch(mapping: dict[str, str], default: str) -> str:
+    """A Go template choosing a target's severity word from the alert's `severity` label.
+
+    obsctl writes this template itself; the spec's severity names enter it only as escaped string literals.
+    """
+    if not mapping:
+        return default
+    parts = []
+    for i, (sev, word) in enumerate(mapping.items()):
+        parts.append(f"{{{{ {'if' if i == 0 else 'else if'} eq .CommonLabels.severity {_go_string(sev)} }}}}{word}")
+    return "".join(parts) + f"{{{{ else }}}}{default}{{{{ end }}}}"
+
+
+def pagerduty_severities(routing: object) -> dict[str, str]:
+    """Spec severity -> PagerDuty severity: the explicit mapping, or the name itself when PagerDuty knows it."""
+    out = {}
+    for name, sev in routing.severities.items():
+        word = sev.pagerduty or (name.lower() if name.lower() in PAGERDUTY_SEVERITIES else None)
+        if word:
+            out[name] = word
+    return out
+
+
+def opsgenie_priorities(routing: object) -> dict[str, str]:
+    """Spec severity -> Opsgenie priority: the explicit mapping, or the name itself when it is P1..P5."""
+    out = {}
+    for name, sev in routing.severities.items():
+        word = sev.opsgenie or (name.upper() if name.upper() in OPSGENIE_PRIORITIES else None)
+        if word:
+            out[name] = word
+    return out
+
+
+# --- the route tree ----------------------------------------------------------------------------------------
+
+
+def _leaf_routes(matchers: list[str], receivers: list[str], last_continue: bool, extra: dict) -> list[dict]:
+    """One route per receiver (continue on all but the last); an empty list routes to the blackhole."""
+    names = receivers or [BLACKHOLE]
+    return [dict(receiver=r, matchers=matchers, **extra, continue_=(i < len(names) - 1) or last_continue)
+            for i, r in enumerate(names)]
+
+
+def _route_tree(spec: object) -> dict:
+    r = spec.routing
+    children: list[dict] = []
+    for route in r.routes:
+        children += _leaf_routes([matcher(k, v) for k, v in route.match.items()], route.receivers, route.continue_,
+                                 dict(group_by=route.group_by, active_time_intervals=route.active_time_intervals,
+                                      mute_time_intervals=route.mute_time_intervals))
+    for name, sev in r.severities.items():
+        children += _leaf_routes([matcher("severity", name)], sev.receivers, False,
+                                 dict(group_wait=sev.group_wait, group_interval=sev.group_interval,
+                                      repeat_interval=sev.repeat_interval,
+                                      active_time_intervals=sev.active_time_intervals,
+                                      mute_time_intervals=sev.mute_time_intervals))
+    service = dict(matchers=[matcher("service", spec.service)], routes=children)
+    return dict(receiver=r.default_receiver or BLACKHOLE, group_by=r.group_by, group_wait=r.group_wait,
+                group_interval=r.group_interval, repeat_interval=r.repeat_interval, routes=[service])
+
+
+def _uses_blackhole(route: dict) -> bool:
+    return route.get("receiver") == BLACKHOLE or any(_uses_blackhole(c) for c in route.get("routes", []))
+
+
+# --- receivers, inhibit rules, time intervals ------------------------------------------------------------------
+
+
+def _responders(ctx: Context, name: str, responders: list[dict[str, str]]) -> list[dict[str, str]]:
+    out = []
+    for i, resp in enumerate(responders):
+        path = ("routing", "receivers", name, "opsgenie", "responders", i)
+        keys = [k for k in ("id", "name", "username") if k in resp]
+        unknown = sorted(set(resp) - {"type", "id", "name", "username"})
+        if unknown or resp.get("type") not in RESPONDER_TYPES or len(keys) != 1:
+            raise BackendError([ctx.error(
+                "OBS320", "an Opsgenie responder has a type and exactly one of id, name or username", path,
+                f"types: {', '.join(RESPONDER_TYPES)}; e.g. {{type: team, name: platform}}")])
+        out.append({"type": resp["type"], keys[0]: resp[keys[0]]})
+    return out
+
+
+def _receivers(ctx: Context, blackhole: bool) -> list[dict]:
+    r = ctx.spec.routing
+    pd_severity = _severity_switch(pagerduty_severities(r), "error")
+    og_priority = _severity_switch(opsgenie_priorities(r), "P3")
+    out = []
+    for name, rec in r.receivers.items():
+        item: dict = {"name": name}
+        if rec.pagerduty:
+            item["pagerduty"] = dict(routing_key_file=rec.pagerduty.routing_key_file, url=rec.pagerduty.url,
+                                     severity=pd_severity)
+        if rec.slack:
+            item["slack"] = dict(api_url_file=rec.slack.api_url_file, channel=rec.slack.channel,
+                                 send_resolved=rec.slack.send_resolved)
+        if rec.opsgenie:
+            item["opsgenie"] = dict(api_key_file=rec.opsgenie.api_key_file, priority=og_priority,
+                                    responders=_responders(ctx, name, rec.opsgenie.responders),
+                                    tags=",".join(rec.opsgenie.tags) or None)
+        if rec.webhook:
+            item["webhook"] = dict(url=rec.webhook.url, credentials_file=rec.webhook.credentials_file,
+                                   max_alerts=rec.webhook.max_alerts or None)
+        if rec.email:
+            item["email"] = dict(to=rec.email.to, send_resolved=rec.email.send_resolved)
+        out.append(item)
+    if blackhole:
+        if BLACKHOLE in r.receivers:
+            raise BackendError([ctx.error("OBS321", f"'{BLACKHOLE}' is the name obsctl gives its receiver with no "
+                                          "integrations", ("routing", "receivers", BLACKHOLE), "rename the receiver")])
+        out.append({"name": BLACKHOLE})
+    return out
+
+
+def _check_names(ctx: Context, values: list[str], allowed: tuple[str, ...], path: tuple, what: str) -> None:
+    for i, v in enumerate(values):
+        for part in v.split(":"):
+            if not (part.lower() in allowed or (what == "month" and part.isdigit() and 1 <= int(part) <= 12)):
+                raise BackendError([ctx.error("OBS322", f"'{part}' is not a {what}", path + (i,),
+                                              f"write full names or ranges, e.g. {allowed[1]}:{allowed[5]}")])
+
+
+def _time_intervals(ctx: Context) -> list[dict]:
+    out = []
+    for name, intervals in ctx.spec.routing.time_intervals.items():
+        items = []
+        for i, ti in enumerate(intervals):
+            path = ("routing", "time_intervals", name, i)
+            _check_names(ctx, ti.weekdays, WEEKDAYS, path + ("weekdays",), "weekday")
+            _check_names(ctx, ti.months, MONTHS, path + ("months",), "month")
+            fields = dict(times=[dict(start_time=t.start, end_time=t.end) for t in ti.times],
+                          weekdays=ti.weekdays, days_of_month=ti.days_of_month, months=ti.months,
+                          location=ti.location)
+            items.append([(k, v) for k, v in fields.items() if v])
+        out.append({"name": name, "time_intervals": items})
+    return out
+
+
+def _global(spec: object) -> dict:
+    smtp = spec.routing.smtp
+    values = {"resolve_timeout": spec.targets.alertmanager.resolve_timeout}
+    if smtp:
+        values.update(smtp_smarthost=smtp.smarthost, smtp_from=smtp.from_, smtp_auth_username=smtp.auth_username,
+                      smtp_auth_password_file=smtp.auth_password_file)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _every_alert_has_runbook(spec: object) -> bool:
+    # PagerDuty gets a runbook link only when every alert carries a runbook_url (an empty href is not a link).
+    return bool(spec.runbook) or (all(a.runbook for a in spec.alerts.values())
+                                  and all(s.runbook for s in spec.slos.values()))
+
+
+# --- the backend interface ---------------------------------------------------------------------------------
+
+
+def build(ctx: Context) -> list[Artifact]:
+    spec = ctx.spec
+    if spec.routing is None:
+        return []
+    route = _route_tree(spec)
+    inhibit = [dict(source_matchers=[matcher(k, v) for k, v in inh.source.items()],
+                    target_matchers=[matcher(k, v) for k, v in inh.target.items()], equal=inh.equal)
+               for inh in spec.routing.inhibit]
+    text = ctx.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
+                      templates=spec.targets.alertmanager.templates, route=route,
+                      receivers=_receivers(ctx, _uses_blackhole(route)), inhibit_rules=inhibit,
+                      time_intervals=_time_intervals(ctx), runbook_links=_every_alert_has_runbook(spec))
+    return [Artifact(PATH, text)]
+
+
+def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
+    """Parse each file back as YAML; run `amtool check-config` on it when amtool is installed."""
+    import yaml
+
+    from ..verify.tools import have_tool
+
+    problems: list[object] = []
+    for a in artifacts:
+        try:
+            data = yaml.safe_load(a.text)
+        except yaml.YAMLError as exc:
+            problems.append(f"{a.path}: not valid YAML: {exc}")
+            continue
+        if not isinstance(data, dict) or "route" not in data:
+            problems.append(f"{a.path}: no route in the rendered configuration")
+            continue
+        if have_tool("amtool"):
+            from ..verify.amtool import check_config
+
+            problems += check_config(staging / a.path)
+    return problems
+
+
+# --- route tests ---------------------------------------------------------------------------------------------
+
+
+def alert_labels(spec: object, alertname: str, severity: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The labels a generated alert carries: spec labels, rule labels, its own labels, then obsctl's own."""
+    labels = {**spec.labels, **spec.targets.prometheus.rule_labels, **(extra or {})}
+    labels.update(alertname=alertname, severity=severity, service=spec.service)
+    return labels
+
+
+def expected_receivers(spec: object, labels: Mapping[str, str]) -> list[str]:
+    """The receivers the spec names for an alert with `labels`, read from the spec (not from the output)."""
+    r = spec.routing
+    if labels.get("service") != spec.service:
+        return [r.default_receiver or BLACKHOLE]
+    out: list[str] = []
+    for route in r.routes:
+        if _matches(route.match, labels):
+            out += route.receivers or [BLACKHOLE]
+            if not route.continue_:
+                return out
+    sev = r.severities.get(labels.get("severity", ""))
+    if sev is not None:
+        return out + (sev.receivers or [BLACKHOLE])
+    return out or [r.default_receiver or BLACKHOLE]
+
+
+def route_cases(ctx: Context) -> list[RouteCase]:
+    """Every severity an alert or SLO alert can carry, every declared severity and every extra route: the label set
+    such an alert has and exactly the receivers the spec names for it."""
+    spec = ctx.spec
+    r = spec.routing
+    if r is None:
+        return []
+    cases: list[RouteCase] = []
+    seen: set[tuple] = set()
+
+    def add(labels: dict[str, str], why: str) -> None:
+        key = tuple(sorted(labels.items()))
+        if key not in seen:
+            seen.add(key)
+            cases.append(RouteCase(labels, expected_receivers(spec, labels), why))
+
+    for name, alert in spec.alerts.items():
+        if alert.enabled:
+            add(alert_labels(spec, name, alert.severity, alert.labels), f"alert {name} (severity {alert.severity})")
+    for name, slo in spec.slos.items():
+        al = slo.alerting
+        if not al.enabled:
+            continue
+        for action, sev in (("page", al.page_severity), ("ticket", al.ticket_severity)):
+            if sev:
+                add(alert_labels(spec, f"SLO {name} {action}", sev, slo.labels), f"SLO {name} {action} alerts "
+                    f"(severity {sev})")
+    for sev in r.severities:
+        add(alert_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
+    first_sev = next(iter(r.severities), "")
+    for i, route in enumerate(r.routes):
+        keys = list(route.match)
+        variants = [{}]
+        for k in keys:  # one case per listed value, the other keys at their first value
+            vals = route.match[k] if isinstance(route.match[k], list) else [route.match[k]]
+            variants += [{k: v} for v in vals[1:]]
+        base = {k: (v if isinstance(v, str) else v[0]) for k, v in route.match.items()}
+        for variant in variants:
+            wanted = {**base, **variant}
+            labels = alert_labels(spec, "ObsctlRouteTest", wanted.get("severity", first_sev),
+                                  {k: v for k, v in wanted.items() if k not in ("alertname", "severity", "service")})
+            labels.update({k: v for k, v in wanted.items() if k in ("alertname", "service")})
+            shown = ", ".join(f"{k}={v}" for k, v in wanted.items())
+            add(labels, f"routing.routes[{i}] ({shown})")
+    return cases
