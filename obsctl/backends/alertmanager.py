@@ -328,6 +328,10 @@ def route_cases(ctx: Context) -> list[RouteCase]:
                     f"(severity {sev})")
     for sev in r.severities:
         add(alert_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
+    if r.default_receiver:
+        labels = alert_labels(spec, "ObsctlRouteTest", "")
+        del labels["severity"]
+        add(labels, "an alert with no severity goes to the default receiver")
     first_sev = next(iter(r.severities), "")
     for i, route in enumerate(r.routes):
         keys = list(route.match)
