@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ASSET_WS, FULL, ROOT, build_text, write_config
+from amhelpers import ASSET_WS, FULL, ROOT, build_text, write_config
 
 from obsctl.backends import Artifact
 from obsctl.backends import alertmanager as am

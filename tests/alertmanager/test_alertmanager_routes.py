@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import ASSET_WS, FULL, context, write_config
+from amhelpers import ASSET_WS, FULL, context, write_config
 
 from obsctl.backends.alertmanager import BLACKHOLE, RouteCase, expected_receivers, route_cases
 from obsctl.verify.amtool import verify_route
