@@ -1,0 +1,330 @@
+"""Prometheus target: recording rules for derived metrics, alert rules, HTTP-probe alerts with their blackbox
+scrape config, generated promtool unit tests, and optionally the same groups as a prometheus-operator PrometheusRule.
+
+Alerts whose condition reads log events belong to the Loki ruler (obsctl.backends.loki); the labels and
+annotations of every alert, whichever ruler evaluates it, come from `alert_labels` / `alert_annotations` here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..compile.promql import CompileError
+from . import Artifact, BackendError, Context
+
+PROMETHEUSRULE_API = "monitoring.coreos.com/v1"
+
+
+@dataclass
+class Rule:
+    """One rule as the template renders it (recording when `record` is set, else alerting)."""
+
+    expr: str
+    record: str = ""
+    alert: str = ""
+    for_: str = ""
+    keep_firing_for: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def as_template(self) -> dict:
+        return {"record": self.record, "alert": self.alert, "expr": self.expr, "for": self.for_,
+                "keep_firing_for": self.keep_firing_for, "labels": self.labels, "annotations": self.annotations}
+
+
+@dataclass
+class Group:
+    name: str
+    interval: str
+    rules: list[Rule]
+
+    def as_template(self) -> dict:
+        return {"name": self.name, "interval": self.interval, "rules": [r.as_template() for r in self.rules]}
+
+
+# -- what every ruler shares ----------------------------------------------------------------------------------
+
+
+def alert_target(ctx: Context, name: str) -> str:
+    """'loki' when the alert is evaluated on logs, else 'prometheus' (metrics and probes)."""
+    a = ctx.spec.alerts[name]
+    if a.overrides.logql:
+        return "loki"
+    if a.overrides.promql:
+        return "prometheus"
+    when = ctx.analysis.exprs.get(("alerts", name, "when"))
+    return "loki" if when is not None and ctx.uses_events(when) else "prometheus"
+
+
+def alert_labels(ctx: Context, name: str) -> dict[str, str]:
+    """severity (the spec's own value), service, team, the spec's labels, then the alert's own; keys sorted."""
+    spec, a = ctx.spec, ctx.spec.alerts[name]
+    labels: dict[str, str] = dict(spec.targets.prometheus.rule_labels)
+    labels.update({"severity": a.severity, "service": spec.service})
+    if spec.team:
+        labels["team"] = spec.team
+    labels.update(spec.labels)
+    labels.update(a.labels)
+    return dict(sorted(labels.items()))
+
+
+def alert_annotations(ctx: Context, name: str) -> dict[str, str]:
+    """summary, description, runbook_url, title: spec strings verbatim ({{ $value }} stays a Prometheus template)."""
+    spec, a = ctx.spec, ctx.spec.alerts[name]
+    ann = {
+        "summary": a.summary or a.title or name,
+        "description": a.description,
+        "runbook_url": a.runbook or spec.runbook or "",
+        "title": a.title,
+    }
+    return dict(sorted((k, v) for k, v in ann.items() if v))
+
+
+def guarded(when: str, guard: str | None, guard_labels: set[str] | None) -> str:
+    """The condition joined with its volume guard. A guard without labels is a single sample: `and on()`."""
+    if not guard:
+        return when
+    on = " on()" if guard_labels == set() else ""
+    return f"({when}) and{on} ({guard})"
+
+
+def enabled_alerts(ctx: Context, target: str) -> list[str]:
+    return [n for n, a in ctx.spec.alerts.items() if a.enabled and alert_target(ctx, n) == target]
+
+
+# -- the rule model -------------------------------------------------------------------------------------------
+
+
+def recording_group(ctx: Context) -> Group | None:
+    spec = ctx.spec
+    if not spec.targets.prometheus.recording_rules or not spec.derived:
+        return None
+    records = ctx.records()
+    extra = dict(sorted(spec.targets.prometheus.rule_labels.items()))
+    rules = []
+    for name in spec.derived:
+        try:
+            expr = ctx.promql().derived(name, inline=True)
+        except CompileError as e:
+            raise BackendError([ctx.error("OBS700", f"derived metric '{name}': {e}", ("derived", name),
+                                          "give overrides.promql for this derived metric")]) from e
+        rules.append(Rule(expr=expr, record=records[name], labels=extra))
+    return Group(f"{spec.service}.recording", spec.targets.prometheus.evaluation_interval, rules)
+
+
+def alert_expr(ctx: Context, name: str) -> str:
+    """The alert's PromQL: compiled `when` (or the override, or the probe), joined with its volume guard."""
+    a = ctx.spec.alerts[name]
+    pq = ctx.promql()
+    path = ("alerts", name)
+    try:
+        if a.overrides.promql:
+            when = a.overrides.promql.strip()
+        elif a.probe:
+            when = f"{pq.probe_selector(a.probe)} == 0"
+        else:
+            when = pq.compile(ctx.analysis.exprs[path + ("when",)])
+        guard_node = ctx.analysis.exprs.get(path + ("only_if",))
+        guard = pq.compile(guard_node) if guard_node is not None else None
+        labels = pq.output_labels(guard_node) if guard_node is not None else None
+    except CompileError as e:
+        raise BackendError([ctx.error("OBS700", f"alert '{name}': {e}", path + ("when",),
+                                      "give overrides.promql for this alert")]) from e
+    return guarded(when, guard, labels)
+
+
+def alert_group(ctx: Context) -> Group | None:
+    names = enabled_alerts(ctx, "prometheus")
+    if not names:
+        return None
+    rules = []
+    for name in names:
+        a = ctx.spec.alerts[name]
+        rules.append(Rule(expr=alert_expr(ctx, name), alert=name,
+                          for_=a.for_ if a.for_ not in ("0", "0s") else "",
+                          keep_firing_for=a.keep_firing_for or "",
+                          labels=alert_labels(ctx, name), annotations=alert_annotations(ctx, name)))
+    return Group(f"{ctx.spec.service}.alerts", ctx.spec.targets.prometheus.evaluation_interval, rules)
+
+
+def groups(ctx: Context) -> list[Group]:
+    return [g for g in (recording_group(ctx), alert_group(ctx)) if g is not None]
+
+
+def rules_path(ctx: Context) -> str:
+    return f"prometheus/{ctx.spec.service}.rules.yml"
+
+
+# -- blackbox -------------------------------------------------------------------------------------------------
+
+
+def blackbox_jobs(ctx: Context) -> list[dict]:
+    """One scrape job per blackbox module (split further when its probes differ in interval or timeout)."""
+    by_key: dict[tuple[str, str, str], list[str]] = {}
+    for p in ctx.spec.sources.probes.values():
+        by_key.setdefault((p.module, p.interval, p.timeout), [])
+        if p.url not in by_key[(p.module, p.interval, p.timeout)]:
+            by_key[(p.module, p.interval, p.timeout)].append(p.url)
+    modules = [k[0] for k in by_key]
+    jobs = []
+    for (module, interval, timeout), urls in by_key.items():
+        job = f"blackbox-{module}" if modules.count(module) == 1 else f"blackbox-{module}-{interval}-{timeout}"
+        jobs.append({"name": job, "module": module, "interval": interval, "timeout": timeout, "targets": urls})
+    return jobs
+
+
+def probe_job(ctx: Context, probe: str) -> str:
+    """The `job` label the scrape config gives a probe's series."""
+    p = ctx.spec.sources.probes[probe]
+    for job in blackbox_jobs(ctx):
+        if job["module"] == p.module and job["interval"] == p.interval and job["timeout"] == p.timeout:
+            return job["name"]
+    raise KeyError(probe)
+
+
+# -- build ----------------------------------------------------------------------------------------------------
+
+
+def _slo_artifacts(ctx: Context) -> list[Artifact]:
+    try:
+        from .prometheus_slo import build as build_slo
+    except ImportError:  # SLO rules land in their own module; without it there are none
+        return []
+    return list(build_slo(ctx))
+
+
+def prometheusrule_text(ctx: Context, name: str, group_data: list[dict]) -> str:
+    spec = ctx.spec.targets.prometheus
+    labels = dict(spec.operator_labels)
+    labels["app.kubernetes.io/managed-by"] = "obsctl"
+    return ctx.render("prometheus/prometheusrule.yml.j2", name=name, namespace=spec.operator_namespace,
+                      labels=dict(sorted(labels.items())), groups=group_data)
+
+
+def build(ctx: Context) -> list[Artifact]:
+    from ..alert_tests import test_file
+
+    service = ctx.spec.service
+    gs = groups(ctx)
+    data = [g.as_template() for g in gs]
+    as_crd = ctx.options.get("format") == "prometheusrule"
+    out: list[Artifact] = []
+    if as_crd:
+        out.append(Artifact(f"prometheus/{service}.prometheusrule.yml", prometheusrule_text(ctx, f"{service}-rules", data)))
+    else:
+        out.append(Artifact(rules_path(ctx), ctx.render("prometheus/rules.yml.j2", groups=data)))
+        out.append(Artifact(f"prometheus/{service}.tests.yml", test_file(ctx, gs, f"{service}.rules.yml")))
+    if ctx.spec.sources.probes:
+        out.append(Artifact("prometheus/blackbox-scrape.yml",
+                            ctx.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(ctx),
+                                       exporter=ctx.spec.targets.prometheus.blackbox_exporter)))
+    for art in _slo_artifacts(ctx):
+        out.extend(_as_crd(ctx, art) if as_crd else [art])
+    return out
+
+
+def _as_crd(ctx: Context, art: Artifact) -> list[Artifact]:
+    """SLO output in --format prometheusrule: rule files become PrometheusRule objects, their unit tests are left
+    out (they need the plain rule files; `obsctl test` builds those)."""
+    if art.path.endswith(".tests.yml"):
+        return []
+    if not art.path.endswith(".rules.yml"):
+        return [art]
+    doc = yaml.safe_load(art.text) or {}
+    stem = Path(art.path).name.removesuffix(".rules.yml")
+    name = stem.replace(".", "-").replace("_", "-").lower()
+    return [Artifact(str(Path(art.path).with_name(f"{stem}.prometheusrule.yml").as_posix()),
+                     prometheusrule_text(ctx, f"{name}-rules", doc.get("groups") or []))]
+
+
+# -- verify ---------------------------------------------------------------------------------------------------
+
+
+def verify(artifacts: list[Artifact], staging: Path) -> list[str]:
+    from ..verify.promtool import check_rules, promql_errors
+    from ..verify.tools import ToolMissing
+
+    problems: list[str] = []
+    rule_files: list[Path] = []
+    for art in artifacts:
+        try:
+            doc = yaml.safe_load(art.text)
+        except yaml.YAMLError as e:
+            problems.append(f"{art.path}: not valid YAML: {e}")
+            continue
+        if not isinstance(doc, dict):
+            problems.append(f"{art.path}: expected a YAML mapping")
+            continue
+        if art.path.endswith(".prometheusrule.yml"):
+            problems += _check_crd(art.path, doc)
+            groups_doc = (doc.get("spec") or {}).get("groups")
+            extracted = staging / (art.path + ".groups.yml")
+            extracted.write_text(yaml.safe_dump({"groups": groups_doc}, sort_keys=False), encoding="utf-8")
+            rule_files.append(extracted)
+        elif art.path.endswith(".rules.yml"):
+            groups_doc = doc.get("groups")
+            rule_files.append(staging / art.path)
+        elif art.path.endswith(".tests.yml"):
+            problems += _check_tests(art.path, doc, staging)
+            continue
+        else:
+            if art.path.endswith("blackbox-scrape.yml") and not isinstance(doc.get("scrape_configs"), list):
+                problems.append(f"{art.path}: scrape_configs is missing")
+            continue
+        if not isinstance(groups_doc, list):
+            problems.append(f"{art.path}: `groups` must be a list")
+            continue
+        for group in groups_doc:
+            for rule in group.get("rules") or []:
+                err = promql_errors(str(rule.get("expr", "")))
+                if err:
+                    problems.append(f"{art.path}: rule {rule.get('alert') or rule.get('record')}: PromQL does not "
+                                    f"parse: {err}")
+    try:
+        problems += [str(p) for p in check_rules(rule_files)] if rule_files else []
+        problems += _check_scrape(artifacts, staging)
+    except ToolMissing:
+        pass  # promtool is optional for build; `obsctl test` and the test suite require it
+    return problems
+
+
+def _check_crd(path: str, doc: dict) -> list[str]:
+    problems = []
+    if doc.get("apiVersion") != PROMETHEUSRULE_API or doc.get("kind") != "PrometheusRule":
+        problems.append(f"{path}: not a {PROMETHEUSRULE_API} PrometheusRule")
+    meta = doc.get("metadata") or {}
+    if not meta.get("name") or not meta.get("namespace"):
+        problems.append(f"{path}: metadata.name and metadata.namespace are required")
+    if not isinstance((doc.get("spec") or {}).get("groups"), list):
+        problems.append(f"{path}: spec.groups must be a list")
+    return problems
+
+
+def _check_tests(path: str, doc: dict, staging: Path) -> list[str]:
+    problems = []
+    folder = (staging / path).parent
+    for ref in doc.get("rule_files") or []:
+        if not (folder / ref).is_file():
+            problems.append(f"{path}: rule file {ref} is not among the generated files")
+    for t in doc.get("tests") or []:
+        if "interval" not in t:
+            problems.append(f"{path}: test '{t.get('name')}' has no interval (promtool 2.42 needs one)")
+    return problems
+
+
+def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[str]:
+    import subprocess
+
+    from ..verify.tools import find_tool
+
+    problems = []
+    for art in artifacts:
+        if art.path.endswith("blackbox-scrape.yml"):
+            proc = subprocess.run([find_tool("promtool"), "check", "config", "--syntax-only", str(staging / art.path)],
+                                  capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                problems.append(f"{art.path}: promtool check config: {(proc.stderr or proc.stdout).strip()}")
+    return problems
