@@ -122,10 +122,24 @@ def _leaf_routes(matchers: list[str], receivers: list[str], last_continue: bool,
             for i, r in enumerate(names)]
 
 
-def _route_tree(spec: object) -> dict:
+def service_label(spec: object) -> str:
+    """The `service` label the spec's alerts carry (the spec's labels may set it; else the service name)."""
+    return spec.labels.get("service", spec.service)
+
+
+def _check_match(ctx: Context, match: Mapping[str, str | list[str]], path: tuple) -> None:
+    for k, v in match.items():
+        if isinstance(v, list) and not v:
+            raise BackendError([ctx.error("OBS323", f"'{k}' lists no values", path + (k,),
+                                          "give at least one value, or remove the key")])
+
+
+def _route_tree(ctx: Context) -> dict:
+    spec = ctx.spec
     r = spec.routing
     children: list[dict] = []
-    for route in r.routes:
+    for i, route in enumerate(r.routes):
+        _check_match(ctx, route.match, ("routing", "routes", i, "match"))
         children += _leaf_routes([matcher(k, v) for k, v in route.match.items()], route.receivers, route.continue_,
                                  dict(group_by=route.group_by, active_time_intervals=route.active_time_intervals,
                                       mute_time_intervals=route.mute_time_intervals))
@@ -135,7 +149,7 @@ def _route_tree(spec: object) -> dict:
                                       repeat_interval=sev.repeat_interval,
                                       active_time_intervals=sev.active_time_intervals,
                                       mute_time_intervals=sev.mute_time_intervals))
-    service = dict(matchers=[matcher("service", spec.service)], routes=children)
+    service = dict(matchers=[matcher("service", service_label(spec))], routes=children)
     return dict(receiver=r.default_receiver or BLACKHOLE, group_by=r.group_by, group_wait=r.group_wait,
                 group_interval=r.group_interval, repeat_interval=r.repeat_interval, routes=[service])
 
@@ -238,7 +252,10 @@ def build(ctx: Context) -> list[Artifact]:
     spec = ctx.spec
     if spec.routing is None:
         return []
-    route = _route_tree(spec)
+    route = _route_tree(ctx)
+    for i, inh in enumerate(spec.routing.inhibit):
+        _check_match(ctx, inh.source, ("routing", "inhibit", i, "source"))
+        _check_match(ctx, inh.target, ("routing", "inhibit", i, "target"))
     inhibit = [dict(source_matchers=[matcher(k, v) for k, v in inh.source.items()],
                     target_matchers=[matcher(k, v) for k, v in inh.target.items()], equal=inh.equal)
                for inh in spec.routing.inhibit]
@@ -275,17 +292,42 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
 # --- route tests ---------------------------------------------------------------------------------------------
 
 
-def alert_labels(spec: object, alertname: str, severity: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The labels a generated alert carries: spec labels, rule labels, its own labels, then obsctl's own."""
-    labels = {**spec.labels, **spec.targets.prometheus.rule_labels, **(extra or {})}
-    labels.update(alertname=alertname, severity=severity, service=spec.service)
+def _labels(spec: object, alertname: str, severity: str, own: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The labels of an alert obsctl generates, in the Prometheus backend's order: rule labels, severity, service,
+    team, the spec's labels, the alert's own; alertname last (Prometheus sets it from the rule name)."""
+    labels = dict(spec.targets.prometheus.rule_labels)
+    labels.update(severity=severity, service=spec.service)
+    if spec.team:
+        labels["team"] = spec.team
+    labels.update(spec.labels)
+    labels.update(own or {})
+    labels["alertname"] = alertname
     return labels
+
+
+def _slo_alerts(spec: object, name: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(alertname, severity, own labels) of each enabled burn-rate tier of an SLO that has a severity."""
+    from ..slo import effective_tiers
+
+    slo = spec.slos[name]
+    try:
+        from .prometheus_slo import alert_name
+
+        alertname = alert_name(spec, name)
+    except ImportError:  # the SLO rules are not part of this installation
+        alertname = f"{name} budget burn"
+    out = []
+    for tier in effective_tiers(slo):
+        sev = slo.alerting.page_severity if tier.action == "page" else slo.alerting.ticket_severity
+        if tier.enabled and sev:
+            out.append((alertname, sev, {**slo.labels, "slo": name, "action": tier.action, "tier": tier.name}))
+    return out
 
 
 def expected_receivers(spec: object, labels: Mapping[str, str]) -> list[str]:
     """The receivers the spec names for an alert with `labels`, read from the spec (not from the output)."""
     r = spec.routing
-    if labels.get("service") != spec.service:
+    if labels.get("service") != service_label(spec):
         return [r.default_receiver or BLACKHOLE]
     out: list[str] = []
     for route in r.routes:
@@ -315,21 +357,19 @@ def route_cases(ctx: Context) -> list[RouteCase]:
             seen.add(key)
             cases.append(RouteCase(labels, expected_receivers(spec, labels), why))
 
+    from .prometheus import alert_labels
+
     for name, alert in spec.alerts.items():
         if alert.enabled:
-            add(alert_labels(spec, name, alert.severity, alert.labels), f"alert {name} (severity {alert.severity})")
+            add({**alert_labels(ctx, name), "alertname": name}, f"alert {name} (severity {alert.severity})")
     for name, slo in spec.slos.items():
-        al = slo.alerting
-        if not al.enabled:
-            continue
-        for action, sev in (("page", al.page_severity), ("ticket", al.ticket_severity)):
-            if sev:
-                add(alert_labels(spec, f"SLO {name} {action}", sev, slo.labels), f"SLO {name} {action} alerts "
-                    f"(severity {sev})")
+        if slo.alerting.enabled:
+            for alertname, sev, own in _slo_alerts(spec, name):
+                add(_labels(spec, alertname, sev, own), f"SLO {name} tier {own['tier']} (severity {sev})")
     for sev in r.severities:
-        add(alert_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
+        add(_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
     if r.default_receiver:
-        labels = alert_labels(spec, "ObsctlRouteTest", "")
+        labels = _labels(spec, "ObsctlRouteTest", "")
         del labels["severity"]
         add(labels, "an alert with no severity goes to the default receiver")
     first_sev = next(iter(r.severities), "")
@@ -342,9 +382,7 @@ def route_cases(ctx: Context) -> list[RouteCase]:
         base = {k: (v if isinstance(v, str) else v[0]) for k, v in route.match.items()}
         for variant in variants:
             wanted = {**base, **variant}
-            labels = alert_labels(spec, "ObsctlRouteTest", wanted.get("severity", first_sev),
-                                  {k: v for k, v in wanted.items() if k not in ("alertname", "severity", "service")})
-            labels.update({k: v for k, v in wanted.items() if k in ("alertname", "service")})
+            labels = _labels(spec, wanted.get("alertname", "ObsctlRouteTest"), wanted.get("severity", first_sev), wanted)
             shown = ", ".join(f"{k}={v}" for k, v in wanted.items())
             add(labels, f"routing.routes[{i}] ({shown})")
     return cases

@@ -225,6 +225,8 @@ def _errors(spec_text: str, tmp_path: Path) -> list:
      "routing.receivers.genie.opsgenie.responders.0"),
     ("{type: team, name: payments}", "{type: team, name: payments, id: x1}", "OBS320",
      "routing.receivers.genie.opsgenie.responders.0"),
+    ('{component: ["db.primary", "db|replica"]}', "{component: []}", "OBS323", "routing.routes.0.match.component"),
+    ("target: {severity: [warning, info]}", "target: {severity: []}", "OBS323", "routing.inhibit.0.target.severity"),
 ])
 def test_what_alertmanager_would_reject_is_reported_at_the_spec(tmp_path, old, new, code, field):
     text = FULL.read_text()

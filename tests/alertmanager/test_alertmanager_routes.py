@@ -23,8 +23,9 @@ def test_asset_ws_cases_are_gate_b():
     alerts = {c.labels["alertname"]: c for c in cases}
     assert set(alerts) >= {"APIUnavailable", "APIHighErrorRate", "APILatencyRegression", "WebSocketAuthFailuresSpike",
                            "WebSocketSessionInitFailures", "WorkerStalled", "WorkerPersistentRefreshFailures"}
+    # the labels the Prometheus rule gives the alert, plus its alertname
     assert alerts["APIHighErrorRate"].labels == {"alertname": "APIHighErrorRate", "severity": "P1",
-                                                 "service": "asset-ws"}
+                                                 "service": "asset-ws", "team": "asset-platform"}
     assert alerts["APIHighErrorRate"].receivers == ["pager"]
     assert alerts["WebSocketAuthFailuresSpike"].receivers == ["oncall", "incidents"]
     assert all(c.why for c in cases)
@@ -43,8 +44,12 @@ def test_full_cases_cover_alerts_slos_severities_and_routes():
     whys = [c.why for c in cases]
     for alert in ("HighErrors", "QueueBacklog", "QueueStuck", "Nightly"):
         assert any(w.startswith(f"alert {alert} ") for w in whys), alert
-    assert any(w.startswith("SLO availability page") for w in whys)
-    assert any(w.startswith("SLO availability ticket") for w in whys)
+    slo = {c.labels["tier"]: c for c in cases if c.why.startswith("SLO availability ")}
+    assert set(slo) == {"page-fast", "page-slow", "ticket-fast", "ticket-slow"}
+    assert slo["page-fast"].labels["severity"] == "critical" and slo["page-fast"].labels["action"] == "page"
+    assert slo["page-fast"].receivers == ["pager", "chat", "audit"]
+    assert slo["ticket-slow"].labels["severity"] == "warning"
+    assert slo["ticket-slow"].receivers == ["chat", "genie"]
     for sev in ("critical", "warning", "info"):
         assert f"any alert with severity {sev}" in whys
     assert sum(w.startswith("routing.routes[0]") for w in whys) == 2  # one per listed component value
