@@ -115,8 +115,9 @@ def recording_group(ctx: Context) -> Group | None:
     return Group(f"{spec.service}.recording", spec.targets.prometheus.evaluation_interval, rules)
 
 
-def alert_expr(ctx: Context, name: str) -> str:
-    """The alert's PromQL: compiled `when` (or the override, or the probe), joined with its volume guard."""
+def alert_parts(ctx: Context, name: str) -> tuple[str, str | None, set[str] | None]:
+    """(condition, volume guard or None, the guard's output labels) as PromQL; the probe or override stands in
+    for the compiled `when`."""
     a = ctx.spec.alerts[name]
     pq = ctx.promql()
     path = ("alerts", name)
@@ -133,7 +134,12 @@ def alert_expr(ctx: Context, name: str) -> str:
     except CompileError as e:
         raise BackendError([ctx.error("OBS700", f"alert '{name}': {e}", path + ("when",),
                                       "give overrides.promql for this alert")]) from e
-    return guarded(when, guard, labels)
+    return when, guard, labels
+
+
+def alert_expr(ctx: Context, name: str) -> str:
+    """The alert's PromQL: compiled `when` (or the override, or the probe), joined with its volume guard."""
+    return guarded(*alert_parts(ctx, name))
 
 
 def alert_group(ctx: Context) -> Group | None:

@@ -1,0 +1,577 @@
+"""promtool unit tests for the Prometheus alerts: the spec's own `tests:` section plus scenarios generated per alert.
+
+Generated scenarios, per enabled Prometheus alert:
+  * fires    — inputs that hold the condition (and its volume guard): quiet one interval before `for` has
+               elapsed, firing after it, with the exact labels and annotations Prometheus will produce;
+  * quiet    — the guard holds but the condition does not: nothing fires;
+  * guarded  — the condition holds but the volume guard does not: nothing fires.
+Inputs are synthetic series for the metrics the rule reads (found by walking its PromQL, recording rules
+inlined), with values picked by evaluating the rule (obsctl.alert_tests.promsim) until a choice holds with a
+margin: nudging any input by 20-25% does not flip the outcome. Expected labels and annotations come from the
+same evaluation; annotations are rendered like Prometheus does (obsctl.alert_tests.gotemplate). What cannot be
+generated is never dropped silently: it is listed in the file as a `# not generated:` comment, which
+`obsctl test` reports.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+
+import promql_parser as pp
+
+from ..durations import format_duration, parse_duration
+from . import gotemplate
+from .promsim import Evaluator, Sample, Series, Unsupported, World, fmt_number, parse_series, parse_values, series_text
+
+NOT_GENERATED = "# not generated: "
+DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+COUNTER_STEPS = [1, 10, 100, 1000, 0, 5, 50, 500, 2, 20, 200, 2000, 10000, 5000, 100000, 1000000]
+MAX_COMBINATIONS = 4096
+MAX_VARIABLES = 6
+
+
+@dataclass
+class Check:
+    eval_time: int  # ms
+    alertname: str
+    alerts: list[dict] = field(default_factory=list)  # [{"labels": {...}, "annotations": {...}}]
+
+
+@dataclass
+class TestGroup:
+    name: str
+    interval: int  # ms
+    series: list[tuple[str, str]]  # (series notation, values notation)
+    checks: list[Check]
+
+
+@dataclass
+class Skipped:
+    alert: str
+    scenario: str
+    reason: str
+
+
+@dataclass
+class AlertRule:
+    name: str
+    when: str
+    guard: str | None
+    expr: str
+    for_ms: int
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+# -- the rules under test -------------------------------------------------------------------------------------
+
+
+def _rules(ctx: object, groups: list) -> tuple[list[AlertRule], dict[str, tuple[object, dict[str, str]]]]:
+    from ..backends.prometheus import alert_parts
+
+    records = {}
+    alerts = []
+    for g in groups:
+        for r in g.rules:
+            if r.record:
+                records[r.record] = (pp.parse(r.expr), dict(r.labels))
+            else:
+                when, guard, _ = alert_parts(ctx, r.alert)
+                alerts.append(AlertRule(r.alert, when, guard, r.expr, int(parse_duration(r.for_ or "0s") * 1000),
+                                        r.labels, r.annotations))
+    return alerts, records
+
+
+def _children(node: object) -> list[object]:
+    if isinstance(node, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+        return [node.expr]
+    if isinstance(node, pp.BinaryExpr):
+        return [node.lhs, node.rhs]
+    if isinstance(node, pp.AggregateExpr):
+        return [node.expr] + ([node.param] if node.param is not None else [])
+    if isinstance(node, pp.Call):
+        return list(node.args)
+    if isinstance(node, pp.MatrixSelector):
+        return [node.vector_selector]
+    return []
+
+
+@dataclass
+class _Leaf:
+    name: str
+    matchers: list[tuple[str, object, str]]
+    in_range: str | None  # the range function applied to it, if any
+
+
+def _leaves(node: object, records: dict, func: str | None = None, seen: tuple = ()) -> list[_Leaf]:
+    if isinstance(node, pp.VectorSelector):
+        if node.name in records:
+            if node.name in seen:
+                raise Unsupported("recording rules that refer to themselves")
+            return _leaves(records[node.name][0], records, None, seen + (node.name,))
+        return [_Leaf(node.name or "", [(m.name, m.op, m.value) for m in node.matchers.matchers], func)]
+    if isinstance(node, pp.Call):
+        func = node.func.name
+    out = []
+    for c in _children(node):
+        out += _leaves(c, records, func if isinstance(c, pp.MatrixSelector) else None, seen)
+    return out
+
+
+def _numbers(node: object, records: dict) -> list[float]:
+    if isinstance(node, pp.NumberLiteral):
+        return [float(node.val)]
+    if isinstance(node, pp.VectorSelector) and node.name in records:
+        return _numbers(records[node.name][0], records)
+    return [v for c in _children(node) for v in _numbers(c, records)]
+
+
+def _max_range(node: object, records: dict) -> int:
+    if isinstance(node, pp.MatrixSelector):
+        off = node.vector_selector.offset
+        return int((node.range.total_seconds() + (off.total_seconds() if off else 0)) * 1000)
+    if isinstance(node, pp.VectorSelector) and node.name in records:
+        return _max_range(records[node.name][0], records)
+    return max([_max_range(c, records) for c in _children(node)], default=0)
+
+
+# -- synthetic inputs -----------------------------------------------------------------------------------------
+
+
+def _example(regex: str) -> str | None:
+    """A short string the (anchored) regex matches: `5..` -> `500`, `GET|POST` -> `GET`."""
+    try:
+        tree = re._parser.parse(regex)  # type: ignore[attr-defined]
+    except re.error:
+        return None
+    c = re._constants  # type: ignore[attr-defined]
+
+    def gen(items: list) -> str:
+        out = []
+        for op, av in items:
+            if op is c.LITERAL:
+                out.append(chr(av))
+            elif op is c.ANY:
+                out.append("0")
+            elif op is c.IN:
+                if any(o is c.NEGATE for o, _ in av):
+                    out.append("_")  # checked against the whole regex below
+                    continue
+                o, a = av[0]
+                out.append(chr(a) if o is c.LITERAL else chr(a[0]) if o is c.RANGE else
+                           {c.CATEGORY_DIGIT: "0", c.CATEGORY_WORD: "a", c.CATEGORY_SPACE: " "}.get(a, "a"))
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+                lo, _, sub = av
+                out.append(gen(list(sub)) * lo)
+            elif op is c.BRANCH:
+                out.append(gen(list(av[1][0])))
+            elif op is c.SUBPATTERN:
+                out.append(gen(list(av[-1])))
+            elif op is c.CATEGORY:
+                out.append({c.CATEGORY_DIGIT: "0", c.CATEGORY_WORD: "a", c.CATEGORY_SPACE: " "}.get(av, "a"))
+            elif op is c.AT:
+                continue
+            else:
+                raise Unsupported(f"regex {regex}")
+        return "".join(out)
+
+    try:
+        text = gen(list(tree))
+    except (Unsupported, StopIteration):
+        return None
+    return text if re.fullmatch(regex, text) else None
+
+
+def _matches(labels: dict[str, str], matchers: list[tuple[str, object, str]]) -> bool:
+    for name, op, value in matchers:
+        v = labels.get(name, "")
+        if op == pp.MatchOp.Equal and v != value or op == pp.MatchOp.NotEqual and v == value:
+            return False
+        if op in (pp.MatchOp.Re, pp.MatchOp.NotRe):
+            hit = re.fullmatch(value, v, flags=re.DOTALL) is not None
+            if hit != (op == pp.MatchOp.Re):
+                return False
+    return True
+
+
+def _concrete(leaf: _Leaf) -> dict[str, str]:
+    """A label set satisfying every matcher of the selector."""
+    labels: dict[str, str] = {}
+    for name, op, value in leaf.matchers:
+        if op == pp.MatchOp.Equal:
+            labels[name] = value
+        elif op == pp.MatchOp.Re:
+            ex = _example(value)
+            if ex is None:
+                raise Unsupported(f"no example value for {name}=~{value!r}")
+            if ex:
+                labels[name] = ex
+    for name, op, value in leaf.matchers:
+        if op in (pp.MatchOp.NotEqual, pp.MatchOp.NotRe) and not _matches(labels, [(name, op, value)]):
+            labels[name] = next((c for c in ("x", "other", "1", "none") if _matches({name: c}, [(name, op, value)])),
+                                "x")
+    if not _matches(labels, leaf.matchers):
+        raise Unsupported(f"cannot build a series for {leaf.name} that matches all its matchers")
+    return {k: v for k, v in labels.items() if v != "" and k != "__name__"}
+
+
+@dataclass
+class _Family:
+    """Input series that share one variable (or two, for a histogram)."""
+
+    kind: str  # counter | gauge | histogram
+    name: str
+    labels: dict[str, str]
+    bounds: list[float] = field(default_factory=list)
+
+    def variables(self, gauge_candidates: list[float]) -> list[list[float]]:
+        if self.kind == "counter":
+            return [list(map(float, COUNTER_STEPS))]
+        if self.kind == "gauge":
+            return [gauge_candidates]
+        # observations per interval, and the bucket they fall in (len(bounds) = above the last bound)
+        return [[10.0, 100.0, 1.0, 1000.0], [float(i) for i in range(len(self.bounds) + 1)]]
+
+    def series(self, values: list[float], steps: int) -> list[tuple[dict[str, str], str]]:
+        base = dict(self.labels)
+        if self.kind == "counter":
+            return [(base | {"__name__": self.name}, f"0+{fmt_number(values[0])}x{steps}")]
+        if self.kind == "gauge":
+            return [(base | {"__name__": self.name}, f"{fmt_number(values[0])}x{steps}")]
+        n, k = values[0], int(values[1])
+        obs = self.bounds[k] if k < len(self.bounds) else (self.bounds[-1] * 2 if self.bounds[-1] > 0 else 1.0)
+        out = []
+        for i, b in enumerate(self.bounds + [math.inf]):
+            le = "+Inf" if math.isinf(b) else fmt_number(b)
+            inc = n if i >= k else 0.0
+            out.append((base | {"__name__": f"{self.name}_bucket", "le": le}, f"0+{fmt_number(inc)}x{steps}"))
+        out.append((base | {"__name__": f"{self.name}_sum"}, f"0+{fmt_number(n * obs)}x{steps}"))
+        out.append((base | {"__name__": f"{self.name}_count"}, f"0+{fmt_number(n)}x{steps}"))
+        return out
+
+
+def _families(ctx: object, leaves: list[_Leaf]) -> list[_Family]:
+    from ..backends.prometheus import probe_job
+
+    spec = ctx.spec
+    probe_jobs = {p.url: probe_job(ctx, n) for n, p in spec.sources.probes.items()}
+    fams: dict[tuple, _Family] = {}
+    for leaf in leaves:
+        name, kind, bounds = leaf.name, None, []
+        if not name:
+            raise Unsupported("a selector without a metric name")
+        m = spec.metrics.get(name)
+        for part in ("_bucket", "_sum", "_count"):
+            base = spec.metrics.get(name.removesuffix(part)) if name.endswith(part) else None
+            if base is not None and base.kind == "histogram":
+                name, kind, bounds = name.removesuffix(part), "histogram", list(base.buckets or DEFAULT_BUCKETS)
+            elif base is not None and base.kind == "summary":
+                kind = "counter"
+        if kind is None:
+            if m is not None and m.kind in ("counter", "gauge"):
+                kind = m.kind
+            elif m is not None and m.kind == "histogram":
+                raise Unsupported(f"the histogram {name} read without _bucket/_sum/_count")
+            elif m is not None and m.kind == "summary":
+                kind = "gauge"
+            else:
+                kind = "counter" if leaf.in_range in ("rate", "increase", "irate", "resets") else "gauge"
+        matchers = [x for x in leaf.matchers if not (kind == "histogram" and x[0] == "le")]
+        labels = _concrete(_Leaf(name, matchers, leaf.in_range))
+        if name == "probe_success" and labels.get("instance") in probe_jobs:
+            labels.setdefault("job", probe_jobs[labels["instance"]])
+        key = (kind, name, tuple(sorted(labels.items())))
+        fams.setdefault(key, _Family(kind, name, labels, bounds))
+    return list(fams.values())
+
+
+def _gauge_candidates(numbers: list[float]) -> list[float]:
+    cands: list[float] = [1.0, 0.0, 10.0, 100.0]
+    for c in numbers:
+        for x in (c * 2, c / 2, c * 10, c / 10, c + 1, c - 1, -c):
+            cands.append(float(f"{x:.6g}"))
+    cands += [1000.0, 0.5, 0.1, 0.01]
+    return list(dict.fromkeys(cands))
+
+
+# -- search ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Problem:
+    ctx: object
+    rule: AlertRule
+    records: dict
+    families: list[_Family]
+    candidates: list[list[float]]  # one list per variable
+    owners: list[tuple[int, int]]  # variable -> (family index, slot)
+    interval: int  # ms
+    window: int  # ms, the longest range the rule reads
+
+    def world(self, values: list[float], steps: int) -> tuple[World, list[tuple[str, str]]]:
+        series, text = [], []
+        for fi, fam in enumerate(self.families):
+            vals = [values[v] for v, (f, _) in enumerate(self.owners) if f == fi]
+            for labels, notation in fam.series(vals, steps):
+                series.append(Series(labels, parse_values(notation)))
+                text.append((series_text(labels), notation))
+        return World(series, self.interval, self.records), text
+
+    def outcome(self, values: list[float], t: int) -> tuple[bool, bool, bool]:
+        """(condition holds, guard holds, the alert expression returns something) at time t."""
+        world, _ = self.world(values, t // self.interval + 1)
+        ev = Evaluator(world)
+        cond = bool(ev.vector(self.rule.when, t))
+        guard = bool(ev.vector(self.rule.guard, t)) if self.rule.guard else True
+        return cond, guard, bool(ev.vector(self.rule.expr, t)) if self.rule.guard else cond
+
+
+def _search(p: _Problem, goal: str) -> list[float] | None:
+    """Input values (in order of preference) for which `goal` holds, with a margin when one exists."""
+    n = len(p.candidates)
+    if n > MAX_VARIABLES:
+        raise Unsupported(f"the rule reads {n} inputs; the generator handles up to {MAX_VARIABLES}")
+    per = max(2, int(MAX_COMBINATIONS ** (1 / max(n, 1))))
+    cands = [c[:per] for c in p.candidates]
+    combos = sorted(itertools.product(*[range(len(c)) for c in cands]), key=lambda idx: (sum(idx), idx))
+    t = p.window + 2 * p.interval
+
+    def ok(values: list[float]) -> bool:
+        cond, guard, whole = p.outcome(values, t)
+        return {"fires": cond and guard and whole, "quiet": not cond and guard,
+                "guarded": cond and not guard}[goal]
+
+    fallback = None
+    for idx in combos:
+        values = [cands[v][i] for v, i in enumerate(idx)]
+        if not ok(values):
+            continue
+        if fallback is None:
+            fallback = values
+        robust = True
+        for v, (fi, slot) in enumerate(p.owners):
+            if p.families[fi].kind == "histogram" and slot == 1 or values[v] == 0:
+                continue
+            for f in (0.8, 1.25):
+                nudged = list(values)
+                nudged[v] = values[v] * f
+                if not ok(nudged):
+                    robust = False
+                    break
+            if not robust:
+                break
+        if robust:
+            return values
+    return fallback
+
+
+# -- expected alerts ------------------------------------------------------------------------------------------
+
+
+def _expected(rule: AlertRule, samples: list[Sample]) -> list[dict]:
+    """exp_alerts entries: labels = series labels + rule labels (no __name__), annotations rendered."""
+    out = []
+    for s in samples:
+        labels = {k: v for k, v in s.labels.items() if k != "__name__"}
+        for k, v in rule.labels.items():
+            labels[k] = gotemplate.render(v, s.value, s.labels) if "{{" in v else v
+        ann = {k: gotemplate.render(v, s.value, s.labels) if "{{" in v else v for k, v in rule.annotations.items()}
+        out.append({"labels": dict(sorted(labels.items())), "annotations": dict(sorted(ann.items()))})
+    return sorted(out, key=lambda a: sorted(a["labels"].items()))
+
+
+def _timeline(ev: Evaluator, rule: AlertRule, until: int, interval: int) -> dict[int, list[Sample]]:
+    """Firing alert samples per evaluation time, following Prometheus' pending -> firing after `for`."""
+    active: dict[tuple, int] = {}
+    firing: dict[int, list[Sample]] = {}
+    for t in range(0, until + 1, interval):
+        now = ev.vector(rule.expr, t)
+        keys = {}
+        for s in now:
+            k = tuple(sorted((a, b) for a, b in s.labels.items() if a != "__name__"))
+            keys[k] = s
+            active.setdefault(k, t)
+        for k in list(active):
+            if k not in keys:
+                del active[k]
+        firing[t] = [s for k, s in keys.items() if t - active[k] >= rule.for_ms]
+    return firing
+
+
+class _Times:
+    """Evaluation times per alert are kept unique across the file, so a promtool failure names one scenario."""
+
+    def __init__(self, interval: int) -> None:
+        self.used: set[tuple[str, int]] = set()
+        self.interval = interval
+
+    def take(self, alert: str, t: int) -> int:
+        while (alert, t) in self.used:
+            t += self.interval
+        self.used.add((alert, t))
+        return t
+
+
+def _generate(ctx: object, rule: AlertRule, records: dict, interval: int, times: _Times) -> \
+        tuple[list[TestGroup], list[Skipped]]:
+    groups: list[TestGroup] = []
+    skipped: list[Skipped] = []
+    for_text = format_duration(rule.for_ms / 1000)
+    titles = {"fires": f"fires above the threshold after {for_text}" if rule.for_ms else "fires above the threshold",
+              "quiet": "quiet below the threshold", "guarded": "quiet under the volume guard"}
+    goals = ["fires", "quiet"] + (["guarded"] if rule.guard else [])
+    try:
+        whole = pp.parse(rule.expr)
+        leaves = _leaves(whole, records)
+        families = _families(ctx, leaves)
+        numbers = _numbers(whole, records)
+        cands, owners = [], []
+        for fi, fam in enumerate(families):
+            for slot, c in enumerate(fam.variables(_gauge_candidates(numbers))):
+                cands.append(c)
+                owners.append((fi, slot))
+        window = max(_max_range(whole, records), interval)
+        problem = _Problem(ctx, rule, records, families, cands, owners, interval, window)
+    except (Unsupported, ValueError) as e:
+        return [], [Skipped(rule.name, titles[g], str(e)) for g in goals]
+    for goal in goals:
+        try:
+            values = _search(problem, goal)
+            if values is None:
+                skipped.append(Skipped(rule.name, titles[goal], "no input values found that make it hold"))
+                continue
+            horizon = window + rule.for_ms + 4 * interval
+            steps = horizon // interval + 8
+            world, series = problem.world(values, steps)
+            ev = Evaluator(world)
+            firing = _timeline(ev, rule, horizon, interval)
+            if goal == "fires":
+                first = next((t for t in sorted(firing) if firing[t]), None)
+                if first is None:
+                    skipped.append(Skipped(rule.name, titles[goal], "the generated input did not make it fire"))
+                    continue
+                checks = []
+                if rule.for_ms:
+                    checks.append(Check(times.take(rule.name, first - interval), rule.name, []))
+                t = times.take(rule.name, max(first, window + interval))
+                if t > horizon:
+                    world, series = problem.world(values, t // interval + 8)
+                    ev = Evaluator(world)
+                samples = _timeline(ev, rule, t, interval)[t]
+                checks.append(Check(t, rule.name, _expected(rule, samples)))
+            else:
+                if any(firing.values()):
+                    skipped.append(Skipped(rule.name, titles[goal], "the generated input made it fire"))
+                    continue
+                checks = [Check(times.take(rule.name, horizon), rule.name, [])]
+            last = max(c.eval_time for c in checks)
+            series = [(s, _fit(v, last // interval + 1)) for s, v in series]
+            groups.append(TestGroup(f"{rule.name}: {titles[goal]}", interval, series, checks))
+        except (Unsupported, gotemplate.Unsupported, ValueError) as e:
+            skipped.append(Skipped(rule.name, titles[goal], str(e)))
+    return groups, skipped
+
+
+def _fit(notation: str, steps: int) -> str:
+    """Shorten `a+bxN` to the samples a check needs (N extra samples beyond the last eval do no harm, but
+    keep the file small)."""
+    head, _, _ = notation.rpartition("x")
+    return f"{head}x{steps}"
+
+
+# -- the spec's tests: section --------------------------------------------------------------------------------
+
+
+def _spec_tests(ctx: object, rules: dict[str, AlertRule], records: dict, times: _Times) -> \
+        tuple[list[TestGroup], list[Skipped]]:
+    from ..backends.prometheus import alert_target
+
+    groups, skipped = [], []
+    for t in ctx.spec.tests:
+        label = f"spec test '{t.name}'"
+        interval = int(parse_duration(t.interval) * 1000)
+        try:
+            series = [Series(parse_series(s), parse_values(v)) for s, v in t.series.items()]
+        except Unsupported as e:
+            skipped += [Skipped(a, label, str(e)) for exp in t.expect for a in exp.firing + exp.quiet]
+            continue
+        ev = Evaluator(World(series, interval, records))
+        checks = []
+        for exp in t.expect:
+            at = int(parse_duration(exp.at) * 1000)
+            for name, fires in [(a, True) for a in exp.firing] + [(a, False) for a in exp.quiet]:
+                a = ctx.spec.alerts.get(name)
+                if a is None or not a.enabled or alert_target(ctx, name) != "prometheus":
+                    why = "the alert is disabled" if a is not None and not a.enabled else \
+                        "the alert is evaluated by the Loki ruler; promtool runs PromQL only"
+                    skipped.append(Skipped(name, label, why))
+                    continue
+                times.used.add((name, at))
+                if not fires:
+                    checks.append(Check(at, name, []))
+                    continue
+                rule = rules[name]
+                try:
+                    samples = _timeline(ev, rule, at, interval).get(at, []) if at % interval == 0 else []
+                    if not samples:
+                        samples = ev.vector(rule.expr, at) or [Sample({}, math.nan)]
+                    checks.append(Check(at, name, _expected(rule, samples)))
+                except (Unsupported, gotemplate.Unsupported, ValueError) as e:
+                    skipped.append(Skipped(name, label, f"cannot compute the expected labels and annotations: {e}"))
+        if checks:
+            groups.append(TestGroup(f"spec test: {t.name}", interval,
+                                    [(series_text(s.labels), v) for s, v in zip(series, t.series.values(),
+                                                                                strict=True)], checks))
+    return groups, skipped
+
+
+# -- the file -------------------------------------------------------------------------------------------------
+
+
+def plan(ctx: object, groups: list) -> tuple[list[TestGroup], list[Skipped]]:
+    """Every test group for the Prometheus rules in `groups` (spec tests first), and what was not generated."""
+    from ..backends.prometheus import alert_target
+
+    alerts, records = _rules(ctx, groups)
+    interval = int(parse_duration(ctx.spec.targets.prometheus.evaluation_interval) * 1000)
+    times = _Times(interval)
+    out, skipped = _spec_tests(ctx, {a.name: a for a in alerts}, records, times)
+    for rule in alerts:
+        g, s = _generate(ctx, rule, records, interval, times)
+        out += g
+        skipped += s
+    for name, a in ctx.spec.alerts.items():
+        if a.enabled and alert_target(ctx, name) == "loki":
+            skipped.append(Skipped(name, "generated scenarios", "evaluated by the Loki ruler; promtool runs PromQL only"))
+    return out, skipped
+
+
+def _yaml_group(g: TestGroup) -> dict:
+    return {
+        "name": g.name,
+        "interval": format_duration(g.interval / 1000),
+        "series": g.series,
+        "checks": [{"eval_time": format_duration(c.eval_time / 1000), "alertname": c.alertname,
+                    "alerts": c.alerts} for c in sorted(g.checks, key=lambda c: (c.eval_time, c.alertname))],
+    }
+
+
+def test_file(ctx: object, groups: list, rule_file: str) -> str:
+    """The promtool unit-test file for `rule_file` (a path relative to the test file)."""
+    tests, skipped = plan(ctx, groups)
+    order = [g.name for g in groups] if len(groups) > 1 else []
+    return ctx.render("prometheus/tests.yml.j2", rule_files=[rule_file],
+                      evaluation_interval=ctx.spec.targets.prometheus.evaluation_interval, group_eval_order=order,
+                      tests=[_yaml_group(g) for g in tests],
+                      not_generated=[" ".join(f"{s.alert}: {s.scenario}: {s.reason}".split()) for s in skipped])
+
+
+test_file.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name
+
+
+def not_generated(text: str) -> list[str]:
+    """The `# not generated:` lines of a test file, for `obsctl test` to report."""
+    return [line[len(NOT_GENERATED):].strip() for line in text.splitlines() if line.startswith(NOT_GENERATED)]

@@ -1,0 +1,601 @@
+"""A small PromQL evaluator over synthetic series, mirroring Prometheus 2.42 where our tests depend on it.
+
+Generated alert tests need two things promtool will not tell us in advance: which input values put a condition on
+either side of its threshold, and the exact labels and `$value` of the alert that then fires (promtool compares
+labels and rendered annotations exactly). Both come from evaluating the rule's PromQL here, on the same samples
+promtool will load: selectors (2.42: ranges include both ends), `rate`/`increase`/`delta` with Prometheus'
+extrapolation, the `*_over_time` family, aggregations, binary operators with vector matching, `histogram_quantile`.
+Anything outside that subset raises `Unsupported`, and the caller reports the scenario as not generated.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import promql_parser as pp
+
+LOOKBACK_MS = 5 * 60 * 1000
+
+
+class Unsupported(Exception):
+    """An expression (or notation) the simulator does not model."""
+
+
+class _Stale:
+    def __repr__(self) -> str:
+        return "stale"
+
+
+STALE = _Stale()
+Value = float | None | _Stale
+
+
+@dataclass
+class Series:
+    labels: dict[str, str]  # with __name__
+    values: list[Value]  # one per interval from t=0; None = no sample
+
+
+@dataclass
+class Sample:
+    labels: dict[str, str]
+    value: float
+
+
+@dataclass
+class World:
+    series: list[Series]
+    interval_ms: int
+    records: dict[str, tuple[object, dict[str, str]]] = field(default_factory=dict)  # record -> (parsed expr, labels)
+
+
+# -- promtool's expanding notation ----------------------------------------------------------------------------
+
+_NUM = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|Inf|inf|NaN)"
+_TERM = re.compile(rf"^(?P<a>{_NUM})(?:(?P<op>[-+])(?P<b>{_NUM}))?x(?P<n>\d+)$")
+
+
+def parse_values(text: str) -> list[Value]:
+    """promtool's `values` notation: `0+10x30`, `1x4`, `_`, `_x3`, `stale`, plain numbers."""
+    out: list[Value] = []
+    for tok in text.split():
+        if tok == "_":
+            out.append(None)
+        elif tok.startswith("_x") and tok[2:].isdigit():
+            out += [None] * int(tok[2:])
+        elif tok == "stale":
+            out.append(STALE)
+        elif re.fullmatch(_NUM, tok):
+            out.append(float(tok))
+        else:
+            m = _TERM.match(tok)
+            if not m:
+                raise Unsupported(f"cannot read series values '{tok}'")
+            k = float(m["a"])
+            offset = float(m["b"]) if m["b"] else 0.0
+            if m["op"] == "-":
+                offset = -offset
+            out.append(k)
+            for _ in range(int(m["n"])):
+                k += offset  # accumulated like promtool does, so float results match bit for bit
+                out.append(k)
+    return out
+
+
+def fmt_number(v: float) -> str:
+    """A number as the notation (and Go's ParseFloat) reads it back exactly."""
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def parse_series(text: str) -> dict[str, str]:
+    """`metric{a="b"}` (series notation) -> labels with __name__."""
+    try:
+        node = pp.parse(text)
+    except ValueError as e:
+        raise Unsupported(f"cannot read series '{text}': {e}") from e
+    if not isinstance(node, pp.VectorSelector):
+        raise Unsupported(f"'{text}' is not a series")
+    labels = {m.name: m.value for m in node.matchers.matchers}
+    if node.name:
+        labels["__name__"] = node.name
+    return labels
+
+
+def series_text(labels: dict[str, str]) -> str:
+    name = labels.get("__name__", "")
+    rest = ", ".join(f"{k}={_q(v)}" for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{rest}}}" if rest or not name else name
+
+
+def _q(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+# -- evaluation -----------------------------------------------------------------------------------------------
+
+_CMP: dict[str, Callable[[float, float], bool]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
+}
+
+
+def _arith(op: str, a: float, b: float) -> float:
+    try:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return a / b
+        if op == "%":
+            return math.fmod(a, b)
+        if op == "^":
+            return math.pow(a, b)
+    except ZeroDivisionError:
+        if op == "/":
+            return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
+        return math.nan
+    except (OverflowError, ValueError):
+        return math.nan
+    raise Unsupported(f"operator {op}")
+
+
+def _key(labels: dict[str, str]) -> tuple:
+    return tuple(sorted(labels.items()))
+
+
+def _drop_name(labels: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in labels.items() if k != "__name__"}
+
+
+class Evaluator:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def instant(self, expr: str | object, t_ms: int) -> list[Sample] | float:
+        node = pp.parse(expr) if isinstance(expr, str) else expr
+        return self._eval(node, t_ms)
+
+    def vector(self, expr: str | object, t_ms: int) -> list[Sample]:
+        out = self.instant(expr, t_ms)
+        if isinstance(out, float):
+            raise Unsupported("a scalar expression cannot be an alert condition")
+        return out
+
+    # -- selectors --------------------------------------------------------------------------------------------
+    def _matches(self, labels: dict[str, str], vs: pp.VectorSelector) -> bool:
+        if vs.name and labels.get("__name__") != vs.name:
+            return False
+        for m in vs.matchers.matchers:
+            value = labels.get(m.name, "")
+            op = m.op
+            if op == pp.MatchOp.Equal:
+                ok = value == m.value
+            elif op == pp.MatchOp.NotEqual:
+                ok = value != m.value
+            elif op in (pp.MatchOp.Re, pp.MatchOp.NotRe):
+                hit = re.fullmatch(m.value, value, flags=re.DOTALL) is not None
+                ok = hit if op == pp.MatchOp.Re else not hit
+            else:
+                raise Unsupported(f"matcher {op}")
+            if not ok:
+                return False
+        return True
+
+    def _offset(self, vs: pp.VectorSelector) -> int:
+        if vs.at is not None:
+            raise Unsupported("@ modifiers")
+        return int(vs.offset.total_seconds() * 1000) if vs.offset else 0
+
+    def _selected(self, vs: pp.VectorSelector, t_ms: int) -> list[tuple[dict[str, str], list[tuple[int, float]]]]:
+        """Series matching `vs` with their (t, v) samples up to t_ms (records are evaluated, not stored)."""
+        if vs.name in self.world.records:
+            raise Unsupported("a range over a recording rule")
+        step = self.world.interval_ms
+        out = []
+        for s in sorted(self.world.series, key=lambda s: _key(s.labels)):
+            if not self._matches(s.labels, vs):
+                continue
+            pts = []
+            for i, v in enumerate(s.values):
+                t = i * step
+                if t > t_ms:
+                    break
+                if v is not None:
+                    pts.append((t, v))
+            out.append((s.labels, pts))
+        return out
+
+    def _instant_selector(self, vs: pp.VectorSelector, t_ms: int) -> list[Sample]:
+        t_ms -= self._offset(vs)
+        if vs.name in self.world.records:
+            expr, extra = self.world.records[vs.name]
+            res = self.vector(expr, t_ms)
+            out = []
+            for s in res:
+                labels = _drop_name(s.labels) | extra | {"__name__": vs.name}
+                if self._matches(labels, vs):
+                    out.append(Sample(labels, s.value))
+            return out
+        out = []
+        for labels, pts in self._selected(vs, t_ms):
+            recent = [(t, v) for t, v in pts if t >= t_ms - LOOKBACK_MS]
+            if recent and recent[-1][1] is not STALE:
+                out.append(Sample(dict(labels), float(recent[-1][1])))
+        return out
+
+    def _range(self, node: object, t_ms: int) -> list[tuple[dict[str, str], list[tuple[int, float]], int, int]]:
+        if isinstance(node, pp.SubqueryExpr):
+            raise Unsupported("subqueries")
+        if not isinstance(node, pp.MatrixSelector):
+            raise Unsupported("a range function over something that is not a range selector")
+        vs = node.vector_selector
+        rng = int(node.range.total_seconds() * 1000)
+        end = t_ms - self._offset(vs)
+        start = end - rng
+        out = []
+        for labels, pts in self._selected(vs, end):
+            window = [(t, float(v)) for t, v in pts if start <= t <= end and v is not STALE]
+            out.append((labels, window, start, end))
+        return out
+
+    # -- nodes ------------------------------------------------------------------------------------------------
+    def _eval(self, node: object, t: int) -> list[Sample] | float:
+        if isinstance(node, pp.NumberLiteral):
+            return float(node.val)
+        if isinstance(node, pp.ParenExpr):
+            return self._eval(node.expr, t)
+        if isinstance(node, pp.UnaryExpr):
+            inner = self._eval(node.expr, t)
+            if isinstance(inner, float):
+                return -inner
+            return [Sample(_drop_name(s.labels), -s.value) for s in inner]
+        if isinstance(node, pp.VectorSelector):
+            return self._instant_selector(node, t)
+        if isinstance(node, pp.Call):
+            return self._call(node, t)
+        if isinstance(node, pp.AggregateExpr):
+            return self._aggregate(node, t)
+        if isinstance(node, pp.BinaryExpr):
+            return self._binary(node, t)
+        raise Unsupported(f"{type(node).__name__} expressions")
+
+    def _call(self, node: pp.Call, t: int) -> list[Sample] | float:
+        name = node.func.name
+        args = node.args
+        if name in _RANGE_FUNCS:
+            out = []
+            for labels, pts, start, end in self._range(args[0], t):
+                v = _RANGE_FUNCS[name](pts, start, end)
+                if v is not None:
+                    out.append(Sample(_drop_name(labels), v))
+            return out
+        if name in ("absent_over_time", "present_over_time"):
+            have = [x for x in self._range(args[0], t) if x[1]]
+            if name == "present_over_time":
+                return [Sample(_drop_name(labels), 1.0) for labels, pts, _, _ in have]
+            return [] if have else [Sample(_absent_labels(args[0].vector_selector), 1.0)]
+        if name == "absent":
+            return [] if self.vector(args[0], t) else [Sample(_absent_labels(args[0]), 1.0)]
+        if name == "vector":
+            return [Sample({}, self._scalar(args[0], t))]
+        if name == "scalar":
+            v = self.vector(args[0], t)
+            return v[0].value if len(v) == 1 else math.nan
+        if name == "time":
+            return t / 1000
+        if name in _SIMPLE:
+            extra = [self._scalar(a, t) for a in args[1:]]
+            return [Sample(_drop_name(s.labels), _SIMPLE[name](s.value, *extra)) for s in self.vector(args[0], t)]
+        if name == "histogram_quantile":
+            return self._histogram_quantile(self._scalar(args[0], t), self.vector(args[1], t))
+        raise Unsupported(f"the function {name}()")
+
+    def _scalar(self, node: object, t: int) -> float:
+        v = self._eval(node, t)
+        if not isinstance(v, float):
+            raise Unsupported("a vector where a number is expected")
+        return v
+
+    def _aggregate(self, node: pp.AggregateExpr, t: int) -> list[Sample]:
+        op = str(node.op)
+        param = self._scalar(node.param, t) if node.param is not None and op in ("topk", "bottomk", "quantile") else None
+        inner = self.vector(node.expr, t)
+        mod = node.modifier
+        without = mod is not None and mod.type == pp.AggModifierType.Without
+        by = list(mod.labels) if mod is not None else []
+
+        def group_labels(labels: dict[str, str]) -> dict[str, str]:
+            if without:
+                return {k: v for k, v in labels.items() if k not in by and k != "__name__"}
+            return {k: v for k, v in labels.items() if k in by}
+
+        groups: dict[tuple, tuple[dict[str, str], list[Sample]]] = {}
+        for s in inner:
+            g = group_labels(s.labels)
+            groups.setdefault(_key(g), (g, []))[1].append(s)
+        out = []
+        for g, members in groups.values():
+            vals = [m.value for m in members]
+            if op == "sum":
+                acc = 0.0
+                for v in vals:
+                    acc += v
+                out.append(Sample(g, acc))
+            elif op == "avg":
+                mean, n = 0.0, 0
+                for v in vals:  # Prometheus 2.42's incremental mean
+                    n += 1
+                    mean += v / n - mean / n
+                out.append(Sample(g, mean))
+            elif op == "max":
+                out.append(Sample(g, max(vals)))
+            elif op == "min":
+                out.append(Sample(g, min(vals)))
+            elif op == "count":
+                out.append(Sample(g, float(len(vals))))
+            elif op in ("topk", "bottomk"):
+                k = int(param)
+                ranked = sorted(members, key=lambda m: m.value, reverse=op == "topk")[:k]
+                out += [Sample(dict(m.labels), m.value) for m in ranked]
+            elif op == "quantile":
+                out.append(Sample(g, _quantile(param, vals)))
+            else:
+                raise Unsupported(f"the aggregation {op}")
+        return out
+
+    def _binary(self, node: pp.BinaryExpr, t: int) -> list[Sample] | float:
+        op = str(node.op)
+        mod = node.modifier
+        return_bool = bool(mod is not None and mod.return_bool)
+        lhs, rhs = self._eval(node.lhs, t), self._eval(node.rhs, t)
+        if op in ("and", "or", "unless"):
+            return self._set_op(op, lhs, rhs, mod)
+        if isinstance(lhs, float) and isinstance(rhs, float):
+            if op in _CMP:
+                if not return_bool:
+                    raise Unsupported("a comparison between two numbers without bool")
+                return 1.0 if _CMP[op](lhs, rhs) else 0.0
+            return _arith(op, lhs, rhs)
+        if isinstance(lhs, float) or isinstance(rhs, float):
+            swap = isinstance(lhs, float)
+            vec, num = (rhs, lhs) if swap else (lhs, rhs)
+            out = []
+            for s in vec:
+                a, b = (num, s.value) if swap else (s.value, num)
+                if op in _CMP:
+                    keep = _CMP[op](a, b)
+                    if return_bool:
+                        out.append(Sample(_drop_name(s.labels), 1.0 if keep else 0.0))
+                    elif keep:
+                        out.append(Sample(dict(s.labels), s.value))
+                else:
+                    out.append(Sample(_drop_name(s.labels), _arith(op, a, b)))
+            return out
+        return self._vector_op(op, lhs, rhs, mod, return_bool)
+
+    def _signature(self, labels: dict[str, str], mod: object) -> tuple:
+        matching = mod.matching if mod is not None else None
+        if matching is not None and matching.type == pp.LabelModifierType.Include:
+            return tuple(sorted((k, v) for k, v in labels.items() if k in matching.labels))
+        ignored = set(matching.labels) if matching is not None else set()
+        return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__" and k not in ignored))
+
+    def _set_op(self, op: str, lhs: object, rhs: object, mod: object) -> list[Sample]:
+        if isinstance(lhs, float) or isinstance(rhs, float):
+            raise Unsupported(f"'{op}' needs vectors on both sides")
+        rsigs = {self._signature(s.labels, mod) for s in rhs}
+        if op == "and":
+            return [s for s in lhs if self._signature(s.labels, mod) in rsigs]
+        if op == "unless":
+            return [s for s in lhs if self._signature(s.labels, mod) not in rsigs]
+        lsigs = {self._signature(s.labels, mod) for s in lhs}
+        return list(lhs) + [s for s in rhs if self._signature(s.labels, mod) not in lsigs]
+
+    def _vector_op(self, op: str, lhs: list[Sample], rhs: list[Sample], mod: object, return_bool: bool) -> list[Sample]:
+        if mod is not None and mod.card != pp.VectorMatchCardinality.OneToOne:
+            raise Unsupported("group_left/group_right matching")
+        right: dict[tuple, Sample] = {}
+        for s in rhs:
+            sig = self._signature(s.labels, mod)
+            if sig in right:
+                raise Unsupported("many-to-one matching")
+            right[sig] = s
+        matching = mod.matching if mod is not None else None
+        out = []
+        for s in lhs:
+            r = right.get(self._signature(s.labels, mod))
+            if r is None:
+                continue
+            labels = dict(s.labels)
+            if op not in _CMP or return_bool:
+                labels = _drop_name(labels)
+            if matching is not None and matching.type == pp.LabelModifierType.Include:
+                labels = {k: v for k, v in labels.items() if k in matching.labels}
+            elif matching is not None:
+                labels = {k: v for k, v in labels.items() if k not in matching.labels}
+            if op in _CMP:
+                keep = _CMP[op](s.value, r.value)
+                if return_bool:
+                    out.append(Sample(labels, 1.0 if keep else 0.0))
+                elif keep:
+                    out.append(Sample(labels, s.value))
+            else:
+                out.append(Sample(labels, _arith(op, s.value, r.value)))
+        return out
+
+    def _histogram_quantile(self, q: float, vec: list[Sample]) -> list[Sample]:
+        groups: dict[tuple, tuple[dict[str, str], list[tuple[float, float]]]] = {}
+        for s in vec:
+            if "le" not in s.labels:
+                continue
+            try:
+                le = float(s.labels["le"].replace("+Inf", "inf"))
+            except ValueError:
+                continue
+            g = {k: v for k, v in s.labels.items() if k not in ("le", "__name__")}
+            groups.setdefault(_key(g), (g, []))[1].append((le, s.value))
+        return [Sample(g, _bucket_quantile(q, buckets)) for g, buckets in groups.values()]
+
+
+def _absent_labels(node: object) -> dict[str, str]:
+    if not isinstance(node, pp.VectorSelector):
+        return {}
+    return {m.name: m.value for m in node.matchers.matchers
+            if m.op == pp.MatchOp.Equal and m.name != "__name__"}
+
+
+def _extrapolated(pts: list[tuple[int, float]], start: int, end: int, counter: bool, rate: bool) -> float | None:
+    """Prometheus 2.42's extrapolatedRate, step for step."""
+    if len(pts) < 2:
+        return None
+    result = pts[-1][1] - pts[0][1]
+    if counter:
+        prev = pts[0][1]
+        for _, v in pts[1:]:
+            if v < prev:
+                result += prev
+            prev = v
+    to_start = (pts[0][0] - start) / 1000
+    to_end = (end - pts[-1][0]) / 1000
+    sampled = (pts[-1][0] - pts[0][0]) / 1000
+    avg = sampled / (len(pts) - 1)
+    if counter and result > 0 and pts[0][1] >= 0:
+        to_zero = sampled * (pts[0][1] / result)
+        if to_zero < to_start:
+            to_start = to_zero
+    threshold = avg * 1.1
+    interval = sampled
+    interval += to_start if to_start < threshold else avg / 2
+    interval += to_end if to_end < threshold else avg / 2
+    result = result * (interval / sampled)
+    if rate:
+        result = result / ((end - start) / 1000)
+    return result
+
+
+def _irate(pts: list[tuple[int, float]], counter: bool) -> float | None:
+    if len(pts) < 2:
+        return None
+    (t0, v0), (t1, v1) = pts[-2], pts[-1]
+    d = v1 - v0 if not (counter and v1 < v0) else v1
+    return d / ((t1 - t0) / 1000) if counter else d
+
+
+def _avg(vals: list[float]) -> float:
+    mean, n = 0.0, 0.0
+    for v in vals:
+        n += 1
+        mean += v / n - mean / n
+    return mean
+
+
+def _sum(vals: list[float]) -> float:
+    acc = 0.0
+    for v in vals:
+        acc += v
+    return acc
+
+
+def _changes(vals: list[float], resets: bool) -> float:
+    n = 0
+    for a, b in zip(vals, vals[1:], strict=False):
+        n += (b < a) if resets else (a != b)
+    return float(n)
+
+
+def _over(f: Callable[[list[float]], float]) -> Callable[[list[tuple[int, float]], int, int], float | None]:
+    return lambda pts, start, end: f([v for _, v in pts]) if pts else None
+
+
+_RANGE_FUNCS: dict[str, Callable[[list[tuple[int, float]], int, int], float | None]] = {
+    "rate": lambda p, s, e: _extrapolated(p, s, e, True, True),
+    "increase": lambda p, s, e: _extrapolated(p, s, e, True, False),
+    "delta": lambda p, s, e: _extrapolated(p, s, e, False, False),
+    "irate": lambda p, s, e: _irate(p, True),
+    "idelta": lambda p, s, e: _irate(p, False),
+    "avg_over_time": _over(_avg),
+    "sum_over_time": _over(_sum),
+    "min_over_time": _over(min),
+    "max_over_time": _over(max),
+    "count_over_time": _over(lambda v: float(len(v))),
+    "last_over_time": _over(lambda v: v[-1]),
+    "changes": _over(lambda v: _changes(v, False)),
+    "resets": _over(lambda v: _changes(v, True)),
+}
+
+
+def _round(v: float, to: float = 1.0) -> float:
+    inv = 1.0 / to
+    return math.floor(v * inv + 0.5) / inv
+
+
+_SIMPLE: dict[str, Callable[..., float]] = {
+    "abs": abs, "ceil": lambda v: float(math.ceil(v)), "floor": lambda v: float(math.floor(v)),
+    "round": _round, "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
+    "clamp_min": lambda v, lo: max(v, lo), "clamp_max": lambda v, hi: min(v, hi),
+    "clamp": lambda v, lo, hi: math.nan if lo > hi else max(min(v, hi), lo),
+}
+
+
+def _quantile(q: float, vals: list[float]) -> float:
+    if not vals or math.isnan(q):
+        return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    vals = sorted(vals)
+    n = float(len(vals))
+    rank = q * (n - 1)
+    lower = max(0, int(math.floor(rank)))
+    upper = min(len(vals) - 1, lower + 1)
+    weight = rank - math.floor(rank)
+    return vals[lower] * (1 - weight) + vals[upper] * weight
+
+
+def _bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Prometheus 2.42's bucketQuantile (with coalescing and the monotonicity fix)."""
+    if math.isnan(q):
+        return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    buckets = sorted(buckets)
+    if not buckets or not math.isinf(buckets[-1][0]):
+        return math.nan
+    merged: list[list[float]] = []
+    for le, c in buckets:
+        if merged and merged[-1][0] == le:
+            merged[-1][1] += c
+        else:
+            merged.append([le, c])
+    top = 0.0
+    for b in merged:
+        top = max(top, b[1])
+        b[1] = top
+    if len(merged) < 2:
+        return math.nan
+    observations = merged[-1][1]
+    if observations == 0:
+        return math.nan
+    rank = q * observations
+    b = next((i for i in range(len(merged) - 1) if merged[i][1] >= rank), len(merged) - 1)
+    if b == len(merged) - 1:
+        return merged[-2][0]
+    if b == 0 and merged[0][0] <= 0:
+        return merged[0][0]
+    start, end, count = 0.0, merged[b][0], merged[b][1]
+    if b > 0:
+        start = merged[b - 1][0]
+        count -= merged[b - 1][1]
+        rank -= merged[b - 1][1]
+    return start + (end - start) * (rank / count)
