@@ -110,3 +110,37 @@ def test_a_dropped_receiver_definition_fails(amtool, tmp_path):
     failures = _failures(config, route_cases(context(ASSET_WS)))
     assert len(failures) == len(route_cases(context(ASSET_WS)))  # the config no longer loads at all
     assert all("cannot test routing" in f and 'undefined receiver "pager"' in f for f in failures)
+
+
+AWKWARD = r"""
+service: demo
+runbook: https://runbooks.example.org/demo
+metrics:
+  queue_depth: {kind: gauge}
+alerts:
+  Backlog: {severity: "P3 \"low\" \\ x", when: queue_depth > 10}
+routing:
+  receivers:
+    pager: {pagerduty: {routing_key_file: /etc/am/pd}}
+    tickets: {webhook: {url: "https://tickets.example.org/hook"}}
+  severities:
+    P1: {receivers: [pager], pagerduty: critical}
+    "P3 \"low\" \\ x": {receivers: [tickets], pagerduty: warning}
+  inhibit:
+    - {source: {severity: P1}, target: {severity: ["P3 \"low\" \\ x", P4]}}
+"""
+
+
+def test_awkward_severity_names_survive(amtool, tmp_path):
+    """Quotes, spaces and backslashes in the spec's vocabulary: escaped in matchers and in the Go templates."""
+    weird = 'P3 "low" \\ x'
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(AWKWARD)
+    config, data = write_config(spec, tmp_path)
+    assert data["route"]["routes"][0]["routes"][-1]["matchers"] == ['severity="P3 \\"low\\" \\\\ x"']
+    assert data["inhibit_rules"][0]["target_matchers"] == ['severity=~"P3 \\"low\\" \\\\\\\\ x|P4"']
+    assert 'eq .CommonLabels.severity "P3 \\"low\\" \\\\ x" }}warning' in \
+        data["receivers"][0]["pagerduty_configs"][0]["severity"]
+    cases = route_cases(context(spec))
+    assert any(c.labels["severity"] == weird and c.receivers == ["tickets"] for c in cases)
+    assert _failures(config, cases) == []
