@@ -24,7 +24,17 @@ import promql_parser as pp
 
 from ..durations import format_duration, parse_duration
 from . import gotemplate
-from .promsim import Evaluator, Sample, Series, Unsupported, World, fmt_number, parse_series, parse_values, series_text
+from .promsim import (
+    Evaluator,
+    Sample,
+    Series,
+    Unsupported,
+    World,
+    fmt_number,
+    parse_series,
+    parse_values,
+    series_text,
+)
 
 NOT_GENERATED = "# not generated: "
 DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -420,8 +430,12 @@ def _generate(ctx: object, rule: AlertRule, records: dict, interval: int, times:
     groups: list[TestGroup] = []
     skipped: list[Skipped] = []
     for_text = format_duration(rule.for_ms / 1000)
-    titles = {"fires": f"fires above the threshold after {for_text}" if rule.for_ms else "fires above the threshold",
-              "quiet": "quiet below the threshold", "guarded": "quiet under the volume guard"}
+    after = f" for longer than {for_text}" if rule.for_ms else ""
+    if ctx.spec.alerts[rule.name].probe and not ctx.spec.alerts[rule.name].overrides.promql:
+        titles = {"fires": f"fires when the probe fails{after}", "quiet": "quiet while the probe succeeds"}
+    else:
+        titles = {"fires": f"fires above the threshold{after}", "quiet": "quiet below the threshold",
+                  "guarded": "quiet under the volume guard"}
     goals = ["fires", "quiet"] + (["guarded"] if rule.guard else [])
     try:
         whole = pp.parse(rule.expr)
