@@ -60,6 +60,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _ready(base: str) -> bool:
+    with urllib.request.urlopen(f"{base}/-/ready", timeout=2) as resp:
+        return resp.status == 200
+
+
 def _get_json(url: str) -> object:
     with urllib.request.urlopen(url, timeout=5) as resp:
         return json.loads(resp.read())
@@ -262,8 +267,8 @@ def stack(tmp_path: Path) -> Iterator[dict]:
     procs = Processes(work)
     try:
         original, am_config = alertmanager_config(built, recorder)
-        assert am_config["route"] == original["route"] and am_config.get("inhibit_rules") == original.get(
-            "inhibit_rules")
+        assert am_config["route"] == original["route"]
+        assert am_config["inhibit_rules"] == original["inhibit_rules"]
         (work / "alertmanager.yml").write_text(yaml.safe_dump(am_config, sort_keys=False))
         am_port, prom_port = _free_port(), _free_port()
         procs.start("alertmanager", [
@@ -283,8 +288,7 @@ def stack(tmp_path: Path) -> Iterator[dict]:
             f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=info"])
         prom, am = f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}"
         for name, base in (("Alertmanager", am), ("Prometheus", prom)):
-            _wait_for(f"{name} to be ready", lambda b=base: urllib.request.urlopen(f"{b}/-/ready", timeout=2).status
-                      == 200, procs.logs)
+            _wait_for(f"{name} to be ready", lambda b=base: _ready(b), procs.logs)
         yield {"prom": prom, "am": am, "exporter": exporter, "recorder": recorder, "logs": procs.logs,
                "built": built}
     finally:
