@@ -197,7 +197,7 @@ def probe_job(ctx: Context, probe: str) -> str:
 def _slo_artifacts(ctx: Context) -> list[Artifact]:
     try:
         from .prometheus_slo import build as build_slo
-    except ImportError:  # SLO rules land in their own module; without it there are none
+    except ImportError:  # SLO rules live in their own module; an installation without it has none
         return []
     return list(build_slo(ctx))
 
@@ -227,23 +227,8 @@ def build(ctx: Context) -> list[Artifact]:
         out.append(Artifact("prometheus/blackbox-scrape.yml",
                             ctx.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(ctx),
                                        exporter=ctx.spec.targets.prometheus.blackbox_exporter)))
-    for art in _slo_artifacts(ctx):
-        out.extend(_as_crd(ctx, art) if as_crd else [art])
-    return out
-
-
-def _as_crd(ctx: Context, art: Artifact) -> list[Artifact]:
-    """SLO output in --format prometheusrule: rule files become PrometheusRule objects, their unit tests are left
-    out (they need the plain rule files; `obsctl test` builds those)."""
-    if art.path.endswith(".tests.yml"):
-        return []
-    if not art.path.endswith(".rules.yml"):
-        return [art]
-    doc = yaml.safe_load(art.text) or {}
-    stem = Path(art.path).name.removesuffix(".rules.yml")
-    name = stem.replace(".", "-").replace("_", "-").lower()
-    return [Artifact(str(Path(art.path).with_name(f"{stem}.prometheusrule.yml").as_posix()),
-                     prometheusrule_text(ctx, f"{name}-rules", doc.get("groups") or []))]
+    # SLO rules and tests; with --format prometheusrule the SLO module emits its own PrometheusRule instead
+    return out + _slo_artifacts(ctx)
 
 
 # -- verify ---------------------------------------------------------------------------------------------------
