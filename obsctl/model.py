@@ -457,6 +457,17 @@ class DatadogTarget(Strict):
     metric_names: dict[str, str] = Field(default_factory=dict, description="explicit name per metric")
     tags: list[str] = Field(default_factory=list)
     notify_no_data: Bool = False
+    selector: Labels | None = Field(
+        None, description="tags scoping every Datadog metric query, instead of sources.metrics.selector "
+        "(Prometheus' job label, say, does not exist in Datadog)")
+    logs_index: str = Field("*", description="log index that log monitors and widgets search")
+    slo_queries: dict[str, DatadogSLOQuery] = Field(
+        default_factory=dict, description="raw Datadog numerator/denominator per SLO, for SLIs obsctl cannot map")
+
+
+class DatadogSLOQuery(Strict):
+    numerator: str = Field(min_length=1, description="good events, e.g. sum:api.requests{!code:5*}.as_count()")
+    denominator: str = Field(min_length=1, description="total events, e.g. sum:api.requests{*}.as_count()")
 
 
 class AlertmanagerTarget(Strict):
