@@ -54,3 +54,38 @@ def burn_threshold(slo: object, tier: Tier) -> float:
 def budget_spent(slo: object, tier: Tier) -> float:
     """The share of the period's budget a tier's long window spends when it fires."""
     return tier.factor * parse_duration(tier.long) / parse_duration(slo.period)
+
+
+def can_fire(slo: object, tier: Tier) -> bool:
+    """Whether any error ratio can reach the tier: it compares `ratio > factor x budget` and a ratio is at most 1."""
+    return tier.enabled and burn_threshold(slo, tier) < 1
+
+
+def scenario_ratios(slo: object) -> dict[str, float | None]:
+    """Constant error ratios that exercise the tiers: `page` pages, `ticket` only tickets, `quiet` fires nothing.
+
+    For the workbook's tiers these are 20x, 5x and 0.5x the budget (2%, 0.5% and 0.05% for 99.9%): 20x is above
+    the fast page (14.4x), 5x lies between the fast ticket (3x) and the slow page (6x), 0.5x is under the slowest
+    tier (1x). Other tiers get ratios with the same roles; None when no ratio can play the role (no ticket tier,
+    or a ticket tier as fast as a page tier)."""
+    budget = error_budget(slo)
+    live = [t for t in effective_tiers(slo) if can_fire(slo, t)]
+    page = [t.factor for t in live if t.action == "page"]
+    ticket = [t.factor for t in live if t.action == "ticket"]
+    factors = page + ticket
+
+    def ratio(burn: float) -> float:
+        # two significant digits: tests print these ratios through Go's %.4g, which must not round them
+        return float(f"{min(1.0, burn * budget):.2g}")
+
+    out: dict[str, float | None] = {"page": None, "ticket": None, "quiet": None}
+    if page:
+        burn = 20.0 if 20.0 > max(page) * 1.05 else max(page) * 1.4
+        out["page"] = ratio(burn) if ratio(burn) > max(page) * budget * 1.02 else None
+    if ticket and (not page or max(ticket) * 1.1 < min(page)):
+        top = min(page) if page else max(ticket) * 2
+        burn = 5.0 if max(ticket) * 1.05 < 5.0 < top / 1.05 else (max(ticket) * top) ** 0.5
+        out["ticket"] = ratio(burn)
+    if factors:
+        out["quiet"] = ratio(min(factors) / 2)
+    return out
