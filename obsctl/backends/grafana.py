@@ -192,8 +192,7 @@ def dashboards(ctx: Context, errors: list | None = None) -> list[tuple[str, dict
     own = errors if errors is not None else []
     out: list[tuple[str, dict]] = []
     seen: dict[str, str] = {}
-    items: list[tuple[str, object]] = list(ctx.spec.dashboards.items())
-    for key, d in items:
+    for key, d in ctx.spec.dashboards.items():
         b = _Builder(ctx, ("dashboards", key))
         model = b.dashboard(key, d)
         own += b.errors
@@ -253,11 +252,10 @@ class _Builder:
     def wrap(self, uid: str, title: str, description: str, tags: list[str], refresh: str | None,
              time: tuple[str, str], variables: list[dict], panels: list[dict]) -> dict:
         spec = self.ctx.spec
-        names = {v["name"] for v in variables}
-        for name in ("datasource", "loki"):
-            if name in names:
-                self.fail("OBS513", f"the variable name '{name}' is reserved for the {name} datasource variable",
-                          ("variables",))
+        for i, v in enumerate(variables):
+            if v["name"] in ("datasource", "loki"):
+                self.fail("OBS513", f"the variable name '{v['name']}' is reserved for the {v['name']} datasource "
+                          "variable", ("variables", i, "name"), "choose another name")
         grafana = spec.targets.grafana
         ds_vars = [_datasource_variable("datasource", "Prometheus", "prometheus", grafana.prometheus_datasource)]
         if "loki" in self.uses:
@@ -624,7 +622,7 @@ def slo_panels(ctx: Context, name: str, slo: object) -> list:
                             queries=[q.query(q.alerts_query(a), a) for a in actions], unit="none",
                             thresholds=[Threshold(value=None, color="green"), Threshold(value=1, color="red")],
                             description="Burn-rate alerts of this SLO firing now, by action."))
-    windows = sorted({w for t in effective_tiers(slo) for w in (t.short, t.long)}, key=parse_duration)
+    windows = q.windows()
     factors: dict[float, str] = {}
     for t in sorted(tiers, key=lambda t: t.factor):
         factors[t.factor] = "red" if t.action == "page" or factors.get(t.factor) == "red" else "orange"
@@ -642,17 +640,25 @@ def _slo_title(name: str, slo: object) -> str:
 
 
 class SloQueries:
-    """The queries showing one SLO, in PromQL (or LogQL for an SLI over log events)."""
+    """The queries showing one SLO. Over metrics, PromQL on the series the Prometheus SLO rules record
+    (`targets.grafana.use_recording_rules`), else the same error ratio inline; both come from
+    obsctl.backends.prometheus_slo, so dashboard and alerts agree. Over log events, LogQL (Prometheus does not
+    record those SLIs)."""
 
     def __init__(self, ctx: Context, name: str, slo: object) -> None:
         from ..slo import error_budget
+        from . import prometheus_slo
 
         self.ctx = ctx
         self.name = name
         self.slo = slo
+        self.rules = prometheus_slo
         self.budget = error_budget(slo)
         self.events = any(ctx.uses_events(n) for n in self._nodes())
         self.lang = "loki" if self.events else "prometheus"
+        self.recorded = not self.events and ctx.spec.targets.grafana.use_recording_rules
+        self.names = None if self.events else prometheus_slo.record_names(ctx.spec, name)
+        self.counters = None if self.events else prometheus_slo.sli(ctx, name)
 
     def query(self, expr: str, legend: str) -> object:
         from ..model import Overrides, Query
@@ -661,51 +667,52 @@ class SloQueries:
         return Query(legend=legend, overrides=ov)
 
     # -- what the panels show --------------------------------------------------------------------------------
+    def windows(self) -> list[str]:
+        """The windows the burn-rate alerts read (the ones Prometheus records), shortest first."""
+        return self.rules.alert_windows(self.slo)
+
     def sli(self) -> str:
-        return self._compile(self._ratio(self.slo.period, good=True))
+        return f"1 - {self._error_ratio(self.slo.period)}"
 
     def budget_remaining(self) -> str:
-        spent = ast.BinOp("/", self._ratio(self.slo.period), ast.Number(self.budget))
-        return self._compile(ast.BinOp("-", ast.Number(1), spent))
+        if self.recorded:
+            return self.names["budget_remaining"] + self.names["selector"]
+        return f"1 - {self._error_ratio(self.slo.period)} / {number(self.budget)}"
 
     def burn_rate(self, window: str) -> str:
-        return self._compile(ast.BinOp("/", self._ratio(window), ast.Number(self.budget)))
+        return f"{self._error_ratio(window)} / {number(self.budget)}"
 
     def alerts_query(self, action: str) -> str | None:
         """How many of the SLO's alerts of this action fire; None when Prometheus does not hold their state."""
         if self.events:
-            return None  # the Loki ruler's alerts are not in Prometheus' ALERTS series
-        matchers = [("alertstate", "=", "firing"), ("slo", "=", self.name), ("action", "=", action)]
+            return None  # no Prometheus alerts for an SLI over log events
+        # `action` is the label prometheus_slo.alert_labels() gives each tier's alerts (page | ticket).
+        matchers = [("alertname", "=", self.rules.alert_name(self.ctx.spec, self.name)),
+                    ("alertstate", "=", "firing"), ("action", "=", action)]
         return f"sum(ALERTS{{{matchers_text(matchers)}}}) or vector(0)"
 
     # -- the SLI's error ratio ------------------------------------------------------------------------------
+    def _error_ratio(self, window: str) -> str:
+        """Bad events / all events over `window`: a recorded series, or the parenthesised expression."""
+        if self.recorded:
+            return self.names["error_ratio"][self.rules.window_name(window)] + self.names["selector"]
+        if not self.events:
+            return f"({self.rules.error_ratio(self.counters, window)})"
+        # LogQL, shaped like prometheus_slo.error_ratio(): no good (or bad) line at all counts as zero.
+        sli = self.slo.sli
+        exprs = self.ctx.analysis.exprs
+        base = ("slos", self.name, "sli")
+        logql = self.ctx.logql()
+        counts_good = sli.good is not None
+        part = logql.compile(_rate(exprs[base + ("good" if counts_good else "bad",)], window))
+        total = logql.compile(_rate(exprs[base + ("total",)], window))
+        ratio = f"({part} or vector(0)) / {total}"
+        return f"(1 - {ratio})" if counts_good else f"({ratio})"
+
     def _nodes(self) -> list[ast.Node]:
         exprs = self.ctx.analysis.exprs
         base = ("slos", self.name, "sli")
         return [n for n in (exprs.get(base + (p,)) for p in ("good", "bad", "total")) if n is not None]
-
-    def _ratio(self, window: str, good: bool = False) -> ast.Node:
-        """Bad events / all events over `window` (good / all with `good`), as an expression tree."""
-        sli = self.slo.sli
-        exprs = self.ctx.analysis.exprs
-        base = ("slos", self.name, "sli")
-        if sli.latency:
-            sel = [ast.Matcher(k, "=", v) for k, v in sorted(sli.latency.selector.items())]
-            le = ast.Matcher("le", "=", number(sli.latency.threshold))
-            part = _rate(ast.Ref(f"{sli.latency.metric}_bucket", sel + [le]), window)
-            total = _rate(ast.Ref(f"{sli.latency.metric}_count", sel), window)
-            counts_good = True
-        else:
-            counts_good = sli.good is not None
-            part = _rate(exprs[base + ("good" if counts_good else "bad",)], window)
-            total = _rate(exprs[base + ("total",)], window)
-        ratio = ast.BinOp("/", part, total)
-        return ratio if counts_good == good else ast.BinOp("-", ast.Number(1), ratio)
-
-    def _compile(self, node: ast.Node) -> str:
-        if self.events:
-            return self.ctx.logql().compile(node)
-        return self.ctx.promql(use_records=False).compile(node)
 
 
 def _rate(ref: ast.Ref, window: str) -> ast.Call:

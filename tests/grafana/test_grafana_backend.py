@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from grafana_helpers import (
     build_ok,
     dashboards_of,
     require_logql_checker,
+    require_promtool,
     targets,
 )
 
@@ -301,7 +303,7 @@ def test_slo_dashboard(full):
                                           "latency: 99% over 30d", "orders: 99.95% over 7d"]
     titles = [p["title"] for p in d["panels"] if p["type"] != "row"]
     assert titles.count("Burn rate by window") == 4
-    assert titles.count("Alerts firing") == 3  # not for the SLO over log events: its alerts live in Loki
+    assert titles.count("Alerts firing") == 3  # not for the SLO over log events: Prometheus has no alerts for it
     sli = _panel_after(d, "availability: 99.9% over 30d", "SLI over 30d")
     assert sli["fieldConfig"]["defaults"]["thresholds"]["steps"] == [{"color": "red", "value": None},
                                                                      {"color": "green", "value": 0.999}]
@@ -310,9 +312,70 @@ def test_slo_dashboard(full):
     assert [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 1, 3, 6, 14.4]
     orders = _panel_after(d, "orders: 99.95% over 7d", "Burn rate by window")
     assert orders["datasource"]["type"] == "loki"
-    # The disabled ticket tier's factor draws no line; its windows are still shown.
+    # Only the enabled tier's windows and factor: the disabled ticket tier is neither recorded nor drawn.
     assert [s["value"] for s in orders["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 16.8]
-    assert [t["legendFormat"] for t in orders["targets"]] == ["5m", "1h", "2h", "1d"]
+    assert [t["legendFormat"] for t in orders["targets"]] == ["5m", "1h"]
+
+
+def test_slo_queries_use_the_prometheus_slo_names(full):
+    """The dashboard asks obsctl.backends.prometheus_slo for its record and alert names."""
+    from obsctl.backends import prometheus_slo
+
+    spec = check(FULL).checked[0].spec
+    names = prometheus_slo.record_names(spec, "availability")
+    d = full["shop-api-slos"]
+    row = "availability: 99.9% over 30d"
+    sel = names["selector"]
+    assert _panel_after(d, row, "SLI over 30d")["targets"][0]["expr"] == f"1 - {names['error_ratio']['30d']}{sel}"
+    assert _panel_after(d, row, "Error budget remaining (30d)")["targets"][0]["expr"] == \
+        names["budget_remaining"] + sel
+    assert _panel_after(d, row, "Burn rate by window")["targets"][2]["expr"] == \
+        f"{names['error_ratio']['1h']}{sel} / 0.001"
+    alertname = prometheus_slo.alert_name(spec, "availability")
+    assert _panel_after(d, row, "Alerts firing")["targets"][0]["expr"] == \
+        f'sum(ALERTS{{alertname="{alertname}", alertstate="firing", action="page"}}) or vector(0)'
+
+
+def test_slo_queries_inline_without_recording_rules(variant):
+    spec = variant(FULL, lambda d: d.setdefault("targets", {}).update({"grafana": {"use_recording_rules": False}}))
+    d = dashboards_of(build_ok(spec))["shop-api-slos"]
+    exprs = [t["expr"] for p in all_panels(d) for t in p.get("targets", [])]
+    assert not any("slo:" in e for e in exprs)
+    burn = _panel_after(d, "availability: 99.9% over 30d", "Burn rate by window")
+    assert burn["targets"][0]["expr"] == (
+        '((sum(rate(http_requests_total{job="shop-api", code=~"5.."}[5m])) or vector(0)) / '
+        'sum(rate(http_requests_total{job="shop-api"}[5m]))) / 0.001')
+    latency = _panel_after(d, "latency: 99% over 30d", "SLI over 30d")["targets"][0]["expr"]
+    assert latency == ('1 - (1 - (sum(rate(http_request_duration_seconds_bucket{job="shop-api", le="0.5"}[30d])) '
+                       'or vector(0)) / sum(rate(http_request_duration_seconds_count{job="shop-api"}[30d])))')
+
+
+def test_dashboards_query_what_prometheus_records(variant):
+    """Every record a dashboard queries is recorded by the Prometheus rules built from the same spec, and every
+    ALERTS selector names an alert those rules define, with the action label it filters on."""
+    require_promtool()
+    spec = variant(FULL, lambda d: d["slos"].pop("orders"))  # Prometheus SLO rules count metrics, not log lines
+    artifacts = build_ok(spec, targets=("prometheus", "grafana"))
+    recorded, alerts = set(), set()
+    for a in artifacts:
+        if a.path.startswith("prometheus/") and a.path.endswith(".rules.yml"):
+            for group in yaml.safe_load(a.text)["groups"]:
+                for rule in group["rules"]:
+                    if "record" in rule:
+                        recorded.add(rule["record"])
+                    else:
+                        alerts.add((rule["alert"], rule["labels"].get("action")))
+    queried, firing = set(), set()
+    for d in dashboards_of(artifacts).values():
+        for t in targets(d):
+            if t["datasource"]["type"] != "prometheus":
+                continue
+            code = re.sub(r'"(?:\\.|[^"\\])*"', '""', t["expr"])
+            queried |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*:[A-Za-z0-9_:]+", code))
+            firing |= set(re.findall(r'alertname="([^"]+)", alertstate="firing", action="(\w+)"', t["expr"]))
+    assert any(q.startswith("slo:") for q in queried) and any(q.startswith("service:") for q in queried)
+    assert queried <= recorded, queried - recorded
+    assert firing and firing <= alerts, firing - alerts
 
 
 def _panel_after(d: dict, row_title: str, title: str) -> dict:
