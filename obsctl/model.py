@@ -461,6 +461,9 @@ class DatadogTarget(Strict):
         None, description="tags scoping every Datadog metric query, instead of sources.metrics.selector "
         "(Prometheus' job label, say, does not exist in Datadog)")
     logs_index: str = Field("*", description="log index that log monitors and widgets search")
+    widen_regex: Bool = Field(
+        False, description="map regex matchers Datadog cannot say exactly to wider * wildcards: trailing '.', "
+        "classes and repeats become '*', a leading class [45] becomes alternatives (5.. -> 5*, [45].. -> 4* or 5*)")
     slo_queries: dict[str, DatadogSLOQuery] = Field(
         default_factory=dict, description="raw Datadog numerator/denominator per SLO, for SLIs obsctl cannot map")
 

@@ -217,9 +217,10 @@ class _Builder:
             try:
                 m = self.alert(name, a)
             except CompileError as e:
-                where = "only_if" if "volume guard" in str(e) else ("when" if a.when else "probe")
-                self.fail("OBS701", f"alert '{name}': Datadog cannot express {e}", ("alerts", name, where),
-                          f"give alerts.{name}.datadog.query: the Datadog monitor query to use instead")
+                where = ("only_if",) if "volume guard" in str(e) else ("when",) if a.when else \
+                    ("probe",) if a.probe else ()
+                self.fail("OBS701", f"alert '{name}': Datadog cannot express {e}", ("alerts", name, *where),
+                          _hint(e, f"give alerts.{name}.datadog.query: the Datadog monitor query to use instead"))
                 continue
             out.append((name, m))
         for stem, m in self.slo_monitors():
@@ -238,6 +239,9 @@ class _Builder:
             notes.append("The monitor query is the spec's Datadog override.")
         elif a.probe:
             mtype, query, thresholds, opts_extra = self.probe_monitor(a, notes)
+        elif not a.when:
+            given = " and ".join(k for k in ("promql", "logql") if getattr(a.overrides, k))
+            raise CompileError(f"an alert given only as overrides.{given} (no 'when' to compile)")
         else:
             node = self.exprs[("alerts", name, "when")]
             if self.ctx.uses_events(node):
@@ -267,11 +271,17 @@ class _Builder:
         return monitor
 
     def metric_monitor(self, name: str, a: object, node: ast.Node, notes: list[str]) -> tuple:
+        guard = self.exprs.get(("alerts", name, "only_if"))
+        if isinstance(node, ast.BinOp) and node.op == "and":
+            if guard is not None:
+                raise CompileError("'and' in the condition together with a volume guard (one cutoff per query)")
+            return self.band_monitor(name, a, node, notes)
         expr, op, value = _comparison(node, self.spec)
         for_s = int(parse_duration(a.for_))
-        guard = self.exprs.get(("alerts", name, "only_if"))
         counted = self.c.count_query(expr) if for_s == 0 and guard is None else None
+        count_notes = self.c.take_notes()
         if counted is not None:
+            notes += count_notes
             text, secs = counted
             window = _window(secs, notes)
             query = f"sum(last_{window}):{text} {op} {num(value)}"
@@ -281,17 +291,28 @@ class _Builder:
         g = None
         if guard is not None:
             g = _comparison(guard, self.spec)
+        result = self._rolling(a, node, g, notes)
+        if g is not None:
+            fn = "cutoff_min" if g[1] == ">=" else "cutoff_max"
+            notes.append(f"Volume guard 'only_if: {a.only_if}' folded into the query with {fn}(..., {num(g[2])}): "
+                         "points where it does not hold have no value, so they cannot fire (Datadog skips them "
+                         "in the window rather than restarting it).")
+        return result
+
+    def _rolling(self, a: object, node: ast.Node, g: tuple | None, notes: list[str]) -> tuple:
+        expr, op, value = _comparison(node, self.spec)
+        for_s = int(parse_duration(a.for_))
         formula = self.c.formula(expr, guard=g)
-        if op in (">", ">="):
-            agg = "min"
-        elif op in ("<", "<="):
-            agg = "max"
-        elif for_s == 0:
-            agg = "avg"
-        else:
-            raise CompileError(f"'{op}' held for {a.for_} (neither min nor max over the window keeps its meaning)")
+        text = formula.inline()
+        if op in ("==", "!="):
+            # x == v at every point <=> the largest |x - v| is 0; x != v at every point <=> the smallest is above 0
+            notes.append(f"'{op} {num(value)}' is compared as |x - {num(value)}| {'<=' if op == '==' else '>'} 0, so "
+                         "that min/max over the window can hold it at every point ({{value}} shows that difference).")
+            text = f"abs({text})" if value == 0 else f"abs({text} - {num(value)})"
+            op, value = ("<=", 0.0) if op == "==" else (">", 0.0)
+        agg = "min" if op in (">", ">=") else "max"
         window = _window(max(for_s, 60), notes)
-        query = f"{agg}(last_{window}):{formula.inline()} {op} {num(value)}"
+        query = f"{agg}(last_{window}):{text} {op} {num(value)}"
         notes += formula.notes
         if for_s:
             notes.append(f"Datadog has no 'for': each point of the query is the expression over its own window "
@@ -300,14 +321,30 @@ class _Builder:
         else:
             notes.append(f"Each point of the query is the expression over its own window (moving_rollup); "
                          f"{agg}(last_{window}) is Datadog's shortest evaluation window.")
-        if g is not None:
-            fn = "cutoff_min" if g[1] == ">=" else "cutoff_max"
-            notes.append(f"Volume guard 'only_if: {a.only_if}' folded into the query with {fn}(..., {num(g[2])}): "
-                         "points where it does not hold have no value, so they cannot fire (Datadog skips them "
-                         "in the window rather than restarting it).")
         if "clamp_min(" in query or "clamp_max(" in query:
             notes.append("max(x, n) / min(x, n) are Datadog's clamp_min / clamp_max, applied point by point.")
         return "query alert", query, {"critical": float(value)}, self.metric_options(window, for_s > 0)
+
+    def band_monitor(self, name: str, a: object, node: ast.BinOp, notes: list[str]) -> tuple:
+        """`x > a and x <= b`: the second comparison folds in like a volume guard (cutoff_max(x, b) > a)."""
+        first_error = None
+        for cond, bound in ((node.left, node.right), (node.right, node.left)):
+            attempt: list[str] = []
+            try:
+                g = _comparison(bound, self.spec)
+                if g[1] not in (">=", "<="):
+                    raise CompileError(f"'and' of two comparisons where the second is '{g[1]}' (cutoff_min and "
+                                       "cutoff_max keep values equal to the limit: write >= or <=)")
+                result = self._rolling(a, cond, g, attempt)
+            except CompileError as e:
+                first_error = first_error or e
+                continue
+            fn = "cutoff_min" if g[1] == ">=" else "cutoff_max"
+            notes += attempt
+            notes.append(f"The 'and' keeps the value only where its other comparison holds: {fn}(..., {num(g[2])}) "
+                         "leaves no value elsewhere.")
+            return result
+        raise first_error
 
     def metric_options(self, window: str, full_window: bool) -> dict:
         opts: dict = {"notify_no_data": self.dd.notify_no_data}
@@ -388,7 +425,7 @@ class _Builder:
                 numerator, denominator, notes = self.sli(name, slo)
             except CompileError as e:
                 self.fail("OBS702", f"SLO '{name}': Datadog cannot express {e}", ("slos", name, "sli"),
-                          f"give targets.datadog.slo_queries.{name}: {{numerator: ..., denominator: ...}}")
+                          _hint(e, f"give targets.datadog.slo_queries.{name}: {{numerator: ..., denominator: ...}}"))
                 continue
             timeframe, tf_note = _timeframe(slo.period)
             if tf_note:
@@ -547,7 +584,7 @@ class _Builder:
             return {"definition": self.definition(p, path, variables)}
         except CompileError as e:
             self.fail("OBS703", f"panel '{p.title}': Datadog cannot express {e}", path,
-                      "give the panel (or its query) overrides.datadog: a Datadog metric query")
+                      _hint(e, "give the panel (or its query) overrides.datadog: a Datadog metric query"))
             return None
 
     def definition(self, p: object, path: tuple, variables: dict[str, str]) -> dict:
@@ -562,23 +599,32 @@ class _Builder:
                     "indexes": [self.dd.logs_index], "columns": ["host", "service"], "message_display": "inline",
                     "show_date_column": True, "show_message_column": True, "sort": {"column": "time", "order": "desc"}}
         kind = _SCALAR.get(p.type, "timeseries")
+        if kind == "query_value" and len(p.queries) > 1:
+            kind = "toplist"  # a query value widget shows one value: several become a top list of latest values
         scalar = kind != "timeseries"
         queries = []  # (legend, Formula | raw text)
+        limits: dict[int, dict] = {}  # query index -> toplist limit, from topk()/bottomk()
+
+        def compiled(node: ast.Node) -> Formula:
+            if kind == "toplist" and isinstance(node, ast.Call) and node.func in ("topk", "bottomk") \
+                    and isinstance(node.args[0], ast.Number) and node.by is None:
+                # a top list shows the k largest (smallest) latest values: topk() at the last point, exactly
+                limits[len(queries)] = {"count": int(node.args[0].value),
+                                        "order": "desc" if node.func == "topk" else "asc"}
+                node = node.args[1]
+            return self.c.formula(node, events=True, scalar=scalar, variables=variables)
+
         if p.overrides.datadog:
             queries.append((p.legend, p.overrides.datadog))
         elif p.expr:
-            queries.append((p.legend, self.c.formula(self.exprs[path + ("expr",)], events=True, scalar=scalar,
-                                                     variables=variables)))
+            queries.append((p.legend, compiled(self.exprs[path + ("expr",)])))
         for k, q in enumerate(p.queries):
             if q.overrides.datadog:
                 queries.append((q.legend, q.overrides.datadog))
             elif q.expr:
-                queries.append((q.legend, self.c.formula(self.exprs[path + ("queries", k, "expr")], events=True,
-                                                         scalar=scalar, variables=variables)))
+                queries.append((q.legend, compiled(self.exprs[path + ("queries", k, "expr")])))
         if not queries:
             raise CompileError("a panel without a query")
-        if kind == "query_value" and len(queries) > 1:
-            raise CompileError(f"a {p.type} panel with {len(queries)} queries (a query value widget shows one value)")
         requests = _requests(queries, scalar, self.dd.logs_index)
         if scalar and any(not isinstance(r, dict) or "q" in r for r in requests) and len(requests) > 1:
             raise CompileError("raw and compiled queries together in one scalar panel")
@@ -613,8 +659,8 @@ class _Builder:
                 d["custom_unit"] = _UNITS[p.unit]
         else:
             for r in requests:
-                for f in r.get("formulas", []):
-                    f["limit"] = {"count": 10, "order": "desc"}
+                for i, f in enumerate(r.get("formulas", [])):
+                    f["limit"] = limits.get(i, {"count": 10, "order": "desc"})
             d["requests"] = requests
         return d
 
@@ -772,6 +818,13 @@ def _timeframe(period: str) -> tuple[str, str | None]:
 
 def _tag(key: str, value: str) -> str:
     return f"{key}:{_TAG_CHARS.sub('_', str(value)).lower()}"
+
+
+def _hint(error: Exception, override: str) -> str:
+    if re.search(r'the matcher \w+[=!]~"', str(error)):
+        return (f"write the regex as Datadog can say it (literals, '|', '.*' at the start or end), set "
+                f"targets.datadog.widen_regex: true to accept a wider wildcard, or {override}")
+    return override
 
 
 def _text(text: str) -> str:

@@ -142,6 +142,7 @@ class Datadog:
         self.refs = refs
         self.exprs = exprs
         self.dd = spec.targets.datadog
+        self.pending: list[str] = []  # notes on widened regex matchers, until take_notes()
 
     # -- names and filters ----------------------------------------------------------------------------------
     def metric_name(self, name: str) -> str:
@@ -207,7 +208,18 @@ class Datadog:
         neg = m.op in ("!=", "!~")
         if m.op in ("=", "!="):
             return (m.label, [_tag_value(m.label, m.op, m.value)], neg)
-        return (m.label, _regex_patterns(m), neg)
+        try:
+            return (m.label, _regex_patterns(m), neg)
+        except CompileError:
+            if not self.dd.widen_regex:
+                raise
+            pats = _widened_patterns(m)
+            shown = " or ".join(f"{m.label}:{p}" for p in pats)
+            note = (f'{m.label}{m.op}"{m.value}" is widened to {shown} (targets.datadog.widen_regex: Datadog tag '
+                    "filters have only * wildcards).")
+            if note not in self.pending:
+                self.pending.append(note)
+            return (m.label, pats, neg)
 
     # -- log events ------------------------------------------------------------------------------------------
     def log_search(self, event: str) -> str:
@@ -238,6 +250,7 @@ class Datadog:
         """Compile `node` point by point. `guard` = (lhs, op, value) folds a volume guard in; `events` allows
         log event counts (dashboards); `scalar` compiles event counts as one count over the widget's time."""
         s = _Session(self, events, scalar, variables or {})
+        self.take_notes()
         w = window or self.spec.defaults.window
         if guard is not None:
             lhs, op, value = guard
@@ -246,10 +259,16 @@ class Datadog:
                                    "the limit: write >= or <=)")
             s.fold = Fold(s.expr(lhs, w, False)[0], op, value)
         text, _ = s.expr(node, w, guard is not None)
+        s.notes += self.take_notes()
         if guard is not None and not s.folded:
-            raise CompileError("the volume guard (only_if): its left side does not occur in the condition, and a "
-                               "Datadog query alert has no AND of two queries")
+            raise CompileError("the volume guard: its left side does not occur in the condition (through arithmetic "
+                               "only), and a Datadog query alert has no AND of two queries")
         return Formula(text, s.leaves, s.notes, s.event_windows)
+
+    def take_notes(self) -> list[str]:
+        """Notes on what the last compilation changed (widened regex matchers), once."""
+        notes, self.pending = self.pending, []
+        return notes
 
     # -- the count form --------------------------------------------------------------------------------------
     def count_query(self, node: ast.Node, window: str | None = None) -> tuple[str, int] | None:
@@ -546,6 +565,36 @@ def _regex_patterns(m: ast.Matcher) -> list[str]:
         _tag_value(m.label, m.op, literal)
         out.append(f"{'*' if head else ''}{literal}{'*' if tail else ''}")
     return out
+
+
+def _widened_patterns(m: ast.Matcher) -> list[str]:
+    """targets.datadog.widen_regex: a branch is a literal prefix (after an optional leading `.*`), then anything;
+    what follows the prefix becomes `*`. A leading class of literal characters ([45]) becomes one branch each."""
+    construct = f'the matcher {m.label}{m.op}"{m.value}"'
+    pattern = m.value.removeprefix("^").removesuffix("$")
+    out: list[str] = []
+    for branch in re.split(r"\|(?![^\[]*\])", pattern):
+        heads = [""]
+        cls = re.match(r"\[([A-Za-z0-9_\-/]+)\]", branch)
+        if cls and "-" not in cls.group(1):
+            heads, branch = list(cls.group(1)), branch[cls.end():]
+        lead = branch.startswith(".*")
+        body = branch[2:] if lead else branch
+        literal, i = "", 0
+        while i < len(body) and (body[i] not in _REGEX_META or body[i] == "\\" and i + 1 < len(body)
+                                 and not body[i + 1].isalnum()):
+            literal += body[i + 1] if body[i] == "\\" else body[i]
+            i += 2 if body[i] == "\\" else 1
+        rest = body[i:]
+        if re.search(r"(?<!\\)\.\*.", rest) or rest.startswith(("(", "|")):
+            raise CompileError(f"{construct} (only a prefix, suffix or substring wildcard exists in Datadog)")
+        for h in heads:
+            text = h + literal
+            if not text:
+                raise CompileError(f"{construct} (matches any value, including an absent label)")
+            _tag_value(m.label, m.op, text)
+            out.append(f"{'*' if lead else ''}{text}{'*' if rest else ''}")
+    return list(dict.fromkeys(out))
 
 
 def _split_alternation(pattern: str, construct: str) -> list[str]:
