@@ -10,7 +10,9 @@ Choices that matter to users:
   `targets.grafana.prometheus_datasource` / `loki_datasource` name the instance selected by default.
 - Panels on derived metrics query the recording rule when `targets.grafana.use_recording_rules` and
   `targets.prometheus.recording_rules` are both true (deploy the Prometheus rules with the dashboards);
-  otherwise they carry the derived metric's whole expression inline. The SLO dashboard follows the same setting.
+  otherwise they carry the derived metric's whole expression inline. The SLO dashboard queries the SLO
+  recordings of obsctl.backends.prometheus_slo (always part of the Prometheus rules) when
+  `use_recording_rules` is true, else the same error ratios inline.
 - `schemaVersion` 39: the JSON model version of Grafana 10.x, whose migrations newer Grafanas apply as no-ops
   to the modern field set emitted here (React panels, {type, uid} datasource references).
 - Layout: panels flow left to right on the 24-column grid and wrap; rows span the width.
