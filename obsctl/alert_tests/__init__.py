@@ -41,6 +41,7 @@ DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 COUNTER_STEPS = [1, 10, 100, 1000, 0, 5, 50, 500, 2, 20, 200, 2000, 10000, 5000, 100000, 1000000]
 MAX_COMBINATIONS = 4096
 MAX_VARIABLES = 6
+MAX_HORIZON_MS = 6 * 3600 * 1000  # simulated time per scenario: promtool evaluates the whole rule file each step
 
 
 @dataclass
@@ -143,8 +144,9 @@ def _max_range(node: object, records: dict) -> int:
     if isinstance(node, pp.MatrixSelector):
         off = node.vector_selector.offset
         return int((node.range.total_seconds() + (off.total_seconds() if off else 0)) * 1000)
-    if isinstance(node, pp.VectorSelector) and node.name in records:
-        return _max_range(records[node.name][0], records)
+    if isinstance(node, pp.VectorSelector):
+        off = int(node.offset.total_seconds() * 1000) if node.offset else 0
+        return off + (_max_range(records[node.name][0], records) if node.name in records else 0)
     return max([_max_range(c, records) for c in _children(node)], default=0)
 
 
@@ -237,9 +239,9 @@ class _Family:
     labels: dict[str, str]
     bounds: list[float] = field(default_factory=list)
 
-    def variables(self, gauge_candidates: list[float]) -> list[list[float]]:
+    def variables(self, gauge_candidates: list[float], counter_candidates: list[float]) -> list[list[float]]:
         if self.kind == "counter":
-            return [list(map(float, COUNTER_STEPS))]
+            return [counter_candidates]
         if self.kind == "gauge":
             return [gauge_candidates]
         # observations per interval, and the bucket they fall in (len(bounds) = above the last bound)
@@ -296,6 +298,18 @@ def _families(ctx: object, leaves: list[_Leaf]) -> list[_Family]:
         key = (kind, name, tuple(sorted(labels.items())))
         fams.setdefault(key, _Family(kind, name, labels, bounds))
     return list(fams.values())
+
+
+def _counter_candidates(numbers: list[float]) -> list[float]:
+    """Increments per interval: round numbers first, then ones scaled from the rule's thresholds (a raw counter
+    compared with 1e7 needs big steps), then fractions (a volume guard of 10 per hour needs less than 1/min)."""
+    cands = [float(x) for x in COUNTER_STEPS]
+    for c in numbers:
+        for x in (c, c / 2, c / 5, c / 10, c / 60, c * 2):
+            if x >= 1:
+                cands.append(float(round(x)))
+    cands += [0.1, 0.5, 1e7, 1e8]
+    return list(dict.fromkeys(cands))
 
 
 def _gauge_candidates(numbers: list[float]) -> list[float]:
@@ -444,10 +458,14 @@ def _generate(ctx: object, rule: AlertRule, records: dict, interval: int, times:
         numbers = _numbers(whole, records)
         cands, owners = [], []
         for fi, fam in enumerate(families):
-            for slot, c in enumerate(fam.variables(_gauge_candidates(numbers))):
+            for slot, c in enumerate(fam.variables(_gauge_candidates(numbers), _counter_candidates(numbers))):
                 cands.append(c)
                 owners.append((fi, slot))
         window = max(_max_range(whole, records), interval)
+        if window + rule.for_ms > MAX_HORIZON_MS:
+            raise Unsupported(f"it reads {format_duration(window / 1000)} of history; promtool would evaluate every "
+                              f"rule once a minute for that long (the generator stops at "
+                              f"{format_duration(MAX_HORIZON_MS / 1000)})")
         problem = _Problem(ctx, rule, records, families, cands, owners, interval, window)
     except (Unsupported, ValueError) as e:
         return [], [Skipped(rule.name, titles[g], str(e)) for g in goals]

@@ -194,23 +194,18 @@ class Evaluator:
             raise Unsupported("@ modifiers")
         return int(vs.offset.total_seconds() * 1000) if vs.offset else 0
 
-    def _selected(self, vs: pp.VectorSelector, t_ms: int) -> list[tuple[dict[str, str], list[tuple[int, float]]]]:
-        """Series matching `vs` with their (t, v) samples up to t_ms (records are evaluated, not stored)."""
+    def _selected(self, vs: pp.VectorSelector, start: int, end: int) -> list[tuple[dict[str, str], list[tuple[int, Value]]]]:
+        """Series matching `vs` with their (t, v) samples in [start, end] (records are evaluated, not stored)."""
         if vs.name in self.world.records:
             raise Unsupported("a range over a recording rule")
         step = self.world.interval_ms
+        first, last = max(0, -(-start // step)), end // step  # samples sit at multiples of the interval
         out = []
         for s in sorted(self.world.series, key=lambda s: _key(s.labels)):
-            if not self._matches(s.labels, vs):
-                continue
-            pts = []
-            for i, v in enumerate(s.values):
-                t = i * step
-                if t > t_ms:
-                    break
-                if v is not None:
-                    pts.append((t, v))
-            out.append((s.labels, pts))
+            if self._matches(s.labels, vs):
+                pts = [(i * step, s.values[i]) for i in range(first, min(last, len(s.values) - 1) + 1)
+                       if s.values[i] is not None]
+                out.append((s.labels, pts))
         return out
 
     def _instant_selector(self, vs: pp.VectorSelector, t_ms: int) -> list[Sample]:
@@ -225,8 +220,7 @@ class Evaluator:
                     out.append(Sample(labels, s.value))
             return out
         out = []
-        for labels, pts in self._selected(vs, t_ms):
-            recent = [(t, v) for t, v in pts if t >= t_ms - LOOKBACK_MS]
+        for labels, recent in self._selected(vs, t_ms - LOOKBACK_MS, t_ms):
             if recent and recent[-1][1] is not STALE:
                 out.append(Sample(dict(labels), float(recent[-1][1])))
         return out
@@ -241,8 +235,8 @@ class Evaluator:
         end = t_ms - self._offset(vs)
         start = end - rng
         out = []
-        for labels, pts in self._selected(vs, end):
-            window = [(t, float(v)) for t, v in pts if start <= t <= end and v is not STALE]
+        for labels, pts in self._selected(vs, start, end):
+            window = [(t, float(v)) for t, v in pts if v is not STALE]
             out.append((labels, window, start, end))
         return out
 
