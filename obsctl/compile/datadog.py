@@ -449,8 +449,10 @@ class _Session:
                 raise CompileError(f"{f}() inside another aggregation (Datadog aggregates each query once)")
             if node.without:
                 raise CompileError(f"{f} without (...) (Datadog groups by the tags it keeps: write 'by')")
-            if not (isinstance(first, ast.Ref) and self.c.refs.get(first.name, RefInfo("", "")).kind != "derived"
-                    or isinstance(first, ast.Call) and first.func in _LEAF_FUNCS):
+            if isinstance(first, ast.Ref) and self.c.refs.get(first.name, RefInfo("", "")).kind == "derived":
+                raise CompileError(f"{f}() over the derived metric '{first.name}' (Datadog aggregates each metric "
+                                   "query, not the result of arithmetic)")
+            if not (isinstance(first, ast.Ref) or isinstance(first, ast.Call) and first.func in _LEAF_FUNCS):
                 raise CompileError(f"{f}() over an expression (Datadog aggregates each metric query, not the result "
                                    "of arithmetic)")
             return self.expr(first, window, arith, (f, list(node.by or [])))
