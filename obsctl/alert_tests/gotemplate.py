@@ -18,9 +18,6 @@ class Unsupported(Exception):
     """A template construct obsctl cannot pre-render."""
 
 
-_NO_VALUE = "<no value>"
-
-
 # -- Go number formatting -------------------------------------------------------------------------------------
 
 
@@ -227,7 +224,7 @@ class _Data:
         for prefix, mapping in (("$labels.", self.labels), (".Labels.", self.labels),
                                 ("$externalLabels.", self.external_labels), (".ExternalLabels.", self.external_labels)):
             if tok.startswith(prefix) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok[len(prefix):]):
-                return mapping.get(tok[len(prefix):], _MISSING)
+                return mapping.get(tok[len(prefix):], "")  # Prometheus prints a missing label as nothing
         if tok.startswith('"'):
             return bytes(tok[1:-1], "utf-8").decode("unicode_escape") if "\\" in tok else tok[1:-1]
         if tok.startswith("`"):
@@ -237,13 +234,6 @@ class _Data:
         if re.fullmatch(r"-?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?|-?\d+[eE][-+]?\d+", tok):
             return float(tok)
         raise Unsupported(f"'{tok}' in a template")
-
-
-class _Missing:
-    pass
-
-
-_MISSING = _Missing()
 
 
 def _pipeline(body: str, data: _Data) -> object:
@@ -266,8 +256,6 @@ def _pipeline(body: str, data: _Data) -> object:
         head, rest = cmd[0], cmd[1:]
         if head in _FUNCS or head == "printf":
             args = [data.operand(t) for t in rest] + ([piped] if n else [])
-            if any(a is _MISSING for a in args):
-                raise Unsupported("a missing label passed to a function")
             if head == "printf":
                 if not args or not isinstance(args[0], str):
                     raise Unsupported("printf without a format")
@@ -284,8 +272,6 @@ def _pipeline(body: str, data: _Data) -> object:
 
 
 def _print(v: object) -> str:
-    if v is _MISSING:
-        return _NO_VALUE
     if isinstance(v, float):
         return go_float(v)
     return str(v)

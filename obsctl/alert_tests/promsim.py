@@ -24,6 +24,10 @@ class Unsupported(Exception):
     """An expression (or notation) the simulator does not model."""
 
 
+def _no(what: str) -> Unsupported:
+    return Unsupported(f"obsctl's PromQL simulator does not handle {what}")
+
+
 class _Stale:
     def __repr__(self) -> str:
         return "stale"
@@ -144,7 +148,7 @@ def _arith(op: str, a: float, b: float) -> float:
         return math.nan
     except (OverflowError, ValueError):
         return math.nan
-    raise Unsupported(f"operator {op}")
+    raise _no(f"operator {op}")
 
 
 def _key(labels: dict[str, str]) -> tuple:
@@ -166,7 +170,7 @@ class Evaluator:
     def vector(self, expr: str | object, t_ms: int) -> list[Sample]:
         out = self.instant(expr, t_ms)
         if isinstance(out, float):
-            raise Unsupported("a scalar expression cannot be an alert condition")
+            raise _no("a condition that is a plain number")
         return out
 
     # -- selectors --------------------------------------------------------------------------------------------
@@ -184,20 +188,20 @@ class Evaluator:
                 hit = re.fullmatch(m.value, value, flags=re.DOTALL) is not None
                 ok = hit if op == pp.MatchOp.Re else not hit
             else:
-                raise Unsupported(f"matcher {op}")
+                raise _no(f"matcher {op}")
             if not ok:
                 return False
         return True
 
     def _offset(self, vs: pp.VectorSelector) -> int:
         if vs.at is not None:
-            raise Unsupported("@ modifiers")
+            raise _no("@ modifiers")
         return int(vs.offset.total_seconds() * 1000) if vs.offset else 0
 
     def _selected(self, vs: pp.VectorSelector, start: int, end: int) -> list[tuple[dict[str, str], list[tuple[int, Value]]]]:
         """Series matching `vs` with their (t, v) samples in [start, end] (records are evaluated, not stored)."""
         if vs.name in self.world.records:
-            raise Unsupported("a range over a recording rule")
+            raise _no("a range over a recording rule")
         step = self.world.interval_ms
         first, last = max(0, -(-start // step)), end // step  # samples sit at multiples of the interval
         out = []
@@ -227,9 +231,9 @@ class Evaluator:
 
     def _range(self, node: object, t_ms: int) -> list[tuple[dict[str, str], list[tuple[int, float]], int, int]]:
         if isinstance(node, pp.SubqueryExpr):
-            raise Unsupported("subqueries")
+            raise _no("subqueries")
         if not isinstance(node, pp.MatrixSelector):
-            raise Unsupported("a range function over something that is not a range selector")
+            raise _no("a range function over something other than a range selector")
         vs = node.vector_selector
         rng = int(node.range.total_seconds() * 1000)
         end = t_ms - self._offset(vs)
@@ -259,7 +263,7 @@ class Evaluator:
             return self._aggregate(node, t)
         if isinstance(node, pp.BinaryExpr):
             return self._binary(node, t)
-        raise Unsupported(f"{type(node).__name__} expressions")
+        raise _no(f"{type(node).__name__} expressions")
 
     def _call(self, node: pp.Call, t: int) -> list[Sample] | float:
         name = node.func.name
@@ -290,12 +294,12 @@ class Evaluator:
             return [Sample(_drop_name(s.labels), _SIMPLE[name](s.value, *extra)) for s in self.vector(args[0], t)]
         if name == "histogram_quantile":
             return self._histogram_quantile(self._scalar(args[0], t), self.vector(args[1], t))
-        raise Unsupported(f"the function {name}()")
+        raise _no(f"the function {name}()")
 
     def _scalar(self, node: object, t: int) -> float:
         v = self._eval(node, t)
         if not isinstance(v, float):
-            raise Unsupported("a vector where a number is expected")
+            raise _no("a vector where a number is expected")
         return v
 
     def _aggregate(self, node: pp.AggregateExpr, t: int) -> list[Sample]:
@@ -342,7 +346,7 @@ class Evaluator:
             elif op == "quantile":
                 out.append(Sample(g, _quantile(param, vals)))
             else:
-                raise Unsupported(f"the aggregation {op}")
+                raise _no(f"the aggregation {op}")
         return out
 
     def _binary(self, node: pp.BinaryExpr, t: int) -> list[Sample] | float:
@@ -355,7 +359,7 @@ class Evaluator:
         if isinstance(lhs, float) and isinstance(rhs, float):
             if op in _CMP:
                 if not return_bool:
-                    raise Unsupported("a comparison between two numbers without bool")
+                    raise _no("a comparison of two numbers without bool")
                 return 1.0 if _CMP[op](lhs, rhs) else 0.0
             return _arith(op, lhs, rhs)
         if isinstance(lhs, float) or isinstance(rhs, float):
@@ -384,7 +388,7 @@ class Evaluator:
 
     def _set_op(self, op: str, lhs: object, rhs: object, mod: object) -> list[Sample]:
         if isinstance(lhs, float) or isinstance(rhs, float):
-            raise Unsupported(f"'{op}' needs vectors on both sides")
+            raise _no(f"'{op}' with a number on one side")
         rsigs = {self._signature(s.labels, mod) for s in rhs}
         if op == "and":
             return [s for s in lhs if self._signature(s.labels, mod) in rsigs]
@@ -395,12 +399,12 @@ class Evaluator:
 
     def _vector_op(self, op: str, lhs: list[Sample], rhs: list[Sample], mod: object, return_bool: bool) -> list[Sample]:
         if mod is not None and mod.card != pp.VectorMatchCardinality.OneToOne:
-            raise Unsupported("group_left/group_right matching")
+            raise _no("group_left/group_right matching")
         right: dict[tuple, Sample] = {}
         for s in rhs:
             sig = self._signature(s.labels, mod)
             if sig in right:
-                raise Unsupported("many-to-one matching")
+                raise _no("many-to-one matching")
             right[sig] = s
         matching = mod.matching if mod is not None else None
         out = []

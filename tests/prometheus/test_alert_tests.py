@@ -1,0 +1,215 @@
+"""Generated alert tests: the scenarios exist for common alert shapes, promtool passes them, what cannot be generated
+is listed, and the expected annotations obsctl renders are what Prometheus renders."""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsctl.alert_tests import not_generated
+from obsctl.alert_tests.gotemplate import Unsupported, go_float, humanize, render
+from obsctl.alert_tests.promsim import STALE, parse_values
+from obsctl.verify.promtool import test_rules
+
+SHAPES = textwrap.dedent('''\
+    service: shapes
+    runbook: https://runbooks.example.org/shapes
+    sources:
+      metrics: {selector: {job: shapes}}
+      probes:
+        home: {url: "https://shapes.example.org/", module: http_2xx}
+    metrics:
+      http_requests_total: {kind: counter, labels: [code, route]}
+      queue_depth: {kind: gauge}
+      temperature_celsius: {kind: gauge}
+      request_duration_seconds: {kind: histogram, buckets: [0.1, 0.25, 0.5, 1, 2.5]}
+    derived:
+      error_ratio: delta(http_requests_total{code=~"5.."}) / max(delta(http_requests_total), 1)
+    alerts:
+      ErrorRatio:
+        severity: page
+        when: error_ratio >= 0.1
+        only_if: delta(http_requests_total) >= 50
+        for: 5m
+        summary: "{{ $value | humanizePercentage }} of requests fail"
+      ErrorsByCode:
+        severity: ticket
+        when: sum by (code) (rate(http_requests_total{code=~"5.."})) > 1
+        summary: "{{ $labels.code }} responses at {{ printf \\"%.2f\\" $value }}/s"
+      QueueDeep:
+        severity: ticket
+        when: queue_depth > 100
+        for: 2m
+        summary: "queue depth {{ $value }}"
+      QueueStalled: {severity: ticket, when: max(queue_depth) == 0, for: 1m}
+      HotAverage:
+        severity: ticket
+        when: avg_over_time(temperature_celsius, 10m) >= 30.5
+        summary: "{{ $value | humanize }}°C"
+      SlowP99:
+        severity: page
+        when: quantile(0.99, request_duration_seconds) > 0.5
+        for: 5m
+        summary: "p99 is {{ $value | humanizeDuration }}"
+      HomeDown: {severity: page, probe: home, for: 2m}
+      Subquery:
+        severity: ticket
+        overrides: {promql: 'max_over_time(rate(http_requests_total[5m])[30m:1m]) > 1'}
+    routing:
+      receivers:
+        hook: {webhook: {url: "http://127.0.0.1:9/hook"}}
+      severities:
+        page: [hook]
+        ticket: [hook]
+    ''')
+
+
+@pytest.fixture
+def shapes(tmp_path: Path) -> Path:
+    spec = tmp_path / "spec" / "obsctl.yaml"
+    spec.parent.mkdir()
+    spec.write_text(SHAPES)
+    return spec
+
+
+def _tests_doc(files: dict[str, str], service: str) -> dict:
+    return yaml.safe_load(files[f"prometheus/{service}.tests.yml"])
+
+
+def test_scenarios_for_common_shapes(build, shapes):
+    files = build(shapes, ["prometheus"])
+    doc = _tests_doc(files, "shapes")
+    names = {t["name"] for t in doc["tests"]}
+    for alert in ("ErrorRatio", "ErrorsByCode", "QueueDeep", "QueueStalled", "HotAverage", "SlowP99"):
+        assert any(n.startswith(f"{alert}: fires above the threshold") for n in names), alert
+        assert f"{alert}: quiet below the threshold" in names
+    assert "ErrorRatio: quiet under the volume guard" in names
+    assert "HomeDown: fires when the probe fails for longer than 2m" in names
+    assert "HomeDown: quiet while the probe succeeds" in names
+    assert doc["rule_files"] == ["shapes.rules.yml"]
+    assert doc["group_eval_order"] == ["shapes.recording", "shapes.alerts"]
+    assert all("interval" in t for t in doc["tests"])
+
+
+def test_fires_scenario_checks_for_and_exact_labels(build, shapes):
+    doc = _tests_doc(build(shapes, ["prometheus"]), "shapes")
+    fires = next(t for t in doc["tests"] if t["name"] == "ErrorRatio: fires above the threshold for longer than 5m")
+    pending, firing = fires["alert_rule_test"]
+    assert pending["exp_alerts"] == []  # one evaluation before `for` has elapsed
+    (alert,) = firing["exp_alerts"]
+    assert alert["exp_labels"] == {"service": "shapes", "severity": "page"}
+    assert alert["exp_annotations"]["runbook_url"] == "https://runbooks.example.org/shapes"
+    assert re.fullmatch(r"\d+(\.\d+)?% of requests fail", alert["exp_annotations"]["summary"])
+    by_code = next(t for t in doc["tests"] if t["name"] == "ErrorsByCode: fires above the threshold")
+    alert = by_code["alert_rule_test"][-1]["exp_alerts"][0]
+    assert alert["exp_labels"]["code"] == "500"  # the label the aggregation keeps
+    assert alert["exp_annotations"]["summary"] == "500 responses at 1.67/s"
+    probe = next(t for t in doc["tests"] if t["name"].startswith("HomeDown: fires"))
+    assert probe["input_series"] == [{"series": 'probe_success{instance="https://shapes.example.org/", '
+                                                'job="blackbox-http_2xx"}', "values": probe["input_series"][0]["values"]}]
+    assert probe["input_series"][0]["values"].startswith("0x")
+
+
+def test_generated_tests_pass_in_promtool(build, shapes, tmp_path, require_tool):
+    require_tool("promtool")
+    files = build(shapes, ["prometheus"])
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    ok, output = test_rules(tmp_path / "prometheus/shapes.tests.yml")
+    assert ok, output
+
+
+def test_what_cannot_be_generated_is_listed(build, shapes):
+    text = build(shapes, ["prometheus"])["prometheus/shapes.tests.yml"]
+    listed = not_generated(text)
+    assert listed == [
+        "Subquery: fires above the threshold: obsctl's PromQL simulator does not handle subqueries",
+        "Subquery: quiet below the threshold: obsctl's PromQL simulator does not handle subqueries",
+    ]
+    assert not any(t["name"].startswith("Subquery") for t in yaml.safe_load(text)["tests"])
+
+
+def test_spec_tests_section_becomes_promtool_tests(build, shapes):
+    shapes.write_text(SHAPES + textwrap.dedent('''\
+        tests:
+          - name: queue backs up
+            series:
+              'queue_depth{job="shapes"}': '0 50 150x20'
+            expect:
+              - {at: 2m, quiet: [QueueDeep]}
+              - {at: 10m, firing: [QueueDeep]}
+        '''))
+    doc = _tests_doc(build(shapes, ["prometheus"]), "shapes")
+    spec_test = doc["tests"][0]
+    assert spec_test["name"] == "spec test: queue backs up"
+    assert spec_test["input_series"] == [{"series": 'queue_depth{job="shapes"}', "values": "0 50 150x20"}]
+    quiet, firing = spec_test["alert_rule_test"]
+    assert quiet == {"eval_time": "2m", "alertname": "QueueDeep", "exp_alerts": []}
+    assert firing["exp_alerts"] == [{"exp_labels": {"service": "shapes", "severity": "ticket"},
+                                     "exp_annotations": {"runbook_url": "https://runbooks.example.org/shapes",
+                                                         "summary": "queue depth 150"}}]
+
+
+# -- the pieces ----------------------------------------------------------------------------------------------
+
+
+def test_values_notation():
+    assert parse_values("0+10x3") == [0, 10, 20, 30]
+    assert parse_values("1x2 _ stale 5-1x2") == [1, 1, 1, None, STALE, 5, 4, 3]
+    assert parse_values("_x2 1e3") == [None, None, 1000]
+    vals = parse_values("0+0.1x3")
+    assert vals[3] == 0.1 + 0.1 + 0.1  # accumulated like promtool, not 3 * 0.1
+
+
+def test_go_float_formatting():
+    cases = {0.1: "0.1", 7.0: "7", 1e6: "1e+06", 123456.0: "123456", 1234567.0: "1.234567e+06", 1e-05: "1e-05",
+             0.0001: "0.0001", -2.5: "-2.5", math.inf: "+Inf", math.nan: "NaN"}
+    for v, want in cases.items():
+        assert go_float(v) == want, v
+    assert humanize(1234.5678) == "1.235k"
+    assert humanize(0.0123) == "12.3m"
+
+
+def test_templates_obsctl_cannot_prerender_are_refused():
+    with pytest.raises(Unsupported):
+        render("{{ if gt $value 1.0 }}high{{ end }}", 2.0, {})
+    with pytest.raises(Unsupported):
+        render('{{ with query "up" }}{{ . | first | value }}{{ end }}', 2.0, {})
+
+
+TEMPLATES = {
+    "plain": "{{ $value }}",
+    "humanize": "{{ $value | humanize }}",
+    "percent": "{{ humanizePercentage $value }}",
+    "duration": "{{ $value | humanizeDuration }}",
+    "bytes": "{{ $value | humanize1024 }}",
+    "printf": '{{ printf "%.2f" $value }} and {{ printf "%g" .Value }}',
+    "labels": "{{ $labels.instance }} {{ .Labels.job }} [{{ $labels.missing }}] {{ $labels.instance | toUpper }}",
+    "trim": "a  {{- $value -}}  b",
+}
+VALUES = [0.1, 7, 1e6, 1234567, 1 / 3, 0.00001, 150000, 0.5, 3725.25, 86400 * 2 + 61, 2048, 0.0123, -4.5]
+
+
+def test_rendered_annotations_match_prometheus(tmp_path, require_tool):
+    """Each value is a series; promtool renders the templates, obsctl's expectations must match exactly."""
+    require_tool("promtool")
+    rules = {"groups": [{"name": "g", "rules": [{"alert": "Value", "expr": "v", "annotations": TEMPLATES}]}]}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump(rules))
+    alerts, series = [], []
+    for i, v in enumerate(VALUES):
+        labels = {"instance": f"host-{i}:9100", "job": "node", "__name__": "v"}
+        series.append({"series": f'v{{instance="host-{i}:9100", job="node"}}', "values": f"{v!r}x3"})
+        alerts.append({"exp_labels": {"instance": labels["instance"], "job": "node"},
+                       "exp_annotations": {k: render(t, float(v), labels) for k, t in TEMPLATES.items()}})
+    tests = {"rule_files": ["r.yml"], "evaluation_interval": "1m",
+             "tests": [{"interval": "1m", "input_series": series,
+                        "alert_rule_test": [{"eval_time": "2m", "alertname": "Value", "exp_alerts": alerts}]}]}
+    (tmp_path / "t.yml").write_text(yaml.safe_dump(tests, allow_unicode=True))
+    ok, output = test_rules(tmp_path / "t.yml")
+    assert ok, output
