@@ -16,8 +16,10 @@ How the spec maps (each monitor's message says what applied to it):
   monitor ids, unknown offline). When `x` occurs in the condition through arithmetic only (seed 000: the
   guarded denominator), it becomes `cutoff_min(x, n)`: below n the point has no value and cannot fire. Otherwise
   the build fails naming the alert, unless `alerts.<name>.datadog.query` gives the monitor query.
-- Log-event alerts are log alerts: `logs("<search>").index(..).rollup("count").last("<w>") <op> <n>`; the message
-  matches exactly as an attribute (`@msg:"refresh cycle completed"`), and "== 0" becomes "< 1" with
+- Log-event alerts are log alerts: `logs("<search>").index(..).rollup("count").last("<w>") <op> <n>`. Datadog
+  makes a JSON log's `msg` its official message, searched as full text where a phrase also matches longer
+  messages, so an exact event excludes the spec's other events containing it (`"refresh cycle completed"
+  -"refresh cycle completed with errors"`); see Datadog.log_search. "== 0" becomes "< 1" with
   `on_missing_data: default`, under which a count over no logs at all is 0, so the monitor fires.
 - HTTP probes are service-check monitors on the Agent's `http.can_connect` (the emitted http_check runs at the
   probe's interval); `for` becomes "the last N checks were critical", N = for / interval.
@@ -379,8 +381,14 @@ class _Builder:
         if secs > 48 * 3600:
             raise CompileError(f"a {w} window on a log alert (Datadog's longest is 48h)")
         query = f"{logs_query(self.c.log_search(ref.name), window, self.dd.logs_index)} {op} {num(value)}"
-        notes.append(f"The event matches its message exactly: the search compares the whole message attribute, so "
-                     f"'{self.spec.events[ref.name].message}' does not match longer messages that start with it.")
+        ev = self.spec.events[ref.name]
+        longer = self.c.longer_messages(ref.name)
+        if ev.match == "exact" and longer:
+            shown = ", ".join(f"'{m}'" for m in longer)
+            notes.append(f"Exact message '{ev.message}': Datadog searches the official log message as full text, "
+                         f"where a phrase also matches longer messages, so the search excludes {shown}.")
+        elif ev.match == "exact" and "@" in self.c.log_search(ref.name):
+            notes.append(f"Exact message '{ev.message}': the search compares the whole attribute.")
         if op in ("<", "<="):
             notes.append("on_missing_data: default counts no matching log line at all as 0, so the monitor fires "
                          "when the logs stop entirely.")
@@ -659,6 +667,7 @@ class _Builder:
                 d["custom_unit"] = _UNITS[p.unit]
         else:
             for r in requests:
+                r.pop("aggregator", None)  # a toplist's legacy `q` request has no aggregator field
                 for i, f in enumerate(r.get("formulas", [])):
                     f["limit"] = limits.get(i, {"count": 10, "order": "desc"})
             d["requests"] = requests

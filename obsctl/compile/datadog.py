@@ -52,6 +52,8 @@ _PREC_ADD, _PREC_MUL, _PREC_ATOM = 1, 2, 3
 _OPS = {"+": _PREC_ADD, "-": _PREC_ADD, "*": _PREC_MUL, "/": _PREC_MUL}
 _OVER_TIME = {"avg_over_time": "avg", "max_over_time": "max", "min_over_time": "min"}
 _SPACE_AGGS = ("sum", "avg", "min", "max")
+# Attributes Datadog's JSON preprocessing makes the official message (searched as full text, not as @attribute).
+MESSAGE_ATTRIBUTES = ("message", "msg", "log")
 _LEAF_FUNCS = {"rate", "irate", "increase", "delta", *_OVER_TIME}
 
 
@@ -223,26 +225,39 @@ class Datadog:
 
     # -- log events ------------------------------------------------------------------------------------------
     def log_search(self, event: str) -> str:
-        """Datadog log search selecting exactly this event's lines: stream labels as tags/attributes, and the
-        message as an attribute match `@<field>:"<message>"`, which compares the whole value (a phrase in the
-        full text would also match "refresh cycle completed with errors")."""
+        """Datadog log search selecting this event's lines: stream labels as tags/attributes, then the message.
+
+        Datadog makes `message`, `msg` and `log` of JSON logs (and the whole line of text logs) the log's official
+        message, searchable only as full text, where a phrase also matches longer messages: the search is the
+        phrase minus the phrases of the spec's other events that contain it (seed 000: "refresh cycle completed"
+        -"refresh cycle completed with errors"). A message in any other attribute is compared whole:
+        `@field:"message"`."""
         ev = self.spec.events[event]
         logs = self.spec.sources.logs
         fmt = logs.format if logs else "text"
         terms = [f"{k}:{v if _LOG_TERM.match(v) else phrase(v)}" for k, v in sorted(ev.stream.items())]
         if ev.match == "regex":
             raise CompileError(f"the regex match of event '{event}' (Datadog log search has no regular expressions)")
-        if ev.match == "contains":
+        fld = "message" if fmt == "text" else ev.field or (logs.message_field if logs else "msg")
+        if fld in MESSAGE_ATTRIBUTES:
             terms.append(phrase(ev.message))
-        elif fmt == "text":
-            raise CompileError(f"the exact match of event '{event}' in text logs (Datadog matches a phrase anywhere "
-                               "in the message, not the whole message)")
+            if ev.match == "exact":
+                terms += [f"-{phrase(m)}" for m in self.longer_messages(event)]
+        elif ev.match == "contains":
+            raise CompileError(f"the 'contains' match of event '{event}' on the attribute '{fld}' (Datadog matches "
+                               "attributes whole; full-text phrases search the official message)")
         else:
-            fld = ev.field or (logs.message_field if logs else "msg")
             if not _FIELD.match(fld):
                 raise CompileError(f"the message field '{fld}' of event '{event}' (not a Datadog attribute path)")
             terms.append(f"@{fld}:{phrase(ev.message)}")
         return " ".join(terms)
+
+    def longer_messages(self, event: str) -> list[str]:
+        """Messages of the spec's other events in the same stream that contain this event's message."""
+        ev = self.spec.events[event]
+        return sorted({o.message for name, o in self.spec.events.items()
+                       if name != event and o.stream == ev.stream and o.match != "regex"
+                       and ev.message in o.message and o.message != ev.message})
 
     # -- the rolling form ------------------------------------------------------------------------------------
     def formula(self, node: ast.Node, window: str | None = None, *, guard: tuple[ast.Node, str, float] | None = None,

@@ -112,14 +112,17 @@ def test_latency_and_websocket_alerts(asset_ws, q):
 def test_worker_stalled_fires_with_no_logs_and_matches_the_exact_phrase(asset_ws):
     m = monitor(asset_ws, "WorkerStalled")
     assert m["type"] == "log alert"
-    assert m["query"] == ('logs("service:asset-worker @msg:\\"refresh cycle completed\\"").index("*")'
-                          '.rollup("count").last("10m") < 1')
-    assert logs_search(m["query"]) == 'service:asset-worker @msg:"refresh cycle completed"'
+    # "refresh cycle completed" must not count "refresh cycle completed with errors"
+    assert logs_search(m["query"]) == \
+        'service:asset-worker "refresh cycle completed" -"refresh cycle completed with errors"'
+    assert m["query"] == ('logs("service:asset-worker \\"refresh cycle completed\\" -\\"refresh cycle completed '
+                          'with errors\\"").index("*").rollup("count").last("10m") < 1')
     assert m["options"]["thresholds"] == {"critical": 1.0}
-    assert m["options"]["on_missing_data"] == "default"
+    assert m["options"]["on_missing_data"] == "default"  # no log at all counts 0, and 0 < 1 fires
     assert "notify_no_data" not in m["options"]
+    assert "excludes 'refresh cycle completed with errors'" in m["message"]
     other = monitor(asset_ws, "WorkerPersistentRefreshFailures")
-    assert logs_search(other["query"]) == 'service:asset-worker @msg:"refresh cycle completed with errors"'
+    assert logs_search(other["query"]) == 'service:asset-worker "refresh cycle completed with errors"'
     assert other["query"].endswith('.last("10m") >= 5')
 
 
@@ -145,8 +148,8 @@ def test_dashboard_has_the_eight_panels(asset_ws):
     logs = d["widgets"][7]["definition"]
     assert logs["time"] == {"live_span": "5m"}  # count(..., 5m) as one count over the last 5m
     searches = [q["search"]["query"] for q in logs["requests"][0]["queries"]]
-    assert searches == ['service:asset-worker @msg:"refresh cycle completed"',
-                        'service:asset-worker @msg:"refresh cycle completed with errors"']
+    assert searches == ['service:asset-worker "refresh cycle completed" -"refresh cycle completed with errors"',
+                        'service:asset-worker "refresh cycle completed with errors"']
     assert [f["alias"] for f in logs["requests"][0]["formulas"]] == ["completed", "completed with errors"]
     assert d["tags"] == ["team:asset-platform"]
     assert d["default_timeframe"] == {"type": "live", "unit": "hour", "value": 6}

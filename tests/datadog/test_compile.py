@@ -166,18 +166,27 @@ def _logs_argument(query: str) -> str:
     return re.sub(r"\\(.)", r"\1", m.group(1))
 
 
-def test_exact_message_is_an_attribute_phrase(dd):
+def test_exact_message_excludes_longer_event_messages(dd):
+    # msg is Datadog's official message (full-text search, where a phrase matches longer messages too)
     c = dd()
-    assert c.log_search("done") == 'service:worker @msg:"refresh cycle completed"'
+    assert c.log_search("done") == 'service:worker "refresh cycle completed" -"refresh cycle completed with errors"'
+    assert c.log_search("done_errors") == 'service:worker "refresh cycle completed with errors"'
     query = logs_query(c.log_search("done"), "10m")
-    assert query == 'logs("service:worker @msg:\\"refresh cycle completed\\"").index("*").rollup("count").last("10m")'
+    assert query == ('logs("service:worker \\"refresh cycle completed\\" -\\"refresh cycle completed with errors'
+                     '\\"").index("*").rollup("count").last("10m")')
     assert _logs_argument(query) == c.log_search("done")
+
+
+def test_message_in_another_attribute_is_compared_whole(checked):
+    c = checked(BASE.replace("message_field: msg", "message_field: event_text"))
+    dd = Datadog(c.spec, c.analysis.refs, c.analysis.exprs)
+    assert dd.log_search("done") == 'service:worker @event_text:"refresh cycle completed"'
 
 
 def test_quotes_and_backslashes_in_messages_survive_both_quotings(checked):
     c = checked(BASE.replace("message: refresh cycle completed with errors", "message: 'say \"hi\" \\ bye'"))
     search = Datadog(c.spec, c.analysis.refs, c.analysis.exprs).log_search("done_errors")
-    assert search == 'service:worker @msg:"say \\"hi\\" \\\\ bye"'
+    assert search == 'service:worker "say \\"hi\\" \\\\ bye"'
     assert _logs_argument(logs_query(search, "5m")) == search
 
 
@@ -186,9 +195,10 @@ def test_log_events_datadog_cannot_match(checked):
                              "message: 'completed.*errors', match: regex"))
     with pytest.raises(CompileError, match="regex match of event 'done_errors'"):
         Datadog(c.spec, c.analysis.refs, c.analysis.exprs).log_search("done_errors")
-    c = checked(BASE.replace("format: json", "format: text"))
-    with pytest.raises(CompileError, match="exact match of event 'done' in text logs"):
-        Datadog(c.spec, c.analysis.refs, c.analysis.exprs).log_search("done")
+    c = checked(BASE.replace("message_field: msg", "message_field: event_text").replace(
+        "message: refresh cycle completed with errors", "message: with errors, match: contains"))
+    with pytest.raises(CompileError, match="'contains' match of event 'done_errors' on the attribute 'event_text'"):
+        Datadog(c.spec, c.analysis.refs, c.analysis.exprs).log_search("done_errors")
 
 
 def test_numbers_have_no_exponent():
