@@ -1,0 +1,121 @@
+"""`obsctl test`: passes on the asset-ws example, fails naming the alert when a spec test no longer holds, and
+says which package to install when promtool is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ASSET_WS = REPO / "examples" / "asset-ws" / "obsctl.yaml"
+
+# What the asset-ws example could carry as its own tests: section (seed 000: API high error rate, P1).
+SPEC_TESTS = """
+tests:
+  - name: error burst pages after 10 minutes
+    series:
+      'api_requests_total{job="asset-ws"}': '0+100x30'
+      'api_requests_errors_total{job="asset-ws"}': '0+10x30'
+    expect:
+      - {at: 5m, quiet: [APIHighErrorRate]}
+      - {at: 20m, firing: [APIHighErrorRate]}
+  - name: low traffic does not page
+    series:
+      'api_requests_total{job="asset-ws"}': '0+10x30'
+      'api_requests_errors_total{job="asset-ws"}': '0+5x30'
+    expect:
+      - {at: 20m, quiet: [APIHighErrorRate]}
+"""
+
+
+def _require(*tools: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            reason = f"{tool} not installed: apt-get install " + \
+                {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}[tool]
+            if os.environ.get("CI") == "true":
+                pytest.fail(reason)
+            pytest.skip(f"SKIPPED, needs {reason}")
+
+
+def _obsctl_test(spec: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "obsctl.cli", "test", str(spec)], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=300)
+
+
+def _copy(tmp_path: Path, extra: str = "", replace: tuple[str, str] | None = None) -> Path:
+    text = ASSET_WS.read_text() + extra
+    if replace:
+        assert replace[0] in text
+        text = text.replace(*replace)
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(text)
+    return spec
+
+
+def test_asset_ws_passes():
+    _require("promtool", "amtool")
+    proc = _obsctl_test(ASSET_WS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "PASS          APIHighErrorRate" in out
+    assert "fires above the threshold for longer than 10m (firing at" in out
+    assert "quiet under the volume guard" in out
+    assert "PASS          APIUnavailable" in out
+    # log-event alerts are not promtool's: listed, never dropped silently
+    assert "NOT GENERATED WorkerStalled" in out
+    assert " 0 failed" in out.splitlines()[-1]
+
+
+def test_spec_tests_pass_then_fail_naming_the_alert_when_the_threshold_changes(tmp_path):
+    _require("promtool", "amtool")
+    spec = _copy(tmp_path, SPEC_TESTS)
+    proc = _obsctl_test(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS          APIHighErrorRate                 spec test: error burst pages after 10 minutes " \
+           "(firing at 20m)" in proc.stdout
+
+    # 10% errors no longer reach a 50% threshold: the spec's own expectation breaks (the generated scenarios
+    # follow the new threshold and keep passing)
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    spec = _copy(changed, SPEC_TESTS, ("api_error_rate_5m >= 0.05", "api_error_rate_5m >= 0.5"))
+    proc = _obsctl_test(spec)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("  FAIL")]
+    assert failed == ["  FAIL          APIHighErrorRate                 spec test: error burst pages after 10 minutes "
+                      "(firing at 20m)"], proc.stdout
+    assert "got:[]" in proc.stdout
+    assert proc.stdout.splitlines()[-1].endswith("1 failed, 2 not generated")
+
+
+def test_missing_promtool_is_a_clear_error(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no promtool (nor anything else) on PATH
+    proc = _obsctl_test(ASSET_WS, env)
+    assert proc.returncode == 1
+    assert "promtool, which is not installed" in proc.stderr
+    assert "Debian package 'prometheus'" in proc.stderr
+
+
+def test_route_failures_are_reported(tmp_path, monkeypatch, capsys):
+    _require("promtool", "amtool")
+    from obsctl.backends import alertmanager
+    from obsctl.testing import run_tests
+
+    real = alertmanager.route_cases
+
+    def wrong(ctx: object) -> list:
+        cases = real(ctx)
+        cases[0].receivers = ["nobody"]
+        return cases
+
+    monkeypatch.setattr(alertmanager, "route_cases", wrong)
+    assert run_tests(ASSET_WS, None, None) == 1
+    out = capsys.readouterr().out
+    assert "-> nobody" in out
+    assert "expected [nobody]" in out
