@@ -369,3 +369,62 @@ def test_verify_reports_a_threshold_mismatch(asset_ws, tmp_path):
     m["options"]["thresholds"]["critical"] = 0.1
     problems = backend.verify([Artifact("datadog/monitors/APIHighErrorRate.json", json.dumps(m))], tmp_path)
     assert any("does not match the query threshold" in str(p) for p in problems)
+
+
+def test_dashboard_widgets_rows_variables_and_logs(write_spec):
+    spec = write_spec(dedent("""
+        service: checkout
+        team: payments
+        sources:
+          logs: {type: loki, format: json}
+        metrics:
+          http_requests_total: {kind: counter, labels: [route, code]}
+          queue_depth: {kind: gauge}
+        events:
+          failed: {stream: {service: checkout}, message: payment failed}
+        dashboards:
+          main:
+            title: Checkout
+            description: The checkout service
+            time: {from: now-30m, to: now}
+            variables:
+              - {name: route, query: 'label_values(http_requests_total, route)'}
+            panels:
+              - {title: About, type: text, text: "# Checkout\\nRunbooks live in the wiki."}
+              - row: Traffic
+                panels:
+                  - title: Requests by route
+                    expr: 'sum by (route) (rate(http_requests_total{route=~"$route"}))'
+                    legend: "{{route}}"
+                    min: 0
+                  - title: Queue
+                    type: gauge
+                    expr: queue_depth
+                    thresholds: [{value: null, color: green}, {value: 100, color: red}]
+                    decimals: 0
+                  - title: Top routes
+                    type: table
+                    expr: 'topk(3, sum by (route) (rate(http_requests_total)))'
+              - {title: Failures, type: logs, expr: failed}
+    """))
+    files, errors = build_datadog(spec)
+    assert not errors, [e.message for e in errors]
+    d = payloads(files)["datadog/dashboards/main.json"]
+    assert validate_dashboard(d) == []
+    assert d["template_variables"] == [{"name": "route", "prefix": "route", "available_values": [],
+                                        "defaults": ["*"]}]
+    assert d["default_timeframe"] == {"type": "live", "unit": "minute", "value": 30}
+    note, group, logs = (w["definition"] for w in d["widgets"])
+    assert note == {"type": "note", "content": "# Checkout\nRunbooks live in the wiki."}
+    assert group["type"] == "group" and group["title"] == "Traffic"
+    ts, gauge, top = (w["definition"] for w in group["widgets"])
+    assert ts["requests"][0]["queries"][0]["query"] == "sum:http.requests.total{$route} by {route}.as_rate()"
+    assert "alias" not in ts["requests"][0]["formulas"][0]  # Grafana's {{route}} legend: Datadog names series
+    assert ts["yaxis"] == {"min": "0"}
+    assert gauge["type"] == "query_value" and gauge["precision"] == 0
+    assert gauge["requests"][0]["conditional_formats"] == [
+        {"comparator": "<", "value": 100.0, "palette": "white_on_green"},
+        {"comparator": ">=", "value": 100.0, "palette": "white_on_red"}]
+    assert top["type"] == "toplist"
+    assert top["requests"][0]["formulas"][0]["limit"] == {"count": 3, "order": "desc"}
+    assert logs["type"] == "log_stream" and logs["query"] == 'service:checkout "payment failed"'
