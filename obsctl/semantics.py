@@ -394,7 +394,7 @@ class _Checker:
                                     ("routing", "inhibit", i, side, "severity"), did_you_mean(v, sevs))
 
     def slos(self) -> None:
-        from .slo import effective_tiers
+        from .slo import burn_threshold, can_fire, effective_tiers, error_budget
 
         s = self.spec
         severities = set(s.routing.severities) if s.routing else set()
@@ -432,17 +432,18 @@ class _Checker:
             if al.enabled and s.routing is not None and not al.page_severity and not al.ticket_severity:
                 self.report("OBS405", "warning", f"SLO '{name}' alerts with no severity", base + ("alerting",),
                             "set alerting.page_severity and alerting.ticket_severity", key=True)
-            budget = 1 - slo.objective / 100
+            budget = error_budget(slo)
             period = parse_duration(slo.period)
             for i, tier in enumerate(effective_tiers(slo)):
                 tpath = base + ("alerting", "tiers", i) if al.tiers else base + ("objective",)
                 if parse_duration(tier.long) > period:
                     self.report("OBS406", "error", f"tier '{tier.name}': window {tier.long} is longer than the period "
                                 f"{slo.period}", tpath)
-                if tier.enabled and tier.factor * budget > 1:
+                # the alert compares `ratio > factor x budget` and a ratio is at most 1: at exactly 1 it cannot fire
+                if al.enabled and tier.enabled and not can_fire(slo, tier):
                     self.report("OBS402", "warning", f"tier '{tier.name}' can never fire: burn rate {tier.factor:g} x "
-                                f"budget {budget:.4g} needs an error ratio of {tier.factor * budget:.0%}", tpath,
-                                "lower the objective, or disable or lower the factor of this tier")
+                                f"budget {budget:.4g} needs an error ratio above {burn_threshold(slo, tier):.0%}", tpath,
+                                f"disable this tier (enabled: false) or give it a factor below {1 / budget:.4g}")
                 if parse_duration(tier.short) >= parse_duration(tier.long):
                     self.report("OBS407", "error", f"tier '{tier.name}': the short window must be shorter than the long",
                                 tpath)

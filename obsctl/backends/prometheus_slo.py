@@ -396,15 +396,17 @@ def build(ctx: Context) -> list[Artifact]:
 # `for` has passed; and, with a min_events guard, a burst of failures under the guard (quiet) and the same burst
 # over it (fires). Cost: series start at 0 at t=0, sampled every minute, so even a 3d window holds only the few
 # hours of samples a test has (a ratio over the samples there are is the ratio a full window would show); rules
-# are evaluated every 5m (promtool evaluates every group at every step and the cost is per rule and step), so a
-# test reaches the slowest tier's `for` (3h) in ~40 steps and a test file runs in a couple of seconds. `for` is
-# thus rounded up to 5m steps in the tests. Expectations come from simulating the alert states on that grid under
+# are evaluated every 10m (promtool evaluates every group at every step, and the cost is per rule and step), so a
+# test reaches the slowest tier's `for` (3h) in ~20 steps and a test file runs in seconds. `for` is thus rounded
+# up to 10m steps in the tests. Expectations come from simulating the alert states on that grid under
 # both range semantics (Prometheus 2 includes a window's left edge, 3 excludes it); times where they could differ
 # are not asserted.
 
 _RATE = 10000  # events per minute in the steady scenarios
-_STEP = 5  # minutes between rule evaluations in the tests
-_BURST_START, _BURST_LENGTH = 10, 10  # minutes: the low-traffic burst spreads its events over 10 minutes
+_STEP = 10  # minutes between rule evaluations in the tests
+# the low-traffic burst: from minute 10, events spread over 20 minutes, so a 5m window holds some of them at two
+# evaluations in a row (a tier with a `for` needs two)
+_BURST_START, _BURST_LENGTH = 10, 20
 
 
 def _examples(pattern: str, limit: int = 12) -> list[str]:
@@ -598,7 +600,7 @@ def _scenarios(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]]) -
     what = {"page": "pages", "ticket": "tickets but never pages", "quiet": "stays quiet"}
     for role, ratio in (scenario_ratios(slo) if tiers else {}).items():
         if ratio is not None:
-            out.append(_steady(ctx, name, s, series, rate, ratio, f"{what[role]}", role == "page"))
+            out.append(_steady(ctx, name, s, series, rate, ratio, what[role], role == "page"))
     if tiers and slo.alerting.min_events >= 2:
         out += _low_traffic(ctx, name, s, series, tiers)
     return out
@@ -654,6 +656,8 @@ def _steady(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], rate
     first = {t.name: min([m for m, f in _simulate(t, lambda m: m >= _STEP, 24 * 60).items() if f] or [0])
              for t in tiers}
     times = sorted(set(first.values()))
+    if outcome == "pages":  # tickets are the other scenarios' business: stop once every page tier fired
+        times = [m for m in times if m <= max(first[t.name] for t in tiers if t.action == "page")]
     for text, role in series:
         sc.series.append({"series": text, "values": _ramp(_per_minute(role, s.counts_good, rate, ratio),
                                                           times[-1] + 1)})
@@ -695,8 +699,8 @@ def _burst_worlds(tier: Tier, events: int, min_events: int) -> list[object]:
 
 
 def _low_traffic(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], tiers: list[Tier]) -> list:
-    """A burst where every event fails, spread over 10 minutes: with half min_events it stays quiet; with twice
-    min_events each tier fires while its short window still holds the burst."""
+    """A burst where every event fails: with half min_events it stays quiet; with twice min_events each tier fires
+    while its short window still holds the burst."""
     slo = ctx.spec.slos[name]
     live = [t for t in tiers if can_fire(slo, t)]
     small, big, guard = slo.alerting.min_events // 2, slo.alerting.min_events * 2, slo.alerting.min_events
