@@ -320,7 +320,7 @@ def _slo_alerts(spec: object, name: str) -> list[tuple[str, str, dict[str, str]]
     for tier in effective_tiers(slo):
         sev = slo.alerting.page_severity if tier.action == "page" else slo.alerting.ticket_severity
         if tier.enabled and sev:
-            out.append((alertname, sev, {**slo.labels, "slo": name, "action": tier.action, "tier": tier.name}))
+            out.append((alertname, sev, {**slo.labels, "slo": name, "action": tier.action, "slo_tier": tier.name}))
     return out
 
 
@@ -365,7 +365,7 @@ def route_cases(ctx: Context) -> list[RouteCase]:
     for name, slo in spec.slos.items():
         if slo.alerting.enabled:
             for alertname, sev, own in _slo_alerts(spec, name):
-                add(_labels(spec, alertname, sev, own), f"SLO {name} tier {own['tier']} (severity {sev})")
+                add(_labels(spec, alertname, sev, own), f"SLO {name} tier {own['slo_tier']} (severity {sev})")
     for sev in r.severities:
         add(_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
     if r.default_receiver:

@@ -535,11 +535,13 @@ class _Scenario:
     """One promtool test group of one SLO: input series, then alert and PromQL expectations."""
 
     def __init__(self, ctx: Context, name: str, title: str) -> None:
-        self.ctx, self.name, self.title = ctx, name, title
+        self.ctx, self.name = ctx, name
+        self.title = f"{alert_name(ctx.spec, name)}: {title}"  # `obsctl test` reports "<alert>: <scenario>"
         self.slo = ctx.spec.slos[name]
         self.series: list[dict] = []
         self.alerts: list[dict] = []
         self.exprs: list[dict] = []
+        self.burst = False  # a low-traffic burst scenario
 
     def expect_alerts(self, minute: int, firing: list[Tier], value: float) -> None:
         """At `minute` exactly these tiers fire, with `value` (the long window's error ratio) as $value."""
@@ -562,17 +564,33 @@ class _Scenario:
 
 
 def test_groups(ctx: Context) -> tuple[list[dict], list[str]]:
-    """promtool test groups for every SLO, and notes on what could not be tested."""
+    """promtool test groups for every SLO, and what was not generated ("<alert>: <scenario>: <reason>")."""
     tests: list[dict] = []
     notes: list[str] = []
     for name in ctx.spec.slos:
         s = sli(ctx, name)
         series = sli_series(s)
+        alert = alert_name(ctx.spec, name)
         if series is None:
-            notes.append(f"SLO {name}: found no label values matching both {s.events} and {s.total}: not tested")
+            notes.append(f"{alert}: every scenario: no label values found that match both {s.events} and {s.total}")
             continue
-        tests += [sc.as_test() for sc in _scenarios(ctx, name, s, series)]
+        scenarios = _scenarios(ctx, name, s, series)
+        tests += [sc.as_test() for sc in scenarios]
+        notes += [f"{alert}: {why}" for why in _missing(ctx.spec.slos[name], scenarios)]
     return tests, notes
+
+
+def _missing(slo: object, scenarios: list) -> list[str]:
+    if not _tiers(slo):
+        return []
+    out = [f"{role} scenario: no constant error ratio {what} with these tiers"
+           for role, what in (("page", "pages"), ("ticket", "tickets without paging"), ("quiet", "stays quiet"))
+           if scenario_ratios(slo)[role] is None]
+    if slo.alerting.min_events < 2:
+        out.append("low-traffic burst: alerting.min_events is under 2, so no burst can stay under the guard")
+    elif not any(sc.burst for sc in scenarios):
+        out.append("low-traffic burst: no tier can fire on a burst (each tier's `for` outlasts its short window)")
+    return out
 
 
 def _tiers(slo: object) -> list[Tier]:
@@ -620,7 +638,7 @@ def _healthy(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], rat
     """No failure and, where the SLI counts bad events, no error series at all: every ratio reads 0, not no data."""
     spec = ctx.spec
     slo = spec.slos[name]
-    sc = _Scenario(ctx, name, f"{name}: no errors (and no error series) records a 0% error ratio and a whole budget")
+    sc = _Scenario(ctx, name, "no errors (and no error series) records a 0% error ratio and a whole budget")
     at = 3 * _STEP
     for text, role in series:
         if s.counts_good or role != "event":
@@ -652,7 +670,7 @@ def _steady(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], rate
     slo = ctx.spec.slos[name]
     tiers = _tiers(slo)
     burn = f"{ratio / error_budget(slo):.3g}x the budget"
-    sc = _Scenario(ctx, name, f"{name}: {_percent(ratio)} errors ({burn}) {outcome}")
+    sc = _Scenario(ctx, name, f"{_percent(ratio)} errors ({burn}) {outcome}")
     first = {t.name: min([m for m, f in _simulate(t, lambda m: m >= _STEP, 24 * 60).items() if f] or [0])
              for t in tiers}
     times = sorted(set(first.values()))
@@ -727,9 +745,10 @@ def _low_traffic(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]],
         return []
     out = []
     for events, states, title in (
-            (small, quiet, f"{name}: a burst of {small} failing events, under min_events {guard}, stays quiet"),
-            (big, loud, f"{name}: the same burst with {big} failing events (over min_events) fires")):
+            (small, quiet, f"a burst of {small} failing events, under min_events {guard}, stays quiet"),
+            (big, loud, f"the same burst with {big} failing events (over min_events) fires")):
         sc = _Scenario(ctx, name, title)
+        sc.burst = True
         ramp = " ".join(number(round(i * events / _BURST_LENGTH, 6)) for i in range(1, _BURST_LENGTH + 1))
         end = max(times[-1], _BURST_START + _BURST_LENGTH + 1)
         for text, role in series:

@@ -44,7 +44,7 @@ def test_full_cases_cover_alerts_slos_severities_and_routes():
     whys = [c.why for c in cases]
     for alert in ("HighErrors", "QueueBacklog", "QueueStuck", "Nightly"):
         assert any(w.startswith(f"alert {alert} ") for w in whys), alert
-    slo = {c.labels["tier"]: c for c in cases if c.why.startswith("SLO availability ")}
+    slo = {c.labels["slo_tier"]: c for c in cases if c.why.startswith("SLO availability ")}
     assert set(slo) == {"page-fast", "page-slow", "ticket-fast", "ticket-slow"}
     assert slo["page-fast"].labels["severity"] == "critical" and slo["page-fast"].labels["action"] == "page"
     assert slo["page-fast"].receivers == ["pager", "chat", "audit"]

@@ -65,7 +65,7 @@ def test_999_slo_must_hold(tmp_path: Path, promtool: str) -> None:
         bad = float(re.match(r"0\+([\d.]+)x", values['http_requests_total{code="500", job="checkout-api"}'])[1])
         return bad / (good + bad)
 
-    page = _test_named(doc, "availability: 2% errors")
+    page = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: 2% errors")
     assert ratio(page) == pytest.approx(0.02)
     fired = _alerts_at(page)
     # the fast page at the first evaluation 2m after the condition held (tests evaluate every 10m), then the slow
@@ -73,7 +73,7 @@ def test_999_slo_must_hold(tmp_path: Path, promtool: str) -> None:
         ["page-fast"], ["page-fast", "page-slow"]]
     assert all(a["severity"] == "P1" for alerts in fired.values() for a in alerts if a["action"] == "page")
 
-    ticket = _test_named(doc, "availability: 0.5% errors")
+    ticket = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: 0.5% errors")
     assert ratio(ticket) == pytest.approx(0.005)
     fired = _alerts_at(ticket)
     assert {a["action"] for alerts in fired.values() for a in alerts} == {"ticket"}
@@ -81,14 +81,14 @@ def test_999_slo_must_hold(tmp_path: Path, promtool: str) -> None:
     assert all(a["severity"] == "P3" for alerts in fired.values() for a in alerts)
     assert max(fired, key=lambda t: ps.parse_duration(t)) == "3h10m"  # past the slowest tier's `for`
 
-    quiet = _test_named(doc, "availability: 0.05% errors")
+    quiet = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: 0.05% errors")
     assert ratio(quiet) == pytest.approx(0.0005)
     assert _alerts_at(quiet) and all(not alerts for alerts in _alerts_at(quiet).values())
     assert max(_alerts_at(quiet), key=lambda t: ps.parse_duration(t)) == "3h10m"
 
-    burst = _test_named(doc, "availability: a burst of 50 failing events, under min_events 100")
+    burst = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: a burst of 50 failing events, under min_events 100")
     assert len(_alerts_at(burst)) == 4 and all(not alerts for alerts in _alerts_at(burst).values())
-    loud = _test_named(doc, "availability: the same burst with 200 failing events")
+    loud = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: the same burst with 200 failing events")
     # the same evaluation times: each tier fires when the burst is over the guard, so the guard is what kept quiet
     assert _alerts_at(loud).keys() == _alerts_at(burst).keys()
     assert [[a["slo_tier"] for a in alerts] for alerts in _alerts_at(loud).values()] == \
@@ -106,13 +106,13 @@ def test_generated_tests_catch_a_wrong_rule(tmp_path: Path, promtool: str) -> No
         tests.write_text(yaml.safe_dump({**doc, "tests": [_test_named(doc, test_name)]}), encoding="utf-8")
         return test_rules([tests])
 
-    assert run(text, "availability: 2% errors")[0]
-    ok, output = run(text.replace("(14.4 * 0.001)", "(30 * 0.001)"), "availability: 2% errors")
+    assert run(text, "CheckoutApiAvailabilityBudgetBurn: 2% errors")[0]
+    ok, output = run(text.replace("(14.4 * 0.001)", "(30 * 0.001)"), "CheckoutApiAvailabilityBudgetBurn: 2% errors")
     assert not ok and "page-fast" in output
     unguarded = re.sub(r" and on\(\) \(sum\(increase\([^\n]*?>= 100\)", "", text)
     assert unguarded != text
-    assert run(text, "availability: a burst of 50 failing events")[0]
-    ok, output = run(unguarded, "availability: a burst of 50 failing events")
+    assert run(text, "CheckoutApiAvailabilityBudgetBurn: a burst of 50 failing events")[0]
+    ok, output = run(unguarded, "CheckoutApiAvailabilityBudgetBurn: a burst of 50 failing events")
     assert not ok and "page-fast" in output
 
 
@@ -241,6 +241,9 @@ def test_bad_total_and_missing_error_series() -> None:
     alert = next(r for r in group.rules if r.alert)
     assert "increase" not in alert.expr  # min_events 0: no low-traffic guard
     assert "slo:sli_error:ratio_rate28d" in {r.record for r in group.rules}
+    # what is not generated is said in the file, for `obsctl test` to report
+    tests = slo_build(SPECS / "errors.yaml")["prometheus/orders.slo.tests.yml"]
+    assert "# not generated: OrdersDatabaseBudgetBurn: low-traffic burst: alerting.min_events is under 2" in tests
 
 
 def test_latency_sli_matches_every_bound_spelling() -> None:
