@@ -42,17 +42,25 @@ def built(spec: Path, env: str | None = None) -> dict[str, str]:
 
 
 def rules(files: Mapping[str, str], target: str) -> dict[str, dict]:
-    """Alerting rules by name from the target's rule files (prometheus/ or loki/)."""
-    out: dict[str, dict] = {}
+    """Alerting rules from the target's rule files (prometheus/ or loki/), by name; rules sharing a name (an SLO's
+    burn-rate tiers) are keyed `Name[1]`, `Name[2]`, ... in file order."""
+    found: list[dict] = []
     for path, text in files.items():
         if not path.startswith(f"{target}/") or not path.endswith((".yml", ".yaml")):
             continue
-        doc = yaml.safe_load(text) or {}
-        for group in doc.get("groups", []):
+        doc = yaml.safe_load(text)
+        for group in doc.get("groups", []) if isinstance(doc, dict) else []:
             for rule in group.get("rules", []):
                 if "alert" in rule:
-                    assert rule["alert"] not in out, f"alert {rule['alert']} defined twice"
-                    out[rule["alert"]] = rule
+                    found.append(rule)
+    names = [r["alert"] for r in found]
+    out: dict[str, dict] = {}
+    for rule in found:
+        name = rule["alert"]
+        if names.count(name) == 1:
+            out[name] = rule
+        else:
+            out[f"{name}[{sum(k.startswith(name + '[') for k in out) + 1}]"] = rule
     return out
 
 
