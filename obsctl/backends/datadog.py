@@ -42,7 +42,7 @@ import math
 import re
 from pathlib import Path
 
-from ..compile.datadog import Datadog, Formula, logs_query, num
+from ..compile.datadog import Datadog, Formula, logs_query, num, raw_leaf
 from ..compile.promql import CompileError
 from ..durations import parse_duration
 from ..expr import ast
@@ -623,23 +623,23 @@ class _Builder:
             return self.c.formula(node, events=True, scalar=scalar, variables=variables)
 
         if p.overrides.datadog:
-            queries.append((p.legend, p.overrides.datadog))
+            queries.append((p.legend, _raw_formula(p.overrides.datadog)))
         elif p.expr:
             queries.append((p.legend, compiled(self.exprs[path + ("expr",)])))
         for k, q in enumerate(p.queries):
             if q.overrides.datadog:
-                queries.append((q.legend, q.overrides.datadog))
+                queries.append((q.legend, _raw_formula(q.overrides.datadog)))
             elif q.expr:
                 queries.append((q.legend, compiled(self.exprs[path + ("queries", k, "expr")])))
         if not queries:
             raise CompileError("a panel without a query")
         requests = _requests(queries, scalar, self.dd.logs_index)
-        if scalar and any(not isinstance(r, dict) or "q" in r for r in requests) and len(requests) > 1:
+        if scalar and any("q" in r for r in requests) and len(requests) > 1:
             raise CompileError("raw and compiled queries together in one scalar panel")
         d: dict = {"type": kind, "title": p.title}
         if p.description:
             d["description"] = p.description
-        windows = set().union(*(f.event_windows for _, f in queries if isinstance(f, Formula)))
+        windows = set().union(*(f.event_windows for _, f in queries))
         if len(windows) > 1:
             raise CompileError("log counts over different windows in one scalar panel")
         if windows:
@@ -685,11 +685,13 @@ def _requests(queries: list[tuple[str, object]], scalar: bool, index: str) -> li
     formulas: list[dict] = []
     seen: dict = {}
     for legend, f in queries:
-        if isinstance(f, str) or f.has_raw:
-            text = f if isinstance(f, str) else f.inline()
+        if f.has_raw:
+            text = f.inline()
             req: dict = {"q": text}
             if scalar:
                 req["aggregator"] = "last"
+            elif legend and "{{" not in legend:
+                req["metadata"] = [{"expression": text, "alias_name": legend}]
             out.append(req)
             continue
         text, named = f.named(seen)
@@ -702,6 +704,10 @@ def _requests(queries: list[tuple[str, object]], scalar: bool, index: str) -> li
         req = {"queries": compiled, "formulas": formulas, "response_format": "scalar" if scalar else "timeseries"}
         out.insert(0, req)
     return out
+
+
+def _raw_formula(text: str) -> Formula:
+    return Formula("\x000\x00", [raw_leaf(text)])
 
 
 def _query(name: str, leaf: object, scalar: bool, index: str) -> dict:

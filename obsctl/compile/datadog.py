@@ -81,6 +81,16 @@ def logs_query(search: str, window: str, index: str = "*") -> str:
     return f'logs("{inner}").index("{idx}").rollup("count").last("{window}")'
 
 
+# One metric query (`p95:x.y{a:b} by {c}.as_count()`): a formula can name it; anything else stays raw text.
+_ONE_QUERY = re.compile(r"[a-z0-9]+:[\w.]+\{[^{}]*\}( by \{[\w.,\- ]*\})?(\.\w+\([^()]*\))*")
+
+
+def raw_leaf(text: str) -> Leaf:
+    """An override's Datadog text as a leaf: a metric query when it is one, else raw (inlined as written)."""
+    text = text.strip()
+    return Leaf("metric" if _ONE_QUERY.fullmatch(text) else "raw", text)
+
+
 @dataclass(frozen=True)
 class Leaf:
     """One query a formula combines: a metric query, a log search (counted), or raw Datadog text (an override)."""
@@ -106,7 +116,8 @@ class Formula:
             leaf = self.leaves[int(m.group(1))]
             if leaf.kind == "logs":
                 raise CompileError("log event counts inside a metric monitor query")
-            return f"({leaf.query})" if leaf.kind == "raw" else leaf.query
+            return f"({leaf.query})" if leaf.kind == "raw" and whole is None else leaf.query
+        whole = _SENTINEL.fullmatch(self.text)  # the formula is one leaf: no brackets needed
         return _SENTINEL.sub(sub, self.text)
 
     def named(self, names: dict[Leaf, str]) -> tuple[str, list[tuple[str, Leaf]]]:
@@ -419,7 +430,7 @@ class _Session:
                                    "metric query, not the result of arithmetic)")
             d = self.c.spec.derived[node.name]
             if d.overrides.datadog:
-                return self.leaf(Leaf("raw", d.overrides.datadog)), _PREC_ATOM
+                return self.leaf(raw_leaf(d.overrides.datadog)), _PREC_ATOM
             inner = self.c.exprs.get(("derived", node.name, "expr"))
             if inner is None:
                 raise CompileError(f"the derived metric '{node.name}' did not parse")

@@ -428,3 +428,35 @@ def test_dashboard_widgets_rows_variables_and_logs(write_spec):
     assert top["type"] == "toplist"
     assert top["requests"][0]["formulas"][0]["limit"] == {"count": 3, "order": "desc"}
     assert logs["type"] == "log_stream" and logs["query"] == 'service:checkout "payment failed"'
+
+
+def test_panel_overrides(write_spec):
+    spec = write_spec(dedent("""
+        service: checkout
+        metrics:
+          request_seconds: {kind: histogram, buckets: [0.1, 0.5]}
+        derived:
+          p95:
+            expr: quantile(0.95, request_seconds)
+            overrides: {datadog: "p95:checkout.request_seconds{service:checkout}"}
+        dashboards:
+          main:
+            title: Checkout
+            panels:
+              - {title: p95, expr: p95, legend: p95}
+              - title: Ratio
+                expr: quantile(0.5, request_seconds)
+                legend: ratio
+                overrides: {datadog: "sum:a{*}.as_count() / sum:b{*}.as_count()"}
+    """))
+    files, errors = build_datadog(spec)
+    assert not errors, [e.message for e in errors]
+    d = payloads(files)["datadog/dashboards/main.json"]
+    assert validate_dashboard(d) == []
+    one, raw = (w["definition"]["requests"][0] for w in d["widgets"])
+    # a single-query override is a named query of a formula; arithmetic stays a legacy `q` with its alias
+    assert one["queries"] == [{"data_source": "metrics", "name": "query1",
+                               "query": "p95:checkout.request_seconds{service:checkout}"}]
+    assert one["formulas"] == [{"formula": "query1", "alias": "p95"}]
+    assert raw["q"] == "sum:a{*}.as_count() / sum:b{*}.as_count()"
+    assert raw["metadata"] == [{"expression": raw["q"], "alias_name": "ratio"}]
