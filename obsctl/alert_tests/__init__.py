@@ -73,6 +73,7 @@ class AlertRule:
     guard: str | None
     expr: str
     for_ms: int
+    keep_firing_for_ms: int
     labels: dict[str, str]
     annotations: dict[str, str]
 
@@ -91,9 +92,13 @@ def _rules(ctx: object, groups: list) -> tuple[list[AlertRule], dict[str, tuple[
                 records[r.record] = (pp.parse(r.expr), dict(r.labels))
             else:
                 when, guard, _ = alert_parts(ctx, r.alert)
-                alerts.append(AlertRule(r.alert, when, guard, r.expr, int(parse_duration(r.for_ or "0s") * 1000),
+                alerts.append(AlertRule(r.alert, when, guard, r.expr, _ms(r.for_), _ms(r.keep_firing_for),
                                         r.labels, r.annotations))
     return alerts, records
+
+
+def _ms(duration: str) -> int:
+    return int(parse_duration(duration or "0s") * 1000)
 
 
 def _children(node: object) -> list[object]:
@@ -408,20 +413,29 @@ def _expected(rule: AlertRule, samples: list[Sample]) -> list[dict]:
 
 
 def _timeline(ev: Evaluator, rule: AlertRule, until: int, interval: int) -> dict[int, list[Sample]]:
-    """Firing alert samples per evaluation time, following Prometheus' pending -> firing after `for`."""
-    active: dict[tuple, int] = {}
+    """Firing alert samples per evaluation time, following Prometheus 2.42: pending until `for` has passed since
+    the series appeared, then firing; `keep_firing_for` keeps a firing alert (with its last value) after the
+    condition clears."""
+    active: dict[tuple, list] = {}  # key -> [active since, last sample, firing, keep-firing since]
     firing: dict[int, list[Sample]] = {}
     for t in range(0, until + 1, interval):
-        now = ev.vector(rule.expr, t)
-        keys = {}
-        for s in now:
-            k = tuple(sorted((a, b) for a, b in s.labels.items() if a != "__name__"))
-            keys[k] = s
-            active.setdefault(k, t)
+        now = {}
+        for s in ev.vector(rule.expr, t):
+            now[tuple(sorted((a, b) for a, b in s.labels.items() if a != "__name__"))] = s
+        for k, s in now.items():
+            state = active.setdefault(k, [t, s, False, None])
+            state[1], state[3] = s, None
         for k in list(active):
-            if k not in keys:
+            state = active[k]
+            if k not in now:
+                if state[2] and rule.keep_firing_for_ms:
+                    state[3] = t if state[3] is None else state[3]
+                    if t - state[3] < rule.keep_firing_for_ms:
+                        continue
                 del active[k]
-        firing[t] = [s for k, s in keys.items() if t - active[k] >= rule.for_ms]
+            elif t - state[0] >= rule.for_ms:
+                state[2] = True
+        firing[t] = [state[1] for state in active.values() if state[2]]
     return firing
 
 

@@ -213,3 +213,26 @@ def test_rendered_annotations_match_prometheus(tmp_path, require_tool):
     (tmp_path / "t.yml").write_text(yaml.safe_dump(tests, allow_unicode=True))
     ok, output = test_rules(tmp_path / "t.yml")
     assert ok, output
+
+
+def test_spec_test_with_keep_firing_for_passes_in_promtool(build, shapes, tmp_path, require_tool):
+    shapes.write_text(SHAPES.replace("    for: 2m\n    summary: \"queue depth", "    for: 2m\n    keep_firing_for: 5m\n"
+                                     "    summary: \"queue depth") + textwrap.dedent('''\
+        tests:
+          - name: queue drains but the alert holds on
+            series:
+              'queue_depth{job="shapes"}': '150x5 0x20'
+            expect:
+              - {at: 8m, firing: [QueueDeep]}
+              - {at: 12m, quiet: [QueueDeep]}
+        '''))
+    files = build(shapes, ["prometheus"])
+    spec_test = _tests_doc(files, "shapes")["tests"][0]
+    firing = spec_test["alert_rule_test"][0]
+    assert firing["exp_alerts"][0]["exp_annotations"]["summary"] == "queue depth 150"  # the last value it had
+    require_tool("promtool")
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    ok, output = test_rules(tmp_path / "prometheus/shapes.tests.yml")
+    assert ok, output
