@@ -293,15 +293,16 @@ class _Builder:
         g = None
         if guard is not None:
             g = _comparison(guard, self.spec)
-        result = self._rolling(a, node, g, notes)
+        guard_note = None
         if g is not None:
             fn = "cutoff_min" if g[1] == ">=" else "cutoff_max"
-            notes.append(f"Volume guard 'only_if: {a.only_if}' folded into the query with {fn}(..., {num(g[2])}): "
-                         "points where it does not hold have no value, so they cannot fire (Datadog skips them "
-                         "in the window rather than restarting it).")
-        return result
+            guard_note = (f"Volume guard 'only_if: {a.only_if}' folded into the query with {fn}(..., {num(g[2])}): "
+                          "points where it does not hold have no value, so they cannot fire (Datadog skips them "
+                          "in the window rather than restarting it).")
+        return self._rolling(a, node, g, notes, guard_note)
 
-    def _rolling(self, a: object, node: ast.Node, g: tuple | None, notes: list[str]) -> tuple:
+    def _rolling(self, a: object, node: ast.Node, g: tuple | None, notes: list[str],
+                 guard_note: str | None = None) -> tuple:
         expr, op, value = _comparison(node, self.spec)
         for_s = int(parse_duration(a.for_))
         formula = self.c.formula(expr, guard=g)
@@ -315,7 +316,6 @@ class _Builder:
         agg = "min" if op in (">", ">=") else "max"
         window = _window(max(for_s, 60), notes)
         query = f"{agg}(last_{window}):{text} {op} {num(value)}"
-        notes += formula.notes
         if for_s:
             notes.append(f"Datadog has no 'for': each point of the query is the expression over its own window "
                          f"(moving_rollup), and {agg}(last_{window}) requires the condition at every point of the "
@@ -323,6 +323,9 @@ class _Builder:
         else:
             notes.append(f"Each point of the query is the expression over its own window (moving_rollup); "
                          f"{agg}(last_{window}) is Datadog's shortest evaluation window.")
+        if guard_note:
+            notes.append(guard_note)
+        notes += formula.notes
         if "clamp_min(" in query or "clamp_max(" in query:
             notes.append("max(x, n) / min(x, n) are Datadog's clamp_min / clamp_max, applied point by point.")
         return "query alert", query, {"critical": float(value)}, self.metric_options(window, for_s > 0)

@@ -515,6 +515,9 @@ class _Session:
             fold = self.fold
             if fold is not None and (lower and fold.op == ">=" and fold.value >= bound
                                      or not lower and fold.op == "<=" and fold.value <= bound):
+                self.notes.append(f"{f}(..., {num(bound)}) needs no clamp here: the volume guard leaves only points "
+                                  f"{'at or above' if lower else 'at or below'} {num(fold.value)}, where it changes "
+                                  "nothing.")
                 return inner
             raise CompileError("the volume guard inside a max()/min() it does not bound")
         return f"{'clamp_min' if lower else 'clamp_max'}({_unwrap(inner[0])}, {num(bound)})", _PREC_ATOM
