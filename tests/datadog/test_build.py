@@ -460,3 +460,21 @@ def test_panel_overrides(write_spec):
     assert one["formulas"] == [{"formula": "query1", "alias": "p95"}]
     assert raw["q"] == "sum:a{*}.as_count() / sum:b{*}.as_count()"
     assert raw["metadata"] == [{"expression": raw["q"], "alias_name": "ratio"}]
+
+
+def _example_builds() -> list[tuple]:
+    out = []
+    for spec in sorted((ASSET_WS.parent.parent).glob("*/obsctl.yaml")):
+        envs = [c.env for c in check(spec, every_env=True).checked]
+        out += [(spec, env) for env in (envs if len(envs) == 1 else envs[1:])]
+    return out
+
+
+@pytest.mark.parametrize("spec,env", _example_builds(),
+                         ids=lambda v: v.parent.name if hasattr(v, "parent") else str(v or ""))
+def test_every_example_builds_payloads_datadog_accepts(spec, env):
+    files, errors = build_datadog(spec, env)
+    assert not errors, [f"{e.field}: {e.message}" for e in errors]
+    problems = [str(p) for path, d in payloads(files).items() for p in validate(path, d)]
+    assert problems == []
+    assert any(p.startswith("datadog/monitors/") for p in files)
