@@ -263,8 +263,8 @@ class _Builder:
             "query": query,
             "message": self.message(a.title or name, texts, a.runbook or self.spec.runbook, notes,
                                     self.handles(labels)),
-            "tags": self.tags([("severity", a.severity), *((k, v) for k, v in labels.items()
-                                                          if k not in ("alertname", "service", "team", "severity"))]),
+            # the spec's and the alert's labels; the Prometheus-only rule_labels stay out
+            "tags": self.tags([("severity", a.severity), *sorted({**self.spec.labels, **a.labels}.items())]),
         }
         prio = self.priority(a.severity, a.datadog.priority)
         if prio is not None:

@@ -13,7 +13,14 @@ Tags
     literals, each optionally with a leading and/or trailing `.*` (Datadog's prefix/suffix/substring `*`
     wildcards), e.g. `code=~"5.*"` -> `code:5*`, `route=~"/a|/b"` -> `route IN (/a, /b)`. Anything else
     (`code=~"5.."`: `.` is exactly one character, Datadog's `*` is any number) raises CompileError naming the
-    matcher: widening it silently would change which series are counted.
+    matcher: widening it silently would change which series are counted. `targets.datadog.widen_regex: true`
+    opts in to the wider wildcard (`5..` -> `5*`, `[45]..` -> `4*` or `5*`), and the output says so.
+
+Log events
+    Datadog makes `message`/`msg`/`log` of a JSON log (the whole line of a text log) its official message,
+    searched as full text where a phrase also matches longer messages; an exact event is its phrase minus the
+    phrases of the spec's other events that contain it. Messages in other attributes compare whole
+    (`@event:"..."`). Regex events have no Datadog search.
 
 Rolling form (`formula`: alerts with `for`, guards or gauges; dashboards)
     Every point is the expression's value at that time, as in PromQL: counters are queried `.as_rate()`;
