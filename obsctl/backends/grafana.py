@@ -28,7 +28,7 @@ from ..compile.promql import CompileError, matchers_text, number
 from ..diagnostics import did_you_mean
 from ..durations import parse_duration
 from ..expr import ast
-from ..naming import dashboard_uid
+from ..naming import dashboard_uid, slug
 from . import Artifact, BackendError, Context
 
 SCHEMA_VERSION = 39
@@ -175,14 +175,19 @@ def provisioning_problems(doc: object) -> list[str]:
 # --- provisioning --------------------------------------------------------------------------------------------
 
 
-def provider_path(spec: object) -> str:
-    return f"/var/lib/grafana/dashboards/{spec.service}"
+def deployment(ctx: Context) -> str:
+    """The service, with the environment when building one: what a provider and the SLO dashboard are named after,
+    so the environments of one service can share a Grafana."""
+    return f"{ctx.spec.service}-{slug(ctx.env)}" if ctx.env else ctx.spec.service
+
+
+def provider_path(ctx: Context) -> str:
+    return f"/var/lib/grafana/dashboards/{deployment(ctx)}"
 
 
 def provisioning(ctx: Context) -> str:
-    spec = ctx.spec
-    return ctx.render("grafana/provisioning.yml.j2", service=spec.service, name=f"obsctl-{spec.service}",
-                      folder=spec.targets.grafana.folder, path=provider_path(spec))
+    return ctx.render("grafana/provisioning.yml.j2", service=deployment(ctx), name=f"obsctl-{deployment(ctx)}",
+                      folder=ctx.spec.targets.grafana.folder, path=provider_path(ctx))
 
 
 # --- dashboards ----------------------------------------------------------------------------------------------
@@ -536,7 +541,9 @@ class _Builder:
             if panel.get("title") == ALERTS_TITLE:
                 panel["fieldConfig"]["defaults"]["mappings"] = [
                     {"type": "value", "options": {"0": {"text": "OK", "color": "green", "index": 0}}}]
-        return self.wrap(uid=dashboard_uid(spec.service, SLO_DASHBOARD_KEY), title=f"{spec.service} SLOs",
+        key = f"{SLO_DASHBOARD_KEY}-{self.ctx.env}" if self.ctx.env else SLO_DASHBOARD_KEY
+        title = f"{spec.service} ({self.ctx.env}) SLOs" if self.ctx.env else f"{spec.service} SLOs"
+        return self.wrap(uid=dashboard_uid(spec.service, key), title=title,
                          description=f"Service level objectives of {spec.service}: SLI, error budget left, "
                          "burn rate per alerting window and alert state.",
                          tags=["slo"], refresh="5m", time=("now-7d", "now"), variables=[], panels=panels)

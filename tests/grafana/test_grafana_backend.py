@@ -524,3 +524,22 @@ def test_verify_names_a_missing_logql_checker(monkeypatch, tmp_path):
     problems = [str(p) for p in grafana.verify(artifacts, staged)]
     assert problems == ["grafana/dashboards/asset-ws-ops.json: cannot check the LogQL queries: logql-check not "
                         "installed: npm ci --prefix tools/logql-check"]
+
+
+@pytest.mark.parametrize("spec", [s for s in EXAMPLES if len(check(s, every_env=True).checked) > 1],
+                         ids=lambda s: s.parent.name)
+def test_environments_can_share_a_grafana(spec):
+    """Each environment's provider, directory and SLO dashboard are its own, so one Grafana can load them all."""
+    envs = [c.env for c in check(spec, every_env=True).checked if c.env]
+    uids: dict[str, str] = {}
+    providers = set()
+    for env in envs:
+        artifacts = build_ok(spec, env)
+        for uid in dashboards_of(artifacts):
+            assert uid not in uids, f"{uid} in both {uids[uid]} and {env}"
+            uids[uid] = env
+        doc = yaml.safe_load(next(a.text for a in artifacts if a.path.endswith(".yml")))
+        (p,) = doc["providers"]
+        assert env in p["name"] and p["options"]["path"].endswith(f"-{env}")
+        providers.add((p["name"], p["options"]["path"]))
+    assert len(providers) == len(envs)
