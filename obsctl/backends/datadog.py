@@ -849,9 +849,9 @@ def _text(text: str) -> str:
     """Spec prose for a Datadog message: Prometheus templates translated, '@' defused."""
     def sub(m: re.Match) -> str:
         inner = m.group(1)
-        if re.fullmatch(r"\$value\b.*", inner, re.S):
+        if re.search(r"\$value\b", inner):  # {{ $value }}, {{ $value | humanize }}, {{ humanize $value }}
             return "{{value}}"
-        label = re.fullmatch(r"\$labels\.([A-Za-z_][A-Za-z0-9_]*)\b.*", inner, re.S)
+        label = re.search(r"\$labels\.([A-Za-z_][A-Za-z0-9_]*)", inner)
         if label:
             return "{{" + label.group(1) + ".name}}"
         return inner
