@@ -636,7 +636,7 @@ class _Builder:
                 queries.append((q.legend, compiled(self.exprs[path + ("queries", k, "expr")])))
         if not queries:
             raise CompileError("a panel without a query")
-        requests = _requests(queries, scalar, self.dd.logs_index)
+        requests = _requests(queries, kind, self.dd.logs_index)
         if scalar and any("q" in r for r in requests) and len(requests) > 1:
             raise CompileError("raw and compiled queries together in one scalar panel")
         d: dict = {"type": kind, "title": p.title}
@@ -670,7 +670,6 @@ class _Builder:
                 d["custom_unit"] = _UNITS[p.unit]
         else:
             for r in requests:
-                r.pop("aggregator", None)  # a toplist's legacy `q` request has no aggregator field
                 for i, f in enumerate(r.get("formulas", [])):
                     f["limit"] = limits.get(i, {"count": 10, "order": "desc"})
             d["requests"] = requests
@@ -680,9 +679,10 @@ class _Builder:
 # --- helpers -----------------------------------------------------------------------------------------------
 
 
-def _requests(queries: list[tuple[str, object]], scalar: bool, index: str) -> list[dict]:
+def _requests(queries: list[tuple[str, object]], kind: str, index: str) -> list[dict]:
     """One formula request for the compiled queries (their leaves named query1..n), one legacy `q` request per raw
     Datadog query (an override, or an expression over a derived metric's override)."""
+    scalar = kind != "timeseries"
     out: list[dict] = []
     compiled: list[dict] = []
     formulas: list[dict] = []
@@ -691,9 +691,9 @@ def _requests(queries: list[tuple[str, object]], scalar: bool, index: str) -> li
         if f.has_raw:
             text = f.inline()
             req: dict = {"q": text}
-            if scalar:
+            if kind == "query_value":  # the only legacy scalar request with an aggregator (a toplist has none)
                 req["aggregator"] = "last"
-            elif legend and "{{" not in legend:
+            elif not scalar and legend and "{{" not in legend:
                 req["metadata"] = [{"expression": text, "alias_name": legend}]
             out.append(req)
             continue

@@ -478,3 +478,24 @@ def test_every_example_builds_payloads_datadog_accepts(spec, env):
     problems = [str(p) for path, d in payloads(files).items() for p in validate(path, d)]
     assert problems == []
     assert any(p.startswith("datadog/monitors/") for p in files)
+
+
+def test_raw_queries_in_scalar_widgets(write_spec):
+    spec = write_spec(dedent("""
+        service: checkout
+        metrics:
+          queue_depth: {kind: gauge}
+        dashboards:
+          main:
+            title: Checkout
+            panels:
+              - {title: Now, type: stat, expr: queue_depth, overrides: {datadog: "max:a{*} / max:b{*}"}}
+              - {title: Top, type: bar, expr: queue_depth, overrides: {datadog: "max:a{*} by {q} / max:b{*}"}}
+    """))
+    files, errors = build_datadog(spec)
+    assert not errors, [e.message for e in errors]
+    d = payloads(files)["datadog/dashboards/main.json"]
+    assert validate_dashboard(d) == []
+    value, top = (w["definition"]["requests"] for w in d["widgets"])
+    assert value == [{"q": "max:a{*} / max:b{*}", "aggregator": "last"}]
+    assert top == [{"q": "max:a{*} by {q} / max:b{*}"}]  # a toplist's legacy request has no aggregator
