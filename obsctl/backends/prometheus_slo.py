@@ -62,8 +62,10 @@ def slo_id(spec: object, name: str) -> str:
 
 
 def record_labels(spec: object, name: str) -> dict[str, str]:
-    """The labels that select one SLO's recordings (sloth's)."""
-    return {"sloth_id": slo_id(spec, name), "sloth_service": spec.service, "sloth_slo": name}
+    """The labels on every recording of one SLO, which select exactly its series: sloth's and the SLO's own labels
+    (an environment label there keeps beta's and prod's recordings apart in one Prometheus)."""
+    own = {"sloth_id": slo_id(spec, name), "sloth_service": spec.service, "sloth_slo": name}
+    return dict(sorted({**spec.slos[name].labels, **own}.items()))
 
 
 def window_name(window: str) -> str:
@@ -254,7 +256,7 @@ def rule_group(ctx: Context, name: str) -> Group:
     spec = ctx.spec
     slo = spec.slos[name]
     s = sli(ctx, name)
-    labels = {**slo.labels, **record_labels(spec, name)}
+    labels = record_labels(spec, name)
     budget = number(error_budget(slo))
     short = window_name(SHORT)
     period = window_name(slo.period)
@@ -657,7 +659,7 @@ def _healthy(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], rat
 
 
 def _record_series(spec: object, name: str, record: str, window: str | None) -> str:
-    labels = {**spec.slos[name].labels, **record_labels(spec, name)}
+    labels = record_labels(spec, name)
     if window:
         labels["sloth_window"] = window
     return _series_text(record, labels)
@@ -745,7 +747,7 @@ def _low_traffic(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]],
         return []
     out = []
     for events, states, title in (
-            (small, quiet, f"a burst of {small} failing events, under min_events {guard}, stays quiet"),
+            (small, quiet, f"a burst of {small} failing event{'s' * (small != 1)}, under min_events {guard}, stays quiet"),
             (big, loud, f"the same burst with {big} failing events (over min_events) fires")):
         sc = _Scenario(ctx, name, title)
         sc.burst = True

@@ -171,6 +171,37 @@ def test_examples_slo_rules(tmp_path: Path, promtool: str, spec: Path, env: str 
         assert ok, output
 
 
+def test_environments_share_one_prometheus(tmp_path: Path, promtool: str) -> None:
+    """beta's and prod's SLO rules loaded together: beta's errors page beta only (the recordings of each carry its
+    SLO labels, and every rule selects by them)."""
+    spec = SPECS / "environments.yaml"
+    for env in ("beta", "prod"):
+        rules = slo_build(spec, env)["prometheus/shop.slo.rules.yml"]
+        (tmp_path / f"{env}.rules.yml").write_text(rules, encoding="utf-8")
+    page = {"action": "page", "environment": "beta", "service": "shop", "severity": "critical",
+            "slo": "availability", "slo_tier": "page-fast"}
+    test = {"rule_files": ["beta.rules.yml", "prod.rules.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [
+            {"series": 'http_requests_total{environment="beta", code="200"}', "values": "0+98x20"},
+            {"series": 'http_requests_total{environment="beta", code="500"}', "values": "0+2x20"},
+            {"series": 'http_requests_total{environment="prod", code="200"}', "values": "0+1000x20"},
+        ],
+        "alert_rule_test": [{"eval_time": "5m", "alertname": "ShopAvailabilityBudgetBurn", "exp_alerts": [
+            {"exp_labels": page, "exp_annotations": ps.alert_annotations(
+                context(spec, "beta").spec, "availability", ps.effective_tiers(
+                    context(spec, "beta").spec.slos["availability"])[0], "2%")}]}],
+        "promql_expr_test": [{"expr": 'slo:period_error_budget_remaining:ratio{environment="prod"}',
+                              "eval_time": "5m", "exp_samples": [{"labels": (
+                                  'slo:period_error_budget_remaining:ratio{environment="prod", '
+                                  'sloth_id="shop-availability", sloth_service="shop", sloth_slo="availability", '
+                                  'sloth_window="30d"}'), "value": 1}]}],
+    }]}
+    (tmp_path / "envs.tests.yml").write_text(yaml.safe_dump(test, sort_keys=False), encoding="utf-8")
+    ok, output = test_rules([tmp_path / "envs.tests.yml"])
+    assert ok, output
+
+
 # --- the rules, without promtool ---------------------------------------------------------------------------------
 
 
@@ -190,7 +221,7 @@ def test_record_names_are_what_the_rules_record() -> None:
     ctx = context(AVAILABILITY)
     names = ps.record_names(ctx.spec, "availability")
     assert names["selector"] == '{sloth_id="checkout-api-availability", sloth_service="checkout-api", ' \
-                                'sloth_slo="availability"}'
+                                'sloth_slo="availability", team="checkout"}'
     assert list(names["error_ratio"]) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
     assert names["period"] == "30d"
     [group] = [g for g in ps.rule_groups(ctx) if g.name == "checkout-api.slo.availability"]
@@ -210,8 +241,9 @@ def test_alert_rules_per_tier() -> None:
     fast = alerts[0]
     assert fast.expr == (
         '(max(slo:sli_error:ratio_rate1h{sloth_id="checkout-api-availability", sloth_service="checkout-api", '
-        'sloth_slo="availability"}) > (14.4 * 0.001) and max(slo:sli_error:ratio_rate5m{sloth_id='
-        '"checkout-api-availability", sloth_service="checkout-api", sloth_slo="availability"}) > (14.4 * 0.001)) '
+        'sloth_slo="availability", team="checkout"}) > (14.4 * 0.001) and max(slo:sli_error:ratio_rate5m{sloth_id='
+        '"checkout-api-availability", sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > '
+        '(14.4 * 0.001)) '
         'and on() (sum(increase(http_requests_total{job="checkout-api"}[1h])) >= 100)')
     # the spec's own `tier` label survives; severity is the spec's vocabulary; the SLO's team wins over the spec's
     assert fast.labels == {"action": "page", "service": "checkout-api", "severity": "P1", "slo": "availability",
