@@ -142,7 +142,7 @@ def route_outcomes(spec_path: Path, env: str | None, templates: Path | None, che
 
 def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
     """Build, run promtool and amtool, print a report per alert and route; 0 when everything passed."""
-    from .build import _write_tree, render
+    from .build import render
     from .report import render_human
     from .verify.promtool import test_rules
     from .verify.tools import ToolMissing, find_tool
@@ -169,7 +169,9 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
             return 1
     with tempfile.TemporaryDirectory(prefix="obsctl-test-") as tmp:
         root = Path(tmp)
-        _write_tree(root, artifacts)
+        for art in artifacts:
+            (root / art.path).parent.mkdir(parents=True, exist_ok=True)
+            (root / art.path).write_text(art.text, encoding="utf-8")
         alerts: list[Outcome] = []
         for art in sorted(artifacts, key=lambda a: a.path):
             if art.path.startswith("prometheus/") and art.path.endswith(".tests.yml"):

@@ -477,9 +477,9 @@ def _generate(ctx: object, rule: AlertRule, records: dict, interval: int, times:
                 owners.append((fi, slot))
         window = max(_max_range(whole, records), interval)
         if window + rule.for_ms > MAX_HORIZON_MS:
-            raise Unsupported(f"it reads {format_duration(window / 1000)} of history; promtool would evaluate every "
-                              f"rule once a minute for that long (the generator stops at "
-                              f"{format_duration(MAX_HORIZON_MS / 1000)})")
+            raise Unsupported(f"it needs {format_duration((window + rule.for_ms) / 1000)} of history; promtool would "
+                              f"evaluate the whole rule file every {format_duration(interval / 1000)} over that span "
+                              f"(the generator stops at {format_duration(MAX_HORIZON_MS / 1000)})")
         problem = _Problem(ctx, rule, records, families, cands, owners, interval, window)
     except (Unsupported, ValueError) as e:
         return [], [Skipped(rule.name, titles[g], str(e)) for g in goals]
