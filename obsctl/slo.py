@@ -25,6 +25,9 @@ class Tier:
     enabled: bool = True
 
 
+# `for` is not in the workbook (its short windows already end an alert soon after the errors stop); these are
+# Pyrra's. Each is at most half the tier's short window, so errors that keep coming back within the short window
+# keep the condition true and still fire, while a single evaluation's blip does not.
 WORKBOOK_TIERS: tuple[Tier, ...] = (
     Tier("page-fast", "1h", "5m", 14.4, "page", "2m"),
     Tier("page-slow", "6h", "30m", 6.0, "page", "15m"),
