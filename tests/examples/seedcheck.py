@@ -64,6 +64,39 @@ def rules(files: Mapping[str, str], target: str) -> dict[str, dict]:
     return out
 
 
+def records(files: Mapping[str, str]) -> dict[str, str]:
+    """Recording rules of the Prometheus rule files: record name -> expression."""
+    out: dict[str, str] = {}
+    for path, text in files.items():
+        if path.startswith("prometheus/") and path.endswith((".yml", ".yaml")):
+            doc = yaml.safe_load(text)
+            for group in doc.get("groups", []) if isinstance(doc, dict) else []:
+                out.update({r["record"]: r["expr"] for r in group.get("rules", []) if "record" in r})
+    return out
+
+
+def expanded(files: Mapping[str, str], expr: str) -> str:
+    """An expression followed by the expressions of the recording rules it reads (to find what it measures)."""
+    recorded = records(files)
+    parts, seen, todo = [expr], set(), [expr]
+    while todo:
+        for name in re.findall(r"[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+", todo.pop()):
+            if name in recorded and name not in seen:
+                seen.add(name)
+                parts.append(recorded[name])
+                todo.append(recorded[name])
+    return "\n".join(parts)
+
+
+def le_values(text: str) -> set[float]:
+    """Every bucket boundary the `le` matchers in a rule file's text select (`le="1"`, `le=~"1|1\\.0"`)."""
+    out: set[float] = set()
+    for op, value in re.findall(r'\ble(=~|=)"([^"]*)"', text):
+        for alt in value.replace("\\\\", "\\").split("|") if op == "=~" else [value]:
+            out.add(float(alt.replace("\\.", ".")))
+    return out
+
+
 def for_seconds(rule: dict) -> float:
     return parse_duration(str(rule.get("for", "0s")))
 

@@ -14,6 +14,7 @@ from seedcheck import (
     dashboards,
     for_seconds,
     integrations,
+    le_values,
     panels,
     require_tool,
     rules,
@@ -78,9 +79,8 @@ def test_each_environment_selects_its_own_series(env: str) -> None:
         assert f'environment="{other}"' not in rule["expr"], name
 
 
-@pytest.mark.xfail(strict=True, reason="SLO burn-rate alerts select their SLI records by sloth_id only: beta's and "
-                   "prod's records share one Prometheus, so each environment's alert reads both (obsctl SLO backend)")
 def test_slo_alerts_select_their_environment(env: str) -> None:
+    # beta's and prod's SLO records share one Prometheus: each environment's burn-rate alerts read only its own
     for name, rule in rules(_files(env), "prometheus").items():
         if "slo" in rule["labels"]:
             # every recorded series the alert reads must be this environment's
@@ -129,10 +129,8 @@ def test_burn_rate_alerts_follow_the_error_budget() -> None:
 
 def test_latency_sli_threshold_per_environment() -> None:
     # prod counts requests under 0.2s; beta under 0.5s (0.3s is no bucket boundary).
-    for env, le in (("prod", "0.2"), ("beta", "0.5")):
-        files = _files(env)
-        text = "\n".join(t for p, t in files.items() if p.startswith("prometheus/"))
-        assert re.search(rf'le="{re.escape(le)}"', text), f"{env}: no le=\"{le}\" in the SLI rules"
+    for env, le in (("prod", 0.2), ("beta", 0.5)):
+        assert le_values(_files(env)["prometheus/relay-ai.slo.rules.yml"]) == {le}, env
 
 
 def test_beta_dashboards_do_not_collide_with_prod() -> None:
