@@ -103,7 +103,8 @@ def recording_group(ctx: Context) -> Group | None:
     if not spec.targets.prometheus.recording_rules or not spec.derived:
         return None
     records = ctx.records()
-    extra = dict(sorted(spec.targets.prometheus.rule_labels.items()))
+    # Records carry the source selector's labels, which queries on them match (PromQL.record_selector).
+    extra = dict(sorted({**spec.sources.metrics.selector, **spec.targets.prometheus.rule_labels}.items()))
     rules = []
     for name in spec.derived:
         try:

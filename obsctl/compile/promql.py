@@ -55,11 +55,17 @@ class PromQL:
     def derived(self, name: str, inline: bool = False) -> str:
         """A derived metric's PromQL: its record name, or (inline) its whole expression."""
         if not inline and name in self.records:
-            return self.records[name]
+            return self.records[name] + self.record_selector()
         d = self.spec.derived[name]
         if d.overrides.promql:
             return d.overrides.promql
         return self.compile(self.exprs[("derived", name, "expr")], d.window or self.spec.defaults.window)
+
+    def record_selector(self) -> str:
+        """Matchers that pick this spec's own recordings: the metric source's selector, which recording rules carry
+        as labels, so services and environments sharing a Prometheus never read each other's records."""
+        pairs = sorted((k, "=", v) for k, v in self.spec.sources.metrics.selector.items())
+        return f"{{{matchers_text(pairs)}}}" if pairs else ""
 
     def probe_selector(self, name: str) -> str:
         probe = self.spec.sources.probes[name]

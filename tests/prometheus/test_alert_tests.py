@@ -102,7 +102,7 @@ def test_fires_scenario_checks_for_and_exact_labels(build, shapes):
     pending, firing = fires["alert_rule_test"]
     assert pending["exp_alerts"] == []  # one evaluation before `for` has elapsed
     (alert,) = firing["exp_alerts"]
-    assert alert["exp_labels"] == {"service": "shapes", "severity": "page"}
+    assert alert["exp_labels"] == {"job": "shapes", "service": "shapes", "severity": "page"}  # the record carries the selector
     assert alert["exp_annotations"]["runbook_url"] == "https://runbooks.example.org/shapes"
     assert re.fullmatch(r"\d+(\.\d+)?% of requests fail", alert["exp_annotations"]["summary"])
     by_code = next(t for t in doc["tests"] if t["name"] == "ErrorsByCode: fires above the threshold")

@@ -48,6 +48,7 @@ def test_recording_rules_alerts_labels_and_guards(build, asset_ws):
     names = [g["name"] for g in doc["groups"]]
     assert names == ["asset-ws.recording", "asset-ws.alerts"]
     records = {r["record"]: r["expr"] for r in doc["groups"][0]["rules"]}
+    assert all(r["labels"] == {"job": "asset-ws"} for r in doc["groups"][0]["rules"])
     assert records["service:api_error_rate_5m:ratio_increase5m"] == (
         'sum(increase(api_requests_errors_total{job="asset-ws"}[5m])) / '
         'clamp_min(sum(increase(api_requests_total{job="asset-ws"}[5m])), 1)')
@@ -56,7 +57,8 @@ def test_recording_rules_alerts_labels_and_guards(build, asset_ws):
     assert set(alerts) == {"APIUnavailable", "APIHighErrorRate", "APILatencyRegression",
                            "WebSocketAuthFailuresSpike", "WebSocketSessionInitFailures"}
     high = alerts["APIHighErrorRate"]
-    assert high["expr"] == ('(service:api_error_rate_5m:ratio_increase5m >= 0.05) and on() '
+    # the record carries the source selector (job="asset-ws") and the alert selects its own service's record
+    assert high["expr"] == ('(service:api_error_rate_5m:ratio_increase5m{job="asset-ws"} >= 0.05) and on() '
                             '(sum(increase(api_requests_total{job="asset-ws"}[5m])) >= 100)')
     assert high["for"] == "10m"
     assert high["labels"] == {"severity": "P1", "service": "asset-ws", "team": "asset-platform"}
