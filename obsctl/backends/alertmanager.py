@@ -270,7 +270,8 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
     """Parse each file back as YAML; run `amtool check-config` on it when amtool is installed."""
     import yaml
 
-    from ..verify.tools import have_tool
+    from ..verify import Skipped
+    from ..verify.tools import INSTALL_HINTS, have_tool
 
     problems: list[object] = []
     for a in artifacts:
@@ -286,6 +287,8 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
             from ..verify.amtool import check_config
 
             problems += check_config(staging / a.path)
+        else:
+            problems.append(Skipped("amtool", INSTALL_HINTS["amtool"]))
     return problems
 
 

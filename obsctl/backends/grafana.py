@@ -89,8 +89,8 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
     """Parse every file back: dashboards through Grafana's schemas and the lint, the provider YAML by hand."""
     import yaml
 
-    from ..verify import Problem
-    from ..verify.grafana import validate_dashboard
+    from ..verify import Problem, Skipped
+    from ..verify.grafana import schema_problems, validate_dashboard
     from ..verify.tools import ToolMissing
 
     problems: list[object] = []
@@ -106,7 +106,8 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
             try:
                 problems += validate_dashboard(model, a.path)
             except ToolMissing as e:  # LogQL targets are parsed by Grafana's own parser, run with node
-                problems.append(Problem(a.path, f"cannot check the LogQL queries: {e}"))
+                problems += schema_problems(model, a.path)
+                problems.append(Skipped(e.tool, e.hint))
             uid = model.get("uid") if isinstance(model, dict) else None
             if uid in uids:
                 problems.append(Problem(a.path, f"uid {uid!r} is also used by {uids[uid]}", "uid"))

@@ -235,11 +235,12 @@ def build(ctx: Context) -> list[Artifact]:
 # -- verify ---------------------------------------------------------------------------------------------------
 
 
-def verify(artifacts: list[Artifact], staging: Path) -> list[str]:
+def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
+    from ..verify import Skipped
     from ..verify.promtool import check_rules, promql_errors
     from ..verify.tools import ToolMissing
 
-    problems: list[str] = []
+    problems: list[object] = []
     rule_files: list[Path] = []
     for art in artifacts:
         try:
@@ -278,8 +279,8 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[str]:
     try:
         problems += [str(p) for p in check_rules(rule_files)] if rule_files else []
         problems += _check_scrape(artifacts, staging)
-    except ToolMissing:
-        pass  # promtool is optional for build; `obsctl test` and the test suite require it
+    except ToolMissing as e:
+        problems.append(Skipped(e.tool, e.hint))  # optional for build; `obsctl test` and the test suite require it
     return problems
 
 

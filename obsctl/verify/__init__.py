@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "Skipped"]
 
 
 @dataclass(frozen=True)
@@ -24,3 +24,14 @@ class Problem:
         if self.where:
             return f"{self.file}: {self.where}: {self.message}"
         return f"{self.file}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A check that could not run because its tool is not installed: `build` reports it as a warning."""
+
+    tool: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        return f"not checked with {self.tool}: it is not installed" + (f" ({self.hint})" if self.hint else "")

@@ -521,9 +521,10 @@ def test_verify_names_a_missing_logql_checker(monkeypatch, tmp_path):
         raise ToolMissing("logql-check")
 
     monkeypatch.setattr("obsctl.verify.logql.logql_checker", missing)
-    problems = [str(p) for p in grafana.verify(artifacts, staged)]
-    assert problems == ["grafana/dashboards/asset-ws-ops.json: cannot check the LogQL queries: logql-check not "
-                        "installed: npm ci --prefix tools/logql-check"]
+    problems = grafana.verify(artifacts, staged)
+    # the schemas still ran; the LogQL parse is reported as skipped (a warning in `build`), naming the install step
+    assert [str(p) for p in problems] == [
+        "not checked with logql-check: it is not installed (npm ci --prefix tools/logql-check)"]
 
 
 @pytest.mark.parametrize("spec", [s for s in EXAMPLES if len(check(s, every_env=True).checked) > 1],
