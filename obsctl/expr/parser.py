@@ -109,7 +109,14 @@ def _transformer():
 
 
 def parse(text: str) -> ast.Node:
-    """Parse an expression; raises ExprSyntaxError with a 1-based line and column."""
+    """Parse an expression; raises ExprSyntaxError with a 1-based line and column.
+
+    Trees are cached by text (a spec's environments repeat most expressions); callers must not mutate them."""
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> ast.Node:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
     if not isinstance(text, str) or not text.strip():
