@@ -244,6 +244,8 @@ class Alert(Strict):
     description: str = ""
     runbook: str | None = None
     labels: Labels = Field(default_factory=dict)
+    annotations: dict[LabelName, str] = Field(
+        default_factory=dict, description="more annotations, e.g. a dashboard link (a line each in Datadog messages)")
     overrides: Overrides = Field(default_factory=Overrides)
     datadog: DatadogAlertOptions = Field(default_factory=DatadogAlertOptions)
     enabled: Bool = True

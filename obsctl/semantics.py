@@ -334,6 +334,15 @@ class _Checker:
                 if err:
                     self.report("OBS303", "error", f"{fld} is not a valid Prometheus template: {err}", base + (fld,),
                                 "templates look like {{ $value }}, {{ $labels.route }}, {{ $value | humanizePercentage }}")
+            for key, value in a.annotations.items():
+                if key in ("summary", "description", "runbook_url", "title"):
+                    self.report("OBS308", "error", f"annotation '{key}' comes from the alert's own field",
+                                base + ("annotations", key), f"set {'runbook' if key == 'runbook_url' else key}: "
+                                "on the alert instead", key=True)
+                err = template_error(value)
+                if err:
+                    self.report("OBS303", "error", f"annotation '{key}' is not a valid Prometheus template: {err}",
+                                base + ("annotations", key))
             for key in a.labels:
                 if key in ("severity", "alertname"):
                     self.report("OBS306", "error", f"label '{key}' is set by obsctl", base + ("labels", key), key=True)

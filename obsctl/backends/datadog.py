@@ -252,7 +252,7 @@ class _Builder:
                 mtype, query, thresholds, opts_extra = self.metric_monitor(name, a, node, notes)
         if a.keep_firing_for and parse_duration(a.keep_firing_for) > 0:
             notes.append(f"keep_firing_for: {a.keep_firing_for} is not applied: Datadog resolves when the query does.")
-        texts = [a.summary, a.description]
+        texts = [a.summary, a.description, *(f"{k}: {v}" for k, v in sorted(a.annotations.items()))]
         if a.when and not raw:
             cond = a.when + (f" for {a.for_}" if parse_duration(a.for_) else "")
             texts.append(f"Condition (obsctl): {cond}" + (f", only if {a.only_if}" if a.only_if else ""))

@@ -72,9 +72,11 @@ def alert_labels(ctx: Context, name: str) -> dict[str, str]:
 
 
 def alert_annotations(ctx: Context, name: str) -> dict[str, str]:
-    """summary, description, runbook_url, title: spec strings verbatim ({{ $value }} stays a Prometheus template)."""
+    """summary, description, runbook_url, title and the alert's own annotations: spec strings verbatim
+    ({{ $value }} stays a Prometheus template)."""
     spec, a = ctx.spec, ctx.spec.alerts[name]
     ann = {
+        **a.annotations,
         "summary": a.summary or a.title or name,
         "description": a.description,
         "runbook_url": a.runbook or spec.runbook or "",

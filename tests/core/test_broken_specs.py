@@ -102,6 +102,8 @@ CASES = [
     ("time-interval-unknown", BASE.replace("page: [oncall]", "page: {receivers: [oncall], active_time_intervals: [bh]}"), "OBS312", 18, 57, "unknown time interval"),
     ("slack-no-secret-file", BASE.replace("oncall: {pagerduty: {routing_key_file: /etc/am/pd}}", "oncall: {slack: {channel: '#x'}}"), "OBS313", 16, 21, "api_url_file"),
     ("webhook-not-url", BASE.replace("oncall: {pagerduty: {routing_key_file: /etc/am/pd}}", "oncall: {webhook: {url: 'x:9/y'}}"), "OBS105", 16, 29, "expected form"),
+    ("reserved-annotation", BASE.replace("    for: 5m\n", "    for: 5m\n    annotations: {summary: x}\n"), "OBS308", 14, 19,
+     "comes from the alert's own field"),
     ("merge-key-bad", "service: demo\n<<: 5\n", "OBS001", 2, 5, "merges need a mapping"),
     ("unsupported-tag", "service: !!python/object:os.system demo\n", "OBS001", 1, 10, "unsupported YAML tag"),
 ]

@@ -157,3 +157,14 @@ def test_warnings_do_not_fail_unless_strict(tmp_path, monkeypatch):
     runner = CliRunner()
     assert runner.invoke(app, ["validate", "spec.yaml"]).exit_code == 0
     assert runner.invoke(app, ["validate", "--strict", "spec.yaml"]).exit_code == 1
+
+
+def test_every_diagnostic_code_is_documented():
+    import re
+
+    used = set()
+    for path in (ROOT / "obsctl").rglob("*.py"):
+        used |= set(re.findall(r'"(OBS\d{3})"', path.read_text()))
+    documented = set(re.findall(r"\| (OBS\d{3}) \|", (ROOT / "docs" / "diagnostics.md").read_text()))
+    assert used, "no codes found"
+    assert used <= documented, f"undocumented: {sorted(used - documented)}"

@@ -160,3 +160,13 @@ def test_verify_reports_broken_promql(tmp_path):
     _write(tmp_path, {art.path: art.text})
     problems = verify([art], tmp_path)
     assert any("rule A: PromQL does not parse" in p for p in problems), problems
+
+
+def test_alert_annotations_reach_the_rules_verbatim(build, asset_ws, tmp_path):
+    data = yaml.safe_load(asset_ws.read_text())
+    data["alerts"]["APIHighErrorRate"]["annotations"] = {"dashboard": "https://grafana.example.org/d/{{ $labels.job }}"}
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    high = _alerts(build(spec, ["prometheus"])[RULES])["APIHighErrorRate"]
+    assert high["annotations"]["dashboard"] == "https://grafana.example.org/d/{{ $labels.job }}"
+    assert list(high["annotations"]) == sorted(high["annotations"])
