@@ -199,14 +199,3 @@ def integrations(config: dict, receivers: list[str]) -> dict[str, set[str]]:
         for c in rec.get("webhook_configs", []):
             out["webhook"].add(c["url"])
     return out
-
-
-def require_tool(name: str) -> str:
-    """The tool's path; fail in CI, skip loudly elsewhere, when it is missing."""
-    try:
-        return find_tool(name)
-    except ToolMissing as exc:
-        reason = f"{name} missing, this check did not run: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)

@@ -20,7 +20,6 @@ from seedcheck import (
     for_seconds,
     integrations,
     panels,
-    require_tool,
     rules,
     walk_routes,
 )
@@ -147,8 +146,7 @@ def test_routing_walked_in_python(files: dict[str, str], severity: str) -> None:
 
 
 @pytest.mark.parametrize("severity", ["P1", "P2", "P3"])
-def test_routing_with_amtool(files: dict[str, str], severity: str, tmp_path) -> None:
-    require_tool("amtool")
+def test_routing_with_amtool(files: dict[str, str], severity: str, tmp_path, amtool) -> None:
     path = tmp_path / "alertmanager.yml"
     path.write_text(files["alertmanager/alertmanager.yml"], encoding="utf-8")
     config = yaml.safe_load(path.read_text(encoding="utf-8"))

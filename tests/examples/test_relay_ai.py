@@ -16,7 +16,6 @@ from seedcheck import (
     integrations,
     le_values,
     panels,
-    require_tool,
     rules,
     walk_routes,
 )
@@ -218,8 +217,7 @@ def test_severity_receivers_notify_what_the_seed_lists(env: str) -> None:
 
 
 @pytest.mark.parametrize("severity", sorted(SEVERITIES))
-def test_severity_routes_with_amtool(severity: str, tmp_path) -> None:
-    require_tool("amtool")
+def test_severity_routes_with_amtool(severity: str, tmp_path, amtool) -> None:
     files = _files("prod")
     path = tmp_path / "alertmanager.yml"
     path.write_text(files["alertmanager/alertmanager.yml"], encoding="utf-8")
