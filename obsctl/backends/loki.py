@@ -14,7 +14,7 @@ import yaml
 from ..compile.promql import CompileError
 from ..expr import ast
 from . import Artifact, BackendError, Context
-from .prometheus import Group, Rule, alert_annotations, alert_labels, enabled_alerts, guarded
+from .prometheus import Group, alert_rule, enabled_alerts, guarded
 
 
 def _output_labels(ctx: Context, node: ast.Node) -> set[str] | None:
@@ -55,13 +55,7 @@ def build(ctx: Context) -> list[Artifact]:
     names = enabled_alerts(ctx, "loki")
     if not names:
         return []
-    rules = []
-    for name in names:
-        a = ctx.spec.alerts[name]
-        rules.append(Rule(expr=alert_expr(ctx, name), alert=name,
-                          for_=a.for_ if a.for_ not in ("0", "0s") else "",
-                          keep_firing_for=a.keep_firing_for or "",
-                          labels=alert_labels(ctx, name), annotations=alert_annotations(ctx, name)))
+    rules = [alert_rule(ctx, name, alert_expr(ctx, name)) for name in names]
     group = Group(f"{ctx.spec.service}.logs", ctx.spec.targets.prometheus.evaluation_interval, rules)
     text = ctx.render("loki/rules.yml.j2", groups=[group.as_template()])
     return [Artifact(f"loki/{ctx.spec.service}.rules.yml", text)]

@@ -145,17 +145,19 @@ def alert_expr(ctx: Context, name: str) -> str:
     return guarded(*alert_parts(ctx, name))
 
 
+def alert_rule(ctx: Context, name: str, expr: str) -> Rule:
+    """An alerting rule for a spec alert, with `expr` in the rule file's language (PromQL, or LogQL for Loki)."""
+    a = ctx.spec.alerts[name]
+    return Rule(expr=expr, alert=name, for_=a.for_ if a.for_ not in ("0", "0s") else "",
+                keep_firing_for=a.keep_firing_for or "", labels=alert_labels(ctx, name),
+                annotations=alert_annotations(ctx, name))
+
+
 def alert_group(ctx: Context) -> Group | None:
     names = enabled_alerts(ctx, "prometheus")
     if not names:
         return None
-    rules = []
-    for name in names:
-        a = ctx.spec.alerts[name]
-        rules.append(Rule(expr=alert_expr(ctx, name), alert=name,
-                          for_=a.for_ if a.for_ not in ("0", "0s") else "",
-                          keep_firing_for=a.keep_firing_for or "",
-                          labels=alert_labels(ctx, name), annotations=alert_annotations(ctx, name)))
+    rules = [alert_rule(ctx, name, alert_expr(ctx, name)) for name in names]
     return Group(f"{ctx.spec.service}.alerts", ctx.spec.targets.prometheus.evaluation_interval, rules)
 
 
