@@ -30,12 +30,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from ..compile.promql import matchers_text, number
 from ..durations import format_duration, parse_duration
 from ..expr import ast
+from ..gonum import go_float, shortest_digits
 from ..slo import Tier, burn_threshold, can_fire, effective_tiers, error_budget, scenario_ratios
 from . import Artifact, BackendError, Context
 from .prometheus import Group, Rule
@@ -119,7 +119,7 @@ def le_values(bound: float) -> list[str]:
     OpenMetrics and Prometheus 3, which normalise to `1.0`, and JavaScript's prom-client (`1e-7`)."""
     if math.isinf(bound):
         return ["+Inf"]
-    return sorted({_go(bound), _go_openmetrics(bound), _python(bound), _javascript(bound)})
+    return sorted({go_float(bound), _go_openmetrics(bound), _python(bound), _javascript(bound)})
 
 
 def le_matcher(bound: float) -> tuple[str, str, str]:
@@ -130,32 +130,8 @@ def le_matcher(bound: float) -> tuple[str, str, str]:
     return ("le", "=~", "|".join(v.replace(".", r"\.").replace("+", r"\+") for v in values))
 
 
-def _digits(x: float) -> tuple[str, int]:
-    """Shortest round-trip digits of |x| and the decimal point position: 0.05 -> ("5", -1), 120 -> ("12", 3)."""
-    sign, digits, exp = Decimal(repr(abs(float(x)))).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    return text, len(text) + exp
-
-
-def _go(x: float) -> str:
-    # strconv.FormatFloat(x, 'g', -1, 64): exponent form when the decimal exponent is < -4 or >= 6 (ftoa.go)
-    if x == 0:
-        return "0"
-    d, dp = _digits(x)
-    neg = "-" if x < 0 else ""
-    exp = dp - 1
-    if exp < -4 or exp >= 6:
-        mant = d[0] + ("." + d[1:] if len(d) > 1 else "")
-        return f"{neg}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if dp <= 0:
-        return f"{neg}0.{'0' * -dp}{d}"
-    if dp >= len(d):
-        return f"{neg}{d}{'0' * (dp - len(d))}"
-    return f"{neg}{d[:dp]}.{d[dp:]}"
-
-
 def _go_openmetrics(x: float) -> str:
-    text = _go(x)
+    text = go_float(x)
     return text if "e" in text or "." in text else text + ".0"
 
 
@@ -173,7 +149,7 @@ def _javascript(x: float) -> str:
     # Number.prototype.toString
     if x == 0:
         return "0"
-    d, n = _digits(x)
+    d, n = shortest_digits(x)
     neg = "-" if x < 0 else ""
     k = len(d)
     if k <= n <= 21:
