@@ -38,6 +38,13 @@ def render(spec_path: Path, targets: list[str], env: str | None, templates: Path
             artifacts += backend(name).build(ctx)
         except BackendError as e:
             diags += e.diagnostics
+    seen: dict[str, int] = {}
+    for a in artifacts:
+        seen[a.path] = seen.get(a.path, 0) + 1
+    for path, n in seen.items():
+        if n > 1:  # two spec names that slug to one file name: nothing may overwrite anything
+            diags.append(Diagnostic("OBS902", "error", f"{n} outputs would be written to {path}", None, "",
+                                    "rename one of the spec entries whose names differ only in punctuation"))
     if any(d.level == "error" for d in diags):
         return [], diags, result
     with tempfile.TemporaryDirectory(prefix="obsctl-verify-") as tmp:
@@ -65,36 +72,46 @@ def _write_tree(root: Path, artifacts: list[Artifact]) -> None:
         dest.write_text(a.text, encoding="utf-8")
 
 
-def obsolete(out: Path, artifacts: list[Artifact]) -> list[Path]:
-    """Files in the built targets' folders that the spec no longer produces (a removed dashboard, say)."""
+def manifest_path(out: Path, spec: object, env: str | None) -> Path:
+    """Where obsctl lists the files one spec (and environment) wrote into `out`: other files are never touched,
+    so several services can share one deploy directory."""
+    return out / ".obsctl" / f"{spec.service}{'-' + env if env else ''}.files"
+
+
+def _listed(manifest: Path) -> set[str]:
+    return set(manifest.read_text(encoding="utf-8").split()) if manifest.is_file() else set()
+
+
+def obsolete(out: Path, artifacts: list[Artifact], manifest: Path) -> list[Path]:
+    """Files this spec wrote earlier, in the targets being built, that it no longer produces (a removed alert)."""
+    tops = {a.path.split("/", 1)[0] for a in artifacts}
     wanted = {a.path for a in artifacts}
-    found = []
-    for top in sorted({a.path.split("/", 1)[0] for a in artifacts}):
-        folder = out / top
-        if folder.is_dir():
-            found += [p for p in sorted(folder.rglob("*"))
-                      if p.is_file() and p.relative_to(out).as_posix() not in wanted]
-    return found
+    return [out / p for p in sorted(_listed(manifest))
+            if p.split("/", 1)[0] in tops and p not in wanted and (out / p).is_file()]
 
 
-def write_atomically(out: Path, artifacts: list[Artifact]) -> None:
+def write_atomically(out: Path, artifacts: list[Artifact], manifest: Path) -> None:
     """Stage every file beside `out`, then move them in: a failure leaves the old files untouched."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".obsctl-staging-", dir=out))
     try:
         _write_tree(staging, artifacts)
-        gone = obsolete(out, artifacts)
+        gone = obsolete(out, artifacts, manifest)
+        tops = {a.path.split("/", 1)[0] for a in artifacts}
+        listed = {p for p in _listed(manifest) if p.split("/", 1)[0] not in tops} | {a.path for a in artifacts}
         for a in artifacts:
             dest = out / a.path
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / a.path, dest)
         for p in gone:
             p.unlink()
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text("".join(f"{p}\n" for p in sorted(listed)), encoding="utf-8")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def stale(out: Path, artifacts: list[Artifact]) -> list[str]:
+def stale(out: Path, artifacts: list[Artifact], manifest: Path) -> list[str]:
     """Unified diffs between what the spec builds to and what is in `out`."""
     diffs = []
     for a in artifacts:
@@ -103,7 +120,7 @@ def stale(out: Path, artifacts: list[Artifact]) -> list[str]:
         if current != a.text:
             diffs.append("".join(difflib.unified_diff(current.splitlines(True), a.text.splitlines(True),
                                                       f"{dest} (committed)", f"{dest} (from the spec)")))
-    diffs += [f"{p}: no longer produced by the spec\n" for p in obsolete(out, artifacts)]
+    diffs += [f"{p}: no longer produced by the spec\n" for p in obsolete(out, artifacts, manifest)]
     return diffs
 
 
@@ -124,8 +141,9 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
         print(f"{spec_path}: build failed; nothing was written", file=sys.stderr)
         return 1
     out = out or default_out(result.checked[0].spec, env)
+    manifest = manifest_path(out, result.checked[0].spec, env)
     if check_only:
-        diffs = stale(out, artifacts)
+        diffs = stale(out, artifacts, manifest)
         for d in diffs:
             sys.stdout.write(d if d.endswith("\n") else d + "\n")
         if diffs:
@@ -134,7 +152,11 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
             return 1
         print(f"{out}: up to date ({len(artifacts)} files)")
         return 0
-    write_atomically(out, artifacts)
+    try:
+        write_atomically(out, artifacts, manifest)
+    except OSError as e:
+        print(f"error: cannot write to {out}: {e.strerror or e}", file=sys.stderr)
+        return 1
     for a in artifacts:
         print(out / a.path)
     return 0

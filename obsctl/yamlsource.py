@@ -81,7 +81,11 @@ def read_text(path: Path, display: str) -> str:
     if size > MAX_FILE_BYTES:
         raise _err(display, 1, 1, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit for a spec",
                    "split the spec and share pieces with `include:`", "OBS003")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
+                                    Location(display, 1, 1))]) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

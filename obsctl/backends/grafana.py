@@ -2,7 +2,7 @@
 
 Output (paths relative to the build directory):
     grafana/dashboards/<uid>.json        bare dashboard models, as file provisioning reads them
-    grafana/provisioning/dashboards.yml  the dashboard provider pointing Grafana at those files
+    grafana/provisioning/<service>.yml   the dashboard provider pointing Grafana at those files (one per service)
 
 Choices that matter to users:
 - Datasources are template variables (`datasource` of type prometheus, `loki` of type loki when a dashboard
@@ -33,7 +33,6 @@ from . import Artifact, BackendError, Context
 
 SCHEMA_VERSION = 39
 GRID_WIDTH = 24
-PROVISIONING = "grafana/provisioning/dashboards.yml"
 DASHBOARD_DIR = "grafana/dashboards"
 SLO_DASHBOARD_KEY = "slos"
 ALERTS_TITLE = "Alerts firing"
@@ -81,7 +80,7 @@ def build(ctx: Context) -> list[Artifact]:
         artifacts.append(Artifact(f"{DASHBOARD_DIR}/{uid}.json", text if text.endswith("\n") else text + "\n"))
     if errors:
         raise BackendError(errors)
-    artifacts.append(Artifact(PROVISIONING, provisioning(ctx)))
+    artifacts.append(Artifact(provisioning_file(ctx), provisioning(ctx)))
     return artifacts
 
 
@@ -115,7 +114,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
                 uids[uid] = a.path
                 if Path(a.path).stem != uid:
                     problems.append(Problem(a.path, f"file name does not match uid {uid!r}", "uid"))
-        elif a.path == PROVISIONING:
+        elif a.path.startswith("grafana/provisioning/"):
             try:
                 doc = yaml.safe_load(text)
             except yaml.YAMLError as e:
@@ -180,6 +179,12 @@ def deployment(ctx: Context) -> str:
     """The service, with the environment when building one: what a provider and the SLO dashboard are named after,
     so the environments of one service can share a Grafana."""
     return f"{ctx.spec.service}-{slug(ctx.env)}" if ctx.env else ctx.spec.service
+
+
+def provisioning_file(ctx: Context) -> str:
+    """One provisioning file per service (and environment): Grafana reads every file in provisioning/dashboards/,
+    and services share the output directory."""
+    return f"grafana/provisioning/{deployment(ctx)}.yml"
 
 
 def provider_path(ctx: Context) -> str:

@@ -26,7 +26,8 @@ def test_build_writes_every_target_and_check_sees_it_current(tmp_path, monkeypat
     result = runner.invoke(app, ["build", str(spec), "--out", "out"])
     assert result.exit_code == 0, result.output
     tops = {p.relative_to(tmp_path / "out").parts[0] for p in (tmp_path / "out").rglob("*") if p.is_file()}
-    assert tops == {"prometheus", "loki", "alertmanager", "grafana", "datadog"}
+    assert tops == {"prometheus", "loki", "alertmanager", "grafana", "datadog", ".obsctl"}
+    assert "prometheus/asset-ws.rules.yml" in (tmp_path / "out" / ".obsctl" / "asset-ws.files").read_text()
     assert not list((tmp_path / "out").glob(".obsctl-staging-*"))
     result = runner.invoke(app, ["build", str(spec), "--out", "out", "--check"])
     assert result.exit_code == 0 and "up to date" in result.stdout
@@ -36,16 +37,69 @@ def test_check_reports_stale_and_obsolete_files_with_a_diff(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     spec = _copy_example(tmp_path)
     runner = CliRunner()
-    assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus"]).exit_code == 0
-    spec.write_text(spec.read_text().replace("when: api_error_rate_5m >= 0.05", "when: api_error_rate_5m >= 0.1"))
-    (tmp_path / "out" / "prometheus" / "leftover.yml").write_text("groups: []\n")
-    result = runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "--check"])
+    assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog"]).exit_code == 0
+    text = spec.read_text().replace("when: api_error_rate_5m >= 0.05", "when: api_error_rate_5m >= 0.1")
+    spec.write_text(text.replace("  WorkerPersistentRefreshFailures:", "  WorkerRefreshFailures:"))
+    mine = tmp_path / "out" / "prometheus" / "prometheus.yml"  # a file obsctl did not write: never touched
+    mine.write_text("global: {}\n")
+    result = runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog", "--check"])
     assert result.exit_code == 1
     assert "-        expr: (service:api_error_rate_5m:ratio_increase5m{job=\"asset-ws\"} >= 0.05)" in result.stdout
     assert "+        expr: (service:api_error_rate_5m:ratio_increase5m{job=\"asset-ws\"} >= 0.1)" in result.stdout
-    assert "leftover.yml: no longer produced by the spec" in result.stdout
+    assert "WorkerPersistentRefreshFailures.json: no longer produced by the spec" in result.stdout
+    assert "prometheus.yml" not in result.stdout
+    assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog"]).exit_code == 0
+    assert not (tmp_path / "out" / "datadog" / "monitors" / "WorkerPersistentRefreshFailures.json").exists()
+    assert (tmp_path / "out" / "datadog" / "monitors" / "WorkerRefreshFailures.json").exists()
+    assert mine.read_text() == "global: {}\n"
+
+
+def test_services_share_an_output_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = _copy_example(tmp_path)
+    other = tmp_path / "other.yaml"
+    other.write_text(spec.read_text().replace("service: asset-ws", "service: asset-worker"))
+    runner = CliRunner()
     assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus"]).exit_code == 0
-    assert not (tmp_path / "out" / "prometheus" / "leftover.yml").exists()
+    assert runner.invoke(app, ["build", str(other), "--out", "out", "-t", "prometheus"]).exit_code == 0
+    assert (tmp_path / "out" / "prometheus" / "asset-ws.rules.yml").is_file()
+    assert (tmp_path / "out" / "prometheus" / "asset-worker.rules.yml").is_file()
+    assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "--check"]).exit_code == 0
+
+
+def test_unwritable_output_is_an_error_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = _copy_example(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    result = CliRunner().invoke(app, ["build", str(spec), "--out", "afile", "-t", "prometheus"])
+    assert result.exit_code == 1 and "cannot write to afile" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_validate_a_directory_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1 and "OBS002" in result.stderr
+
+
+def test_two_outputs_with_one_path_fail_the_build(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = _copy_example(tmp_path)
+    text = spec.read_text() + """
+slos:
+  api.availability:
+    objective: 99.9
+    sli: {bad: api_requests_errors_total, total: api_requests_total}
+    alerting: {page_severity: P1, ticket_severity: P3}
+  api-availability:
+    objective: 99.5
+    sli: {bad: api_requests_errors_total, total: api_requests_total}
+    alerting: {page_severity: P1, ticket_severity: P3}
+"""
+    spec.write_text(text)
+    result = CliRunner().invoke(app, ["build", str(spec), "--out", "out", "-t", "datadog"])
+    assert result.exit_code == 1 and "OBS902" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_nothing_is_written_when_a_target_fails(tmp_path, monkeypatch):

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
 import yaml
 
 from obsctl.build import render
 from obsctl.durations import parse_duration
-from obsctl.verify.tools import ToolMissing, find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -12,7 +12,7 @@ import pytest
 from seedcheck import EXAMPLES, SPECS, build_dir, built, environments
 
 from obsctl.backends import TARGETS, Artifact
-from obsctl.build import stale
+from obsctl.build import manifest_path, stale
 from obsctl.expr import ast
 from obsctl.pipeline import check
 
@@ -72,7 +72,8 @@ def test_committed_output_is_current(case: tuple[Path, str | None]) -> None:
     spec, env = case
     out = build_dir(spec, env)
     assert out.is_dir(), f"{out} is missing: run examples/build-all.sh"
-    diffs = stale(out, [Artifact(p, t) for p, t in built(spec, env).items()])
+    manifest = manifest_path(out, check(spec, env).checked[0].spec, env)
+    diffs = stale(out, [Artifact(p, t) for p, t in built(spec, env).items()], manifest)
     assert not diffs, f"{out} is stale, run examples/build-all.sh:\n" + "".join(diffs)[:4000]
 
 
