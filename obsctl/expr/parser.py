@@ -41,9 +41,72 @@ def _grammar_stamp() -> str:
     return hashlib.sha1(data).hexdigest()[:12]
 
 
-def _unquote(tok: str) -> str:
-    body = tok[1:-1]
-    return body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") if "\\" in body else body
+_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
+_HEX = frozenset("0123456789abcdefABCDEF")
+_ESCAPE_HINT = ("strings take PromQL's (Go's) escapes: \\n \\t \\\\ \\\" \\xHH \\uHHHH \\UHHHHHHHH \\ooo; "
+                "write \\\\ for a backslash")
+
+
+def unquote(literal: str) -> str:
+    """The value of a quoted string literal ("..." or '...') under Go's strconv.Unquote rules, as PromQL reads it.
+
+    \\x and octal escapes are bytes and \\u/\\U are code points, so the result must be valid UTF-8; anything
+    Go rejects (an unknown escape such as \\8, a short \\x, a surrogate, a raw newline) raises ValueError."""
+    quote, body = literal[0], literal[1:-1]
+    if "\\" not in body and "\n" not in body:
+        return body
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\n":
+            raise ValueError("a string cannot span lines (write \\n for a newline)")
+        if c != "\\":
+            out += c.encode()
+            i += 1
+            continue
+        e = body[i + 1] if i + 1 < len(body) else ""
+        if e in _ESCAPES:
+            out.append(_ESCAPES[e])
+            i += 2
+        elif e == quote:
+            out += e.encode()
+            i += 2
+        elif e in ("x", "u", "U"):
+            n = {"x": 2, "u": 4, "U": 8}[e]
+            digits = body[i + 2:i + 2 + n]
+            if len(digits) < n or not _HEX.issuperset(digits):
+                raise ValueError(f"'\\{e}' needs {n} hex digits in a string")
+            value = int(digits, 16)
+            if e == "x":
+                out.append(value)
+            elif value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+                raise ValueError(f"'\\{e}{digits}' is not a valid Unicode code point")
+            else:
+                out += chr(value).encode()
+            i += 2 + n
+        elif e and e in "01234567":
+            digits = body[i + 1:i + 4]
+            if len(digits) < 3 or not set(digits) <= set("01234567") or int(digits, 8) > 255:
+                raise ValueError(f"'\\{digits}' is not an octal escape (three digits, at most \\377)")
+            out.append(int(digits, 8))
+            i += 4
+        elif e in ("'", '"'):
+            raise ValueError(f"'\\{e}' is not an escape inside {quote}...{quote} (write {e} as it is)")
+        else:
+            raise ValueError(f"unknown escape sequence '\\{e}' in a string")
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the string's \\x or octal escapes are not valid UTF-8 (write \\u00e9 for é)") from None
+
+
+def _unquote(tok) -> str:
+    try:
+        return unquote(str(tok))
+    except ValueError as e:
+        # lark wraps this in a VisitError; _parse_cached unwraps it so the caller sees file:line:col.
+        raise ExprSyntaxError(str(e), tok.line, tok.column, _ESCAPE_HINT) from None
 
 
 @functools.cache
@@ -62,7 +125,7 @@ def _transformer():
             return ast.Var(str(items[0])[1:], pos=ast.Pos(items[0].line, items[0].column))
 
         def string(self, meta, items):
-            return ast.String(_unquote(str(items[0])), pos=ast.Pos(items[0].line, items[0].column))
+            return ast.String(_unquote(items[0]), pos=ast.Pos(items[0].line, items[0].column))
 
         def duration(self, meta, items):
             return ast.DurationLit(str(items[0]), pos=ast.Pos(items[0].line, items[0].column))
@@ -93,7 +156,7 @@ def _transformer():
 
         def matcher(self, meta, items):
             label, op, value = items
-            return ast.Matcher(str(label), str(op), _unquote(str(value)))
+            return ast.Matcher(str(label), str(op), _unquote(value))
 
         def matchers(self, meta, items):
             return [m for m in items if m is not None]
@@ -117,7 +180,13 @@ def parse(text: str) -> ast.Node:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_cached(text: str) -> ast.Node:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+    from lark.exceptions import (
+        UnexpectedCharacters,
+        UnexpectedEOF,
+        UnexpectedInput,
+        UnexpectedToken,
+        VisitError,
+    )
 
     if not isinstance(text, str) or not text.strip():
         raise ExprSyntaxError("the expression is empty", 1, 1)
@@ -140,7 +209,12 @@ def _parse_cached(text: str) -> ast.Node:
         raise ExprSyntaxError(f"unexpected character '{ch}'", e.line, e.column, _hint_for(ch)) from None
     except UnexpectedInput as e:  # pragma: no cover - other lark errors
         raise ExprSyntaxError(str(e), getattr(e, "line", 1), getattr(e, "column", 1)) from None
-    return _transformer().transform(tree)
+    try:
+        return _transformer().transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, ExprSyntaxError):
+            raise e.orig_exc from None
+        raise
 
 
 _READABLE = {

@@ -94,6 +94,37 @@ def test_syntax_error_position():
     assert e.value.line == 1 and e.value.column == 14
 
 
+@pytest.mark.parametrize("text,value", [
+    (r'x{a="\u00e9"}', "é"), (r'x{a="\u4e2d"}', "中"), (r'x{a="\U0001F600"}', "😀"), ('x{a="é中"}', "é中"),
+    (r'x{a="\xc3\xa9\101"}', "éA"), (r'x{a="\a\b\f\n\r\t\v\\\""}', '\a\b\f\n\r\t\v\\"'),
+    (r"""x{a='\'"'}""", "'\""), (r'x{a=~"\\d+"}', r"\d+"),
+])
+def test_strings_unquote_like_promql(text, value):
+    assert parse(text).matchers[0].value == value
+
+
+@pytest.mark.parametrize("text,column", [
+    (r'delta(reqs{code="\x"}) > 1', 17), (r'x{a="\N{BULLET}"}', 5), (r'x{a="\8"}', 5), (r'x{a="\d"}', 5),
+    (r'x{a="\'"}', 5), (r"x{a='\"'}", 5), (r'x{a="\ud800"}', 5), (r'x{a="\xe9"}', 5), (r'x{a="\400"}', 5),
+    (r'x{a="\u12"}', 5), ('x{a="a\nb"}', 5), (r'label_replace(x, "a", "\q", "b", "c")', 23),
+])
+def test_bad_string_escapes_are_syntax_errors(text, column):
+    with pytest.raises(ExprSyntaxError) as e:
+        parse(text)
+    assert (e.value.line, e.value.column) == (1, column)
+
+
+def test_bad_escape_is_reported_at_file_line_col(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _spec(tmp_path, BASE.replace("when: delta(errors_total) > $max_errors",
+                                 "when: 'delta(errors_total{code=\"\\x\"}) > 1'"))
+    result = CliRunner().invoke(app, ["validate", "--format", "json", "spec.yaml"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception  # not a crash
+    d = json.loads(result.stdout)[0]
+    assert (d["code"], d["file"], d["line"], d["column"]) == ("OBS200", "spec.yaml", 9, 36)
+    assert "\\x" in d["message"]
+
+
 def _spec(tmp_path, text, name="spec.yaml"):
     p = tmp_path / name
     p.write_text(text)
@@ -168,3 +199,19 @@ def test_every_diagnostic_code_is_documented():
     documented = set(re.findall(r"\| (OBS\d{3}) \|", (ROOT / "docs" / "diagnostics.md").read_text()))
     assert used, "no codes found"
     assert used <= documented, f"undocumented: {sorted(used - documented)}"
+
+
+def test_the_readme_tour_validates_and_builds(tmp_path):
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    tour = re.search(r"```yaml\n(service: asset-ws.*?)```", text, re.S).group(1)
+    path = tmp_path / "tour.yaml"
+    path.write_text(tour)
+    result = check(path, every_env=True)
+    assert result.ok, [f"{d.location}: {d.message}" for d in result.diagnostics]
+    from obsctl.build import render
+
+    for env in (None, "prod"):
+        artifacts, diags, _ = render(path, ["all"], env)
+        assert artifacts and not [d for d in diags if d.level == "error"], [d.message for d in diags]
