@@ -41,8 +41,10 @@ percentiles are computed differently), topk/bottomk, absent, deriv, changes, sum
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ..durations import parse_duration
 from ..expr import ast
@@ -65,10 +67,14 @@ _LEAF_FUNCS = {"rate", "irate", "increase", "delta", *_OVER_TIME}
 
 
 def num(value: float) -> str:
-    """A number as Datadog parses it: no exponent, no trailing zeros (1, 0.05, 0.00001)."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.12f}".rstrip("0").rstrip(".")
+    """A number as Datadog parses it: no exponent, no trailing zeros (1, 0.05, 0.0000000000001), exactly the value
+    (the shortest decimal that reads back as the same float), so a query's threshold equals the monitor's."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # inf/nan: no Datadog number; the output check names it rather than crashing here
+    if value == 0:
+        return "0"  # also -0.0
+    text = format(Decimal(value if isinstance(value, int) else repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def window_seconds(text: str) -> int:

@@ -364,6 +364,24 @@ def test_env_tags_names_and_message_text(write_spec):
     assert validate_monitor(m) == []
 
 
+def test_tiny_thresholds_are_written_exactly(write_spec):
+    spec = write_spec(dedent("""
+        service: checkout
+        runbook: x
+        metrics:
+          g: {kind: gauge}
+        alerts:
+          Tiny: {severity: critical, when: g > 0.0000000000001}
+          Tinier: {severity: critical, when: g > 1e-20, for: 5m}
+    """) + ROUTING)
+    files, errors = build_datadog(spec)
+    assert not errors, [f"{e.code} {e.message}" for e in errors]
+    tiny, tinier = (payloads(files)[f"datadog/monitors/{n}.json"] for n in ("Tiny", "Tinier"))
+    assert tiny["query"].endswith(" > 0.0000000000001") and tiny["options"]["thresholds"]["critical"] == 1e-13
+    assert tinier["query"].endswith(" > 0.00000000000000000001")
+    assert validate_monitor(tiny) == [] and validate_monitor(tinier) == []
+
+
 def test_verify_reports_a_threshold_mismatch(asset_ws, tmp_path):
     m = monitor(asset_ws, "APIHighErrorRate")
     m["options"]["thresholds"]["critical"] = 0.1

@@ -203,3 +203,11 @@ def test_log_events_datadog_cannot_match(checked):
 
 def test_numbers_have_no_exponent():
     assert [num(v) for v in (1.0, 0.05, 0.00001, 14.4, 750.0)] == ["1", "0.05", "0.00001", "14.4", "750"]
+
+
+def test_numbers_are_exact():
+    # the query's threshold must equal options.thresholds.critical, which is the float itself
+    assert [num(v) for v in (1e-13, 0.1 + 0.2, 1e22, -0.0, -2.5, 10**20 + 1)] == \
+        ["0.0000000000001", "0.30000000000000004", "10000000000000000000000", "0", "-2.5", "100000000000000000001"]
+    assert all(float(num(v)) == v for v in (1e-13, 123456789012345.6, 5e-324, 1e300))
+    assert [num(float(t)) for t in ("inf", "-inf", "nan")] == ["inf", "-inf", "nan"]  # never OverflowError
