@@ -180,8 +180,8 @@ class _Builder:
         parts = [_text(title)] + [_text(t) for t in texts if t]
         if runbook:
             parts.append(f"Runbook: {_text(runbook)}")
-        if notes:
-            parts.append("How obsctl mapped this to Datadog:\n" + "\n".join(f"- {n}" for n in notes))
+        if notes:  # notes quote spec text (event messages, matchers, guards): defused like the rest
+            parts.append("How obsctl mapped this to Datadog:\n" + "\n".join(f"- {_text(n)}" for n in notes))
         if handles:
             parts.append("Notify: " + " ".join(handles))
         parts.append(self.ctx.header)
@@ -309,8 +309,9 @@ class _Builder:
         text = formula.inline()
         if op in ("==", "!="):
             # x == v at every point <=> the largest |x - v| is 0; x != v at every point <=> the smallest is above 0
+            # (notes are prose like the spec's: _text turns {{ $value }} into Datadog's {{value}})
             notes.append(f"'{op} {num(value)}' is compared as |x - {num(value)}| {'<=' if op == '==' else '>'} 0, so "
-                         "that min/max over the window can hold it at every point ({{value}} shows that difference).")
+                         "that min/max over the window can hold it at every point ({{ $value }} shows that difference).")
             text = f"abs({text})" if value == 0 else f"abs({text} - {num(value)})"
             op, value = ("<=", 0.0) if op == "==" else (">", 0.0)
         agg = "min" if op in (">", ">=") else "max"
@@ -846,13 +847,21 @@ def _hint(error: Exception, override: str) -> str:
 
 
 def _text(text: str) -> str:
-    """Spec prose for a Datadog message: Prometheus templates translated, '@' defused."""
+    """Spec prose for a Datadog message: templates on $value and $labels become Datadog's {{value}} and
+    {{label.name}}, nothing else can act. Other templates lose their braces; '@' (a notification handle)
+    becomes '＠'; a '{{' left over (a Datadog block such as {{#is_alert}}, or one the substitution formed,
+    `{{{{x}}}}`) becomes '｛{', so Datadog sees no template obsctl did not write."""
+    kept: list[str] = []
+
     def sub(m: re.Match) -> str:
         inner = m.group(1)
         if re.search(r"\$value\b", inner):  # {{ $value }}, {{ $value | humanize }}, {{ humanize $value }}
-            return "{{value}}"
-        label = re.search(r"\$labels\.([A-Za-z_][A-Za-z0-9_]*)", inner)
-        if label:
-            return "{{" + label.group(1) + ".name}}"
-        return inner
-    return _TEMPLATE.sub(sub, text.replace("@", "\uff20"))
+            kept.append("{{value}}")
+        elif label := re.search(r"\$labels\.([A-Za-z_][A-Za-z0-9_]*)", inner):
+            kept.append("{{" + label.group(1) + ".name}}")
+        else:
+            return inner
+        return f"\x00{len(kept) - 1}\x00"  # set aside until the rest is defused
+    out = _TEMPLATE.sub(sub, text.replace("\x00", "").replace("@", "\uff20"))
+    out = re.sub("\\{(?=[{\x00])", "\uff5b", out)  # a '{' that would open a template (or precede a kept one)
+    return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], out)

@@ -382,6 +382,40 @@ def test_tiny_thresholds_are_written_exactly(write_spec):
     assert validate_monitor(tiny) == [] and validate_monitor(tinier) == []
 
 
+def test_spec_text_in_messages_cannot_notify_or_template(write_spec):
+    # an event message and a matcher reach the notes; "{{{{y}}}}" loses one pair of braces and would re-form one
+    spec = write_spec(dedent("""
+        service: checkout
+        runbook: x
+        sources: {logs: {type: loki, format: json}}
+        metrics:
+          requests_total: {kind: counter, labels: [route]}
+        events:
+          paged: {stream: {service: checkout}, message: "BAD"}
+          paged_twice: {stream: {service: checkout}, message: "BAD again"}
+        alerts:
+          Paged:
+            severity: critical
+            when: count(paged) >= 1
+            summary: "{{ $value }} on {{ $labels.route }}"
+          Routes:
+            severity: critical
+            when: rate(requests_total{route=~"/a.b@slack-all{{#is_alert}}"}) > 1
+            for: 5m
+        targets:
+          datadog: {widen_regex: true}
+    """).replace("BAD", "paged @pagerduty-everyone {{#is_alert}}x{{/is_alert}} {{{{y}}}}") + ROUTING)
+    files, errors = build_datadog(spec)
+    assert not errors, [f"{e.code} {e.message}" for e in errors]
+    paged, routes = (payloads(files)[f"datadog/monitors/{n}.json"] for n in ("Paged", "Routes"))
+    assert "Exact message 'paged \uff20pagerduty-everyone #is_alertx/is_alert \uff5b{y}}'" in paged["message"]
+    assert "widened" in routes["message"] and "\uff20slack-all" in routes["message"]
+    for m in (paged, routes):
+        assert re.findall(r"@[\w-]+", m["message"]) == ["@pagerduty-checkout"], m["message"]  # routing's only
+        assert set(re.findall(r"\{\{.*?\}\}", m["message"])) <= {"{{value}}", "{{route.name}}"}, m["message"]
+    assert "\n\n{{value}} on {{route.name}}\n\n" in paged["message"]
+
+
 def test_verify_reports_a_threshold_mismatch(asset_ws, tmp_path):
     m = monitor(asset_ws, "APIHighErrorRate")
     m["options"]["thresholds"]["critical"] = 0.1
