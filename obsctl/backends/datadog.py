@@ -42,7 +42,7 @@ import math
 import re
 from pathlib import Path
 
-from ..compile.datadog import Datadog, Formula, logs_query, num, raw_leaf
+from ..compile.datadog import METRIC_NAME, METRIC_NAME_RULE, Datadog, Formula, logs_query, num, raw_leaf
 from ..compile.promql import CompileError
 from ..durations import parse_duration
 from ..expr import ast
@@ -78,6 +78,8 @@ def slo_id_placeholder(slo_file_stem: str) -> str:
 
 def build(ctx: Context) -> list[Artifact]:
     b = _Builder(ctx)
+    if any(e.code == "OBS711" for e in b.errors):
+        raise BackendError(b.errors)  # every query would repeat the bad name: report the setting once
     monitors, slos, dashboards = b.monitors(), b.slos(), b.dashboards()
     if b.errors:
         raise BackendError(b.errors)
@@ -142,6 +144,26 @@ class _Builder:
             if not _VALID_TAG.match(tag):
                 self.errors.append(ctx.error("OBS710", f"Datadog tag '{tag}' is not key:value",
                                              ("targets", "datadog", "tags", i), "e.g. cost-center:platform"))
+        self.check_names()
+
+    def check_names(self) -> None:
+        """The name settings are pasted into every metric query as they are: each must be (part of) a Datadog
+        metric name, or `namespace: "my ns{x}"` would write `sum:my ns{x}.reqs{*}`."""
+        dd = self.dd
+        bad: list[tuple[tuple, str, str]] = []  # (spec path, value, example)
+        if dd.namespace and not METRIC_NAME.fullmatch(dd.namespace):
+            bad.append((("targets", "datadog", "namespace"), dd.namespace, "asset_ws"))
+        # the suffix ends a name, so it need not start with a letter ('.count', '_count')
+        if dd.counter_suffix and not re.fullmatch(r"[A-Za-z0-9_.]+", dd.counter_suffix.removeprefix(".")):
+            bad.append((("targets", "datadog", "counter_suffix"), dd.counter_suffix, ".count"))
+        bad += [(("targets", "datadog", "metric_names", k), v, "api.requests.count")
+                for k, v in dd.metric_names.items() if not METRIC_NAME.fullmatch(v)]
+        bad += [(("metrics", k, "datadog_name"), m.datadog_name, "api.requests.count")
+                for k, m in self.spec.metrics.items() if m.datadog_name is not None
+                and not METRIC_NAME.fullmatch(m.datadog_name)]
+        for path, value, example in bad:
+            self.fail("OBS711", f"{'.'.join(path)} '{value}' is not usable in a Datadog metric name", path,
+                      f"{METRIC_NAME_RULE}, e.g. {example}")
 
     def fail(self, code: str, message: str, path: tuple, hint: str = "") -> None:
         self.errors.append(self.ctx.error(code, message, path, hint))
@@ -840,6 +862,8 @@ def _tag(key: str, value: str) -> str:
 
 
 def _hint(error: Exception, override: str) -> str:
+    if str(error).startswith("the metric name '"):
+        return "give the metric a Datadog name: metrics.<name>.datadog_name or targets.datadog.metric_names"
     if re.search(r'the matcher \w+[=!]~"', str(error)):
         return (f"write the regex as Datadog can say it (literals, '|', '.*' at the start or end), set "
                 f"targets.datadog.widen_regex: true to accept a wider wildcard, or {override}")

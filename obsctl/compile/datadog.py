@@ -52,6 +52,9 @@ from ..semantics import RefInfo
 from .promql import CompileError
 
 _SENTINEL = re.compile("\x00(\\d+)\x00")
+# Datadog metric names: a letter first, then ASCII letters, digits, '_' and '.', at most 200 characters.
+METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
+METRIC_NAME_RULE = "Datadog metric names start with a letter and hold only ASCII letters, digits, '_' and '.' (at most 200)"
 # Tag values Datadog keeps as they are (it lowercases tags and turns other characters into '_').
 _TAG_VALUE = re.compile(r"^[A-Za-z0-9_.\-/:]+$")
 _LOG_TERM = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -172,6 +175,14 @@ class Datadog:
 
     # -- names and filters ----------------------------------------------------------------------------------
     def metric_name(self, name: str) -> str:
+        """The Datadog name of a metric reference; CompileError when it is no Datadog metric name (a spec
+        metric named `_x` without a namespace, say), since it is pasted into queries as it is."""
+        out = self._metric_name(name)
+        if not METRIC_NAME.fullmatch(out):
+            raise CompileError(f"the metric name '{out}' ({METRIC_NAME_RULE})")
+        return out
+
+    def _metric_name(self, name: str) -> str:
         info = self.refs.get(name)
         if info is None:
             raise CompileError(f"unknown name '{name}'")

@@ -4,7 +4,8 @@
    which the client itself lets through - unknown keys, unparsed enum values and read-only fields;
 2. obsctl's semantic checks the API enforces but no client model does: the query's trailing
    `<op> <number>` equals `options.thresholds.critical`, warning/recovery thresholds on the right
-   side of critical, `logs("...")` quoting, `key:value` tags, SLO targets as percentages.
+   side of critical, `logs("...")` quoting, `key:value` tags, SLO targets as percentages, metric names in
+   metric queries (monitors, SLOs, dashboard widgets) that Datadog would not read as one name.
 
 datadog-api-client is heavy to import: it is imported inside the functions that need it.
 """
@@ -38,6 +39,13 @@ THRESHOLD_TYPES = {
 
 _TRAILING = re.compile(r"(<=|>=|==|!=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 _TAG = re.compile(r"^[A-Za-z][\w.\-/]*:[^\s,]+$")
+# Datadog metric names: a letter first, then ASCII letters, digits, '_' and '.', at most 200 characters.
+_METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
+# `<space aggregator>:<metric name>` in a metric query; the name runs to its tag filter, `by`, a bracket, a comma,
+# an operator after a space, or the end (so `sum:my ns.reqs{*}` reads the name 'my ns.reqs')
+_METRIC_REF = re.compile(
+    r"(?<![\w.])(?:avg|sum|min|max|count|p\d+(?:\.\d+)?):(.*?)(?=[{}(),]|\s+by\s|\s+[-+*/%]|\s*[<>=!]|\s*$)"
+)
 _API_PATH = re.compile(r"\s+at (\[.*\])$")
 _API_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
 
@@ -118,6 +126,46 @@ def _tag_problems(d: dict, file: str) -> list[Problem]:
         for i, t in enumerate(tags)
         if not (isinstance(t, str) and _TAG.match(t) and len(t) <= 200)
     ]
+
+
+def metric_query_problems(query: str, file: str, where: str) -> list[Problem]:
+    """Metric names in a metric query that are no Datadog metric names, and unbalanced tag-filter braces."""
+    outside, depth, balanced = [], 0, True  # the query with each {...} emptied: tag values may hold 'sum:'
+    for c in query:
+        if c == "{":
+            depth += 1
+            if depth == 1:
+                outside.append(c)
+        elif c == "}":
+            balanced = balanced and depth > 0
+            depth = max(0, depth - 1)
+            if depth == 0:
+                outside.append(c)
+        elif depth == 0:
+            outside.append(c)
+    problems = [] if balanced and depth == 0 else [Problem(file, "the query's { } do not balance", where)]
+    for m in _METRIC_REF.finditer("".join(outside)):
+        if not _METRIC_NAME.fullmatch(m.group(1)):
+            problems.append(Problem(file, f"'{m.group(1)}' is not a Datadog metric name (a letter, then ASCII "
+                                          "letters, digits, '_' and '.', at most 200 characters)", where))
+    return problems
+
+
+def _dashboard_queries(node: Any, path: str) -> list[tuple[str, str]]:
+    """(where, query) of every metric query in a dashboard's widgets (formula queries and legacy `q`)."""
+    out: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("q"), str):
+            out.append((_join(path, "q"), node["q"]))
+        if node.get("data_source") == "metrics" and isinstance(node.get("query"), str):
+            out.append((_join(path, "query"), node["query"]))
+        for k, v in node.items():
+            if isinstance(v, dict | list):
+                out += _dashboard_queries(v, _join(path, k))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            out += _dashboard_queries(item, f"{path}[{i}]")
+    return out
 
 
 def _number(v: Any) -> float | None:
@@ -218,6 +266,8 @@ def validate_monitor(d: dict, file: str = "<monitor>") -> list[Problem]:
     if isinstance(d, dict):
         problems += _threshold_problems(d, file)
         problems += _tag_problems(d, file)
+        if d.get("type") in ("query alert", "metric alert") and isinstance(d.get("query"), str):
+            problems += metric_query_problems(d["query"], file, "query")
     return problems
 
 
@@ -227,6 +277,10 @@ def validate_slo(d: dict, file: str = "<slo>") -> list[Problem]:
     if not isinstance(d, dict):
         return problems
     problems += _tag_problems(d, file)
+    query = d.get("query") if isinstance(d.get("query"), dict) else {}
+    for part in ("numerator", "denominator"):
+        if isinstance(query.get(part), str):
+            problems += metric_query_problems(query[part], file, f"query.{part}")
     for i, t in enumerate(d.get("thresholds") or []):
         if not isinstance(t, dict):
             continue
@@ -271,4 +325,6 @@ def validate_dashboard(d: dict, file: str = "<dashboard>") -> list[Problem]:
     problems = _client_problems(d, "Dashboard", file)
     if isinstance(d, dict):
         problems += _tag_problems(d, file)
+        for where, query in _dashboard_queries(d.get("widgets"), "widgets"):
+            problems += metric_query_problems(query, file, where)
     return problems

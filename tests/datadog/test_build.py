@@ -416,6 +416,58 @@ def test_spec_text_in_messages_cannot_notify_or_template(write_spec):
     assert "\n\n{{value}} on {{route.name}}\n\n" in paged["message"]
 
 
+NAMES_SPEC = """
+service: checkout
+runbook: x
+metrics:
+  reqs_total: {kind: counter}
+  queue_depth: {kind: gauge}
+alerts:
+  Reqs: {severity: critical, when: rate(reqs_total) > 1}
+  Deep: {severity: critical, when: queue_depth > 1}
+targets:
+  datadog:
+    namespace: shop
+""" + ROUTING
+
+
+@pytest.mark.parametrize("setting,field", [
+    ('    namespace: "my ns{x}"\n', "targets.datadog.namespace"),
+    ('    counter_suffix: ".co unt"\n', "targets.datadog.counter_suffix"),
+    ('    metric_names: {reqs_total: "reqs}{*"}\n', "targets.datadog.metric_names.reqs_total"),
+])
+def test_name_settings_that_are_no_metric_names_fail_at_the_setting(write_spec, setting, field):
+    text = NAMES_SPEC.replace("    namespace: shop\n", setting)
+    files, errors = build_datadog(write_spec(text))
+    assert [(e.code, e.field) for e in errors] == [("OBS711", field)] and not files
+    assert errors[0].location.line == text.splitlines().index(setting.rstrip("\n")) + 1
+    assert "start with a letter" in errors[0].hint
+
+
+def test_datadog_name_and_mapped_names_are_checked(write_spec):
+    text = NAMES_SPEC.replace("  queue_depth: {kind: gauge}", "  queue_depth: {kind: gauge, datadog_name: 9.depth}")
+    _, errors = build_datadog(write_spec(text))
+    assert [(e.code, e.field) for e in errors] == [("OBS711", "metrics.queue_depth.datadog_name")]
+    # a spec metric whose mapped name starts with '.' (no namespace, dots on): the alert names it
+    text = NAMES_SPEC.replace("    namespace: shop\n", "    dots: true\n").replace("queue_depth", "_depth")
+    _, errors = build_datadog(write_spec(text))
+    assert [(e.code, e.field) for e in errors] == [("OBS701", "alerts.Deep.when")]
+    assert "the metric name '.depth'" in errors[0].message and "datadog_name" in errors[0].hint
+
+
+def test_verify_reads_the_metric_names_in_queries(tmp_path):
+    m = {"name": "x", "type": "query alert", "query": "sum(last_5m):sum:my ns{x}.reqs.count}{*}.as_count() > 1",
+         "message": "x", "options": {"thresholds": {"critical": 1.0}}}
+    problems = backend.verify([Artifact("datadog/monitors/X.json", json.dumps(m))], tmp_path)
+    assert {p.message.split(" (")[0] for p in problems} == {"the query's { } do not balance",
+                                                            "'my ns' is not a Datadog metric name"}
+    m["query"] = "sum(last_5m):sum:shop.reqs.count{code:sum:x} by {route}.as_count() > 1"
+    assert validate_monitor(m) == []
+    slo = {"name": "s", "type": "metric", "thresholds": [{"timeframe": "30d", "target": 99.9}],
+           "query": {"numerator": "sum:a b{*}.as_count()", "denominator": "sum:a{*}.as_count()"}}
+    assert [p.where for p in validate_slo(slo)] == ["query.numerator"]
+
+
 def test_verify_reports_a_threshold_mismatch(asset_ws, tmp_path):
     m = monitor(asset_ws, "APIHighErrorRate")
     m["options"]["thresholds"]["critical"] = 0.1
