@@ -80,11 +80,49 @@ class Overrides(Strict):
 # --- sources -------------------------------------------------------------------------------------------
 
 
+def _scrape_target(v: str) -> str:
+    # Prometheus takes host:port here; a URL's scheme and path are fields of the scrape job.
+    if not v or "/" in v or any(c.isspace() for c in v):
+        raise ValueError(f"'{v}' is not host:port: give scheme and metrics_path as fields of a scrape job")
+    return v
+
+
+ScrapeTarget = Annotated[str, AfterValidator(_scrape_target)]
+
+
+class ScrapeJob(Strict):
+    """One Prometheus scrape job of the service's own targets (`prometheus/<service>.scrape.yml`)."""
+
+    job: str = Field(min_length=1, description="job_name: the `job` label of the series")
+    targets: list[ScrapeTarget] = Field(min_length=1, description="host:port, e.g. app_blue:8000")
+    metrics_path: str = Field("/metrics", pattern=r"^/")
+    scheme: Literal["http", "https"] = "http"
+    interval: Duration | None = Field(None, description="scrape interval (default: sources.metrics.scrape_interval)")
+    labels: Labels = Field(default_factory=dict, description="static labels every target's series get")
+
+
 class MetricSource(Strict):
     type: Literal["prometheus", "datadog"] = "prometheus"
     selector: Labels = Field(default_factory=dict, description="label matchers added to every metric query")
-    scrape_interval: Duration = "30s"
-    targets: list[str] = Field(default_factory=list, description="scrape targets, e.g. app_blue:8000 (documentation)")
+    scrape_interval: Duration = Field("30s", description="default interval of the scrape jobs")
+    targets: list[ScrapeTarget] = Field(
+        default_factory=list, description="shorthand for one scrape job (named after selector.job, else the "
+        "service) of these targets, e.g. app_blue:8000")
+    scrape: list[ScrapeJob] = Field(
+        default_factory=list, description="scrape jobs of the service's own targets, emitted as a scrape_configs "
+        "snippet")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> MetricSource:
+        if self.targets and self.scrape:
+            raise ValueError("give either 'targets' (one scrape job) or 'scrape' (jobs), not both")
+        return self
+
+    def jobs(self, service: str) -> list[ScrapeJob]:
+        """The scrape jobs, `targets` read as one job named after selector.job (else the service)."""
+        if self.scrape or not self.targets:
+            return list(self.scrape)
+        return [ScrapeJob(job=self.selector.get("job", service), targets=self.targets)]
 
 
 class LogSource(Strict):

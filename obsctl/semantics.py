@@ -267,6 +267,7 @@ class _Checker:
             if not p.url.startswith(("http://", "https://")):
                 self.report("OBS240", "error", f"probe '{name}' needs an http:// or https:// URL",
                             ("sources", "probes", name, "url"))
+        self.scrape_jobs()
         for name, ev in s.events.items():
             if s.sources.logs is None:
                 self.report("OBS241", "error", f"event '{name}' needs a log source", ("events", name), "add sources: {logs: {type: loki}}", key=True)
@@ -282,6 +283,24 @@ class _Checker:
         self.dashboards()
         self.tests()
         return self.out
+
+    def scrape_jobs(self) -> None:
+        src = self.spec.sources.metrics
+        jobs = src.jobs(self.spec.service)
+        seen: set[str] = set()
+        for i, job in enumerate(src.scrape):
+            if job.job in seen:
+                self.report("OBS243", "error", f"two scrape jobs are named '{job.job}'",
+                            ("sources", "metrics", "scrape", i, "job"), "Prometheus needs unique job names")
+            seen.add(job.job)
+        want = src.selector.get("job")
+        # A static `job` label wins over the job's name in Prometheus' target labels.
+        names = {job.labels.get("job", job.job) for job in jobs}
+        if jobs and want is not None and want not in names:
+            self.report("OBS242", "warning", f"the selector's job '{want}' is the job label of no scrape job, so "
+                        "queries select none of the series the scrape config collects",
+                        ("sources", "metrics", "selector", "job"),
+                        did_you_mean(want, names) or f"scrape jobs: {', '.join(sorted(names))}")
 
     def _self_reference(self, name: str, path: tuple) -> None:
         node = self.out.exprs.get(path)

@@ -1,5 +1,6 @@
 """Prometheus target: recording rules for derived metrics, alert rules, HTTP-probe alerts with their blackbox
-scrape config, generated promtool unit tests, and optionally the same groups as a prometheus-operator PrometheusRule.
+scrape config, the service's own scrape jobs, generated promtool unit tests, and optionally the same groups as a
+prometheus-operator PrometheusRule.
 
 Alerts whose condition reads log events belong to the Loki ruler (obsctl.backends.loki); the labels and
 annotations of every alert, whichever ruler evaluates it, come from `alert_labels` / `alert_annotations` here.
@@ -196,6 +197,21 @@ def probe_job(ctx: Context, probe: str) -> str:
     raise KeyError(probe)
 
 
+# -- the service's own scrape jobs ----------------------------------------------------------------------------
+
+
+def scrape_jobs(ctx: Context) -> list[dict]:
+    """The spec's scrape jobs (`sources.metrics.scrape`, or `targets` as one job) as the template renders them."""
+    src = ctx.spec.sources.metrics
+    return [{"job": j.job, "targets": j.targets, "metrics_path": j.metrics_path, "scheme": j.scheme,
+             "interval": j.interval or src.scrape_interval, "labels": dict(sorted(j.labels.items()))}
+            for j in src.jobs(ctx.spec.service)]
+
+
+def scrape_path(ctx: Context) -> str:
+    return f"prometheus/{ctx.spec.service}.scrape.yml"
+
+
 # -- build ----------------------------------------------------------------------------------------------------
 
 
@@ -228,6 +244,16 @@ def build(ctx: Context) -> list[Artifact]:
     else:
         out.append(Artifact(rules_path(ctx), ctx.render("prometheus/rules.yml.j2", groups=data)))
         out.append(Artifact(f"prometheus/{service}.tests.yml", test_file(ctx, gs, f"{service}.rules.yml")))
+    jobs = scrape_jobs(ctx)
+    blackbox = {job["name"] for job in blackbox_jobs(ctx)}
+    for i, job in enumerate(jobs):
+        if job["job"] in blackbox:  # both snippets go into one prometheus.yml, which needs unique job names
+            path = ("sources", "metrics", "scrape", i, "job") if ctx.spec.sources.metrics.scrape else \
+                ("sources", "metrics", "selector", "job")
+            raise BackendError([ctx.error("OBS243", f"the scrape job '{job['job']}' has the name of a blackbox "
+                                          "job the HTTP probes need", path, "rename the scrape job")])
+    if jobs:
+        out.append(Artifact(scrape_path(ctx), ctx.render("prometheus/scrape.yml.j2", jobs=jobs)))
     if ctx.spec.sources.probes:
         out.append(Artifact("prometheus/blackbox-scrape.yml",
                             ctx.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(ctx),
@@ -268,7 +294,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
             problems += _check_tests(art.path, doc, staging)
             continue
         else:
-            if art.path.endswith("blackbox-scrape.yml") and not isinstance(doc.get("scrape_configs"), list):
+            if art.path.endswith("scrape.yml") and not isinstance(doc.get("scrape_configs"), list):
                 problems.append(f"{art.path}: scrape_configs is missing")
             continue
         if not isinstance(groups_doc, list):
@@ -313,15 +339,29 @@ def _check_tests(path: str, doc: dict, staging: Path) -> list[str]:
 
 
 def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[str]:
+    """The scrape snippets (service jobs, blackbox jobs) pasted into one minimal prometheus.yml, as a user would
+    include them, checked by `promtool check config`: job names must also be unique across the snippets."""
     import subprocess
 
     from ..verify.tools import find_tool
 
-    problems = []
-    for art in artifacts:
-        if art.path.endswith("blackbox-scrape.yml"):
-            proc = subprocess.run([find_tool("promtool"), "check", "config", "--syntax-only", str(staging / art.path)],
-                                  capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                problems.append(f"{art.path}: promtool check config: {(proc.stderr or proc.stdout).strip()}")
-    return problems
+    snippets = [a for a in artifacts if a.path.endswith("scrape.yml")]
+    configs: list = []
+    for art in snippets:
+        try:
+            doc = yaml.safe_load(art.text)
+        except yaml.YAMLError:
+            return []  # reported by verify() already
+        if not isinstance(doc, dict) or not isinstance(doc.get("scrape_configs"), list):
+            return []
+        configs += doc["scrape_configs"]
+    if not configs:
+        return []
+    wrapper = staging / "prometheus.check.yml"
+    wrapper.write_text(yaml.safe_dump({"scrape_configs": configs}, sort_keys=False), encoding="utf-8")
+    proc = subprocess.run([find_tool("promtool"), "check", "config", "--syntax-only", str(wrapper)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        names = ", ".join(a.path for a in snippets)
+        return [f"{names}: promtool check config (in one prometheus.yml): {(proc.stderr or proc.stdout).strip()}"]
+    return []

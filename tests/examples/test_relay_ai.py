@@ -92,6 +92,14 @@ def test_probe_targets_the_environment_api(env: str) -> None:
     assert f"https://relay-{env}-api.railway.app/_stcore/health" in rule["expr"]
 
 
+def test_scrape_job_as_in_the_seed_labels_the_environment(env: str) -> None:
+    """Seed 1.2: job relay-<env>-api, https, /metrics, 15s; the static label is what the selector selects."""
+    (job,) = yaml.safe_load(_files(env)["prometheus/relay-ai.scrape.yml"])["scrape_configs"]
+    assert (job["job_name"], job["scheme"], job["metrics_path"], job["scrape_interval"]) == (
+        f"relay-{env}-api", "https", "/metrics", "15s")
+    assert job["static_configs"] == [{"targets": [f"relay-{env}-api.railway.app"], "labels": {"environment": env}}]
+
+
 def _datadog_slos(files: dict[str, str]) -> dict[str, dict]:
     import json
 
