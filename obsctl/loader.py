@@ -75,6 +75,9 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
         loc = smap.locate(("include", i))
         if not isinstance(inc, str):
             raise SpecError([Diagnostic("OBS009", "error", "include entries are file paths", loc, f"include[{i}]")])
+        if not inc.endswith((".yaml", ".yml")):  # never read (and echo in errors) files that are not specs
+            raise SpecError([Diagnostic("OBS009", "error", f"include '{inc}' is not a YAML spec (.yaml or .yml)", loc,
+                                        f"include[{i}]", "include other obsctl specs")])
         target = (path.parent / inc).resolve()
         if target in seen or target == path.resolve():
             raise SpecError([Diagnostic("OBS009", "error", f"include cycle through {inc}", loc, f"include[{i}]",
@@ -188,6 +191,8 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
         elif kind == "literal_error":
             code = "OBS106"
             msg = f"'{err.get('input')}' is not allowed here: {msg.removeprefix('Input should be ').rstrip('.')}"
+    if field_path.endswith(".objective"):
+        hint = "objectives are percentages: write 99.9, not 0.999"
     for py, yml in _FIELD_ALIASES.items():
         field_path = field_path.replace(py, yml)
     return Diagnostic(code, "error", msg, loc, field_path, hint)
@@ -204,6 +209,10 @@ def _describe(v: object) -> str:
 
 
 def _pattern_hint(field_path: str) -> str:
+    if field_path.endswith("url"):
+        return "an http:// or https:// URL; credentials go in *_file settings, never in the URL"
+    if field_path.endswith("field"):
+        return "a field name: letters, digits and '_'"
     if field_path == "service":
         return "service names are lowercase letters, digits and '-', e.g. asset-ws"
     if field_path.startswith("alerts"):

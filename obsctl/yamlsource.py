@@ -212,5 +212,9 @@ class _Builder:
         if _INT.match(text):
             return int(text, 16) if text.startswith("0x") else int(text)
         if _FLOAT.match(text) and not _LEADING_ZERO.match(text):
-            return float(text.replace("Inf", "inf").replace("INF", "inf"))
+            if text.lstrip("+-").startswith("."):  # .inf, -.inf, .nan: YAML spellings Python does not read
+                special = text.lstrip("+-")[1:].lower()
+                if special in ("inf", "nan"):
+                    return float(f"{'-' if text.startswith('-') else ''}{special}")
+            return float(text)
         return text  # yes/no/on/off, 17:00, 0755, 2024-01-01: strings, as written
