@@ -80,7 +80,7 @@ def _scenarios(test_doc: dict) -> list[tuple[str, str, str, float, bool]]:
 
 
 def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
-    from .alert_tests import not_generated
+    from .alert_tests import not_generated, read_not_generated
 
     text = test_file.read_text(encoding="utf-8")
     doc = yaml.safe_load(text) or {}
@@ -103,9 +103,11 @@ def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
     if not passed and (other or not failures):
         outcomes.append(Outcome("FAIL", "-", f"promtool test rules {test_file.name}", "\n".join(other) or output))
     for line in not_generated(text):
-        alert, _, rest = line.partition(": ")
-        scenario, _, reason = rest.partition(": ")
-        outcomes.append(Outcome("NOT GENERATED", alert, scenario, reason))
+        alert, spec_test, scenario, reason = read_not_generated(line)
+        if spec_test is not None:  # the user's own test never runs: a failure, not a gap in the generator
+            outcomes.append(Outcome("FAIL", alert, scenario, f"cannot be run with promtool: {reason}"))
+        else:
+            outcomes.append(Outcome("NOT GENERATED", alert, scenario, reason))
     return outcomes
 
 

@@ -3,6 +3,7 @@ says which package to install when promtool is missing."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -92,6 +93,40 @@ def test_spec_tests_pass_then_fail_naming_the_alert_when_the_threshold_changes(t
                       "(firing at 20m)"], proc.stdout
     assert "got:[]" in proc.stdout
     assert proc.stdout.splitlines()[-1].endswith("1 failed, 2 not generated")
+
+
+def test_a_spec_test_with_a_typo_fails_naming_the_test_and_the_reason(tmp_path):
+    _require("promtool", "amtool")
+    typo = SPEC_TESTS.replace("error burst pages after 10 minutes", "'burst: pages after 10m'") \
+        .replace("'0+10x30'\n", "'0+10x3O'\n", 1)  # the letter O
+    proc = _obsctl_test(_copy(tmp_path, typo))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    failed = [line.split() for line in lines if line.startswith("  FAIL")]
+    assert failed == [["FAIL", "APIHighErrorRate", "spec", "test:", "burst:", "pages", "after", "10m"]], proc.stdout
+    detail = lines[lines.index(next(x for x in lines if x.startswith("  FAIL"))) + 1]
+    assert "cannot be run with promtool: cannot read series values '0+10x3O'" in detail
+    assert "low traffic does not page" in proc.stdout  # the other spec test still runs
+    assert lines[-1].endswith("1 failed, 2 not generated")
+
+
+def test_outcomes_of_not_generated_lines(tmp_path):
+    from obsctl.alert_tests import spec_test_label
+    from obsctl.testing import alert_outcomes, report
+
+    f = tmp_path / "x.tests.yml"
+    f.write_text(f"# not generated: Slow: {spec_test_label('a: b')}: cannot read series 'bad{{{{'\n"
+                 "# not generated: Slow: quiet below the threshold: needs 1d of history: too long\n"
+                 "rule_files: [x.rules.yml]\ntests: []\n")
+    outcomes = alert_outcomes(f, True, "")
+    assert [(o.status, o.alert, o.scenario, o.detail) for o in outcomes] == [
+        ("FAIL", "Slow", "spec test: a: b", "cannot be run with promtool: cannot read series 'bad{{'"),
+        ("NOT GENERATED", "Slow", "quiet below the threshold", "needs 1d of history: too long"),
+    ]
+    out = io.StringIO()
+    assert report(tmp_path / "spec.yaml", outcomes, [], stream=out) == 1
+    assert "  FAIL          Slow        spec test: a: b\n" in out.getvalue()
+    assert "  NOT GENERATED Slow        quiet below the threshold\n" in out.getvalue()
 
 
 def test_missing_promtool_is_a_clear_error(tmp_path):

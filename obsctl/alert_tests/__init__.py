@@ -10,12 +10,14 @@ inlined), with values picked by evaluating the rule (obsctl.alert_tests.promsim)
 margin: nudging any input by 20-25% does not flip the outcome. Expected labels and annotations come from the
 same evaluation; annotations are rendered like Prometheus does (obsctl.alert_tests.gotemplate). What cannot be
 generated is never dropped silently: it is listed in the file as a `# not generated:` comment, which
-`obsctl test` reports.
+`obsctl test` reports; a test of the spec's own `tests:` that cannot be turned into a promtool test (a typo in
+its series or values notation, an alert promtool cannot evaluate) is listed the same way and fails `obsctl test`.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from .promsim import (
 )
 
 NOT_GENERATED = "# not generated: "
+SPEC_TEST = "spec test "
 DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 COUNTER_STEPS = [1, 10, 100, 1000, 0, 5, 50, 500, 2, 20, 200, 2000, 10000, 5000, 100000, 1000000]
 MAX_COMBINATIONS = 4096
@@ -537,12 +540,13 @@ def _spec_tests(ctx: object, rules: dict[str, AlertRule], records: dict, times: 
 
     groups, skipped = [], []
     for t in ctx.spec.tests:
-        label = f"spec test '{t.name}'"
+        label = spec_test_label(t.name)
         interval = int(parse_duration(t.interval) * 1000)
         try:
             series = [Series(parse_series(s), parse_values(v)) for s, v in t.series.items()]
-        except Unsupported as e:
-            skipped += [Skipped(a, label, str(e)) for exp in t.expect for a in exp.firing + exp.quiet]
+        except Unsupported as e:  # a typo in the user's notation: obsctl test reports the test as failed
+            alerts = dict.fromkeys(a for exp in t.expect for a in exp.firing + exp.quiet) or ["-"]
+            skipped += [Skipped(a, label, str(e)) for a in alerts]
             continue
         ev = Evaluator(World(series, interval, records))
         checks = []
@@ -621,3 +625,25 @@ test_file.__test__ = False  # type: ignore[attr-defined]  # not a pytest test de
 def not_generated(text: str) -> list[str]:
     """The `# not generated:` lines of a test file, for `obsctl test` to report."""
     return [line[len(NOT_GENERATED):].strip() for line in text.splitlines() if line.startswith(NOT_GENERATED)]
+
+
+def spec_test_label(name: str) -> str:
+    """How a `# not generated:` line names a test of the spec's `tests:` section: its name JSON-quoted, so the
+    line reads back exactly (a name may hold ': ' or quotes), e.g. `spec test "queue backs up"`."""
+    return SPEC_TEST + json.dumps(name, ensure_ascii=False)
+
+
+def read_not_generated(line: str) -> tuple[str, str | None, str, str]:
+    """(alert, spec test name or None for a generated scenario, scenario, reason) of a `not_generated()` line,
+    which reads `<alert>: <scenario>: <reason>`. Alert names and generated scenario titles hold no ': '; a spec
+    test's name is JSON-quoted (spec_test_label)."""
+    alert, _, rest = line.partition(": ")
+    if rest.startswith(SPEC_TEST + '"'):
+        try:
+            name, end = json.JSONDecoder().raw_decode(rest, len(SPEC_TEST))
+        except ValueError:
+            pass
+        else:
+            return alert, name, f"spec test: {name}", rest[end:].removeprefix(":").strip()
+    scenario, _, reason = rest.partition(": ")
+    return alert, None, scenario, reason

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsctl.alert_tests import not_generated
+from obsctl.alert_tests import not_generated, read_not_generated
 from obsctl.alert_tests.gotemplate import Unsupported, go_float, humanize, render
 from obsctl.alert_tests.promsim import STALE, parse_values
 from obsctl.verify.promtool import test_rules
@@ -154,6 +154,35 @@ def test_spec_tests_section_becomes_promtool_tests(build, shapes):
     assert firing["exp_alerts"] == [{"exp_labels": {"service": "shapes", "severity": "ticket"},
                                      "exp_annotations": {"runbook_url": "https://runbooks.example.org/shapes",
                                                          "summary": "queue depth 150"}}]
+
+
+def test_spec_tests_that_cannot_be_generated_read_back_exactly(build, shapes):
+    shapes.write_text(SHAPES + textwrap.dedent('''\
+        tests:
+          - name: 'typo: the letter O'
+            series:
+              'queue_depth{job="shapes"}': '0+10x2O'
+            expect:
+              - {at: 2m, quiet: [QueueDeep]}
+              - {at: 10m, firing: [QueueDeep, QueueStalled]}
+          - name: bad "series"
+            series:
+              'bad{{': '1x10'
+            expect:
+              - {at: 2m, quiet: [QueueDeep]}
+        '''))
+    text = build(shapes, ["prometheus"])["prometheus/shapes.tests.yml"]
+    assert not any(t["name"].startswith("spec test") for t in yaml.safe_load(text)["tests"])
+    spec_tests = [read_not_generated(line) for line in not_generated(text) if "spec test" in line]
+    assert spec_tests == [
+        ("QueueDeep", "typo: the letter O", "spec test: typo: the letter O", "cannot read series values '0+10x2O'"),
+        ("QueueStalled", "typo: the letter O", "spec test: typo: the letter O",
+         "cannot read series values '0+10x2O'"),
+        ("QueueDeep", 'bad "series"', 'spec test: bad "series"',
+         "cannot read series 'bad{{': unexpected left brace '{' inside braces"),
+    ]
+    generated = read_not_generated("Subquery: quiet below the threshold: the simulator: no subqueries")
+    assert generated == ("Subquery", None, "quiet below the threshold", "the simulator: no subqueries")
 
 
 # -- the pieces ----------------------------------------------------------------------------------------------
