@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 
+from ..expr.parser import unquote
 from ..gonum import go_float
 
 
@@ -192,7 +193,10 @@ class _Data:
             if tok.startswith(prefix) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok[len(prefix):]):
                 return mapping.get(tok[len(prefix):], "")  # Prometheus prints a missing label as nothing
         if tok.startswith('"'):
-            return bytes(tok[1:-1], "utf-8").decode("unicode_escape") if "\\" in tok else tok[1:-1]
+            try:
+                return unquote(tok)  # Go's strconv.Unquote, as text/template reads it
+            except ValueError as e:
+                raise Unsupported(f"the string {tok} ({e})") from None
         if tok.startswith("`"):
             return tok[1:-1]
         if re.fullmatch(r"-?\d+", tok):

@@ -212,6 +212,13 @@ def test_templates_obsctl_cannot_prerender_are_refused():
         render('{{ with query "up" }}{{ . | first | value }}{{ end }}', 2.0, {})
 
 
+def test_template_strings_unquote_like_go():
+    assert render(r'{{ "café\t\u00e9\xc3\xa9" }}', 1.0, {}) == "café\téé"  # not mojibake
+    for bad in (r'{{ "a\x" }}', r'{{ "\8" }}'):  # Go rejects these; so does obsctl, without a traceback
+        with pytest.raises(Unsupported):
+            render(bad, 1.0, {})
+
+
 TEMPLATES = {
     "plain": "{{ $value }}",
     "humanize": "{{ $value | humanize }}",
@@ -221,6 +228,7 @@ TEMPLATES = {
     "printf": '{{ printf "%.2f" $value }} and {{ printf "%g" .Value }}',
     "labels": "{{ $labels.instance }} {{ .Labels.job }} [{{ $labels.missing }}] {{ $labels.instance | toUpper }}",
     "trim": "a  {{- $value -}}  b",
+    "strings": r'{{ "café\t\u00e9\x41\101" }}',
 }
 VALUES = [0.1, 7, 1e6, 1234567, 1 / 3, 0.00001, 150000, 0.5, 3725.25, 86400 * 2 + 61, 2048, 0.0123, -4.5]
 
