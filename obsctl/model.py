@@ -157,6 +157,9 @@ class Metric(Strict):
     aggregate: Literal["sum", "avg", "max", "min"] = Field(
         "sum", description="how series are combined when an expression does not aggregate explicitly")
     datadog_name: str | None = Field(None, description="the metric's name in Datadog, when not the mapped default")
+    selector: Labels | None = Field(
+        None, description="label matchers for this metric's series instead of sources.metrics.selector ({} for "
+        "none), for an exporter whose series lack the source's labels")
 
 
 class Event(Strict):
@@ -555,3 +558,8 @@ class Spec(Strict):
     targets: Targets = Field(default_factory=Targets)
     environments: dict[str, dict] = Field(
         default_factory=dict, description="per-environment overrides, merged over the spec by `--env NAME`")
+
+    def selector_of(self, metric: str) -> dict[str, str]:
+        """The label matchers a catalog metric's own series are selected by: its selector, else the source's."""
+        m = self.metrics.get(metric)
+        return m.selector if m is not None and m.selector is not None else self.sources.metrics.selector

@@ -176,7 +176,7 @@ class _Checker:
             declared = set(self.spec.metrics[info.target].labels)
             extra = {"le"} if info.series == "bucket" else ({"quantile"} if info.kind == "summary" else set())
             for m in ref.matchers:
-                if declared and m.label not in declared | extra | set(self.spec.sources.metrics.selector):
+                if declared and m.label not in declared | extra | set(self.spec.selector_of(info.target)):
                     self.report("OBS215", "warning", f"'{info.target}' declares no label '{m.label}'", path,
                                 did_you_mean(m.label, declared) or f"declared labels: {', '.join(sorted(declared))}",
                                 ref.pos)

@@ -189,9 +189,11 @@ def sli(ctx: Context, name: str) -> Sli:
     """The SLI of an SLO in counters; BackendError when it counts log events."""
     spec = ctx.spec
     s = spec.slos[name].sli
-    source = tuple(sorted((k, "=", v) for k, v in spec.sources.metrics.selector.items()))
+    def source(metric: str) -> tuple[tuple[str, str, str], ...]:
+        return tuple(sorted((k, "=", v) for k, v in spec.selector_of(metric).items()))
+
     if s.latency:
-        own = source + tuple(sorted((k, "=", v) for k, v in s.latency.selector.items()))
+        own = source(s.latency.metric) + tuple(sorted((k, "=", v) for k, v in s.latency.selector.items()))
         return Sli(Selector(f"{s.latency.metric}_bucket", own + (le_matcher(s.latency.threshold),)),
                    Selector(f"{s.latency.metric}_count", own), counts_good=True)
     parts = {}
@@ -208,7 +210,8 @@ def sli(ctx: Context, name: str) -> Sli:
                 "metrics: as a counter, and name it here")])
         if not isinstance(node, ast.Ref):
             raise BackendError([ctx.error("OBS403", f"SLO '{name}': sli.{part} must name a counter", path)])
-        parts[part] = Selector(node.name, source + tuple((m.label, m.op, m.value) for m in node.matchers))
+        target = info.target if info is not None else node.name
+        parts[part] = Selector(node.name, source(target) + tuple((m.label, m.op, m.value) for m in node.matchers))
     counts_good = "good" in parts
     return Sli(parts["good" if counts_good else "bad"], parts["total"], counts_good)
 

@@ -8,8 +8,8 @@ Metric names
     `_` into `.`; `namespace` is joined with a dot. Histogram parts are `<histogram>.bucket|sum|count`.
 
 Tags
-    `targets.datadog.selector` (else `sources.metrics.selector`) plus the reference's matchers. `=` is `key:v`,
-    `!=` is `!key:v`. A regex maps only when Datadog says exactly the same: literals and alternations of
+    The metric's own `selector`, else `targets.datadog.selector`, else `sources.metrics.selector`; plus the
+    reference's matchers. `=` is `key:v`, `!=` is `!key:v`. A regex maps only when Datadog says exactly the same: literals and alternations of
     literals, each optionally with a leading and/or trailing `.*` (Datadog's prefix/suffix/substring `*`
     wildcards), e.g. `code=~"5.*"` -> `code:5*`, `route=~"/a|/b"` -> `route IN (/a, /b)`. Anything else
     (`code=~"5.."`: `.` is exactly one character, Datadog's `*` is any number) raises CompileError naming the
@@ -209,13 +209,18 @@ class Datadog:
             name += suffix if suffix.startswith(".") else f".{suffix}"
         return name
 
-    def selector(self) -> dict[str, str]:
+    def selector(self, metric: str | None = None) -> dict[str, str]:
+        """The metric's own selector, else targets.datadog.selector, else the source's."""
+        own = self.spec.metrics[metric].selector if metric in self.spec.metrics else None
+        if own is not None:
+            return own
         return self.dd.selector if self.dd.selector is not None else self.spec.sources.metrics.selector
 
-    def tag_filter(self, matchers: list[ast.Matcher], variables: dict[str, str] | None = None) -> str:
+    def tag_filter(self, matchers: list[ast.Matcher], variables: dict[str, str] | None = None,
+                   metric: str | None = None) -> str:
         """`{k:v,!k2:v2}`, `{a:b AND c IN (x, y)}` when an alternation needs Datadog's boolean syntax, `{*}` if empty."""
         terms: list[tuple[str, list[str], bool]] = []  # (key, patterns, negated)
-        for k, v in sorted(self.selector().items()):
+        for k, v in sorted(self.selector(metric).items()):
             terms.append((k, [_tag_value(k, "=", v)], False))
         for m in matchers:
             terms.append(self._matcher(m, variables or {}))
@@ -386,7 +391,8 @@ class Datadog:
         if by is None and not space:
             by = list(self.spec.defaults.by)
         group = f" by {{{','.join(by)}}}" if by else ""
-        return f"{agg}:{self.metric_name(ref.name)}{self.tag_filter(ref.matchers, variables)}{group}{modifier}"
+        tags = self.tag_filter(ref.matchers, variables, info.target)
+        return f"{agg}:{self.metric_name(ref.name)}{tags}{group}{modifier}"
 
 
 class _Session:

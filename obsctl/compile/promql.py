@@ -96,7 +96,9 @@ class PromQL:
 
     # -- internals ------------------------------------------------------------------------------------------
     def _selector(self, ref: ast.Ref) -> str:
-        pairs = sorted((k, "=", v) for k, v in self.spec.sources.metrics.selector.items())
+        info = self.refs.get(ref.name)
+        base = self.spec.selector_of(info.target) if info else self.spec.sources.metrics.selector
+        pairs = sorted((k, "=", v) for k, v in base.items())
         pairs += [(m.label, m.op, m.value) for m in ref.matchers]
         return f"{ref.name}{{{matchers_text(pairs)}}}" if pairs else ref.name
 
