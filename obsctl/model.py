@@ -409,8 +409,26 @@ def _severity(v: object) -> object:
     return {"receivers": v} if isinstance(v, list) else v
 
 
+class RegexMatch(Strict):
+    regex: str = Field(min_length=1, description="an RE2 regular expression; Alertmanager anchors it, so it matches "
+                       "the whole value (HighLatency.* for every HighLatency... alert)")
+    example: str | None = Field(None, description="a value the regex matches, for the generated route tests")
+
+
+def _match_kind(v: object) -> str:
+    # One branch per YAML shape, so a typo inside {regex: ...} is one error, not one per branch.
+    if isinstance(v, dict | RegexMatch):
+        return "<regex>"
+    return "<values>" if isinstance(v, list) else "<value>"
+
+
+MatchValue = Annotated[Annotated[str, Tag("<value>")] | Annotated[list[str], Tag("<values>")]
+                       | Annotated[RegexMatch, Tag("<regex>")], Discriminator(_match_kind)]
+
+
 class Route(Strict):
-    match: dict[LabelName, str | list[str]]
+    match: dict[LabelName, MatchValue] = Field(
+        description="label: a value, a list of values, or {regex: ..., example: ...}")
     receivers: list[str]
     continue_: Bool = Field(False, alias="continue")
     group_by: list[LabelName] | None = None
@@ -419,8 +437,8 @@ class Route(Strict):
 
 
 class Inhibit(Strict):
-    source: dict[LabelName, str | list[str]]
-    target: dict[LabelName, str | list[str]]
+    source: dict[LabelName, MatchValue]
+    target: dict[LabelName, MatchValue]
     equal: list[LabelName] = Field(default_factory=list)
 
 

@@ -13,6 +13,7 @@ from .diagnostics import Diagnostic, Location, did_you_mean
 from .durations import parse_duration
 from .expr import ast
 from .expr.parser import ExprSyntaxError, parse
+from .model import RegexMatch
 from .yamlsource import SourceMap
 
 # name -> (min args, max args). What each does per backend lives in the compilers.
@@ -416,10 +417,31 @@ class _Checker:
         for i, inh in enumerate(r.inhibit):
             for side in ("source", "target"):
                 val = getattr(inh, side).get("severity")
+                if isinstance(val, RegexMatch):
+                    if not re2_error(val.regex) and not any(re.fullmatch(val.regex, s) for s in sevs):
+                        self.report("OBS315", "warning", f"inhibit {side} severity regex '{val.regex}' matches no "
+                                    "declared severity", ("routing", "inhibit", i, side, "severity", "regex"))
+                    continue
                 for v in ([val] if isinstance(val, str) else val or []):
                     if v not in sevs:
                         self.report("OBS315", "warning", f"inhibit {side} severity '{v}' is not a declared severity",
                                     ("routing", "inhibit", i, side, "severity"), did_you_mean(v, sevs))
+        matches = [(("routing", "routes", i, "match"), route.match) for i, route in enumerate(r.routes)]
+        matches += [(("routing", "inhibit", i, side), getattr(inh, side))
+                    for i, inh in enumerate(r.inhibit) for side in ("source", "target")]
+        for path, match in matches:
+            for label, val in match.items():
+                if isinstance(val, RegexMatch):
+                    self._routing_regex(val, path + (label,))
+
+    def _routing_regex(self, val: object, path: tuple) -> None:
+        err = re2_error(val.regex)
+        if err:
+            self.report("OBS205", "error", f"invalid regex for Alertmanager: {err}", path + ("regex",),
+                        "Alertmanager uses Go's RE2 syntax; it anchors the regex (it matches the whole value)")
+        elif val.example is not None and not re.fullmatch(val.regex, val.example):
+            self.report("OBS324", "error", f"the example '{val.example}' does not match the regex '{val.regex}' "
+                        "(anchored: it must match the whole value)", path + ("example",))
 
     def slos(self) -> None:
         from .slo import burn_threshold, can_fire, effective_tiers, error_budget
@@ -517,6 +539,20 @@ class _Checker:
                         if a not in names:
                             self.report("OBS601", "error", f"unknown alert '{a}'", ("tests", i, "expect", j, fld, k),
                                         did_you_mean(a, names))
+
+
+def re2_error(pattern: str) -> str:
+    """Why `pattern` is no RE2 regex (Alertmanager's, Prometheus'), or ''. Python's `re` reads the common syntax the
+    same way; RE2 lacks lookarounds, backreferences and atomic groups, which Python has."""
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        return str(e)
+    if re.search(r"\(\?(=|!|<=|<!|>|P=)", pattern):
+        return "RE2 has no lookahead, lookbehind, atomic groups or (?P=name) backreferences"
+    if re.search(r"(?<!\\)(\\\\)*\\[1-9]", pattern):
+        return "RE2 has no backreferences (\\1)"
+    return ""
 
 
 def _has_comparison(node: ast.Node) -> bool:

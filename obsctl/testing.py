@@ -121,7 +121,7 @@ def route_outcomes(spec_path: Path, env: str | None, templates: Path | None, che
                    config: Path | None) -> list[Outcome] | None:
     """amtool route tests; None when the route cases are not available in this installation."""
     try:
-        from .backends.alertmanager import route_cases
+        from .backends.alertmanager import route_cases, untested_route
     except ImportError:
         return None
     from .backends import Context
@@ -139,6 +139,10 @@ def route_outcomes(spec_path: Path, env: str | None, templates: Path | None, che
         want = ", ".join(case.receivers) or "(no receiver)"
         out.append(Outcome("FAIL" if problem else "PASS", shown, f"-> {want}  ({case.why})",
                            problem.message if problem else ""))
+    routes = checked.spec.routing.routes if checked.spec.routing else []
+    for i, route in enumerate(routes):
+        if reason := untested_route(route):
+            out.append(Outcome("NOT GENERATED", f"routing.routes[{i}]", "its own route case", reason))
     return out
 
 
@@ -205,7 +209,7 @@ def report(spec_path: Path, alerts: list[Outcome], routes: list[Outcome] | None,
         print("  none: the spec has no routing section", file=out)
     for o in routes:
         print(f"  {o.status:<13} {o.alert}  {o.scenario}", file=out)
-        if o.status == "FAIL" and o.detail:
+        if o.status in ("FAIL", "NOT GENERATED") and o.detail:
             print(f"  {'':<13} {o.detail}", file=out)
     everything = alerts + routes
     passed = sum(o.status == "PASS" for o in everything)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..model import MatchValue, RegexMatch
 from . import Artifact, BackendError, Context
 
 PATH = "alertmanager/alertmanager.yml"
@@ -45,8 +46,11 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def matcher(name: str, value: str | list[str]) -> str:
-    """`name="value"`, or `name=~"a|b"` for a list: always quoted and escaped, values taken literally."""
+def matcher(name: str, value: MatchValue) -> str:
+    """`name="value"`, or `name=~"a|b"` for a list (values taken literally), or `name=~"<regex>"` for
+    {regex: ...} (Alertmanager anchors it): always quoted and escaped."""
+    if isinstance(value, RegexMatch):
+        return f"{name}=~{_quote(value.regex)}"
     values = [value] if isinstance(value, str) else list(value)
     if len(values) == 1:
         return f"{name}={_quote(values[0])}"
@@ -54,13 +58,17 @@ def matcher(name: str, value: str | list[str]) -> str:
     return f"{name}=~{_quote(pattern)}"
 
 
-def _matches(match: Mapping[str, str | list[str]], labels: Mapping[str, str]) -> bool:
+def value_matches(want: MatchValue, have: str) -> bool:
+    """Whether a label value satisfies one `match:` value; a regex matches the whole value, as in Alertmanager
+    (Python's `re` reads the RE2 patterns semantics.py lets through the same way)."""
+    if isinstance(want, RegexMatch):
+        return re.fullmatch(want.regex, have) is not None
+    return have in ([want] if isinstance(want, str) else want)
+
+
+def _matches(match: Mapping[str, MatchValue], labels: Mapping[str, str]) -> bool:
     """Whether an alert with `labels` satisfies a spec `match:` (a missing label is the empty string)."""
-    for name, want in match.items():
-        have = labels.get(name, "")
-        if have not in ([want] if isinstance(want, str) else want):
-            return False
-    return True
+    return all(value_matches(want, labels.get(name, "")) for name, want in match.items())
 
 
 # --- severity vocabularies -------------------------------------------------------------------------------
@@ -127,7 +135,7 @@ def service_label(spec: object) -> str:
     return spec.labels.get("service", spec.service)
 
 
-def _check_match(ctx: Context, match: Mapping[str, str | list[str]], path: tuple) -> None:
+def _check_match(ctx: Context, match: Mapping[str, MatchValue], path: tuple) -> None:
     for k, v in match.items():
         if isinstance(v, list) and not v:
             raise BackendError([ctx.error("OBS323", f"'{k}' lists no values", path + (k,),
@@ -377,15 +385,30 @@ def route_cases(ctx: Context) -> list[RouteCase]:
         add(labels, "an alert with no severity goes to the default receiver")
     first_sev = next(iter(r.severities), "")
     for i, route in enumerate(r.routes):
-        keys = list(route.match)
+        if untested_route(route):
+            continue
         variants = [{}]
-        for k in keys:  # one case per listed value, the other keys at their first value
-            vals = route.match[k] if isinstance(route.match[k], list) else [route.match[k]]
+        for k, vals in _examples(route.match).items():  # one case per value, the other keys at their first
             variants += [{k: v} for v in vals[1:]]
-        base = {k: (v if isinstance(v, str) else v[0]) for k, v in route.match.items()}
+        base = {k: vals[0] for k, vals in _examples(route.match).items()}
         for variant in variants:
             wanted = {**base, **variant}
             labels = _labels(spec, wanted.get("alertname", "ObsctlRouteTest"), wanted.get("severity", first_sev), wanted)
             shown = ", ".join(f"{k}={v}" for k, v in wanted.items())
             add(labels, f"routing.routes[{i}] ({shown})")
     return cases
+
+
+def _examples(match: Mapping[str, MatchValue]) -> dict[str, list[str]]:
+    """Label values that satisfy each key of a `match:`: the listed values, or a regex's example."""
+    return {k: [v.example] if isinstance(v, RegexMatch) else [v] if isinstance(v, str) else list(v)
+            for k, v in match.items()}
+
+
+def untested_route(route: object) -> str:
+    """Why a route gets no route case of its own ('' when it gets them): a regex without an `example:`."""
+    keys = [k for k, v in route.match.items() if isinstance(v, RegexMatch) and v.example is None]
+    if not keys:
+        return ""
+    return (f"{', '.join(keys)} matches a regex without an example: value, so no label set is generated for it "
+            "(alerts whose labels match it are still tested)")
