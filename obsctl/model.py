@@ -62,11 +62,12 @@ LabelName = Annotated[str, AfterValidator(_label_name)]
 MetricName = Annotated[str, AfterValidator(_metric_name)]
 Labels = dict[LabelName, str]
 Expr = Annotated[str, Field(min_length=1, description="an obsctl expression (PromQL-flavoured, backend-neutral)")]
-Scalar = float | int | str
+Scalar = float | int
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    # allow_inf_nan=False: .inf or 1e999 in a threshold has no PromQL, Datadog or JSON form
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True, allow_inf_nan=False)
 
 
 class Overrides(Strict):
@@ -128,15 +129,22 @@ class MetricSource(Strict):
 class LogSource(Strict):
     type: Literal["loki", "datadog"] = "loki"
     format: Literal["json", "logfmt", "text"] = "json"
-    message_field: str = Field("msg", description="the field that holds the message in json/logfmt logs")
+    message_field: str = Field("msg", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+                               description="the field that holds the message in json/logfmt logs")
 
 
 class Probe(Strict):
-    url: str
+    url: str = Field(pattern=r"^https?://[^/@\s]+(/\S*)?$", description="http(s) URL, no credentials in it")
     interval: Duration = "30s"
     timeout: Duration = "10s"
     module: str = Field("http_2xx", description="blackbox exporter module")
     description: str = ""
+
+    @model_validator(mode="after")
+    def _timeout(self) -> Probe:
+        if parse_duration(self.timeout) > parse_duration(self.interval):
+            raise ValueError(f"timeout {self.timeout} is longer than the interval {self.interval}")
+        return self
 
 
 class Sources(Strict):
@@ -166,7 +174,8 @@ class Event(Strict):
     stream: Labels = Field(description="log stream selector, e.g. {service: asset-worker}")
     message: str = Field(min_length=1)
     match: Literal["exact", "contains", "regex"] = "exact"
-    field: str | None = Field(None, description="message field (default: sources.logs.message_field)")
+    field: str | None = Field(None, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+                              description="message field (default: sources.logs.message_field)")
     help: str = ""
 
 
@@ -342,7 +351,7 @@ class SLOAlerting(Strict):
 
 
 class SLO(Strict):
-    objective: float = Field(gt=0, lt=100, description="percent, e.g. 99.9")
+    objective: float = Field(ge=1, lt=100, description="percent, e.g. 99.9 (not 0.999)")
     period: Duration = "30d"
     description: str = ""
     sli: SLI
@@ -372,7 +381,7 @@ class Opsgenie(Strict):
 
 
 class Webhook(Strict):
-    url: str = Field(pattern=r"^https?://")
+    url: str = Field(pattern=r"^https?://[^/@\s]+(/\S*)?$", description="http(s) URL, no credentials in it")
     credentials_file: str | None = Field(None, description="bearer token file")
     max_alerts: int = Field(0, ge=0)
 
@@ -562,7 +571,8 @@ class Spec(Strict):
     runbook: str | None = Field(None, description="default runbook link for alerts")
     include: list[str] = Field(default_factory=list, description="specs whose sections this one extends")
     labels: Labels = Field(default_factory=dict, description="labels added to every alert")
-    vars: dict[str, Scalar] = Field(default_factory=dict, description="values expressions use as $name")
+    vars: dict[Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")], Scalar] = Field(
+        default_factory=dict, description="numbers expressions use as $name (thresholds per environment)")
     defaults: Defaults = Field(default_factory=Defaults)
     sources: Sources = Field(default_factory=Sources)
     metrics: dict[MetricName, Metric] = Field(default_factory=dict)

@@ -319,8 +319,22 @@ class _Checker:
                     if inner is not None:
                         stack.append(inner)
 
+    def shared_labels(self) -> None:
+        """Labels added to every alert must not change what routing and tests key on."""
+        for path, labels in ((("labels",), self.spec.labels),
+                             (("targets", "prometheus", "rule_labels"), self.spec.targets.prometheus.rule_labels)):
+            for key, value in labels.items():
+                if key in ("severity", "alertname", "service"):
+                    self.report("OBS306", "error", f"label '{key}' is set by obsctl on every alert", path + (key,),
+                                "severities come from each alert's severity:, the service from service:", key=True)
+                err = template_error(value)
+                if err:
+                    self.report("OBS303", "error", f"label '{key}' is not a valid Prometheus template: {err}",
+                                path + (key,))
+
     def alerts(self) -> None:
         s = self.spec
+        self.shared_labels()
         severities = set(s.routing.severities) if s.routing else set()
         for name, a in s.alerts.items():
             base = ("alerts", name)
@@ -363,6 +377,14 @@ class _Checker:
                 if err:
                     self.report("OBS303", "error", f"annotation '{key}' is not a valid Prometheus template: {err}",
                                 base + ("annotations", key))
+            for key, value in a.labels.items():
+                err = template_error(value)
+                if err:
+                    self.report("OBS303", "error", f"label '{key}' is not a valid Prometheus template: {err}",
+                                base + ("labels", key))
+            err = template_error(a.runbook or "")
+            if err:
+                self.report("OBS303", "error", f"runbook is not a valid Prometheus template: {err}", base + ("runbook",))
             for key in a.labels:
                 if key in ("severity", "alertname"):
                     self.report("OBS306", "error", f"label '{key}' is set by obsctl", base + ("labels", key), key=True)
@@ -499,6 +521,17 @@ class _Checker:
                                 tpath)
 
     def dashboards(self) -> None:
+        from .naming import dashboard_uid
+
+        owners: dict[str, str] = {}
+        if self.spec.slos:
+            owners[dashboard_uid(self.spec.service, "slos")] = "the SLO dashboard"
+        for dname, d in self.spec.dashboards.items():
+            uid = dashboard_uid(self.spec.service, dname, d.uid)
+            if uid in owners:
+                self.report("OBS512", "error", f"dashboard '{dname}' has the uid '{uid}' of {owners[uid]}",
+                            ("dashboards", dname), "rename the dashboard or give it its own uid:", key=True)
+            owners.setdefault(uid, f"dashboard '{dname}'")
         for dname, d in self.spec.dashboards.items():
             base = ("dashboards", dname, "panels")
             for i, item in enumerate(d.panels):

@@ -255,7 +255,7 @@ def build(ctx: Context) -> list[Artifact]:
     if jobs:
         out.append(Artifact(scrape_path(ctx), ctx.render("prometheus/scrape.yml.j2", jobs=jobs)))
     if ctx.spec.sources.probes:
-        out.append(Artifact("prometheus/blackbox-scrape.yml",
+        out.append(Artifact(f"prometheus/{ctx.spec.service}.blackbox-scrape.yml",  # per service: dirs are shared
                             ctx.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(ctx),
                                        exporter=ctx.spec.targets.prometheus.blackbox_exporter)))
     # SLO rules and tests; with --format prometheusrule the SLO module emits its own PrometheusRule instead

@@ -29,7 +29,7 @@ SESSIONS = EXAMPLES / "sessions-service" / "obsctl.yaml"
 
 def _probe_jobs(files: dict[str, str]) -> dict[str, dict]:
     """Blackbox scrape jobs by probed URL."""
-    doc = yaml.safe_load(files["prometheus/blackbox-scrape.yml"])
+    doc = yaml.safe_load(next(t for p, t in files.items() if p.endswith(".blackbox-scrape.yml")))
     return {t: job for job in doc["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
 
 

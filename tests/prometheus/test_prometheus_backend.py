@@ -112,7 +112,7 @@ def test_probe_alert_selects_what_the_blackbox_relabelling_produces(build, asset
     alert = _alerts(files[RULES])["APIUnavailable"]
     assert alert["expr"] == 'probe_success{instance="https://asset-ws.example.org/health"} == 0'
     assert alert["for"] == "3m"
-    scrape = yaml.safe_load(files["prometheus/blackbox-scrape.yml"])
+    scrape = yaml.safe_load(files["prometheus/asset-ws.blackbox-scrape.yml"])
     (job,) = scrape["scrape_configs"]
     assert job["job_name"] == "blackbox-http_2xx"
     assert job["metrics_path"] == "/probe"
@@ -124,7 +124,7 @@ def test_probe_alert_selects_what_the_blackbox_relabelling_produces(build, asset
     assert relabel[1] == {"source_labels": ["__param_target"], "target_label": "instance"}
     assert relabel[2] == {"target_label": "__address__", "replacement": "blackbox-exporter:9115"}
     require_tool("promtool")
-    path = _write(tmp_path, files) / "prometheus/blackbox-scrape.yml"
+    path = _write(tmp_path, files) / "prometheus/asset-ws.blackbox-scrape.yml"
     proc = subprocess.run(["promtool", "check", "config", "--syntax-only", str(path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr + proc.stdout
 
