@@ -5,7 +5,7 @@ Output (paths relative to the build directory):
     datadog/monitors/slo-<slo>-<tier>.json   POST /api/v1/monitor, burn-rate ("slo alert") monitors
     datadog/slos/<slo>.json                  POST /api/v1/slo, metric SLOs
     datadog/dashboards/<dashboard>.json      POST /api/v1/dashboard
-    datadog/conf.d/http_check.d/conf.yaml    the Agent HTTP check the probe monitors read (when there are probes)
+    datadog/conf.d/http_check.d/<service>.yaml  the Agent HTTP check the probe monitors read (when there are probes)
 
 How the spec maps (each monitor's message says what applied to it):
 - Metric alerts are query alerts. `for` has no Datadog field: each point of the query is the expression over
@@ -53,7 +53,6 @@ from . import Artifact, BackendError, Context
 MONITOR_DIR = "datadog/monitors"
 SLO_DIR = "datadog/slos"
 DASHBOARD_DIR = "datadog/dashboards"
-HTTP_CHECK = "datadog/conf.d/http_check.d/conf.yaml"
 SLO_TIMEFRAMES = {"7d": 7, "30d": 30, "90d": 90}
 LONG_MIN, LONG_MAX = 3600, 48 * 3600  # Datadog burn-rate long window bounds
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
@@ -76,6 +75,11 @@ def slo_id_placeholder(slo_file_stem: str) -> str:
 # --- the backend interface ---------------------------------------------------------------------------------
 
 
+
+def http_check_file(spec: object) -> str:
+    """The Agent reads every YAML file in conf.d/http_check.d/: one per service, so services share a directory."""
+    return f"datadog/conf.d/http_check.d/{spec.service}.yaml"
+
 def build(ctx: Context) -> list[Artifact]:
     b = _Builder(ctx)
     if any(e.code == "OBS711" for e in b.errors):
@@ -91,7 +95,7 @@ def build(ctx: Context) -> list[Artifact]:
             out.append(Artifact(f"{folder}/{stem}.json", text if text.endswith("\n") else text + "\n"))
     if ctx.spec.sources.probes:
         text = ctx.render("datadog/http_check.yaml.j2", instances=b.http_check_instances())
-        out.append(Artifact(HTTP_CHECK, text if text.endswith("\n") else text + "\n"))
+        out.append(Artifact(http_check_file(ctx.spec), text if text.endswith("\n") else text + "\n"))
     return out
 
 
@@ -103,7 +107,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
 
     problems: list[object] = []
     for a in artifacts:
-        if a.path == HTTP_CHECK:
+        if a.path.startswith("datadog/conf.d/http_check.d/"):
             try:
                 doc = yaml.safe_load(a.text)
             except yaml.YAMLError as e:
@@ -429,7 +433,7 @@ class _Builder:
             raise CompileError(f"'for: {a.for_}' at a {probe.interval} probe interval (more than 100 checks)")
         url = probe.url.replace("\\", "\\\\").replace('"', '\\"')
         query = f'"http.can_connect".over("url:{url}").by("host","url").last({checks}).count_by_status()'
-        notes.append(f"The Agent's http_check (datadog/conf.d/http_check.d/conf.yaml) runs every {probe.interval}; "
+        notes.append(f"The Agent's http_check ({http_check_file(self.spec)}) runs every {probe.interval}; "
                      f"the monitor alerts when the last {checks} checks were critical (no connection, timeout or a "
                      f"non-2xx status), which is the probe failing for {a.for_}.")
         opts: dict = {"notify_no_data": self.dd.notify_no_data}
