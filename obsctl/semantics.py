@@ -529,7 +529,7 @@ class _Checker:
         for dname, d in self.spec.dashboards.items():
             uid = dashboard_uid(self.spec.service, dname, d.uid)
             if uid in owners:
-                self.report("OBS512", "error", f"dashboard '{dname}' has the uid '{uid}' of {owners[uid]}",
+                self.report("OBS512", "error", f"dashboard '{dname}': uid '{uid}' is also the uid of {owners[uid]}",
                             ("dashboards", dname), "rename the dashboard or give it its own uid:", key=True)
             owners.setdefault(uid, f"dashboard '{dname}'")
         for dname, d in self.spec.dashboards.items():

@@ -119,7 +119,7 @@ CASES = [
     ("include-not-yaml", "include: [/etc/passwd]\n" + BASE, "OBS009", 1, 11, "not a YAML spec"),
     ("runbook-template", BASE.replace("    for: 5m\n", "    for: 5m\n    runbook: 'https://wiki/{{ page'\n"), "OBS303", 14, 14, "runbook"),
     ("dashboard-uid-clash", BASE + "dashboards:\n  a.b: {title: A, panels: [{title: p, expr: queue_depth}]}\n"
-     "  a-b: {title: B, panels: [{title: p, expr: queue_depth}]}\n", "OBS512", 21, 3, "has the uid"),
+     "  a-b: {title: B, panels: [{title: p, expr: queue_depth}]}\n", "OBS512", 21, 3, "is also the uid of"),
     ("merge-key-bad", "service: demo\n<<: 5\n", "OBS001", 2, 5, "merges need a mapping"),
     ("unsupported-tag", "service: !!python/object:os.system demo\n", "OBS001", 1, 10, "unsupported YAML tag"),
 ]
