@@ -276,17 +276,15 @@ def build(ctx: Context) -> list[Artifact]:
 
 def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
     """Parse each file back as YAML; run `amtool check-config` on it when amtool is installed."""
-    import yaml
 
-    from ..verify import Skipped
+    from ..verify import Skipped, parse_back
     from ..verify.tools import INSTALL_HINTS, have_tool
 
     problems: list[object] = []
     for a in artifacts:
-        try:
-            data = yaml.safe_load(a.text)
-        except yaml.YAMLError as exc:
-            problems.append(f"{a.path}: not valid YAML: {exc}")
+        data, bad = parse_back(a.path, a.text)
+        if bad:
+            problems.append(bad)
             continue
         if not isinstance(data, dict) or "route" not in data:
             problems.append(f"{a.path}: no route in the rendered configuration")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..compile.promql import CompileError
 from ..expr import ast
 from . import Artifact, BackendError, Context
@@ -62,17 +60,16 @@ def build(ctx: Context) -> list[Artifact]:
 
 
 def verify(artifacts: list[Artifact], staging: Path) -> list[str]:
-    from ..verify import Skipped
+    from ..verify import Skipped, parse_back
     from ..verify.logql import check_logql, describe_error
     from ..verify.tools import ToolMissing
 
     problems: list[str] = []
     exprs: list[tuple[str, str, str]] = []  # (file, rule, expr)
     for art in artifacts:
-        try:
-            doc = yaml.safe_load(art.text)
-        except yaml.YAMLError as e:
-            problems.append(f"{art.path}: not valid YAML: {e}")
+        doc, bad = parse_back(art.path, art.text)
+        if bad:
+            problems.append(bad)
             continue
         groups = doc.get("groups") if isinstance(doc, dict) else None
         if not isinstance(groups, list):

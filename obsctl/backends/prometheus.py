@@ -266,17 +266,16 @@ def build(ctx: Context) -> list[Artifact]:
 
 
 def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
-    from ..verify import Skipped
+    from ..verify import Skipped, parse_back
     from ..verify.promtool import check_rules, promql_errors
     from ..verify.tools import ToolMissing
 
     problems: list[object] = []
     rule_files: list[Path] = []
     for art in artifacts:
-        try:
-            doc = yaml.safe_load(art.text)
-        except yaml.YAMLError as e:
-            problems.append(f"{art.path}: not valid YAML: {e}")
+        doc, bad = parse_back(art.path, art.text)
+        if bad:
+            problems.append(bad)
             continue
         if not isinstance(doc, dict):
             problems.append(f"{art.path}: expected a YAML mapping")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "Skipped"]
+__all__ = ["Problem", "Skipped", "parse_back"]
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,13 @@ class Skipped:
 
     def __str__(self) -> str:
         return f"not checked with {self.tool}: it is not installed" + (f" ({self.hint})" if self.hint else "")
+
+
+def parse_back(path: str, text: str) -> tuple[object, str | None]:
+    """A rendered YAML file read back: (document, None), or (None, why it is not YAML)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text), None
+    except yaml.YAMLError as e:
+        return None, f"{path}: not valid YAML: {e}"
