@@ -26,7 +26,7 @@ metrics:
 
 derived:
   error_ratio_5m:
-    expr: delta(http_requests_total{{code=~"5.."}}) / max(delta(http_requests_total), 1)
+    expr: delta(http_requests_total{{code=~"5.*"}}) / max(delta(http_requests_total), 1)
     window: 5m
     unit: percentunit
 
@@ -37,7 +37,11 @@ dashboards:
     panels:
       - {{title: Requests per second, expr: "rate(http_requests_total)", unit: reqps}}
       - {{title: Error ratio, expr: error_ratio_5m, unit: percentunit}}
-      - {{title: p95 latency, expr: "quantile(0.95, http_request_duration_seconds)", unit: s}}
+      - title: p95 latency
+        expr: quantile(0.95, http_request_duration_seconds)
+        unit: s
+        # Datadog computes percentiles from distributions, not from Prometheus buckets: say which one to query.
+        overrides: {{datadog: "p95:http.request.duration.seconds{{*}}"}}
 
 alerts:
   HighErrorRate:
@@ -58,7 +62,7 @@ slos:
     objective: 99.9
     period: 30d
     sli:
-      bad: http_requests_total{{code=~"5.."}}
+      bad: http_requests_total{{code=~"5.*"}}
       total: http_requests_total
     alerting: {{page_severity: page, ticket_severity: ticket}}
 

@@ -37,6 +37,11 @@ def test_init_writes_a_spec_that_validates(tmp_path, monkeypatch):
     assert runner.invoke(app, ["init", "svc.yaml", "--service", "payments"]).exit_code == 0
     result = check(tmp_path / "svc.yaml", every_env=True)
     assert result.ok and not result.diagnostics, [str(d.message) for d in result.diagnostics]
+    from obsctl.build import render
+
+    artifacts, diags, _ = render(tmp_path / "svc.yaml", ["all"], None)
+    assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
+    assert {a.path.split("/")[0] for a in artifacts} == {"prometheus", "alertmanager", "grafana", "datadog"}
     assert runner.invoke(app, ["init", "svc.yaml"]).exit_code == 1  # no overwrite without --force
 
 
