@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ASSET_WS = REPO / "examples" / "asset-ws" / "obsctl.yaml"
 
-# What the asset-ws example could carry as its own tests: section (seed 000: API high error rate, P1).
+# The asset-ws example's own tests: section (seed 000: API high error rate, P1); copies below swap it out.
 SPEC_TESTS = """
 tests:
   - name: error burst pages after 10 minutes
@@ -50,7 +50,9 @@ def _obsctl_test(spec: Path, env: dict | None = None) -> subprocess.CompletedPro
 
 
 def _copy(tmp_path: Path, extra: str = "", replace: tuple[str, str] | None = None) -> Path:
-    text = ASSET_WS.read_text() + extra
+    example = ASSET_WS.read_text()
+    assert SPEC_TESTS.strip() in example
+    text = example.replace(SPEC_TESTS.strip(), "") + extra
     if replace:
         assert replace[0] in text
         text = text.replace(*replace)
