@@ -15,11 +15,12 @@ import yaml
 
 def templates_root() -> Path:
     """The templates shipped with obsctl (inside the package when installed, else beside it)."""
-    here = Path(__file__).resolve().parent
-    for cand in (here / "templates", here.parent / "templates"):
-        if cand.is_dir():
-            return cand
-    raise FileNotFoundError("obsctl's templates directory is missing from this installation")
+    from .resources import resource_dir
+
+    root = resource_dir("templates")
+    if not root.is_dir():
+        raise FileNotFoundError("obsctl's templates directory is missing from this installation")
+    return root
 
 
 class _Dumper(yaml.SafeDumper):

@@ -15,7 +15,6 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator, ValidationError
@@ -23,10 +22,11 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT7
 
+from obsctl.resources import resource_dir
 from obsctl.verify import Problem
 from obsctl.verify.grafana_units import is_grafana_unit
 
-SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
+SPECS_DIR = resource_dir("specs")
 SCHEMA_DIR = SPECS_DIR / "grafana"
 OBSCTL_SCHEMA = SPECS_DIR / "obsctl-grafana-dashboard.schema.json"
 # Grafana's files carry no $id: each is registered under this base + its file name, so local

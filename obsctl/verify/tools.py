@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ..resources import resource_dir
+
 # tools/logql-check lives in the repository, next to the package (not inside it).
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = resource_dir("tools").parent
 LOGQL_CHECK_DIR = REPO_ROOT / "tools" / "logql-check"
 
 INSTALL_HINTS: dict[str, str] = {

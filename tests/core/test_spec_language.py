@@ -220,3 +220,17 @@ def test_the_readme_tour_validates_and_builds(tmp_path):
     for env in (None, "prod"):
         artifacts, diags, _ = render(path, ["all"], env)
         assert artifacts and not [d for d in diags if d.level == "error"], [d.message for d in diags]
+
+
+def test_wheels_carry_templates_specs_and_the_grammar():
+    # obsctl/templates and obsctl/specs link to the repository's folders so a wheel installs them in the package.
+    import tomllib
+
+    from obsctl.resources import resource_dir
+
+    for name in ("templates", "specs"):
+        link = ROOT / "obsctl" / name
+        assert link.is_symlink() and link.resolve() == (ROOT / name).resolve()
+        assert resource_dir(name).resolve() == (ROOT / name).resolve()
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["obsctl"]
+    assert {"expr/grammar.lark", "templates/**/*", "specs/**/*"} <= set(data)
