@@ -185,7 +185,8 @@ class _Builder:
 
     def name(self, text: str) -> str:
         env = f"[{self.ctx.env}]" if self.ctx.env else ""
-        return f"[obsctl]{env} {self.spec.service} {text}"
+        # Datadog renders templates and handles in monitor names too: spec titles are defused like messages.
+        return f"[obsctl]{env} {self.spec.service} {_text(text)}"
 
     def handles(self, labels: dict[str, str]) -> list[str]:
         routing = self.spec.routing

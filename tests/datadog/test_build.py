@@ -603,3 +603,20 @@ def test_raw_queries_in_scalar_widgets(write_spec):
     value, top = (w["definition"]["requests"] for w in d["widgets"])
     assert value == [{"q": "max:a{*} / max:b{*}", "aggregator": "last"}]
     assert top == [{"q": "max:a{*} by {q} / max:b{*}"}]  # a toplist's legacy request has no aggregator
+
+
+def test_titles_cannot_notify_or_template_through_monitor_names(tmp_path):
+    import json
+
+    import yaml
+
+    from obsctl.build import render
+
+    data = yaml.safe_load(ASSET_WS.read_text())
+    data["alerts"]["APIHighErrorRate"]["title"] = "errors @pagerduty-everyone {{#is_alert}}x{{/is_alert}}"
+    path = tmp_path / "obsctl.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    artifacts, diags, _ = render(path, ["datadog"], None)
+    assert not [d for d in diags if d.level == "error"]
+    name = json.loads(next(a.text for a in artifacts if a.path.endswith("/APIHighErrorRate.json")))["name"]
+    assert "@pagerduty" not in name and "{{#is_alert}}" not in name
