@@ -146,18 +146,26 @@ def route_outcomes(spec_path: Path, env: str | None, templates: Path | None, che
     return out
 
 
+
+def _have(tool: str, what: str, package: str) -> bool:
+    """Whether `tool` is installed; if not, say which Debian package brings it."""
+    from .verify.tools import ToolMissing, find_tool
+
+    try:
+        find_tool(tool)
+    except ToolMissing as e:
+        print(f"error: obsctl test runs the {what} with {tool}, which is not installed.\n"
+              f"  install the Debian package '{package}': {e.hint}", file=sys.stderr)
+        return False
+    return True
+
 def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
     """Build, run promtool and amtool, print a report per alert and route; 0 when everything passed."""
     from .build import render
     from .report import render_human
     from .verify.promtool import test_rules
-    from .verify.tools import ToolMissing, find_tool
 
-    try:
-        find_tool("promtool")
-    except ToolMissing as e:
-        print(f"error: obsctl test runs the alert tests with promtool, which is not installed.\n"
-              f"  install the Debian package 'prometheus': {e.hint}", file=sys.stderr)
+    if not _have("promtool", "alert tests", "prometheus"):
         return 1
     artifacts, diags, result = render(spec_path, ["prometheus", "alertmanager"], env, templates, {"format": "rules"})
     if diags:
@@ -166,13 +174,8 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
         print(f"{spec_path}: cannot test: the spec does not build", file=sys.stderr)
         return 1
     checked = result.checked[0]
-    if checked.spec.routing is not None:
-        try:
-            find_tool("amtool")
-        except ToolMissing as e:
-            print(f"error: obsctl test runs the route tests with amtool, which is not installed.\n"
-                  f"  install the Debian package 'prometheus-alertmanager': {e.hint}", file=sys.stderr)
-            return 1
+    if checked.spec.routing is not None and not _have("amtool", "route tests", "prometheus-alertmanager"):
+        return 1
     with tempfile.TemporaryDirectory(prefix="obsctl-test-") as tmp:
         root = Path(tmp)
         for art in artifacts:
