@@ -21,7 +21,8 @@ def _parser():
     from lark import Lark
 
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=_cache_file())
+    # The transformer runs inside the LALR parser: syntax trees come out directly, with no lark tree between.
+    return Lark(grammar, parser="lalr", maybe_placeholders=True, transformer=_transformer(), cache=_cache_file())
 
 
 def _cache_file() -> str | bool:
@@ -105,66 +106,64 @@ def _unquote(tok) -> str:
     try:
         return unquote(str(tok))
     except ValueError as e:
-        # lark wraps this in a VisitError; _parse_cached unwraps it so the caller sees file:line:col.
+        # raised inside the parser's callbacks, it reaches the caller as it is, with file:line:col.
         raise ExprSyntaxError(str(e), tok.line, tok.column, _ESCAPE_HINT) from None
 
 
 @functools.cache
 def _transformer():
-    from lark import Transformer, v_args
+    from lark import Transformer
 
-    def pos(meta) -> ast.Pos:
-        return ast.Pos(getattr(meta, "line", 1), getattr(meta, "column", 1))
-
-    @v_args(meta=True)
+    # Positions come from tokens (lark keeps line and column on each), so no tree-wide position pass is needed.
     class ToAst(Transformer):
-        def number(self, meta, items):
+        def number(self, items):
             return ast.Number(float(items[0]), pos=ast.Pos(items[0].line, items[0].column))
 
-        def var(self, meta, items):
+        def var(self, items):
             return ast.Var(str(items[0])[1:], pos=ast.Pos(items[0].line, items[0].column))
 
-        def string(self, meta, items):
+        def string(self, items):
             return ast.String(_unquote(items[0]), pos=ast.Pos(items[0].line, items[0].column))
 
-        def duration(self, meta, items):
+        def duration(self, items):
             return ast.DurationLit(str(items[0]), pos=ast.Pos(items[0].line, items[0].column))
 
-        def neg(self, meta, items):
-            return ast.Neg(items[0], pos=pos(meta))
+        def neg(self, items):
+            minus, operand = items
+            return ast.Neg(operand, pos=ast.Pos(minus.line, minus.column))
 
-        def binop(self, meta, items):
+        def binop(self, items):
             left, op, right = items
             return ast.BinOp(str(op), left, right, pos=ast.Pos(op.line, op.column))
 
-        def args(self, meta, items):
+        def args(self, items):
             return list(items)
 
-        def grouping(self, meta, items):
+        def grouping(self, items):
             kw, *names = items
             return (str(kw) == "without", [str(n) for n in names if n is not None])
 
-        def call(self, meta, items):
+        def call(self, items):
             name, args, grouping = items
             without, by = grouping if grouping else (False, None)
             return ast.Call(str(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
 
-        def agg_prefix(self, meta, items):
+        def agg_prefix(self, items):
             name, grouping, args = items
             without, by = grouping
             return ast.Call(str(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
 
-        def matcher(self, meta, items):
+        def matcher(self, items):
             label, op, value = items
             return ast.Matcher(str(label), str(op), _unquote(value))
 
-        def matchers(self, meta, items):
+        def matchers(self, items):
             return [m for m in items if m is not None]
 
-        def range(self, meta, items):
+        def range(self, items):
             return str(items[0])
 
-        def selector(self, meta, items):
+        def selector(self, items):
             name, matchers, window = items
             return ast.Ref(str(name), matchers or [], window, pos=ast.Pos(name.line, name.column))
 
@@ -185,13 +184,12 @@ def _parse_cached(text: str) -> ast.Node:
         UnexpectedEOF,
         UnexpectedInput,
         UnexpectedToken,
-        VisitError,
     )
 
     if not isinstance(text, str) or not text.strip():
         raise ExprSyntaxError("the expression is empty", 1, 1)
     try:
-        tree = _parser().parse(text)
+        return _parser().parse(text)
     except UnexpectedEOF as e:
         lines = text.splitlines() or [""]
         expected = _expected(e.expected)
@@ -209,12 +207,7 @@ def _parse_cached(text: str) -> ast.Node:
         raise ExprSyntaxError(f"unexpected character '{ch}'", e.line, e.column, _hint_for(ch)) from None
     except UnexpectedInput as e:  # pragma: no cover - other lark errors
         raise ExprSyntaxError(str(e), getattr(e, "line", 1), getattr(e, "column", 1)) from None
-    try:
-        return _transformer().transform(tree)
-    except VisitError as e:
-        if isinstance(e.orig_exc, ExprSyntaxError):
-            raise e.orig_exc from None
-        raise
+
 
 
 _READABLE = {
