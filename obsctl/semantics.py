@@ -133,6 +133,8 @@ class _Checker:
                 kinds.add("event" if info.kind == "event" else "metric")
                 if n.window:
                     self._duration(n.window, path, n.pos)
+                if n.offset:
+                    self._duration(n.offset, path, n.pos)
                 self._check_matchers(n, info, path)
                 if info.kind in ("histogram", "summary") and not info.series and not n.matchers:
                     if not self._inside_quantile(node, n):

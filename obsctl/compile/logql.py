@@ -76,7 +76,8 @@ class LogQL:
         if info is not None and info.kind == "event" and f in ("count", "rate"):
             w = first.window or (node.args[1].text if len(node.args) > 1 else window)
             fn = "count_over_time" if f == "count" else "rate"
-            inner = f"sum{self._by(node)}({fn}({self.selector(first.name)} [{w}]))"
+            offset = f" offset {first.offset}" if first.offset else ""  # LogQL: after the range, as in PromQL
+            inner = f"sum{self._by(node)}({fn}({self.selector(first.name)} [{w}]{offset}))"
             # No matching line gives no series at all; `or vector(0)` turns that into the 0 users expect.
             return f"({inner} or vector(0))" if f == "count" else inner
         if f in ("sum", "avg", "min", "max") and len(node.args) == 1:

@@ -7,6 +7,7 @@ a counter function outside an aggregation is combined with the metric's `aggrega
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from ..expr import ast
@@ -36,6 +37,26 @@ def quote(value: str) -> str:
 
 def matchers_text(pairs: list[tuple[str, str, str]]) -> str:
     return ", ".join(f"{k}{op}{quote(v)}" for k, op, v in pairs)
+
+
+def _offset(ref: ast.Ref) -> str:
+    """PromQL's offset modifier, which follows the selector (and its range)."""
+    return f" offset {ref.offset}" if ref.offset else ""
+
+
+def _shift(node: ast.Node, offset: str) -> ast.Node:
+    """A copy of `node` evaluated `offset` earlier: every selector in it gets the offset."""
+    if isinstance(node, ast.Ref):
+        if node.offset:
+            raise CompileError(f"an offset of an offset ('{node.name} offset {node.offset}' inside another offset)")
+        return dataclasses.replace(node, offset=offset)
+    if isinstance(node, ast.Call):
+        return dataclasses.replace(node, args=[_shift(a, offset) for a in node.args])
+    if isinstance(node, ast.BinOp):
+        return dataclasses.replace(node, left=_shift(node.left, offset), right=_shift(node.right, offset))
+    if isinstance(node, ast.Neg):
+        return dataclasses.replace(node, operand=_shift(node.operand, offset))
+    return node
 
 
 class PromQL:
@@ -150,14 +171,15 @@ class PromQL:
         if info is None:
             raise CompileError(f"unknown name '{node.name}'")
         if info.kind == "derived":
-            return self.derived(node.name)
+            return self._shifted_derived(node) if node.offset else self.derived(node.name)
         if info.kind == "event":
             raise CompileError(f"the log event '{node.name}' cannot be queried in PromQL")
         if info.kind == "probe":
-            return self.probe_selector(node.name)
+            return self.probe_selector(node.name) + _offset(node)
         sel = self._selector(node)
         if node.window:
             sel += f"[{node.window}]"
+        sel += _offset(node)
         if in_agg or node.window:
             return sel
         return self._implicit(info.target, sel)
@@ -170,7 +192,7 @@ class PromQL:
             info = self.refs[ref.name]
             w = ref.window or (args[1].text if len(args) > 1 else window)
             fn = "increase" if f == "delta" and info.kind == "counter" else f
-            inner = f"{fn}({self._selector(ref)}[{w}])"
+            inner = f"{fn}({self._selector(ref)}[{w}]{_offset(ref)})"
             if in_agg:
                 return inner
             return self._implicit(info.target, inner)
@@ -210,6 +232,19 @@ class PromQL:
         w = target.window or window
         if info.kind == "summary":
             ref = ast.Ref(target.name, target.matchers + [ast.Matcher("quantile", "=", qtext)])
-            return f"max by ({', '.join(by)}) ({self._selector(ref)})" if by else f"max({self._selector(ref)})"
+            sel = self._selector(ref) + _offset(target)
+            return f"max by ({', '.join(by)}) ({sel})" if by else f"max({sel})"
         bucket = ast.Ref(f"{target.name}_bucket", target.matchers)
-        return f"histogram_quantile({qtext}, sum by ({', '.join(['le'] + by)}) (rate({self._selector(bucket)}[{w}])))"
+        return f"histogram_quantile({qtext}, sum by ({', '.join(['le'] + by)}) " \
+               f"(rate({self._selector(bucket)}[{w}]{_offset(target)})))"
+
+    def _shifted_derived(self, ref: ast.Ref) -> str:
+        """`derived offset 1d`: its recording rule shifted, or (inline) its expression with every selector shifted."""
+        if ref.name in self.records:
+            return f"{self.records[ref.name]}{self.record_selector()} offset {ref.offset}"
+        d = self.spec.derived[ref.name]
+        if d.overrides.promql:
+            raise CompileError(f"'{ref.name} offset {ref.offset}': the derived metric is a raw PromQL override, "
+                               "which obsctl cannot shift")
+        return self.compile(_shift(self.exprs[("derived", ref.name, "expr")], ref.offset),
+                            d.window or self.spec.defaults.window)

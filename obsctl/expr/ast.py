@@ -51,6 +51,7 @@ class Ref(Node):
     name: str
     matchers: list[Matcher] = field(default_factory=list)
     window: str | None = None
+    offset: str | None = None  # `x offset 1d`: the value one day earlier
 
 
 @dataclass

@@ -163,9 +163,12 @@ def _transformer():
         def range(self, items):
             return str(items[0])
 
+        def offset(self, items):
+            return str(items[1])
+
         def selector(self, items):
-            name, matchers, window = items
-            return ast.Ref(str(name), matchers or [], window, pos=ast.Pos(name.line, name.column))
+            name, matchers, window, offset = items
+            return ast.Ref(str(name), matchers or [], window, offset, pos=ast.Pos(name.line, name.column))
 
     return ToAst()
 
