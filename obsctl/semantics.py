@@ -623,19 +623,18 @@ _KEYWORDS = {"if", "else", "end", "range", "with", "define", "template", "block"
 
 
 def template_error(text: str) -> str:
-    """Why `text` is not a valid Prometheus alert template, or '' when it is."""
-    if not text or "{{" not in text and "}}" not in text:
+    """Why `text` is not a valid Prometheus alert template, or '' when it is.
+
+    As Go's text/template reads it: `}}` outside an action is plain text, and an action ends at the first `}}`
+    outside its quoted strings ("...", `...`, '.')."""
+    if not text or "{{" not in text:
         return ""
     depth_stack: list[str] = []
     pos = 0
-    while True:
-        start = text.find("{{", pos)
-        stray = text.find("}}", pos)
-        if stray != -1 and (start == -1 or stray < start):
-            return "'}}' without a matching '{{'"
-        if start == -1:
-            break
-        end = text.find("}}", start + 2)
+    while (start := text.find("{{", pos)) != -1:
+        end = _action_end(text, start + 2)
+        if end == -2:
+            return "unterminated quoted string"
         if end == -1:
             return "unclosed action: '{{' without '}}'"
         body = text[start + 2:end].strip().strip("-").strip()
@@ -650,6 +649,28 @@ def template_error(text: str) -> str:
     if depth_stack:
         return f"'{{{{ {depth_stack[-1]} }}}}' is never closed with '{{{{ end }}}}'"
     return ""
+
+
+def _action_end(text: str, i: int) -> int:
+    """Where the action whose body starts at `i` closes: its `}}`, -1 when none does, -2 for an open string."""
+    body = text[i:].lstrip("- \t")
+    if body.startswith("/*"):  # a comment runs to */ and may hold quotes
+        close = text.find("*/", i)
+        return -1 if close == -1 else text.find("}}", close)
+    while i < len(text):
+        if text.startswith("}}", i):
+            return i
+        quote = text[i]
+        if quote in "\"'`":
+            i += 1
+            while i < len(text) and text[i] != quote:
+                if text[i] == "\n" and quote != "`":
+                    return -2
+                i += 2 if text[i] == "\\" and quote != "`" else 1
+            if i >= len(text):
+                return -2
+        i += 1
+    return -1
 
 
 def _action_error(body: str, stack: list[str]) -> str:
