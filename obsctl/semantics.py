@@ -561,6 +561,9 @@ class _Checker:
             if p.type == "logs" and not (isinstance(node, ast.Ref) and self.out.refs.get(node.name, RefInfo("", "")).kind
                                          == "event"):
                 self.report("OBS503", "error", "a logs panel shows a log event: name one", epath, "e.g. expr: refresh_ok")
+            elif p.type == "logs" and (node.window or node.offset):
+                self.report("OBS503", "error", "a logs panel shows a log event's lines as they come, with no window or "
+                            "offset", epath, f"e.g. expr: {node.name}", node.pos)
             elif p.type != "logs" and isinstance(node, ast.Ref) and events:
                 self.report("OBS504", "error", f"'{node.name}' is a log event: count it for a {p.type} panel", epath,
                             f"e.g. count({node.name}) or use type: logs", node.pos)
@@ -604,7 +607,7 @@ def _uses_events(node: ast.Node, refs: dict[str, RefInfo]) -> bool:
 
 
 def _is_event_selector(node: ast.Node, refs: dict[str, RefInfo]) -> bool:
-    if not isinstance(node, ast.Ref) or node.window:
+    if not isinstance(node, ast.Ref) or node.window or node.offset:
         return False
     info = refs.get(node.name)
     return info is None or info.kind in ("counter", "event")

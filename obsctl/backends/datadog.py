@@ -42,7 +42,16 @@ import math
 import re
 from pathlib import Path
 
-from ..compile.datadog import METRIC_NAME, METRIC_NAME_RULE, Datadog, Formula, logs_query, num, raw_leaf
+from ..compile.datadog import (
+    METRIC_NAME,
+    METRIC_NAME_RULE,
+    Datadog,
+    Formula,
+    logs_query,
+    no_offset,
+    num,
+    raw_leaf,
+)
 from ..compile.promql import CompileError
 from ..durations import parse_duration
 from ..expr import ast
@@ -397,6 +406,7 @@ class _Builder:
                 and isinstance(expr.args[0], ast.Ref) and not expr.by):
             raise CompileError("arithmetic on log event counts (a log alert compares one count with a number)")
         ref = expr.args[0]
+        no_offset(ref)
         w = ref.window or (expr.args[1].text if len(expr.args) > 1 else self.spec.defaults.window)
         secs = int(parse_duration(w))
         if expr.func == "rate":

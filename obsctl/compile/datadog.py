@@ -355,7 +355,7 @@ class Datadog:
             return f"{_paren(left, prec)} {node.op} {_paren(right, prec + 1)}", prec
         if isinstance(node, ast.Ref):
             info = self.refs.get(node.name)
-            if info is None or info.kind != "derived":
+            if info is None or info.kind != "derived" or node.offset:
                 return None
             d = self.spec.derived[node.name]
             if d.overrides.datadog:
@@ -385,7 +385,7 @@ class Datadog:
     # -- shared ------------------------------------------------------------------------------------------------
     def _metric_query(self, ref: ast.Ref, space: tuple[str, list[str] | None] | None, modifier: str,
                       variables: dict[str, str]) -> str:
-        _no_offset(ref)
+        no_offset(ref)
         info = self.refs[ref.name]
         cat = self.spec.metrics.get(info.target)
         agg, by = space if space else ((cat.aggregate if cat else "sum"), None)
@@ -455,7 +455,7 @@ class _Session:
         info = self.c.refs.get(node.name)
         if info is None:
             raise CompileError(f"unknown name '{node.name}'")
-        _no_offset(node)
+        no_offset(node)
         if info.kind == "derived":
             if space is not None:
                 raise CompileError(f"an aggregation over the derived metric '{node.name}' (Datadog aggregates each "
@@ -556,7 +556,7 @@ class _Session:
 
     def _events(self, node: ast.Call, window: str) -> tuple[str, int]:
         ref = node.args[0]
-        _no_offset(ref)
+        no_offset(ref)
         if not self.events:
             raise CompileError(f"the log event '{ref.name}' inside a metric query")
         if node.by:
@@ -572,7 +572,7 @@ class _Session:
         return (rolled, _PREC_ATOM) if node.func == "count" else (f"{rolled} / {secs}", _PREC_MUL)
 
 
-def _no_offset(ref: ast.Ref) -> None:
+def no_offset(ref: ast.Ref) -> None:
     # Datadog monitors compare with the past only as change()/pct_change() of a whole query, not per selector.
     if ref.offset:
         raise CompileError(f"'{ref.name} offset {ref.offset}' (a monitor compares with the past only through "

@@ -29,11 +29,13 @@ events:
   boom: {message: boom, stream: {app: shop}}
 derived:
   error_ratio: {expr: 'rate(http_requests_total{code=~"5.."}) / rate(http_requests_total)'}
+  server_errors: {expr: 'delta(http_requests_total{code="500"})'}
 alerts:
   QueueGrew: {severity: page, when: 'queue_depth - queue_depth offset 1d > 10'}
   ErrorsDoubled: {severity: page, when: 'error_ratio > 2 * error_ratio offset 1w'}
   Shifted: {severity: page, when: 'rate(http_requests_total offset 1h) > 1 and quantile(0.9, latency_seconds offset 1d) > 0.5'}
   BoomsAnHourAgo: {severity: page, when: 'count(boom offset 1h, 5m) > 3'}
+  ErrorsYesterday: {severity: page, when: 'server_errors offset 1d > 5'}
 routing:
   receivers:
     oncall: {pagerduty: {routing_key_file: /k}, datadog: "@pagerduty-shop"}
@@ -46,6 +48,11 @@ def _spec(tmp_path: Path, text: str = SPEC) -> Path:
     path = tmp_path / "obsctl.yaml"
     path.write_text(text)
     return path
+
+
+def _line(fragment: str) -> int:
+    """The spec line (1-based) holding `fragment`."""
+    return next(i for i, line in enumerate(SPEC.splitlines(), 1) if fragment in line)
 
 
 def _exprs(rules: str) -> dict[str, str]:
@@ -75,7 +82,7 @@ def test_a_bad_offset_duration_fails_validate_at_its_position(tmp_path):
     spec = _spec(tmp_path, SPEC.replace("queue_depth offset 1d", "queue_depth offset 1x"))
     proc = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", str(spec)], capture_output=True, text=True)
     assert proc.returncode == 1
-    assert "obsctl.yaml:17:" in proc.stderr and "OBS20" in proc.stderr, proc.stderr
+    assert f"obsctl.yaml:{_line('QueueGrew')}:" in proc.stderr and "OBS20" in proc.stderr, proc.stderr
 
 
 def test_promql_puts_the_offset_after_each_selector_and_promtool_accepts_it(tmp_path, build, promtool):
@@ -112,9 +119,25 @@ def test_datadog_refuses_an_offset_naming_it(tmp_path):
     from obsctl.build import render
 
     _, diags, _ = render(_spec(tmp_path), ["datadog"], None, None, {})
-    queue = [d for d in diags if d.code == "OBS701" and "'QueueGrew'" in d.message]
-    assert queue and "'queue_depth offset 1d'" in queue[0].message and "change()" in queue[0].message
-    assert queue[0].location.line == 17
+    refused = {d.message.split("'")[1]: d for d in diags if d.code == "OBS701"}
+    # a metric, a log count (log monitor) and a derived metric (the count form) all say so instead of dropping it
+    for alert in ("QueueGrew", "BoomsAnHourAgo", "ErrorsYesterday"):
+        assert alert in refused and " offset 1" in refused[alert].message, (alert, sorted(refused))
+    assert "change()" in refused["QueueGrew"].message
+    assert refused["QueueGrew"].location.line == _line("QueueGrew")
+
+
+@pytest.mark.parametrize("where, text, code", [
+    ("slo", "      bad: 'http_requests_total{code=\"500\"} offset 1d'\n", "OBS403"),
+    ("panel", "      - {title: Booms, type: logs, expr: boom offset 1h}\n", "OBS503"),
+])
+def test_an_offset_where_it_means_nothing_is_a_validate_error(tmp_path, where, text, code):
+    extra = {"slo": "slos:\n  availability:\n    objective: 99.9\n    sli:\n" + text +
+                    "      total: http_requests_total\n",
+             "panel": "dashboards:\n  main:\n    title: Main\n    panels:\n" + text}[where]
+    spec = _spec(tmp_path, SPEC + extra)
+    proc = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", str(spec)], capture_output=True, text=True)
+    assert proc.returncode == 1 and code in proc.stderr, proc.stderr
 
 
 def test_promtool_evaluates_the_offset_as_a_day_ago(tmp_path, promtool, amtool):
