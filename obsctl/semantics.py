@@ -632,54 +632,63 @@ def template_error(text: str) -> str:
     outside its quoted strings ("...", `...`, '.')."""
     if not text or "{{" not in text:
         return ""
-    depth_stack: list[str] = []
+    stack: list[str] = []
+    declared = {"labels", "value", "externalLabels", "externalURL"}  # what Prometheus defines, then the template's
     pos = 0
     while (start := text.find("{{", pos)) != -1:
         end = _action_end(text, start + 2)
-        if end == -2:
-            return "unterminated quoted string"
-        if end == -1:
-            return "unclosed action: '{{' without '}}'"
+        if isinstance(end, str):
+            return end
         body = text[start + 2:end].strip().strip("-").strip()
         pos = end + 2
         if not body:
             return "empty action '{{ }}'"
         if body.startswith("/*"):
             continue
-        err = _action_error(body, depth_stack)
+        err = _action_error(body, stack, declared)
         if err:
             return err
-    if depth_stack:
-        return f"'{{{{ {depth_stack[-1]} }}}}' is never closed with '{{{{ end }}}}'"
+    if stack:
+        return f"'{{{{ {stack[-1]} }}}}' is never closed with '{{{{ end }}}}'"
     return ""
 
 
-def _action_end(text: str, i: int) -> int:
-    """Where the action whose body starts at `i` closes: its `}}`, -1 when none does, -2 for an open string."""
-    body = text[i:].lstrip("- \t")
-    if body.startswith("/*"):  # a comment runs to */ and may hold quotes
+def _action_end(text: str, i: int) -> int | str:
+    """Where the action whose body starts at `i` closes (its `}}`), or why it does not."""
+    if text.startswith(("/*", "- /*"), i):  # a comment: right after the delimiter, up to */ and the delimiter
         close = text.find("*/", i)
-        return -1 if close == -1 else text.find("}}", close)
+        if close == -1:
+            return "unclosed comment"
+        if not text.startswith(("*/}}", "*/ -}}"), close):
+            return "comment ends before closing delimiter"
+        return text.find("}}", close)
+    if text[i:].lstrip("- ").startswith("/*"):
+        return "a comment must follow '{{' directly: {{/* ... */}} or {{- /* ... */ -}}"
     while i < len(text):
         if text.startswith("}}", i):
             return i
         quote = text[i]
         if quote in "\"'`":
-            i += 1
-            while i < len(text) and text[i] != quote:
-                if text[i] == "\n" and quote != "`":
-                    return -2
-                i += 2 if text[i] == "\\" and quote != "`" else 1
-            if i >= len(text):
-                return -2
+            j = i + 1
+            while j < len(text) and text[j] != quote:
+                if text[j] == "\n" and quote != "`":
+                    return "unterminated quoted string"
+                j += 2 if text[j] == "\\" and quote != "`" else 1
+            if j >= len(text):
+                return "unterminated quoted string"
+            if quote == "'" and not (j - i == 2 or text[i + 1] == "\\"):
+                return "malformed character constant"
+            i = j
         i += 1
-    return -1
+    return "unclosed action: '{{' without '}}'"
 
 
-def _action_error(body: str, stack: list[str]) -> str:
-    tokens = re.findall(r'"(?:\\.|[^"\\])*"|`[^`]*`|\S+', body)
-    if body.count('"') % 2 and not re.search(r'"(?:\\.|[^"\\])*"', body):
-        return f"unterminated string in '{{{{ {body} }}}}'"
+_LITERAL = re.compile(r'"(?:\\.|[^"\\])*"|`[^`]*`|\'(?:\\.|[^\'\\])*\'')
+
+
+def _action_error(body: str, stack: list[str], declared: set[str]) -> str:
+    code = _LITERAL.sub('""', body)  # names inside strings are text, not functions or variables
+    tokens = code.split()
     first = tokens[0] if tokens else ""
     if first in ("if", "range", "with", "define", "block"):
         stack.append(first)
@@ -693,9 +702,10 @@ def _action_error(body: str, stack: list[str]) -> str:
             continue
         if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", tok) and tok not in _TEMPLATE_FUNCS:
             return f"function \"{tok}\" not defined"
-    for var in re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", body):
-        if var not in ("labels", "value", "externalLabels", "externalURL") and f"${var} :=" not in body \
-                and f"${var}:=" not in body:
+    # `$x := ...` and `range $i, $e := ...` declare; Go keeps them to the end of the enclosing block, here to the end
+    declared.update(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)\s*(?=,|:=)", code))
+    for var in re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", code):
+        if var not in declared:
             return f"undefined variable \"${var}\""
     return ""
 

@@ -25,6 +25,16 @@ CASES = [
     ("{{ $value | humanizePercent }}", False),
     ("{{ if $labels.route }}x", False),
     ("{{ $nope }}", False),
+    ("{{ '}}' }}", False),
+    ("{{ /* c */ }}", False),
+    ("{{/* c */ }}", False),
+    ("{{- /* c */ -}}ok", True),
+    ("{{ `\"` }}", True),
+    ('{{ "$foo" }}', True),
+    ('{{ range $i, $e := query "up" }}{{ $e.Value }}{{ end }}', True),
+    ("{{ $x := 1 }}{{ $x }}", True),
+    ('{{ "a\\nb" }}', True),
+    ('{{ "a\nb" }}', False),
 ]
 
 
