@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,9 +147,6 @@ def apply_env(data: dict, smap: SourceMap, env: str | None) -> dict:
 
 def validate_model(data: dict, smap: SourceMap, prefix: tuple = ()) -> object:
     """Build the pydantic Spec; every validation error becomes a Diagnostic at its YAML position."""
-    # obsctl's models are internal: skip pydantic's plugin discovery, a scan of every installed package's
-    # entry points (~15 ms of each cold run).
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from pydantic import ValidationError
 
     from .model import Spec
