@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def child(spec: Path) -> None:
     """One cold run: the stages of `pipeline.check(spec, every_env=True)`, timed one by one."""
+    import os
+
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as the obsctl command sets it (cli.main)
     times: dict[str, float] = {}
     last = time.perf_counter()
 
