@@ -4,22 +4,20 @@ The route tree: the root holds grouping and timing and the default receiver (a r
 when the spec names none); under it one route per service (`service="<svc>"`), so several services' trees can
 share one Alertmanager; under that the spec's extra routes, then one route per severity and receiver. A severity
 with several receivers gets one route per receiver, `continue: true` on all but the last, so the alert reaches
-each of them. `route_cases` lists the label sets the spec's alerts carry with the receivers the spec names for
-them, for `amtool config routes test`.
+each of them. The route cases `obsctl test` proves come from the plan (obsctl.plan.routing).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import MatchValue, RegexMatch
+from ..plan.routing import BLACKHOLE, service_label
 from . import Artifact, BackendError, Context
 
 PATH = "alertmanager/alertmanager.yml"
-BLACKHOLE = "obsctl-blackhole"
 PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
 OPSGENIE_PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
@@ -27,15 +25,6 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december")
 RESPONDER_TYPES = ("team", "teams", "user", "escalation", "schedule")
 _REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
-
-
-@dataclass
-class RouteCase:
-    """An alert's label set and exactly the receivers the spec names for it, in route-tree order."""
-
-    labels: dict[str, str]
-    receivers: list[str]
-    why: str
 
 
 # --- matchers --------------------------------------------------------------------------------------------
@@ -56,19 +45,6 @@ def matcher(name: str, value: MatchValue) -> str:
         return f"{name}={_quote(values[0])}"
     pattern = "|".join(_REGEX_SPECIAL.sub(r"\\\1", v) for v in values)
     return f"{name}=~{_quote(pattern)}"
-
-
-def value_matches(want: MatchValue, have: str) -> bool:
-    """Whether a label value satisfies one `match:` value; a regex matches the whole value, as in Alertmanager
-    (Python's `re` reads the RE2 patterns semantics.py lets through the same way)."""
-    if isinstance(want, RegexMatch):
-        return re.fullmatch(want.regex, have) is not None
-    return have in ([want] if isinstance(want, str) else want)
-
-
-def _matches(match: Mapping[str, MatchValue], labels: Mapping[str, str]) -> bool:
-    """Whether an alert with `labels` satisfies a spec `match:` (a missing label is the empty string)."""
-    return all(value_matches(want, labels.get(name, "")) for name, want in match.items())
 
 
 # --- severity vocabularies -------------------------------------------------------------------------------
@@ -128,11 +104,6 @@ def _leaf_routes(matchers: list[str], receivers: list[str], last_continue: bool,
     names = receivers or [BLACKHOLE]
     return [dict(receiver=r, matchers=matchers, **extra, continue_=(i < len(names) - 1) or last_continue)
             for i, r in enumerate(names)]
-
-
-def service_label(spec: object) -> str:
-    """The `service` label the spec's alerts carry (the spec's labels may set it; else the service name)."""
-    return spec.labels.get("service", spec.service)
 
 
 def _check_match(ctx: Context, match: Mapping[str, MatchValue], path: tuple) -> None:
@@ -298,115 +269,3 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
     return problems
 
 
-# --- route tests ---------------------------------------------------------------------------------------------
-
-
-def _labels(spec: object, alertname: str, severity: str, own: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The labels of an alert obsctl generates, in the Prometheus backend's order: rule labels, severity, service,
-    team, the spec's labels, the alert's own; alertname last (Prometheus sets it from the rule name)."""
-    labels = dict(spec.targets.prometheus.rule_labels)
-    labels.update(severity=severity, service=spec.service)
-    if spec.team:
-        labels["team"] = spec.team
-    labels.update(spec.labels)
-    labels.update(own or {})
-    labels["alertname"] = alertname
-    return labels
-
-
-def _slo_alerts(spec: object, name: str) -> list[tuple[str, str, dict[str, str]]]:
-    """(alertname, severity, own labels) of each enabled burn-rate tier of an SLO that has a severity."""
-    from ..slo import effective_tiers
-
-    slo = spec.slos[name]
-    try:
-        from .prometheus_slo import alert_name
-
-        alertname = alert_name(spec, name)
-    except ImportError:  # the SLO rules are not part of this installation
-        alertname = f"{name} budget burn"
-    out = []
-    for tier in effective_tiers(slo):
-        sev = slo.alerting.page_severity if tier.action == "page" else slo.alerting.ticket_severity
-        if tier.enabled and sev:
-            out.append((alertname, sev, {**slo.labels, "slo": name, "action": tier.action, "slo_tier": tier.name}))
-    return out
-
-
-def expected_receivers(spec: object, labels: Mapping[str, str]) -> list[str]:
-    """The receivers the spec names for an alert with `labels`, read from the spec (not from the output)."""
-    r = spec.routing
-    if labels.get("service") != service_label(spec):
-        return [r.default_receiver or BLACKHOLE]
-    out: list[str] = []
-    for route in r.routes:
-        if _matches(route.match, labels):
-            out += route.receivers or [BLACKHOLE]
-            if not route.continue_:
-                return out
-    sev = r.severities.get(labels.get("severity", ""))
-    if sev is not None:
-        return out + (sev.receivers or [BLACKHOLE])
-    return out or [r.default_receiver or BLACKHOLE]
-
-
-def route_cases(ctx: Context) -> list[RouteCase]:
-    """Every severity an alert or SLO alert can carry, every declared severity and every extra route: the label set
-    such an alert has and exactly the receivers the spec names for it."""
-    spec = ctx.spec
-    r = spec.routing
-    if r is None:
-        return []
-    cases: list[RouteCase] = []
-    seen: set[tuple] = set()
-
-    def add(labels: dict[str, str], why: str) -> None:
-        key = tuple(sorted(labels.items()))
-        if key not in seen:
-            seen.add(key)
-            cases.append(RouteCase(labels, expected_receivers(spec, labels), why))
-
-    from .prometheus import alert_labels
-
-    for name, alert in spec.alerts.items():
-        if alert.enabled:
-            add({**alert_labels(ctx, name), "alertname": name}, f"alert {name} (severity {alert.severity})")
-    for name, slo in spec.slos.items():
-        if slo.alerting.enabled:
-            for alertname, sev, own in _slo_alerts(spec, name):
-                add(_labels(spec, alertname, sev, own), f"SLO {name} tier {own['slo_tier']} (severity {sev})")
-    for sev in r.severities:
-        add(_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
-    if r.default_receiver:
-        labels = _labels(spec, "ObsctlRouteTest", "")
-        del labels["severity"]
-        add(labels, "an alert with no severity goes to the default receiver")
-    first_sev = next(iter(r.severities), "")
-    for i, route in enumerate(r.routes):
-        if untested_route(route):
-            continue
-        variants = [{}]
-        for k, vals in _examples(route.match).items():  # one case per value, the other keys at their first
-            variants += [{k: v} for v in vals[1:]]
-        base = {k: vals[0] for k, vals in _examples(route.match).items()}
-        for variant in variants:
-            wanted = {**base, **variant}
-            labels = _labels(spec, wanted.get("alertname", "ObsctlRouteTest"), wanted.get("severity", first_sev), wanted)
-            shown = ", ".join(f"{k}={v}" for k, v in wanted.items())
-            add(labels, f"routing.routes[{i}] ({shown})")
-    return cases
-
-
-def _examples(match: Mapping[str, MatchValue]) -> dict[str, list[str]]:
-    """Label values that satisfy each key of a `match:`: the listed values, or a regex's example."""
-    return {k: [v.example] if isinstance(v, RegexMatch) else [v] if isinstance(v, str) else list(v)
-            for k, v in match.items()}
-
-
-def untested_route(route: object) -> str:
-    """Why a route gets no route case of its own ('' when it gets them): a regex without an `example:`."""
-    keys = [k for k, v in route.match.items() if isinstance(v, RegexMatch) and v.example is None]
-    if not keys:
-        return ""
-    return (f"{', '.join(keys)} matches a regex without an example: value, so no label set is generated for it "
-            "(alerts whose labels match it are still tested)")
