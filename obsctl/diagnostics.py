@@ -54,3 +54,11 @@ def did_you_mean(name: str, candidates: list[str] | set[str]) -> str:
 
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+class BackendError(Exception):
+    """The spec is valid but a target cannot express part of it: carries diagnostics naming what and where."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics

@@ -141,7 +141,7 @@ def test_missing_promtool_is_a_clear_error(tmp_path):
 
 def test_route_failures_are_reported(tmp_path, monkeypatch, capsys):
     _require("promtool", "amtool")
-    from obsctl.backends import alertmanager
+    from obsctl.plan import routing as alertmanager
     from obsctl.testing import run_tests
 
     real = alertmanager.route_cases

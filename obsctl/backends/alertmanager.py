@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..model import MatchValue, RegexMatch
+from ..plan import Plan
 from ..plan.routing import BLACKHOLE, service_label
-from . import Artifact, BackendError, Context
+from . import Artifact, BackendError, Renderer
 
 PATH = "alertmanager/alertmanager.yml"
 PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
@@ -106,19 +107,19 @@ def _leaf_routes(matchers: list[str], receivers: list[str], last_continue: bool,
             for i, r in enumerate(names)]
 
 
-def _check_match(ctx: Context, match: Mapping[str, MatchValue], path: tuple) -> None:
+def _check_match(plan: Plan, match: Mapping[str, MatchValue], path: tuple) -> None:
     for k, v in match.items():
         if isinstance(v, list) and not v:
-            raise BackendError([ctx.error("OBS323", f"'{k}' lists no values", path + (k,),
+            raise BackendError([plan.error("OBS323", f"'{k}' lists no values", path + (k,),
                                           "give at least one value, or remove the key")])
 
 
-def _route_tree(ctx: Context) -> dict:
-    spec = ctx.spec
+def _route_tree(plan: Plan) -> dict:
+    spec = plan.spec
     r = spec.routing
     children: list[dict] = []
     for i, route in enumerate(r.routes):
-        _check_match(ctx, route.match, ("routing", "routes", i, "match"))
+        _check_match(plan, route.match, ("routing", "routes", i, "match"))
         children += _leaf_routes([matcher(k, v) for k, v in route.match.items()], route.receivers, route.continue_,
                                  dict(group_by=route.group_by, active_time_intervals=route.active_time_intervals,
                                       mute_time_intervals=route.mute_time_intervals))
@@ -140,22 +141,22 @@ def _uses_blackhole(route: dict) -> bool:
 # --- receivers, inhibit rules, time intervals ------------------------------------------------------------------
 
 
-def _responders(ctx: Context, name: str, responders: list[dict[str, str]]) -> list[dict[str, str]]:
+def _responders(plan: Plan, name: str, responders: list[dict[str, str]]) -> list[dict[str, str]]:
     out = []
     for i, resp in enumerate(responders):
         path = ("routing", "receivers", name, "opsgenie", "responders", i)
         keys = [k for k in ("id", "name", "username") if k in resp]
         unknown = sorted(set(resp) - {"type", "id", "name", "username"})
         if unknown or resp.get("type") not in RESPONDER_TYPES or len(keys) != 1:
-            raise BackendError([ctx.error(
+            raise BackendError([plan.error(
                 "OBS320", "an Opsgenie responder has a type and exactly one of id, name or username", path,
                 f"types: {', '.join(RESPONDER_TYPES)}; e.g. {{type: team, name: platform}}")])
         out.append({"type": resp["type"], keys[0]: resp[keys[0]]})
     return out
 
 
-def _receivers(ctx: Context, blackhole: bool) -> list[dict]:
-    r = ctx.spec.routing
+def _receivers(plan: Plan, blackhole: bool) -> list[dict]:
+    r = plan.spec.routing
     pd_severity = _severity_switch(pagerduty_severities(r), "error")
     og_priority = _severity_switch(opsgenie_priorities(r), "P3")
     out = []
@@ -169,7 +170,7 @@ def _receivers(ctx: Context, blackhole: bool) -> list[dict]:
                                  send_resolved=rec.slack.send_resolved)
         if rec.opsgenie:
             item["opsgenie"] = dict(api_key_file=rec.opsgenie.api_key_file, priority=og_priority,
-                                    responders=_responders(ctx, name, rec.opsgenie.responders),
+                                    responders=_responders(plan, name, rec.opsgenie.responders),
                                     tags=",".join(rec.opsgenie.tags) or None)
         if rec.webhook:
             item["webhook"] = dict(url=rec.webhook.url, credentials_file=rec.webhook.credentials_file,
@@ -179,28 +180,28 @@ def _receivers(ctx: Context, blackhole: bool) -> list[dict]:
         out.append(item)
     if blackhole:
         if BLACKHOLE in r.receivers:
-            raise BackendError([ctx.error("OBS321", f"'{BLACKHOLE}' is the name obsctl gives its receiver with no "
+            raise BackendError([plan.error("OBS321", f"'{BLACKHOLE}' is the name obsctl gives its receiver with no "
                                           "integrations", ("routing", "receivers", BLACKHOLE), "rename the receiver")])
         out.append({"name": BLACKHOLE})
     return out
 
 
-def _check_names(ctx: Context, values: list[str], allowed: tuple[str, ...], path: tuple, what: str) -> None:
+def _check_names(plan: Plan, values: list[str], allowed: tuple[str, ...], path: tuple, what: str) -> None:
     for i, v in enumerate(values):
         for part in v.split(":"):
             if not (part.lower() in allowed or (what == "month" and part.isdigit() and 1 <= int(part) <= 12)):
-                raise BackendError([ctx.error("OBS322", f"'{part}' is not a {what}", path + (i,),
+                raise BackendError([plan.error("OBS322", f"'{part}' is not a {what}", path + (i,),
                                               f"write full names or ranges, e.g. {allowed[1]}:{allowed[5]}")])
 
 
-def _time_intervals(ctx: Context) -> list[dict]:
+def _time_intervals(plan: Plan) -> list[dict]:
     out = []
-    for name, intervals in ctx.spec.routing.time_intervals.items():
+    for name, intervals in plan.spec.routing.time_intervals.items():
         items = []
         for i, ti in enumerate(intervals):
             path = ("routing", "time_intervals", name, i)
-            _check_names(ctx, ti.weekdays, WEEKDAYS, path + ("weekdays",), "weekday")
-            _check_names(ctx, ti.months, MONTHS, path + ("months",), "month")
+            _check_names(plan, ti.weekdays, WEEKDAYS, path + ("weekdays",), "weekday")
+            _check_names(plan, ti.months, MONTHS, path + ("months",), "month")
             fields = dict(times=[dict(start_time=t.start, end_time=t.end) for t in ti.times],
                           weekdays=ti.weekdays, days_of_month=ti.days_of_month, months=ti.months,
                           location=ti.location)
@@ -227,21 +228,21 @@ def _every_alert_has_runbook(spec: object) -> bool:
 # --- the backend interface ---------------------------------------------------------------------------------
 
 
-def build(ctx: Context) -> list[Artifact]:
-    spec = ctx.spec
+def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
+    spec = plan.spec
     if spec.routing is None:
         return []
-    route = _route_tree(ctx)
+    route = _route_tree(plan)
     for i, inh in enumerate(spec.routing.inhibit):
-        _check_match(ctx, inh.source, ("routing", "inhibit", i, "source"))
-        _check_match(ctx, inh.target, ("routing", "inhibit", i, "target"))
+        _check_match(plan, inh.source, ("routing", "inhibit", i, "source"))
+        _check_match(plan, inh.target, ("routing", "inhibit", i, "target"))
     inhibit = [dict(source_matchers=[matcher(k, v) for k, v in inh.source.items()],
                     target_matchers=[matcher(k, v) for k, v in inh.target.items()], equal=inh.equal)
                for inh in spec.routing.inhibit]
-    text = ctx.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
+    text = renderer.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
                       templates=spec.targets.alertmanager.templates, route=route,
-                      receivers=_receivers(ctx, _uses_blackhole(route)), inhibit_rules=inhibit,
-                      time_intervals=_time_intervals(ctx), runbook_links=_every_alert_has_runbook(spec))
+                      receivers=_receivers(plan, _uses_blackhole(route)), inhibit_rules=inhibit,
+                      time_intervals=_time_intervals(plan), runbook_links=_every_alert_has_runbook(spec))
     return [Artifact(PATH, text)]
 
 

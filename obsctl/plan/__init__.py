@@ -98,7 +98,6 @@ class Plan:
     alerts: dict[str, AlertPlan]
     derived: dict[str, DerivedPlan]
     slos: dict[str, SloPlan]
-    route_cases: list[RouteCase]
     _analysis: Analysis
     _cache: dict = field(default_factory=dict)
 
@@ -111,13 +110,19 @@ class Plan:
         """The enabled alerts one ruler evaluates, in spec order."""
         return [a for a in self.alerts.values() if a.enabled and a.ruler == ruler]
 
+    def route_cases(self) -> list[RouteCase]:
+        """The label sets routing must send to the receivers the spec names (for `amtool config routes test`);
+        made on demand: the Alertmanager backend first reports routes Alertmanager would reject."""
+        if "route_cases" not in self._cache:
+            self._cache["route_cases"] = route_cases(self.spec)
+        return self._cache["route_cases"]
+
     def records(self) -> dict[str, str]:
         """Derived metric -> recording rule name, when the Prometheus rules record derived metrics."""
         return {d.name: d.record for d in self.derived.values() if d.record is not None}
 
     def panel_expr(self, path: tuple) -> ast.Node | None:
         """The parsed expression of a dashboard panel or query, by the spec path of its `expr`."""
-        assert path[0] == "dashboards" and path[-1] == "expr", path
         return self._analysis.exprs.get(path)
 
     def ref_kind(self, name: str) -> str | None:
@@ -194,4 +199,4 @@ def build_plan(spec: Spec, analysis: Analysis, smap: SourceMap, spec_path: Path,
             alerts=[SloAlertPlan(t, _slos.severity(slo, t), _slos.alert_labels(spec, name, t),
                                  _slos.alert_annotations(spec, name, t)) for t in tiers if t.enabled])
     return Plan(spec=spec, smap=smap, spec_path=spec_path, env=env, options=dict(options or {}), alerts=alerts,
-                derived=derived, slos=slos, route_cases=route_cases(spec), _analysis=analysis)
+                derived=derived, slos=slos, _analysis=analysis)

@@ -4,6 +4,10 @@ templates render it, and how a condition joins its volume guard."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from . import AlertPlan
 
 
 @dataclass
@@ -39,3 +43,9 @@ def guarded(when: str, guard: str | None, guard_labels: set[str] | None) -> str:
         return when
     on = " on()" if guard_labels == set() else ""
     return f"({when}) and{on} ({guard})"
+
+
+def alert_rule(alert: AlertPlan, expr: str) -> Rule:
+    """An alerting rule for a spec alert, with `expr` in the rule file's language (PromQL, or LogQL for Loki)."""
+    return Rule(expr=expr, alert=alert.name, for_=alert.for_, keep_firing_for=alert.keep_firing_for,
+                labels=alert.labels, annotations=alert.annotations)

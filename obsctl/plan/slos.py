@@ -105,7 +105,7 @@ def alert_labels(spec: Spec, name: str, tier: Tier) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-def _percent(ratio: float) -> str:
+def percent(ratio: float) -> str:
     return f"{float(f'{ratio * 100:.6g}'):g}%"
 
 
@@ -117,8 +117,8 @@ def alert_annotations(spec: Spec, name: str, tier: Tier, value: str = "{{ $value
     out = {
         "summary": f"{spec.service} SLO {name}: error budget burning {tier.factor:g}x too fast ({tier.action})",
         "description": f"Error ratio {value} over the last {window_name(tier.long)}, and above "
-                       f"{_percent(burn_threshold(slo, tier))} over the last {window_name(tier.short)}: "
-                       f"{tier.factor:g}x the error budget of {_percent(budget)} ({slo.objective:g}% over "
+                       f"{percent(burn_threshold(slo, tier))} over the last {window_name(tier.short)}: "
+                       f"{tier.factor:g}x the error budget of {percent(budget)} ({slo.objective:g}% over "
                        f"{slo.period}). At this rate the whole budget lasts {lasts}.",
         "runbook_url": slo.runbook or spec.runbook or "",
     }

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from amhelpers import context, write_config
 
-from obsctl.backends.alertmanager import expected_receivers, matcher, route_cases, untested_route
+from obsctl.backends.alertmanager import matcher
+from obsctl.plan.routing import expected_receivers, route_cases, untested_route
 from obsctl.model import RegexMatch
 from obsctl.pipeline import check
 from obsctl.verify.amtool import routes_test, verify_route
@@ -67,7 +68,7 @@ def test_route_and_inhibit_matchers(spec, tmp_path, amtool):
 
 def test_route_cases_use_the_example_and_amtool_agrees(spec, tmp_path, amtool):
     config, _ = write_config(spec, tmp_path)
-    cases = route_cases(context(spec))
+    cases = route_cases(context(spec).spec)
     by_why = {c.why: c for c in cases}
     assert by_why["routing.routes[0] (alertname=HighLatencyP50)"].receivers == ["perf"]
     assert by_why["alert HighLatencyP99 (severity high)"].receivers == ["perf"]
@@ -78,7 +79,7 @@ def test_route_cases_use_the_example_and_amtool_agrees(spec, tmp_path, amtool):
 def test_a_regex_without_example_gets_no_route_case_but_a_note(spec, tmp_path, monkeypatch):
     spec.write_text(SPEC.replace(", example: HighLatencyP50", ""))
     ctx = context(spec)
-    assert not [c for c in route_cases(ctx) if c.why.startswith("routing.routes[0]")]
+    assert not [c for c in route_cases(ctx.spec) if c.why.startswith("routing.routes[0]")]
     assert "regex without an example" in untested_route(ctx.spec.routing.routes[0])
     # alerts whose names match it are still routed through it
     assert expected_receivers(ctx.spec, {"service": "web", "severity": "high", "alertname": "HighLatencyP95"}) == \

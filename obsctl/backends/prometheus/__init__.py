@@ -2,105 +2,91 @@
 scrape config, the service's own scrape jobs, generated promtool unit tests, and optionally the same groups as a
 prometheus-operator PrometheusRule.
 
-Alerts whose condition reads log events belong to the Loki ruler (obsctl.backends.loki); the labels and
-annotations of every alert, whichever ruler evaluates it, come from `alert_labels` / `alert_annotations` here.
+Alerts whose condition reads log events belong to the Loki ruler (obsctl.backends.loki); what every alert is
+(its ruler, labels and annotations) comes from the plan (obsctl.plan). SLO rules live in `slo.py` beside this.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from ..compile.promql import CompileError
-from . import Artifact, BackendError, Context
-
-PROMETHEUSRULE_API = "monitoring.coreos.com/v1"
-
-
-# -- what every ruler shares ----------------------------------------------------------------------------------
-
+from ...compile.promql import CompileError
+from ...plan import Plan
+from ...plan.rules import Group, Rule, alert_rule, guarded
+from .. import Artifact, BackendError, Renderer
+from .operator import PROMETHEUSRULE_API, prometheusrule_text
 
 # -- the rule model -------------------------------------------------------------------------------------------
 
 
-def recording_group(ctx: Context) -> Group | None:
-    spec = ctx.spec
+def recording_group(plan: Plan) -> Group | None:
+    spec = plan.spec
     if not spec.targets.prometheus.recording_rules or not spec.derived:
         return None
-    records = ctx.records()
+    records = plan.records()
     # Records carry the source selector's labels, which queries on them match (PromQL.record_selector).
     extra = dict(sorted({**spec.sources.metrics.selector, **spec.targets.prometheus.rule_labels}.items()))
     rules = []
     for name in spec.derived:
         try:
-            expr = ctx.promql().derived(name, inline=True)
+            expr = plan.promql().derived(name, inline=True)
         except CompileError as e:
-            raise BackendError([ctx.error("OBS700", f"derived metric '{name}': {e}", ("derived", name),
+            raise BackendError([plan.error("OBS700", f"derived metric '{name}': {e}", ("derived", name),
                                           "give overrides.promql for this derived metric")]) from e
         rules.append(Rule(expr=expr, record=records[name], labels=extra))
     return Group(f"{spec.service}.recording", spec.targets.prometheus.evaluation_interval, rules)
 
 
-def alert_parts(ctx: Context, name: str) -> tuple[str, str | None, set[str] | None]:
+def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None]:
     """(condition, volume guard or None, the guard's output labels) as PromQL; the probe or override stands in
     for the compiled `when`."""
-    a = ctx.spec.alerts[name]
-    pq = ctx.promql()
-    path = ("alerts", name)
+    a = plan.alerts[name]
+    pq = plan.promql()
     try:
         if a.overrides.promql:
             when = a.overrides.promql.strip()
         elif a.probe:
             when = f"{pq.probe_selector(a.probe)} == 0"
         else:
-            when = pq.compile(ctx.analysis.exprs[path + ("when",)])
-        guard_node = ctx.analysis.exprs.get(path + ("only_if",))
-        guard = pq.compile(guard_node) if guard_node is not None else None
-        labels = pq.output_labels(guard_node) if guard_node is not None else None
+            when = pq.compile(a.when)
+        guard = pq.compile(a.guard) if a.guard is not None else None
+        labels = pq.output_labels(a.guard) if a.guard is not None else None
     except CompileError as e:
-        raise BackendError([ctx.error("OBS700", f"alert '{name}': {e}", path + ("when",),
-                                      "give overrides.promql for this alert")]) from e
+        raise BackendError([plan.error("OBS700", f"alert '{name}': {e}", a.path + ("when",),
+                                       "give overrides.promql for this alert")]) from e
     return when, guard, labels
 
 
-def alert_expr(ctx: Context, name: str) -> str:
+def alert_expr(plan: Plan, name: str) -> str:
     """The alert's PromQL: compiled `when` (or the override, or the probe), joined with its volume guard."""
-    return guarded(*alert_parts(ctx, name))
+    return guarded(*alert_parts(plan, name))
 
 
-def alert_rule(ctx: Context, name: str, expr: str) -> Rule:
-    """An alerting rule for a spec alert, with `expr` in the rule file's language (PromQL, or LogQL for Loki)."""
-    a = ctx.spec.alerts[name]
-    return Rule(expr=expr, alert=name, for_=a.for_ if a.for_ not in ("0", "0s") else "",
-                keep_firing_for=a.keep_firing_for or "", labels=alert_labels(ctx, name),
-                annotations=alert_annotations(ctx, name))
-
-
-def alert_group(ctx: Context) -> Group | None:
-    names = enabled_alerts(ctx, "prometheus")
-    if not names:
+def alert_group(plan: Plan) -> Group | None:
+    alerts = plan.alerts_for("prometheus")
+    if not alerts:
         return None
-    rules = [alert_rule(ctx, name, alert_expr(ctx, name)) for name in names]
-    return Group(f"{ctx.spec.service}.alerts", ctx.spec.targets.prometheus.evaluation_interval, rules)
+    rules = [alert_rule(a, alert_expr(plan, a.name)) for a in alerts]
+    return Group(f"{plan.spec.service}.alerts", plan.spec.targets.prometheus.evaluation_interval, rules)
 
 
-def groups(ctx: Context) -> list[Group]:
-    return [g for g in (recording_group(ctx), alert_group(ctx)) if g is not None]
+def groups(plan: Plan) -> list[Group]:
+    return [g for g in (recording_group(plan), alert_group(plan)) if g is not None]
 
 
-def rules_path(ctx: Context) -> str:
-    return f"prometheus/{ctx.spec.service}.rules.yml"
+def rules_path(plan: Plan) -> str:
+    return f"prometheus/{plan.spec.service}.rules.yml"
 
 
 # -- blackbox -------------------------------------------------------------------------------------------------
 
 
-def blackbox_jobs(ctx: Context) -> list[dict]:
+def blackbox_jobs(plan: Plan) -> list[dict]:
     """One scrape job per blackbox module (split further when its probes differ in interval or timeout)."""
     by_key: dict[tuple[str, str, str], list[str]] = {}
-    for p in ctx.spec.sources.probes.values():
+    for p in plan.spec.sources.probes.values():
         by_key.setdefault((p.module, p.interval, p.timeout), [])
         if p.url not in by_key[(p.module, p.interval, p.timeout)]:
             by_key[(p.module, p.interval, p.timeout)].append(p.url)
@@ -112,10 +98,10 @@ def blackbox_jobs(ctx: Context) -> list[dict]:
     return jobs
 
 
-def probe_job(ctx: Context, probe: str) -> str:
+def probe_job(plan: Plan, probe: str) -> str:
     """The `job` label the scrape config gives a probe's series."""
-    p = ctx.spec.sources.probes[probe]
-    for job in blackbox_jobs(ctx):
+    p = plan.spec.sources.probes[probe]
+    for job in blackbox_jobs(plan):
         if job["module"] == p.module and job["interval"] == p.interval and job["timeout"] == p.timeout:
             return job["name"]
     raise KeyError(probe)
@@ -124,75 +110,61 @@ def probe_job(ctx: Context, probe: str) -> str:
 # -- the service's own scrape jobs ----------------------------------------------------------------------------
 
 
-def scrape_jobs(ctx: Context) -> list[dict]:
+def scrape_jobs(plan: Plan) -> list[dict]:
     """The spec's scrape jobs (`sources.metrics.scrape`, or `targets` as one job) as the template renders them."""
-    src = ctx.spec.sources.metrics
+    src = plan.spec.sources.metrics
     return [{"job": j.job, "targets": j.targets, "metrics_path": j.metrics_path, "scheme": j.scheme,
              "interval": j.interval or src.scrape_interval, "labels": dict(sorted(j.labels.items()))}
-            for j in src.jobs(ctx.spec.service)]
+            for j in src.jobs(plan.spec.service)]
 
 
-def scrape_path(ctx: Context) -> str:
-    return f"prometheus/{ctx.spec.service}.scrape.yml"
+def scrape_path(plan: Plan) -> str:
+    return f"prometheus/{plan.spec.service}.scrape.yml"
 
 
 # -- build ----------------------------------------------------------------------------------------------------
 
 
-def _slo_artifacts(ctx: Context) -> list[Artifact]:
-    try:
-        from .prometheus_slo import build as build_slo
-    except ImportError:  # SLO rules live in their own module; an installation without it has none
-        return []
-    return list(build_slo(ctx))
+def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
+    from ...alert_tests import test_file
 
-
-def prometheusrule_text(ctx: Context, name: str, group_data: list[dict]) -> str:
-    spec = ctx.spec.targets.prometheus
-    labels = dict(spec.operator_labels)
-    labels["app.kubernetes.io/managed-by"] = "obsctl"
-    return ctx.render("prometheus/prometheusrule.yml.j2", name=name, namespace=spec.operator_namespace,
-                      labels=dict(sorted(labels.items())), groups=group_data)
-
-
-def build(ctx: Context) -> list[Artifact]:
-    from ..alert_tests import test_file
-
-    service = ctx.spec.service
-    gs = groups(ctx)
+    service = plan.spec.service
+    gs = groups(plan)
     data = [g.as_template() for g in gs]
-    as_crd = ctx.options.get("format") == "prometheusrule"
+    as_crd = plan.options.get("format") == "prometheusrule"
     out: list[Artifact] = []
     if as_crd:
-        out.append(Artifact(f"prometheus/{service}.prometheusrule.yml", prometheusrule_text(ctx, f"{service}-rules", data)))
+        out.append(Artifact(f"prometheus/{service}.prometheusrule.yml", prometheusrule_text(plan, renderer, f"{service}-rules", data)))
     else:
-        out.append(Artifact(rules_path(ctx), ctx.render("prometheus/rules.yml.j2", groups=data)))
-        out.append(Artifact(f"prometheus/{service}.tests.yml", test_file(ctx, gs, f"{service}.rules.yml")))
-    jobs = scrape_jobs(ctx)
-    blackbox = {job["name"] for job in blackbox_jobs(ctx)}
+        out.append(Artifact(rules_path(plan), renderer.render("prometheus/rules.yml.j2", groups=data)))
+        out.append(Artifact(f"prometheus/{service}.tests.yml", test_file(plan, renderer, gs, f"{service}.rules.yml")))
+    jobs = scrape_jobs(plan)
+    blackbox = {job["name"] for job in blackbox_jobs(plan)}
     for i, job in enumerate(jobs):
         if job["job"] in blackbox:  # both snippets go into one prometheus.yml, which needs unique job names
-            path = ("sources", "metrics", "scrape", i, "job") if ctx.spec.sources.metrics.scrape else \
+            path = ("sources", "metrics", "scrape", i, "job") if plan.spec.sources.metrics.scrape else \
                 ("sources", "metrics", "selector", "job")
-            raise BackendError([ctx.error("OBS243", f"the scrape job '{job['job']}' has the name of a blackbox "
+            raise BackendError([plan.error("OBS243", f"the scrape job '{job['job']}' has the name of a blackbox "
                                           "job the HTTP probes need", path, "rename the scrape job")])
     if jobs:
-        out.append(Artifact(scrape_path(ctx), ctx.render("prometheus/scrape.yml.j2", jobs=jobs)))
-    if ctx.spec.sources.probes:
-        out.append(Artifact(f"prometheus/{ctx.spec.service}.blackbox-scrape.yml",  # per service: dirs are shared
-                            ctx.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(ctx),
-                                       exporter=ctx.spec.targets.prometheus.blackbox_exporter)))
+        out.append(Artifact(scrape_path(plan), renderer.render("prometheus/scrape.yml.j2", jobs=jobs)))
+    if plan.spec.sources.probes:
+        out.append(Artifact(f"prometheus/{plan.spec.service}.blackbox-scrape.yml",  # per service: dirs are shared
+                            renderer.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(plan),
+                                       exporter=plan.spec.targets.prometheus.blackbox_exporter)))
     # SLO rules and tests; with --format prometheusrule the SLO module emits its own PrometheusRule instead
-    return out + _slo_artifacts(ctx)
+    from .slo import build as build_slo
+
+    return out + build_slo(plan, renderer)
 
 
 # -- verify ---------------------------------------------------------------------------------------------------
 
 
 def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
-    from ..verify import Skipped, parse_back
-    from ..verify.promtool import check_rules, promql_errors
-    from ..verify.tools import ToolMissing
+    from ...verify import Skipped, parse_back
+    from ...verify.promtool import check_rules, promql_errors
+    from ...verify.tools import ToolMissing
 
     problems: list[object] = []
     rule_files: list[Path] = []
@@ -266,7 +238,7 @@ def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[str]:
     include them, checked by `promtool check config`: job names must also be unique across the snippets."""
     import subprocess
 
-    from ..verify.tools import find_tool
+    from ...verify.tools import find_tool
 
     snippets = [a for a in artifacts if a.path.endswith("scrape.yml")]
     configs: list = []
