@@ -11,9 +11,9 @@ import pytest
 from amhelpers import context, write_config
 
 from obsctl.backends.alertmanager import matcher
-from obsctl.plan.routing import expected_receivers, route_cases, untested_route
 from obsctl.model import RegexMatch
 from obsctl.pipeline import check
+from obsctl.plan.routing import expected_receivers, route_cases, untested_route
 from obsctl.verify.amtool import routes_test, verify_route
 
 SPEC = """\
