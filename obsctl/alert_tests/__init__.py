@@ -89,9 +89,7 @@ class AlertRule:
 # -- the rules under test -------------------------------------------------------------------------------------
 
 
-def _rules(plan: Plan, groups: list) -> tuple[list[AlertRule], dict[str, tuple[object, dict[str, str]]]]:
-    from ..backends.prometheus import alert_parts
-
+def _rules(groups: list) -> tuple[list[AlertRule], dict[str, tuple[object, dict[str, str]]]]:
     records = {}
     alerts = []
     for g in groups:
@@ -99,8 +97,7 @@ def _rules(plan: Plan, groups: list) -> tuple[list[AlertRule], dict[str, tuple[o
             if r.record:
                 records[r.record] = (pp.parse(r.expr), dict(r.labels))
             else:
-                when, guard, _ = alert_parts(plan, r.alert)
-                alerts.append(AlertRule(r.alert, when, guard, r.expr, _ms(r.for_), _ms(r.keep_firing_for),
+                alerts.append(AlertRule(r.alert, r.when, r.guard, r.expr, _ms(r.for_), _ms(r.keep_firing_for),
                                         r.labels, r.annotations))
     return alerts, records
 
@@ -279,10 +276,10 @@ class _Family:
 
 
 def _families(plan: Plan, leaves: list[_Leaf]) -> list[_Family]:
-    from ..backends.prometheus import probe_job
+    from ..plan.probes import probe_job
 
     spec = plan.spec
-    probe_jobs = {p.url: probe_job(plan, n) for n, p in spec.sources.probes.items()}
+    probe_jobs = {p.url: probe_job(spec, n) for n, p in spec.sources.probes.items()}
     fams: dict[tuple, _Family] = {}
     for leaf in leaves:
         name, kind, bounds = leaf.name, None, []
@@ -586,7 +583,7 @@ def _spec_tests(plan: Plan, rules: dict[str, AlertRule], records: dict, times: _
 
 def generate(plan: Plan, groups: list) -> tuple[list[TestGroup], list[Skipped]]:
     """Every test group for the Prometheus rules in `groups` (spec tests first), and what was not generated."""
-    alerts, records = _rules(plan, groups)
+    alerts, records = _rules(groups)
     interval = int(parse_duration(plan.spec.targets.prometheus.evaluation_interval) * 1000)
     times = _Times(interval)
     out, skipped = _spec_tests(plan, {a.name: a for a in alerts}, records, times)

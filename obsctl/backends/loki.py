@@ -12,7 +12,7 @@ from pathlib import Path
 from ..compile.promql import CompileError
 from ..expr import ast
 from ..plan import Plan
-from ..plan.rules import Group, alert_rule, guarded
+from ..plan.rules import Group, alert_rule
 from . import Artifact, BackendError, Renderer
 
 
@@ -36,7 +36,8 @@ def _output_labels(plan: Plan, node: ast.Node) -> set[str] | None:
     return None
 
 
-def alert_expr(plan: Plan, name: str) -> str:
+def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None]:
+    """(condition, volume guard or None, the guard's output labels) as LogQL."""
     a = plan.alerts[name]
     lq = plan.logql()
     try:
@@ -45,14 +46,14 @@ def alert_expr(plan: Plan, name: str) -> str:
     except CompileError as e:
         raise BackendError([plan.error("OBS701", f"alert '{name}': {e}", a.path + ("when",),
                                        "give overrides.logql for this alert")]) from e
-    return guarded(when, guard, _output_labels(plan, a.guard) if a.guard is not None else None)
+    return when, guard, _output_labels(plan, a.guard) if a.guard is not None else None
 
 
 def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     alerts = plan.alerts_for("loki")
     if not alerts:
         return []
-    rules = [alert_rule(a, alert_expr(plan, a.name)) for a in alerts]
+    rules = [alert_rule(a, *alert_parts(plan, a.name)) for a in alerts]
     group = Group(f"{plan.spec.service}.logs", plan.spec.targets.prometheus.evaluation_interval, rules)
     text = renderer.render("loki/rules.yml.j2", groups=[group.as_template()])
     return [Artifact(f"loki/{plan.spec.service}.rules.yml", text)]

@@ -21,6 +21,9 @@ class Rule:
     keep_firing_for: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # An alert's condition and volume guard before they are joined into `expr`: test generation reads them.
+    when: str = ""
+    guard: str | None = None
 
     def as_template(self) -> dict:
         return {"record": self.record, "alert": self.alert, "expr": self.expr, "for": self.for_,
@@ -45,7 +48,9 @@ def guarded(when: str, guard: str | None, guard_labels: set[str] | None) -> str:
     return f"({when}) and{on} ({guard})"
 
 
-def alert_rule(alert: AlertPlan, expr: str) -> Rule:
-    """An alerting rule for a spec alert, with `expr` in the rule file's language (PromQL, or LogQL for Loki)."""
-    return Rule(expr=expr, alert=alert.name, for_=alert.for_, keep_firing_for=alert.keep_firing_for,
-                labels=alert.labels, annotations=alert.annotations)
+def alert_rule(alert: AlertPlan, when: str, guard: str | None, guard_labels: set[str] | None) -> Rule:
+    """An alerting rule for a spec alert: its condition and volume guard in the rule file's language (PromQL, or
+    LogQL for Loki), joined as `guarded` says."""
+    return Rule(expr=guarded(when, guard, guard_labels), alert=alert.name, for_=alert.for_,
+                keep_firing_for=alert.keep_firing_for, labels=alert.labels, annotations=alert.annotations,
+                when=when, guard=guard)

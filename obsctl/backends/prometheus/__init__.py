@@ -14,7 +14,8 @@ import yaml
 
 from ...compile.promql import CompileError
 from ...plan import Plan
-from ...plan.rules import Group, Rule, alert_rule, guarded
+from ...plan.probes import blackbox_jobs
+from ...plan.rules import Group, Rule, alert_rule
 from .. import Artifact, BackendError, Renderer
 from .operator import PROMETHEUSRULE_API, prometheusrule_text
 
@@ -59,16 +60,11 @@ def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None
     return when, guard, labels
 
 
-def alert_expr(plan: Plan, name: str) -> str:
-    """The alert's PromQL: compiled `when` (or the override, or the probe), joined with its volume guard."""
-    return guarded(*alert_parts(plan, name))
-
-
 def alert_group(plan: Plan) -> Group | None:
     alerts = plan.alerts_for("prometheus")
     if not alerts:
         return None
-    rules = [alert_rule(a, alert_expr(plan, a.name)) for a in alerts]
+    rules = [alert_rule(a, *alert_parts(plan, a.name)) for a in alerts]
     return Group(f"{plan.spec.service}.alerts", plan.spec.targets.prometheus.evaluation_interval, rules)
 
 
@@ -78,33 +74,6 @@ def groups(plan: Plan) -> list[Group]:
 
 def rules_path(plan: Plan) -> str:
     return f"prometheus/{plan.spec.service}.rules.yml"
-
-
-# -- blackbox -------------------------------------------------------------------------------------------------
-
-
-def blackbox_jobs(plan: Plan) -> list[dict]:
-    """One scrape job per blackbox module (split further when its probes differ in interval or timeout)."""
-    by_key: dict[tuple[str, str, str], list[str]] = {}
-    for p in plan.spec.sources.probes.values():
-        by_key.setdefault((p.module, p.interval, p.timeout), [])
-        if p.url not in by_key[(p.module, p.interval, p.timeout)]:
-            by_key[(p.module, p.interval, p.timeout)].append(p.url)
-    modules = [k[0] for k in by_key]
-    jobs = []
-    for (module, interval, timeout), urls in by_key.items():
-        job = f"blackbox-{module}" if modules.count(module) == 1 else f"blackbox-{module}-{interval}-{timeout}"
-        jobs.append({"name": job, "module": module, "interval": interval, "timeout": timeout, "targets": urls})
-    return jobs
-
-
-def probe_job(plan: Plan, probe: str) -> str:
-    """The `job` label the scrape config gives a probe's series."""
-    p = plan.spec.sources.probes[probe]
-    for job in blackbox_jobs(plan):
-        if job["module"] == p.module and job["interval"] == p.interval and job["timeout"] == p.timeout:
-            return job["name"]
-    raise KeyError(probe)
 
 
 # -- the service's own scrape jobs ----------------------------------------------------------------------------
@@ -139,7 +108,7 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
         out.append(Artifact(rules_path(plan), renderer.render("prometheus/rules.yml.j2", groups=data)))
         out.append(Artifact(f"prometheus/{service}.tests.yml", test_file(plan, renderer, gs, f"{service}.rules.yml")))
     jobs = scrape_jobs(plan)
-    blackbox = {job["name"] for job in blackbox_jobs(plan)}
+    blackbox = {job["name"] for job in blackbox_jobs(plan.spec)}
     for i, job in enumerate(jobs):
         if job["job"] in blackbox:  # both snippets go into one prometheus.yml, which needs unique job names
             path = ("sources", "metrics", "scrape", i, "job") if plan.spec.sources.metrics.scrape else \
@@ -150,7 +119,7 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
         out.append(Artifact(scrape_path(plan), renderer.render("prometheus/scrape.yml.j2", jobs=jobs)))
     if plan.spec.sources.probes:
         out.append(Artifact(f"prometheus/{plan.spec.service}.blackbox-scrape.yml",  # per service: dirs are shared
-                            renderer.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(plan),
+                            renderer.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(plan.spec),
                                        exporter=plan.spec.targets.prometheus.blackbox_exporter)))
     # SLO rules and tests; with --format prometheusrule the SLO module emits its own PrometheusRule instead
     from .slo import build as build_slo
