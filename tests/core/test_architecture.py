@@ -124,11 +124,21 @@ def test_no_backend_imports_another():
     assert crossing == []
 
 
+def test_target_choices_come_from_the_registry():
+    from obsctl.backends import TARGETS, backend
+    from obsctl.cli import Target
+
+    assert [t.value for t in Target] == [*TARGETS, "all"]
+    for name in TARGETS:
+        module = backend(name)
+        assert callable(module.build) and callable(module.verify), name
+
+
 def test_validate_loads_no_plan_backend_or_template():
     probe = ("import sys\nfrom obsctl.cli import main\n"
              f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
              "try:\n    main()\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends', "
+             "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends.', "
              "'obsctl.templating', 'jinja2', 'obsctl.alert_tests', 'obsctl.verify'))))\n")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
