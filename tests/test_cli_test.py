@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ASSET_WS = REPO / "examples" / "asset-ws" / "obsctl.yaml"
 
-# The asset-ws example's own tests: section (seed 000: API high error rate, P1); copies below swap it out.
+# The asset-ws example's own tests: section (the asset-ws design: API high error rate, P1); copies below swap it out.
 SPEC_TESTS = """
 tests:
   - name: error burst pages after 10 minutes

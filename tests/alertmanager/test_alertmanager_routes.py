@@ -15,8 +15,8 @@ def _failures(config, cases: list[RouteCase]) -> list[str]:
     return [f"{c.why}: {p}" for c in cases if (p := verify_route(config, c.labels, c.receivers)) is not None]
 
 
-def test_asset_ws_cases_are_gate_b():
-    """Seed 000: P1 pages, P2 reaches on-call and the incident channel, P3 only the incident channel."""
+def test_asset_ws_route_cases_follow_its_design():
+    """The asset-ws design: P1 pages, P2 reaches on-call and the incident channel, P3 only the incident channel."""
     cases = route_cases(context(ASSET_WS).spec)
     by_sev = {c.labels["severity"]: c.receivers for c in cases}
     assert by_sev == {"P1": ["pager"], "P2": ["oncall", "incidents"], "P3": ["incidents"]}

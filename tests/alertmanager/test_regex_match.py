@@ -1,5 +1,5 @@
 """Regex values in routing: `routes[].match` and `inhibit[].source/target` take {regex: ..., example: ...} besides a
-value or a list (seed 002: `target_match_re: {alertname: 'HighErrorRate|HighLatency'}`) -> `name=~"..."`, anchored
+value or a list (the relay-ai design: `target_match_re: {alertname: 'HighErrorRate|HighLatency'}`) -> `name=~"..."`, anchored
 by Alertmanager. amtool routes the generated cases exactly as the spec reads."""
 
 from __future__ import annotations
