@@ -60,15 +60,44 @@ def matcher(name: str, value: MatchValue) -> str:
 
 def value_matches(want: MatchValue, have: str) -> bool:
     """Whether a label value satisfies one `match:` value; a regex matches the whole value, as in Alertmanager
-    (Python's `re` reads the RE2 patterns semantics.py lets through the same way)."""
+    (with RE2, as Alertmanager: linear time whatever the pattern)."""
     if isinstance(want, RegexMatch):
-        return re.fullmatch(want.regex, have) is not None
+        from ..routing_regex import fullmatch
+
+        return fullmatch(want.regex, have)
     return have in ([want] if isinstance(want, str) else want)
 
 
 def _matches(match: Mapping[str, MatchValue], labels: Mapping[str, str]) -> bool:
     """Whether an alert with `labels` satisfies a spec `match:` (a missing label is the empty string)."""
     return all(value_matches(want, labels.get(name, "")) for name, want in match.items())
+
+
+# --- time interval names ---------------------------------------------------------------------------------
+
+# Characters a YAML reader may fold, refuse or read as a line break (C0/C1 controls, DEL, U+2028/9, BOM).
+_YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def interval_name(name: str) -> str:
+    """A time interval's name as a YAML scalar, written the same way where it is defined and wherever a route
+    names it, so Alertmanager reads one name in both places ("undefined time interval" otherwise).
+
+    A name with characters a YAML reader may fold (U+0085 after a newline, say) is double-quoted with every such
+    character escaped; any other name is the plain or quoted scalar of obsctl's `yaml` filter."""
+    if not _YAML_UNSAFE.search(name):
+        from ..templating import to_yaml_scalar
+
+        return to_yaml_scalar([name])[1:-1]  # the flow form: it stays one item inside [a, b]
+    out = []
+    for ch in name:
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif _YAML_UNSAFE.match(ch):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 # --- severity vocabularies -------------------------------------------------------------------------------
@@ -270,7 +299,8 @@ def build(ctx: Context) -> list[Artifact]:
     text = ctx.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
                       templates=spec.targets.alertmanager.templates, route=route,
                       receivers=_receivers(ctx, _uses_blackhole(route)), inhibit_rules=inhibit,
-                      time_intervals=_time_intervals(ctx), runbook_links=_every_alert_has_runbook(spec))
+                      time_intervals=_time_intervals(ctx), runbook_links=_every_alert_has_runbook(spec),
+                      interval_name=interval_name)
     return [Artifact(PATH, text)]
 
 
