@@ -119,7 +119,7 @@ def _address(hint: str) -> AfterValidator:
 
         _refuse_credentials(v, find_credentials(v), "the address", hint)
         if not v or "/" in v or "?" in v or "#" in v or any(c.isspace() for c in v):
-            raise PydanticCustomError("OBS105", "not host:port", {"hint": "give host:port, e.g. app_blue:8000; a "
+            raise PydanticCustomError("OBS105", "the address is not host:port", {"hint": "give host:port, e.g. app_blue:8000; a "
                                       "scrape job takes its scheme and path as the fields scheme and metrics_path"})
         return v
 
