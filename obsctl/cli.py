@@ -30,6 +30,7 @@ class Format(StrEnum):
 
 # The target choices come from the backend registry (its names only: no backend module is imported here).
 Target = StrEnum("Target", {name: name for name in (*TARGETS, "all")})
+ALL_TARGETS = Target("all")
 
 
 SpecArg = Annotated[Path, typer.Argument(help="spec file", show_default=False)]
@@ -80,7 +81,7 @@ def validate(
 @app.command()
 def build(
     spec: SpecArg,
-    target: Annotated[list[Target], typer.Option("--target", "-t", help="target(s) to build")] = [Target("all")],  # noqa: B006
+    target: Annotated[list[Target], typer.Option("--target", "-t", help="target(s) to build")] = [ALL_TARGETS],  # noqa: B006
     env: EnvOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/<service>[-<env>])")] = None,
     templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Diagnostic:
     location: Location | None = None
     field: str = ""  # dotted path of the spec field, e.g. alerts.HighErrors.for
     hint: str = ""
+    # secrets the diagnostic is about: never printed (the report leaves out a quoted line that would show them)
+    redact: tuple[str, ...] = _field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict:
         loc = self.location

@@ -48,6 +48,33 @@ def matcher(name: str, value: MatchValue) -> str:
     return f"{name}=~{_quote(pattern)}"
 
 
+# --- time interval names ---------------------------------------------------------------------------------
+
+# Characters a YAML reader may fold, refuse or read as a line break (C0/C1 controls, DEL, U+2028/9, BOM).
+_YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def interval_name(name: str) -> str:
+    """A time interval's name as a YAML scalar, written the same way where it is defined and wherever a route
+    names it, so Alertmanager reads one name in both places ("undefined time interval" otherwise).
+
+    A name with characters a YAML reader may fold (U+0085 after a newline, say) is double-quoted with every such
+    character escaped; any other name is the plain or quoted scalar of obsctl's `yaml` filter."""
+    if not _YAML_UNSAFE.search(name):
+        from ..templating import to_yaml_scalar
+
+        return to_yaml_scalar([name])[1:-1]  # the flow form: it stays one item inside [a, b]
+    out = []
+    for ch in name:
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif _YAML_UNSAFE.match(ch):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 # --- severity vocabularies -------------------------------------------------------------------------------
 
 
@@ -242,7 +269,8 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     text = renderer.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
                       templates=spec.targets.alertmanager.templates, route=route,
                       receivers=_receivers(plan, _uses_blackhole(route)), inhibit_rules=inhibit,
-                      time_intervals=_time_intervals(plan), runbook_links=_every_alert_has_runbook(spec))
+                      time_intervals=_time_intervals(plan), runbook_links=_every_alert_has_runbook(spec),
+                      interval_name=interval_name)
     return [Artifact(PATH, text)]
 
 

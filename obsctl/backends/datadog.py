@@ -68,7 +68,7 @@ LONG_MIN, LONG_MAX = 3600, 48 * 3600  # Datadog burn-rate long window bounds
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _TAG_CHARS = re.compile(r"[^\w.\-/:]")
-_VALID_TAG = re.compile(r"^[A-Za-z][\w.\-/]*:[^\s,]+$")
+_VALID_TAG = re.compile(r"[A-Za-z][\w.\-/]*:[^\s,]+")  # fullmatch: `$` lets "a:b\n" through
 _PALETTES = {"red": "white_on_red", "green": "white_on_green", "yellow": "white_on_yellow",
              "orange": "white_on_yellow", "blue": "blue", "grey": "white_on_gray", "gray": "white_on_gray"}
 _MARKERS = {"red": "error", "orange": "warning", "yellow": "warning", "green": "ok"}
@@ -154,7 +154,7 @@ class _Builder:
         self.c = plan.datadog()
         self.errors: list = []
         for i, tag in enumerate(self.dd.tags):
-            if not _VALID_TAG.match(tag):
+            if not _VALID_TAG.fullmatch(tag):
                 self.errors.append(plan.error("OBS710", f"Datadog tag '{tag}' is not key:value",
                                              ("targets", "datadog", "tags", i), "e.g. cost-center:platform"))
         self.check_names()
