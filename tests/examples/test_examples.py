@@ -16,7 +16,7 @@ from obsctl.build import manifest_path, stale
 from obsctl.expr import ast
 from obsctl.pipeline import check
 
-SEEDS = {"asset-ws", "sigiq-websocket", "relay-ai", "asset-forge", "sessions-service"}
+DESIGNS = {"asset-ws", "sigiq-websocket", "relay-ai", "asset-forge", "sessions-service"}
 CASES = [(spec, env) for spec in SPECS for env in (environments(spec) or [None])]
 
 
@@ -25,8 +25,8 @@ def _id(case: tuple[Path, str | None]) -> str:
     return f"{spec.parent.name}-{env}" if env else spec.parent.name
 
 
-def test_one_example_per_seed() -> None:
-    assert SEEDS <= {s.parent.name for s in SPECS}
+def test_one_example_per_design() -> None:
+    assert DESIGNS <= {s.parent.name for s in SPECS}
     for spec in SPECS:
         assert (spec.parent / "README.md").is_file(), f"{spec.parent.name} has no README.md"
     assert (EXAMPLES / "README.md").is_file()
