@@ -37,7 +37,7 @@ BOOKKEEPING = ".obsctl"
 LOCK = "lock"
 TXN = "txn"
 JOURNAL = "journal"
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+=,-]*")  # one path component obsctl writes
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.@+=,-]*")  # one path component obsctl writes (no dot file)
 _ALERTMANAGER = "alertmanager/alertmanager.yml"
 _KILL_HOOK = "OBSCTL_TEST_KILL_AT_STEP"
 

@@ -332,16 +332,36 @@ def test_a_full_disk_in_out_is_an_error_and_changes_nothing(tmp_path, monkeypatc
 
 
 def test_a_read_only_out_is_an_error(tmp_path, monkeypatch):
+    """Read-only filesystems are simulated (the tests run as root, which file modes do not stop)."""
     monkeypatch.chdir(tmp_path)
     spec = _copy_example(tmp_path)
+    real_mkdir, real_open = os.mkdir, os.open
 
-    def read_only(*args, **kwargs):
-        raise OSError(errno.EROFS, "Read-only file system", str(args[0]))
+    def read_only_mkdir(path, *args, **kwargs):
+        if Path(path).name == "fresh":
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_mkdir(path, *args, **kwargs)
 
-    monkeypatch.setattr(os, "mkdir", read_only)
-    result = _build(str(spec), "--out", "out", "-t", "prometheus")
-    assert result.exit_code == 1 and "OBS906" in result.stderr and "Read-only file system" in result.stderr
+    monkeypatch.setattr(os, "mkdir", read_only_mkdir)
+    result = _build(str(spec), "--out", "fresh", "-t", "prometheus")
+    assert result.exit_code == 1 and "OBS906" in result.stderr
+    assert "cannot write to fresh: Read-only file system" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    assert _build(str(spec), "--out", "out", "-t", "prometheus").exit_code == 0
+    before = _tree(tmp_path / "out")
+
+    def read_only_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_open)
+    result = _build(str(_changed_spec(spec)), "--out", "out", "-t", "prometheus")
+    assert result.exit_code == 1 and "cannot write to out: Read-only file system" in result.stderr
+    assert "nothing in --out was changed" in result.stderr
+    assert _tree(tmp_path / "out") == before
 
 
 def test_a_full_tmpdir_is_an_error_not_a_traceback(tmp_path, monkeypatch):
