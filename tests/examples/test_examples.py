@@ -12,8 +12,8 @@ import pytest
 from built_example import EXAMPLES, SPECS, build_dir, built, environments
 
 from obsctl.backends import TARGETS, Artifact
-from obsctl.build import manifest_path, stale
 from obsctl.expr import ast
+from obsctl.outdir import compare
 from obsctl.pipeline import check
 
 DESIGNS = {"asset-ws", "sigiq-websocket", "relay-ai", "asset-forge", "sessions-service"}
@@ -72,8 +72,8 @@ def test_committed_output_is_current(case: tuple[Path, str | None]) -> None:
     spec, env = case
     out = build_dir(spec, env)
     assert out.is_dir(), f"{out} is missing: run examples/build-all.sh"
-    manifest = manifest_path(out, check(spec, env).checked[0].spec, env)
-    diffs = stale(out, [Artifact(p, t) for p, t in built(spec, env).items()], manifest)
+    service = check(spec, env).checked[0].spec.service
+    diffs = compare(out, [Artifact(p, t) for p, t in built(spec, env).items()], service, env)
     assert not diffs, f"{out} is stale, run examples/build-all.sh:\n" + "".join(diffs)[:4000]
 
 
