@@ -1,7 +1,7 @@
 """Backends: one module (or package) per target, each implementing the `Backend` protocol:
 
     build(plan: Plan, renderer: Renderer) -> list[Artifact]     # render through templates/<target>/
-    verify(artifacts: list[Artifact], staging: Path) -> list    # parse back and check, before writing
+    verify(artifacts: list[Artifact], staging: Path) -> list[Finding]   # Problem | Skipped, before writing
 
 Backends read the plan (obsctl.plan) and never import one another. `obsctl.build` runs them; nothing is written
 unless every target builds and verifies. Adding a target: a module here, its name in TARGETS, templates/<name>/,
@@ -19,6 +19,7 @@ from ..diagnostics import BackendError
 
 if TYPE_CHECKING:
     from ..plan import Plan
+    from ..verify import Finding
 
 __all__ = ["TARGETS", "Artifact", "Backend", "BackendError", "Renderer", "backend"]
 
@@ -47,7 +48,7 @@ class Renderer:
 class Backend(Protocol):
     def build(self, plan: Plan, renderer: Renderer) -> list[Artifact]: ...
 
-    def verify(self, artifacts: list[Artifact], staging: Path) -> list: ...
+    def verify(self, artifacts: list[Artifact], staging: Path) -> list[Finding]: ...
 
 
 def backend(target: str) -> Backend:

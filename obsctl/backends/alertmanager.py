@@ -16,6 +16,7 @@ from pathlib import Path
 from ..model import MatchValue, RegexMatch
 from ..plan import Plan
 from ..plan.routing import BLACKHOLE, service_label
+from ..verify import Finding, Problem, Skipped, parse_back
 from . import Artifact, BackendError, Renderer
 
 PATH = "alertmanager/alertmanager.yml"
@@ -274,20 +275,19 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     return [Artifact(PATH, text)]
 
 
-def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
+def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     """Parse each file back as YAML; run `amtool check-config` on it when amtool is installed."""
 
-    from ..verify import Skipped, parse_back
     from ..verify.tools import INSTALL_HINTS, have_tool
 
-    problems: list[object] = []
+    problems: list[Finding] = []
     for a in artifacts:
         data, bad = parse_back(a.path, a.text)
         if bad:
             problems.append(bad)
             continue
         if not isinstance(data, dict) or "route" not in data:
-            problems.append(f"{a.path}: no route in the rendered configuration")
+            problems.append(Problem(a.path, "no route in the rendered configuration"))
             continue
         if have_tool("amtool"):
             from ..verify.amtool import check_config

@@ -59,6 +59,7 @@ from ..naming import slug
 from ..plan import Plan
 from ..plan.routing import expected_receivers
 from ..slo import effective_tiers, error_budget
+from ..verify import Finding, Problem
 from . import Artifact, BackendError, Renderer
 
 MONITOR_DIR = "datadog/monitors"
@@ -110,28 +111,28 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     return out
 
 
-def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
+def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     """Every payload parses and passes strict datadog-api-client deserialisation and obsctl's semantic checks."""
     import yaml
 
     from ..verify.datadog import validate_dashboard, validate_monitor, validate_slo
 
-    problems: list[object] = []
+    problems: list[Finding] = []
     for a in artifacts:
         if a.path.startswith("datadog/conf.d/http_check.d/"):
             try:
                 doc = yaml.safe_load(a.text)
             except yaml.YAMLError as e:
-                problems.append(f"{a.path}: not YAML: {e}")
+                problems.append(Problem(a.path, f"not YAML: {e}"))
                 continue
             if not isinstance(doc, dict) or not all(isinstance(i, dict) and i.get("url") and i.get("name")
                                                     for i in doc.get("instances") or [None]):
-                problems.append(f"{a.path}: every instance needs a name and a url")
+                problems.append(Problem(a.path, "every instance needs a name and a url"))
             continue
         try:
             payload = json.loads(a.text)
         except json.JSONDecodeError as e:
-            problems.append(f"{a.path}: not JSON: {e}")
+            problems.append(Problem(a.path, f"not JSON: {e}"))
             continue
         if a.path.startswith(MONITOR_DIR + "/"):
             problems += validate_monitor(payload, a.path)
@@ -140,7 +141,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
         elif a.path.startswith(DASHBOARD_DIR + "/"):
             problems += validate_dashboard(payload, a.path)
         else:
-            problems.append(f"{a.path}: not a Datadog payload obsctl writes")
+            problems.append(Problem(a.path, "not a Datadog payload obsctl writes"))
     return problems
 
 

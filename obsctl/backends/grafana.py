@@ -11,7 +11,7 @@ Choices that matter to users:
 - Panels on derived metrics query the recording rule when `targets.grafana.use_recording_rules` and
   `targets.prometheus.recording_rules` are both true (deploy the Prometheus rules with the dashboards);
   otherwise they carry the derived metric's whole expression inline. The SLO dashboard queries the SLO
-  recordings of obsctl.backends.prometheus_slo (always part of the Prometheus rules) when
+  recordings of the Prometheus SLO rules (named by obsctl.plan.slos, always part of the Prometheus rules) when
   `use_recording_rules` is true, else the same error ratios inline.
 - `schemaVersion` 39: the JSON model version of Grafana 10.x, whose migrations newer Grafanas apply as no-ops
   to the modern field set emitted here (React panels, {type, uid} datasource references).
@@ -32,6 +32,7 @@ from ..naming import dashboard_uid, slug
 from ..plan import Plan
 from ..plan.sli import error_ratio
 from ..plan.slos import window_name
+from ..verify import Finding, Problem, Skipped
 from . import Artifact, BackendError, Renderer
 
 SCHEMA_VERSION = 39
@@ -87,15 +88,14 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     return artifacts
 
 
-def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
+def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     """Parse every file back: dashboards through Grafana's schemas and the lint, the provider YAML by hand."""
     import yaml
 
-    from ..verify import Problem, Skipped
     from ..verify.grafana import schema_problems, validate_dashboard
     from ..verify.tools import ToolMissing
 
-    problems: list[object] = []
+    problems: list[Finding] = []
     uids: dict[str, str] = {}
     for a in artifacts:
         text = (staging / a.path).read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from ..compile.promql import CompileError
 from ..expr import ast
 from ..plan import Plan
 from ..plan.rules import Group, alert_rule
+from ..verify import Finding, Problem, Skipped, parse_back
 from . import Artifact, BackendError, Renderer
 
 
@@ -59,12 +60,11 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     return [Artifact(f"loki/{plan.spec.service}.rules.yml", text)]
 
 
-def verify(artifacts: list[Artifact], staging: Path) -> list[str]:
-    from ..verify import Skipped, parse_back
+def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     from ..verify.logql import check_logql, describe_error
     from ..verify.tools import ToolMissing
 
-    problems: list[str] = []
+    problems: list[Finding] = []
     exprs: list[tuple[str, str, str]] = []  # (file, rule, expr)
     for art in artifacts:
         doc, bad = parse_back(art.path, art.text)
@@ -73,15 +73,15 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[str]:
             continue
         groups = doc.get("groups") if isinstance(doc, dict) else None
         if not isinstance(groups, list):
-            problems.append(f"{art.path}: `groups` must be a list")
+            problems.append(Problem(art.path, "`groups` must be a list"))
             continue
         names = [g.get("name") for g in groups]
         if len(set(names)) != len(names):
-            problems.append(f"{art.path}: group names must be unique")
+            problems.append(Problem(art.path, "group names must be unique"))
         for g in groups:
             for r in g.get("rules") or []:
                 if not isinstance(r.get("expr"), str) or not (r.get("alert") or r.get("record")):
-                    problems.append(f"{art.path}: every rule needs an alert or record name and an expr")
+                    problems.append(Problem(art.path, "every rule needs an alert or record name and an expr"))
                     continue
                 exprs.append((art.path, r.get("alert") or r.get("record"), r["expr"]))
     try:
@@ -90,8 +90,8 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[str]:
         return problems + [Skipped(e.tool, e.hint)]  # optional for build; the test suite requires it
     for (path, rule, expr), res in zip(exprs, results, strict=True):
         if not res.ok:
-            problems.append(f"{path}: rule {rule}: {describe_error(expr, res.error_positions[0] if res.error_positions else 0)}")
+            problems.append(Problem(path, f"rule {rule}: {describe_error(expr, res.error_positions[0] if res.error_positions else 0)}"))
         elif not res.is_metric:
-            problems.append(f"{path}: rule {rule}: a ruler expression must be a metric query (a count, rate or "
-                            f"aggregation over log lines), not a log query: {expr}")
+            problems.append(Problem(path, f"rule {rule}: a ruler expression must be a metric query (a count, rate or "
+                            f"aggregation over log lines), not a log query: {expr}"))
     return problems

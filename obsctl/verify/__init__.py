@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "Skipped", "parse_back"]
+__all__ = ["Finding", "Problem", "Skipped", "parse_back"]
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,14 @@ class Skipped:
         return f"not checked with {self.tool}: it is not installed" + (f" ({self.hint})" if self.hint else "")
 
 
-def parse_back(path: str, text: str) -> tuple[object, str | None]:
+Finding = Problem | Skipped  # what every backend's verify() returns a list of
+
+
+def parse_back(path: str, text: str) -> tuple[object, Problem | None]:
     """A rendered YAML file read back: (document, None), or (None, why it is not YAML)."""
     import yaml
 
     try:
         return yaml.safe_load(text), None
     except yaml.YAMLError as e:
-        return None, f"{path}: not valid YAML: {e}"
+        return None, Problem(path, f"not valid YAML: {e}")

@@ -250,7 +250,7 @@ def test_verify_reports_what_amtool_rejects(amtool, tmp_path):
     (tmp_path / am.PATH).write_text(bad.text)
     problems = am.verify([bad], tmp_path)
     assert len(problems) == 1 and 'undefined receiver "nope"' in str(problems[0])
-    assert am.verify([Artifact(am.PATH, "route: [")], tmp_path)[0].startswith(f"{am.PATH}: not valid YAML")
+    assert str(am.verify([Artifact(am.PATH, "route: [")], tmp_path)[0]).startswith(f"{am.PATH}: not valid YAML")
 
 
 def test_severity_without_receivers_goes_nowhere(tmp_path):

@@ -148,3 +148,20 @@ def test_validate_loads_no_plan_backend_or_template():
 def test_the_cycle_finder_finds_cycles():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_every_verify_returns_typed_findings(tmp_path):
+    """Broken output of every target comes back as Problem (or Skipped), never as bare strings."""
+    from obsctl.backends import TARGETS, Artifact, backend
+    from obsctl.verify import Problem, Skipped
+
+    broken = {"prometheus": "prometheus/x.rules.yml", "loki": "loki/x.rules.yml",
+              "alertmanager": "alertmanager/alertmanager.yml", "grafana": "grafana/dashboards/x.json",
+              "datadog": "datadog/monitors/x.json"}
+    for name in TARGETS:
+        art = Artifact(broken[name], "{not: [valid\n")
+        (tmp_path / art.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / art.path).write_text(art.text)
+        findings = backend(name).verify([art], tmp_path)
+        assert findings, name
+        assert all(isinstance(f, Problem | Skipped) for f in findings), (name, findings)

@@ -152,8 +152,8 @@ def test_verify_rejects_log_queries_and_syntax_errors(tmp_path, require_tool):
         {"alert": "Fine", "expr": '(sum(count_over_time({service="x"} |= "e" [5m])) or vector(0)) > 1'}]}]})
     problems = verify([Artifact("loki/x.rules.yml", text)], tmp_path)
     assert len(problems) == 2, problems
-    assert "rule LogQuery: a ruler expression must be a metric query" in problems[0]
-    assert "rule Broken: LogQL syntax error" in problems[1]
+    assert "rule LogQuery: a ruler expression must be a metric query" in str(problems[0])
+    assert "rule Broken: LogQL syntax error" in str(problems[1])
 
 
 def test_deterministic_with_header(build, asset_ws):

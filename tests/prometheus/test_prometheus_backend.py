@@ -159,7 +159,7 @@ def test_verify_reports_broken_promql(tmp_path):
     art = Artifact("prometheus/x.rules.yml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m)\n")
     _write(tmp_path, {art.path: art.text})
     problems = verify([art], tmp_path)
-    assert any("rule A: PromQL does not parse" in p for p in problems), problems
+    assert any("rule A: PromQL does not parse" in str(p) for p in problems), problems
 
 
 def test_alert_annotations_reach_the_rules_verbatim(build, asset_ws, tmp_path):

@@ -108,9 +108,9 @@ def test_verify_checks_the_snippets_together_with_promtool(tmp_path, require_too
     (tmp_path / "prometheus").mkdir()
     assert verify(arts[:1], tmp_path) == []
     problems = verify(arts, tmp_path)
-    assert len(problems) == 1 and 'multiple scrape configs with job name "api"' in problems[0], problems
+    assert len(problems) == 1 and 'multiple scrape configs with job name "api"' in str(problems[0]), problems
     broken = Artifact("prometheus/a.scrape.yml", job.replace("'api:80'", "'api:80/metrics'"))
-    assert "promtool check config" in verify([broken], tmp_path)[0]
+    assert "promtool check config" in str(verify([broken], tmp_path)[0])
 
 
 def test_selector_job_that_no_scrape_job_has_is_a_warning(tmp_path):

@@ -16,6 +16,7 @@ from ...compile.promql import CompileError
 from ...plan import Plan
 from ...plan.probes import blackbox_jobs
 from ...plan.rules import Group, Rule, alert_rule
+from ...verify import Finding, Problem, Skipped, parse_back
 from .. import Artifact, BackendError, Renderer
 from .operator import PROMETHEUSRULE_API, prometheusrule_text
 
@@ -130,12 +131,11 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
 # -- verify ---------------------------------------------------------------------------------------------------
 
 
-def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
-    from ...verify import Skipped, parse_back
+def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     from ...verify.promtool import check_rules, promql_errors
     from ...verify.tools import ToolMissing
 
-    problems: list[object] = []
+    problems: list[Finding] = []
     rule_files: list[Path] = []
     for art in artifacts:
         doc, bad = parse_back(art.path, art.text)
@@ -143,7 +143,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
             problems.append(bad)
             continue
         if not isinstance(doc, dict):
-            problems.append(f"{art.path}: expected a YAML mapping")
+            problems.append(Problem(art.path, "expected a YAML mapping"))
             continue
         if art.path.endswith(".prometheusrule.yml"):
             problems += _check_crd(art.path, doc)
@@ -159,50 +159,50 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
             continue
         else:
             if art.path.endswith("scrape.yml") and not isinstance(doc.get("scrape_configs"), list):
-                problems.append(f"{art.path}: scrape_configs is missing")
+                problems.append(Problem(art.path, "scrape_configs is missing"))
             continue
         if not isinstance(groups_doc, list):
-            problems.append(f"{art.path}: `groups` must be a list")
+            problems.append(Problem(art.path, "`groups` must be a list"))
             continue
         for group in groups_doc:
             for rule in group.get("rules") or []:
                 err = promql_errors(str(rule.get("expr", "")))
                 if err:
-                    problems.append(f"{art.path}: rule {rule.get('alert') or rule.get('record')}: PromQL does not "
-                                    f"parse: {err}")
+                    problems.append(Problem(art.path, f"rule {rule.get('alert') or rule.get('record')}: PromQL does not "
+                                    f"parse: {err}"))
     try:
-        problems += [str(p) for p in check_rules(rule_files)] if rule_files else []
+        problems += check_rules(rule_files) if rule_files else []
         problems += _check_scrape(artifacts, staging)
     except ToolMissing as e:
         problems.append(Skipped(e.tool, e.hint))  # optional for build; `obsctl test` and the test suite require it
     return problems
 
 
-def _check_crd(path: str, doc: dict) -> list[str]:
+def _check_crd(path: str, doc: dict) -> list[Problem]:
     problems = []
     if doc.get("apiVersion") != PROMETHEUSRULE_API or doc.get("kind") != "PrometheusRule":
-        problems.append(f"{path}: not a {PROMETHEUSRULE_API} PrometheusRule")
+        problems.append(Problem(path, f"not a {PROMETHEUSRULE_API} PrometheusRule"))
     meta = doc.get("metadata") or {}
     if not meta.get("name") or not meta.get("namespace"):
-        problems.append(f"{path}: metadata.name and metadata.namespace are required")
+        problems.append(Problem(path, "metadata.name and metadata.namespace are required"))
     if not isinstance((doc.get("spec") or {}).get("groups"), list):
-        problems.append(f"{path}: spec.groups must be a list")
+        problems.append(Problem(path, "spec.groups must be a list"))
     return problems
 
 
-def _check_tests(path: str, doc: dict, staging: Path) -> list[str]:
+def _check_tests(path: str, doc: dict, staging: Path) -> list[Problem]:
     problems = []
     folder = (staging / path).parent
     for ref in doc.get("rule_files") or []:
         if not (folder / ref).is_file():
-            problems.append(f"{path}: rule file {ref} is not among the generated files")
+            problems.append(Problem(path, f"rule file {ref} is not among the generated files"))
     for t in doc.get("tests") or []:
         if "interval" not in t:
-            problems.append(f"{path}: test '{t.get('name')}' has no interval (promtool 2.42 needs one)")
+            problems.append(Problem(path, f"test '{t.get('name')}' has no interval (promtool 2.42 needs one)"))
     return problems
 
 
-def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[str]:
+def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[Problem]:
     """The scrape snippets (service jobs, blackbox jobs) pasted into one minimal prometheus.yml, as a user would
     include them, checked by `promtool check config`: job names must also be unique across the snippets."""
     import subprocess
@@ -227,5 +227,5 @@ def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[str]:
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         names = ", ".join(a.path for a in snippets)
-        return [f"{names}: promtool check config (in one prometheus.yml): {(proc.stderr or proc.stdout).strip()}"]
+        return [Problem(names, f"promtool check config (in one prometheus.yml): {(proc.stderr or proc.stdout).strip()}")]
     return []
