@@ -1,0 +1,103 @@
+"""What obsctl reads from a hostile spec: only regular YAML files, bounded in size and depth, whatever symlinks,
+devices or FIFOs the spec names. Each test fails on the code before these checks."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from obsctl.cli import app
+
+BASE = "service: demo\nmetrics: {up_total: {kind: counter}}\n"
+
+
+def _validate(*args: str) -> tuple[int, list[dict]]:
+    result = CliRunner().invoke(app, ["validate", "--format", "json", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, json.loads(result.stdout or "[]")
+
+
+def test_include_symlinked_to_a_non_spec_is_refused_unread(tmp_path, monkeypatch):
+    """The `.yaml` check applies to the file a symlink leads to: /etc/passwd behind `passwd.yaml` is not read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "passwd.yaml").symlink_to("/etc/passwd")
+    (tmp_path / "spec.yaml").write_text("include: [passwd.yaml]\n" + BASE)
+    code, diags = _validate("spec.yaml")
+    assert code == 1
+    assert [(d["code"], d["file"], d["line"], d["column"]) for d in diags] == [("OBS009", "spec.yaml", 1, 11)]
+    assert "link to a file that is not a YAML spec" in diags[0]["message"]
+    assert "root" not in json.dumps(diags)  # nothing of the target's text is echoed
+
+
+def test_include_of_a_device_behind_a_yaml_name_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dev").mkdir()
+    os.mkfifo(tmp_path / "dev" / "pipe.yaml")  # a FIFO would block an ordinary open
+    (tmp_path / "null.yaml").symlink_to(tmp_path / "dev" / "pipe.yaml")
+    (tmp_path / "spec.yaml").write_text("include: [null.yaml]\n" + BASE)
+    code, diags = _validate("spec.yaml")
+    assert code == 1
+    assert [(d["code"], d["line"], d["column"]) for d in diags] == [("OBS011", 1, 11)]
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "zero.yaml", "fifo.yaml"])
+def test_spec_that_is_not_a_regular_file(tmp_path, monkeypatch, name):
+    """`validate /dev/zero` (stat size 0, endless) read until memory ran out; now OBS011 before reading."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo.yaml")
+    code, diags = _validate(name)
+    assert code == 1
+    assert [(d["code"], d["line"], d["column"]) for d in diags] == [("OBS011", 1, 1)]
+
+
+def test_size_limit_counts_bytes_read_not_stat(tmp_path, monkeypatch):
+    """The per-file limit holds for what is read: at most the limit plus one byte, whatever stat says."""
+    from obsctl import yamlsource
+    from obsctl.diagnostics import SpecError
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE + "#" * 100 + "\n")
+    with pytest.raises(SpecError) as e:
+        yamlsource.read_text(path, "spec.yaml", limit=64)
+    assert e.value.diagnostics[0].code == "OBS003"
+    assert yamlsource.read_text(path, "spec.yaml", limit=len(path.read_bytes())) == path.read_text()
+
+
+def test_includes_share_one_total_budget(tmp_path, monkeypatch):
+    """Thirty includes just under 2 MiB each were all read; the include crossing 8 MiB in total is the error."""
+    monkeypatch.chdir(tmp_path)
+    names = []
+    for i in range(6):
+        (tmp_path / f"part{i}.yaml").write_text(f"vars: {{v{i}: 1}}\n" + "#" * (2 * 1024 * 1024 - 64) + "\n")
+        names.append(f"part{i}.yaml")
+    (tmp_path / "spec.yaml").write_text(BASE + "include:\n" + "".join(f"  - {n}\n" for n in names))
+    code, diags = _validate("spec.yaml")
+    assert code == 1
+    assert [(d["code"], d["file"], d["line"]) for d in diags] == [("OBS012", "spec.yaml", 8)]
+    assert "8 MiB" in diags[0]["message"] and "part4.yaml" in diags[0]["message"]
+
+
+def test_includes_under_the_budget_still_merge(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "part.yaml").write_text("vars: {a: 1}\n" + "#" * (2 * 1024 * 1024 - 64) + "\n")
+    (tmp_path / "spec.yaml").write_text(BASE + "include: [part.yaml]\n")
+    assert _validate("spec.yaml") == (0, [])
+
+
+@pytest.mark.parametrize("text, line", [
+    ("service: demo\nx: " + "[" * 500 + "]" * 500 + "\n", 2),
+    ("service: demo\nx: " + "{a: " * 500 + "1" + "}" * 500 + "\n", 2),
+    ("service: demo\nx:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(100)) + " " * 101 + "v\n", 67),
+])
+def test_deep_nesting_is_an_error_at_its_line(tmp_path, monkeypatch, text, line):
+    """'[' * 500 ended in a RecursionError; now OBS013 at the first node deeper than 64 levels."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(text)
+    code, diags = _validate("spec.yaml")
+    assert code == 1
+    assert [(d["code"], d["line"]) for d in diags] == [("OBS013", line)]
+    assert "64" in diags[0]["message"]
