@@ -101,3 +101,46 @@ def test_deep_nesting_is_an_error_at_its_line(tmp_path, monkeypatch, text, line)
     assert code == 1
     assert [(d["code"], d["line"]) for d in diags] == [("OBS013", line)]
     assert "64" in diags[0]["message"]
+
+
+# --- what diagnostics print ------------------------------------------------------------------------------------
+
+ESCAPES = 'service: demo\n"\\x1b[31mred": 1\n"\\x1b]0;title\\x07": 2\nx\u202ey: 3\n'
+
+
+def test_human_report_escapes_control_characters(tmp_path, monkeypatch):
+    """Keys holding terminal escape sequences (colour, window title) and a bidi override reached the terminal raw."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(ESCAPES, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", "spec.yaml"])
+    assert result.exit_code == 1
+    err = result.stderr
+    assert not any(c in err for c in "\x1b\x07\u202e"), repr(err)
+    assert "unknown key '\\x1b[31mred'" in err and "unknown key '\\x1b]0;title\\x07'" in err
+    # the excerpt of line 4 shows the raw U+202E escaped, and the caret still points under the key's column
+    assert "  4 | x\\u202ey: 3" in err
+    lines = err.splitlines()
+    excerpt = lines.index("  4 | x\\u202ey: 3")
+    assert lines[excerpt + 1] == "    | ^"
+
+
+def test_json_report_keeps_json_escapes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(ESCAPES, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", "--format", "json", "spec.yaml"])
+    assert "\x1b" not in result.stdout and "\\u001b[31mred" in result.stdout
+    assert {d["message"] for d in json.loads(result.stdout)} >= {"unknown key '\x1b[31mred'"}
+
+
+def test_github_annotations_follow_workflow_command_escaping():
+    """`%`, CR and LF are %-escaped everywhere, `:` and `,` in properties; other controls become visible escapes."""
+    import io
+
+    from obsctl.diagnostics import Diagnostic, Location
+    from obsctl.report import render_github
+
+    out = io.StringIO()
+    render_github([Diagnostic("OBS101", "error", "50% of\r\nkey '\x1b[31mred': a,b", Location("a,b:c%.yaml", 2, 1),
+                              hint="x\u202ey")], out)
+    assert out.getvalue() == ("::error file=a%2Cb%3Ac%25.yaml,line=2,col=1,title=OBS101::"
+                              "50%25 of%0D%0Akey '\\x1b[31mred': a,b (hint: x\\u202ey)\n")
