@@ -14,10 +14,12 @@ from .yamlsource import SourceMap
 # bidirectional overrides that reorder what is shown.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 
 def _escape_char(m: re.Match) -> str:
     c = ord(m.group())
-    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    return _NAMED.get(m.group()) or (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
 
 
 def printable(text: str, keep: str = "") -> str:

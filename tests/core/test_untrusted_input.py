@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -144,3 +146,61 @@ def test_github_annotations_follow_workflow_command_escaping():
                               hint="x\u202ey")], out)
     assert out.getvalue() == ("::error file=a%2Cb%3Ac%25.yaml,line=2,col=1,title=OBS101::"
                               "50%25 of%0D%0Akey '\\x1b[31mred': a,b (hint: x\\u202ey)\n")
+
+
+# --- --templates stays inside its folder ------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _templates_copy(tmp_path: Path) -> Path:
+    """A --templates folder holding a copy of the shipped scrape template."""
+    mine = tmp_path / "tpl"
+    (mine / "prometheus").mkdir(parents=True)
+    shutil.copy(ROOT / "obsctl" / "templates" / "prometheus" / "scrape.yml.j2", mine / "prometheus")
+    return mine
+
+
+SCRAPE = ("service: demo\nsources:\n  metrics: {type: prometheus, selector: {job: demo}, "
+          "scrape: [{job: demo, targets: ['app:8000']}]}\nmetrics: {up_total: {kind: counter}}\n")
+
+
+def _build_with(tmp_path: Path, templates: Path):
+    (tmp_path / "spec.yaml").write_text(SCRAPE)
+    result = CliRunner().invoke(app, ["build", "spec.yaml", "-t", "prometheus", "--out", "out",
+                                      "--templates", str(templates)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.mark.parametrize("how", ["include-link", "include-dotdot", "override-link"])
+def test_templates_never_read_outside_their_folder(tmp_path, monkeypatch, how):
+    """Jinja followed symlinks out of --templates: `{% include %}` of a link read /etc/passwd into the output."""
+    monkeypatch.chdir(tmp_path)
+    mine = _templates_copy(tmp_path)
+    scrape = mine / "prometheus" / "scrape.yml.j2"
+    if how == "include-link":
+        (mine / "prometheus" / "secret.j2").symlink_to("/etc/passwd")
+        scrape.write_text('{% include "prometheus/secret.j2" %}\n' + scrape.read_text())
+    elif how == "include-dotdot":
+        scrape.write_text('{% include "../../../../../../etc/passwd" %}\n' + scrape.read_text())
+    else:
+        outside = tmp_path / "elsewhere.j2"
+        scrape.rename(outside)
+        scrape.symlink_to(outside)
+    result = _build_with(tmp_path, mine)
+    assert result.exit_code == 1, result.output
+    assert "OBS014" in result.stderr and "Traceback" not in result.output
+    assert "root:" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_links_inside_the_templates_folder_still_work(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mine = _templates_copy(tmp_path)
+    (mine / "shared.j2").write_text("# reviewed by the platform team\n")
+    (mine / "prometheus" / "note.j2").symlink_to(mine / "shared.j2")
+    scrape = mine / "prometheus" / "scrape.yml.j2"
+    scrape.write_text('{% include "prometheus/note.j2" %}' + scrape.read_text())
+    result = _build_with(tmp_path, mine)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "prometheus" / "demo.scrape.yml").read_text().startswith("# reviewed by")
