@@ -239,7 +239,7 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
                 hint = "this key takes a list: [a, b] or one '- item' per line"
         elif kind == "value_error":
             code = "OBS104"
-            if isinstance(err.get("input"), dict):  # a whole-object rule: point at the object's name
+            if isinstance(err.get("input"), dict) or err["loc"][-1:] == ("[key]",):  # the object's name, or a key
                 loc = smap.locate(tuple(path), prefer_key=True)
             msg = msg.removeprefix("Value error, ")
         elif kind == "string_pattern_mismatch":

@@ -204,3 +204,17 @@ def test_links_inside_the_templates_folder_still_work(tmp_path, monkeypatch):
     result = _build_with(tmp_path, mine)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "prometheus" / "demo.scrape.yml").read_text().startswith("# reviewed by")
+
+
+def test_long_slo_name_is_an_error_at_its_key(tmp_path, monkeypatch):
+    """A 240-character SLO name validated, then crashed the Datadog build (file name too long)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(BASE + "slos:\n  " + "a" * 240 + ":\n    objective: 99.9\n"
+                                        "    sli: {bad: up_total, total: up_total}\n")
+    code, diags = _validate("spec.yaml")
+    assert code == 1
+    assert [(d["code"], d["line"], d["column"]) for d in diags] == [("OBS104", 4, 3)]
+    assert "at most 100 characters" in diags[0]["message"]
+    text = (tmp_path / "spec.yaml").read_text().replace("a" * 240, "a" * 100)
+    (tmp_path / "spec.yaml").write_text(text)
+    assert _validate("spec.yaml")[0] == 0
