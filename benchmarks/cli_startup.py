@@ -46,8 +46,7 @@ FLOOR = (
     ("python (bare interpreter)", "pass"),
     ("+ import typer", "import typer"),
     ("+ import yaml", "import typer, yaml"),
-    ("+ import lark", "import typer, yaml, lark"),
-    ("+ import pydantic", "import typer, yaml, lark, pydantic.main"),
+    ("+ import pydantic", "import typer, yaml, pydantic.main"),
 )
 
 

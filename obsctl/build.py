@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .backends import TARGETS, Artifact, BackendError, Context, backend
+from .backends import TARGETS, Artifact, BackendError, Renderer, backend
 from .diagnostics import Diagnostic
 from .verify import Skipped
 
@@ -29,13 +29,15 @@ def render(spec_path: Path, targets: list[str], env: str | None, templates: Path
         return [], result.diagnostics, result
     checked = result.checked[0]
     names = list(TARGETS) if "all" in targets else list(dict.fromkeys(targets))
-    ctx = Context(checked.spec, checked.analysis, checked.smap, spec_path, env, environment(templates),
-                  dict(options or {}))
+    from .plan import build_plan
+
+    plan = build_plan(checked.spec, checked.analysis, checked.smap, spec_path, env, options)
+    renderer = Renderer(environment(templates), plan)
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = [d for d in result.diagnostics if d.level != "error"]
     for name in names:
         try:
-            artifacts += backend(name).build(ctx)
+            artifacts += backend(name).build(plan, renderer)
         except BackendError as e:
             diags += e.diagnostics
     seen: dict[str, int] = {}

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from .backends import TARGETS
+
 app = typer.Typer(
     name="obsctl",
     help="Monitoring as code: one YAML spec compiled to Prometheus, Loki, Alertmanager, Grafana and Datadog.",
@@ -26,13 +28,9 @@ class Format(StrEnum):
     github = "github"
 
 
-class Target(StrEnum):
-    prometheus = "prometheus"
-    loki = "loki"
-    alertmanager = "alertmanager"
-    grafana = "grafana"
-    datadog = "datadog"
-    all = "all"
+# The target choices come from the backend registry (its names only: no backend module is imported here).
+Target = StrEnum("Target", {name: name for name in (*TARGETS, "all")})
+ALL_TARGETS = Target("all")
 
 
 SpecArg = Annotated[Path, typer.Argument(help="spec file", show_default=False)]
@@ -85,7 +83,7 @@ def validate(
 @app.command()
 def build(
     spec: SpecArg,
-    target: Annotated[list[Target], typer.Option("--target", "-t", help="target(s) to build")] = [Target.all],  # noqa: B006
+    target: Annotated[list[Target], typer.Option("--target", "-t", help="target(s) to build")] = [ALL_TARGETS],  # noqa: B006
     env: EnvOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/<service>[-<env>])")] = None,
     templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,

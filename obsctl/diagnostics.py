@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Diagnostic:
     location: Location | None = None
     field: str = ""  # dotted path of the spec field, e.g. alerts.HighErrors.for
     hint: str = ""
+    # secrets the diagnostic is about: never printed (the report leaves out a quoted line that would show them)
+    redact: tuple[str, ...] = _field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict:
         loc = self.location
@@ -54,3 +57,11 @@ def did_you_mean(name: str, candidates: list[str] | set[str]) -> str:
 
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+class BackendError(Exception):
+    """The spec is valid but a target cannot express part of it: carries diagnostics naming what and where."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics

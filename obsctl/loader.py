@@ -213,7 +213,12 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
     msg = err["msg"]
     hint = ""
     code = "OBS100"
-    if kind == "extra_forbidden":
+    redact: tuple[str, ...] = ()
+    if kind.startswith("OBS"):  # the model's own checks name their code and hint (obsctl.model)
+        code, loc = kind, smap.locate(tuple(path))
+        hint = err.get("ctx", {}).get("hint", "")
+        redact = tuple(err.get("ctx", {}).get("redact", ()))
+    elif kind == "extra_forbidden":
         code = "OBS101"
         known = _known_fields(err["loc"][:-1])
         msg = f"unknown key '{key}'"
@@ -253,7 +258,7 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
         hint = "objectives are percentages: write 99.9, not 0.999"
     for py, yml in _FIELD_ALIASES.items():
         field_path = field_path.replace(py, yml)
-    return Diagnostic(code, "error", msg, loc, field_path, hint)
+    return Diagnostic(code, "error", msg, loc, field_path, hint, redact=redact)
 
 
 def _describe(v: object) -> str:

@@ -20,17 +20,22 @@ from pydantic import (
     Tag,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from .durations import parse_duration
+from .durations import DurationRangeError, parse_duration
 
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-ALERT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Checked with fullmatch: `$` in Python's re also matches before a trailing newline ("env\n").
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+SERVICE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+ALERT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def _duration(v: str) -> str:
-    parse_duration(v)
+    try:
+        parse_duration(v)
+    except DurationRangeError as e:
+        raise PydanticCustomError("OBS109", str(e), {"hint": e.hint}) from None
     return v
 
 
@@ -42,7 +47,7 @@ def _no_yaml11(v: object) -> object:
 
 
 def _label_name(v: str) -> str:
-    if not LABEL_NAME.match(v):
+    if not LABEL_NAME.fullmatch(v):
         raise ValueError(f"'{v}' is not a valid label name: use letters, digits and '_', not starting with a digit")
     if v.startswith("__"):
         raise ValueError(f"label names starting with '__' are reserved by Prometheus: '{v}'")
@@ -50,7 +55,7 @@ def _label_name(v: str) -> str:
 
 
 def _metric_name(v: str) -> str:
-    if not METRIC_NAME.match(v) or ":" in v:
+    if not METRIC_NAME.fullmatch(v) or ":" in v:
         raise ValueError(f"'{v}' is not a valid metric name: letters, digits and '_' only (':' is for recording rules)")
     return v
 
@@ -89,17 +94,77 @@ class Overrides(Strict):
     datadog: str | None = None
 
 
-# --- sources -------------------------------------------------------------------------------------------
+# --- URLs, addresses and secret files ------------------------------------------------------------------------
+# Secrets are named by file (`*_file`) or by reference, never written inline: whatever a URL or address holds is
+# copied into the output. Messages say what was found, never its value (see obsctl.secrets.mask).
 
 
-def _scrape_target(v: str) -> str:
-    # Prometheus takes host:port here; a URL's scheme and path are fields of the scrape job.
-    if not v or "/" in v or any(c.isspace() for c in v):
-        raise ValueError(f"'{v}' is not host:port: give scheme and metrics_path as fields of a scrape job")
+def _refuse_credentials(v: str, creds: list, where: str, hint: str) -> None:
+    from .secrets import describe
+
+    if creds:
+        raise PydanticCustomError("OBS107", f"{where} holds {describe(creds)}: a secret would be written into the "
+                                  "output", {"hint": hint, "redact": tuple(c.value for c in creds)})
+
+
+def _url(hint: str) -> AfterValidator:
+    """An http(s) URL without inline credentials; `hint` names where the secret goes instead."""
+
+    def check(v: str) -> str:
+        from .secrets import find_credentials
+
+        _refuse_credentials(v, find_credentials(v), "the URL", hint)
+        if not re.fullmatch(r"https?://[^/@\s?#]+([/?#]\S*)?", v):
+            raise PydanticCustomError("OBS105", "not an http:// or https:// URL with a host",
+                                      {"hint": "e.g. https://hooks.example.org/alerts; no spaces"})
+        return v
+
+    return AfterValidator(check)
+
+
+def _address(hint: str) -> AfterValidator:
+    """host:port (Prometheus targets, the blackbox exporter, an SMTP smarthost) without user:password@."""
+
+    def check(v: str) -> str:
+        from .secrets import find_credentials
+
+        _refuse_credentials(v, find_credentials(v), "the address", hint)
+        if not v or "/" in v or "?" in v or "#" in v or any(c.isspace() for c in v):
+            raise PydanticCustomError("OBS105", "the address is not host:port", {"hint": "give host:port, e.g. app_blue:8000; a "
+                                      "scrape job takes its scheme and path as the fields scheme and metrics_path"})
+        return v
+
+    return AfterValidator(check)
+
+
+def _links(v: str) -> str:
+    # runbooks and annotations reach every notification; a URL in them must work without a secret
+    from .secrets import find_in_text
+
+    _refuse_credentials(v, find_in_text(v), "the link", "runbook links and annotations reach everyone the alert "
+                        "notifies: link to a page that needs no credentials in its URL")
     return v
 
 
-ScrapeTarget = Annotated[str, AfterValidator(_scrape_target)]
+def _secret_file(v: str) -> str:
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", v.strip()):
+        raise PydanticCustomError("OBS108", "a *_file setting takes the path of the file that holds the secret, "
+                                  "not the secret itself (this is a URL)",
+                                  {"hint": "write the URL into a file only Alertmanager reads and give its path, "
+                                   "e.g. /etc/alertmanager/secrets/slack-url", "redact": (v,)})
+    return v
+
+
+SecretFile = Annotated[str, AfterValidator(_secret_file)]
+Link = Annotated[str, AfterValidator(_links)]
+_TARGET_HINT = ("Prometheus takes scrape credentials from basic_auth (password_file) or authorization "
+                "(credentials_file) of the scrape config where it is deployed, never from the address")
+
+
+# --- sources -------------------------------------------------------------------------------------------
+
+
+ScrapeTarget = Annotated[str, _address(_TARGET_HINT)]
 
 
 class ScrapeJob(Strict):
@@ -145,7 +210,9 @@ class LogSource(Strict):
 
 
 class Probe(Strict):
-    url: str = Field(pattern=r"^https?://[^/@\s]+(/\S*)?$", description="http(s) URL, no credentials in it")
+    url: Annotated[str, _url("give the credentials to the blackbox exporter module that probes it (basic_auth or "
+                             "bearer_token_file in blackbox.yml) and name that module in module:")] = Field(
+        description="http(s) URL, no credentials in it", json_schema_extra={"pattern": r"^https?://[^/@\s]+(/\S*)?$"})
     interval: Duration = "30s"
     timeout: Duration = "10s"
     module: str = Field("http_2xx", description="blackbox exporter module")
@@ -303,9 +370,9 @@ class Alert(Strict):
     title: str = Field("", description="short human title, e.g. 'API high error rate'")
     summary: str = ""
     description: str = ""
-    runbook: str | None = None
+    runbook: Link | None = None
     labels: Labels = Field(default_factory=dict)
-    annotations: dict[LabelName, str] = Field(
+    annotations: dict[LabelName, Link] = Field(
         default_factory=dict, description="more annotations, e.g. a dashboard link (a line each in Datadog messages)")
     overrides: Overrides = Field(default_factory=Overrides)
     datadog: DatadogAlertOptions = Field(default_factory=DatadogAlertOptions)
@@ -368,32 +435,35 @@ class SLO(Strict):
     sli: SLI
     alerting: SLOAlerting = Field(default_factory=SLOAlerting)
     labels: Labels = Field(default_factory=dict)
-    runbook: str | None = None
+    runbook: Link | None = None
 
 
 # --- routing ----------------------------------------------------------------------------------------------
 
 
 class PagerDuty(Strict):
-    routing_key_file: str
-    url: str | None = None
+    routing_key_file: SecretFile
+    url: Annotated[str, _url("the routing key goes in routing_key_file; the URL is PagerDuty's events endpoint "
+                             "alone")] | None = None
 
 
 class Slack(Strict):
     channel: str | None = None
-    api_url_file: str | None = None
+    api_url_file: SecretFile | None = Field(None, description="a file holding the webhook URL (a secret)")
     send_resolved: Bool = True
 
 
 class Opsgenie(Strict):
-    api_key_file: str | None = None
+    api_key_file: SecretFile | None = None
     responders: list[dict[str, str]] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
 
 
 class Webhook(Strict):
-    url: str = Field(pattern=r"^https?://[^/@\s]+(/\S*)?$", description="http(s) URL, no credentials in it")
-    credentials_file: str | None = Field(None, description="bearer token file")
+    url: Annotated[str, _url("put the token in credentials_file (Alertmanager sends it as a Bearer token); "
+                             "the URL must work without it")] = Field(
+        description="http(s) URL, no credentials in it", json_schema_extra={"pattern": r"^https?://[^/@\s]+(/\S*)?$"})
+    credentials_file: SecretFile | None = Field(None, description="bearer token file")
     max_alerts: int = Field(0, ge=0)
 
 
@@ -476,10 +546,11 @@ class TimeInterval(Strict):
 
 
 class Smtp(Strict):
-    smarthost: str
+    smarthost: Annotated[str, _address("give the user as auth_username and the password in auth_password_file")] = \
+        Field(description="host:port of the SMTP server")
     from_: str = Field(alias="from")
     auth_username: str | None = None
-    auth_password_file: str | None = None
+    auth_password_file: SecretFile | None = None
 
 
 class Routing(Strict):
@@ -521,7 +592,7 @@ class PrometheusTarget(Strict):
     rule_labels: Labels = Field(default_factory=dict)
     operator_namespace: str = "monitoring"
     operator_labels: Labels = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
-    blackbox_exporter: str = "blackbox-exporter:9115"
+    blackbox_exporter: Annotated[str, _address(_TARGET_HINT)] = "blackbox-exporter:9115"
 
 
 class GrafanaTarget(Strict):
@@ -576,10 +647,10 @@ class Defaults(Strict):
 
 class Spec(Strict):
     version: Literal[1] = 1
-    service: str = Field(pattern=SERVICE_NAME.pattern, description="lowercase, digits and '-', e.g. asset-ws")
+    service: str = Field(pattern=rf"^{SERVICE_NAME.pattern}$", description="lowercase, digits and '-', e.g. asset-ws")
     team: str | None = None
     description: str = ""
-    runbook: str | None = Field(None, description="default runbook link for alerts")
+    runbook: Link | None = Field(None, description="default runbook link for alerts")
     include: list[str] = Field(default_factory=list, description="specs whose sections this one extends")
     labels: Labels = Field(default_factory=dict, description="labels added to every alert")
     vars: dict[Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")], Scalar] = Field(
@@ -590,7 +661,7 @@ class Spec(Strict):
     events: dict[str, Event] = Field(default_factory=dict)
     derived: dict[MetricName, Annotated[Derived, BeforeValidator(_derived)]] = Field(default_factory=dict)
     dashboards: dict[str, Dashboard] = Field(default_factory=dict)
-    alerts: dict[Annotated[str, Field(pattern=ALERT_NAME.pattern)], Alert] = Field(default_factory=dict)
+    alerts: dict[Annotated[str, Field(pattern=rf"^{ALERT_NAME.pattern}$")], Alert] = Field(default_factory=dict)
     slos: dict[Annotated[str, AfterValidator(_slo_name)], SLO] = Field(default_factory=dict)
     routing: Routing | None = None
     tests: list[AlertTest] = Field(default_factory=list)

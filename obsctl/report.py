@@ -7,6 +7,7 @@ import re
 import sys
 
 from .diagnostics import Diagnostic
+from .secrets import mask
 from .yamlsource import SourceMap
 
 # What a terminal (or GitHub's log viewer) would act on instead of showing: C0/C1 controls and DEL (escape
@@ -63,20 +64,41 @@ def render_human(diags: list[Diagnostic], smap: SourceMap | None, stream: object
         where = f"{d.location}: " if d.location else ""
         field = f" [dim]\\[{escape(d.field)}][/dim]" if d.field else ""
         console.print(f"[bold]{escape(where)}[/bold][{style}]{d.level}[/{style}] [cyan]{d.code}[/cyan] "
-                      f"{escape(d.message)}{field}")
+                      f"{escape(mask(d.message))}{field}")
         if d.location and smap is not None:
-            line = smap.line_text(d.location)
+            line, column = excerpt(smap.line_text(d.location), d.location.column, d.redact)
             if line:
                 num = str(d.location.line)
-                pad = len(printable(line[: d.location.column - 1]))  # the caret moves with the escapes before it
+                pad = len(printable(line[: column - 1]))  # the caret moves with the escapes before it
                 console.print(f"  [dim]{num} |[/dim] {escape(line)}")
                 console.print(f"  {' ' * len(num)} [dim]|[/dim] {' ' * pad}[{style}]^[/{style}]")
         if d.hint:
-            console.print(f"  [green]hint:[/green] {escape(d.hint)}")
+            console.print(f"  [green]hint:[/green] {escape(mask(d.hint))}")
+
+
+def excerpt(line: str, column: int, redact: tuple[str, ...] = ()) -> tuple[str, int]:
+    """The spec line a diagnostic quotes, with credentials masked, and the caret's column in it.
+
+    ('', 0) when a secret the diagnostic is about would still show (written with YAML escapes, say): then the
+    report gives the position without the line."""
+    shown = mask(line)
+    if redact and ("\\" in line or any(r and r in shown for r in redact)):
+        return "", 0
+    if shown == line:
+        return line, column
+    # keep the caret on the same character: the text before it may have been masked too
+    before = mask(line[:column - 1])
+    return shown, column if before == line[:column - 1] else len(before) + 1
+
+
+def _masked(d: Diagnostic) -> dict:
+    out = d.as_dict()
+    out["message"], out["hint"] = mask(d.message), mask(d.hint)
+    return out
 
 
 def render_json(diags: list[Diagnostic], stream: object = None) -> None:
-    (stream or sys.stdout).write(json.dumps([d.as_dict() for d in _sorted(diags)], indent=2) + "\n")
+    (stream or sys.stdout).write(json.dumps([_masked(d) for d in _sorted(diags)], indent=2) + "\n")
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
@@ -96,5 +118,5 @@ def render_github(diags: list[Diagnostic], stream: object = None) -> None:
             props += [f"file={_gh_escape(d.location.file, True)}", f"line={d.location.line}",
                       f"col={d.location.column}"]
         props.append(f"title={_gh_escape(d.code, True)}")
-        msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        msg = mask(d.message + (f" (hint: {d.hint})" if d.hint else ""))
         out.write(f"::{kind} {','.join(props)}::{_gh_escape(msg)}\n")

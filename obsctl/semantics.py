@@ -15,6 +15,8 @@ from .durations import parse_duration
 from .expr import ast
 from .expr.parser import ExprSyntaxError, parse, unquote
 from .model import RegexMatch
+from .routing_regex import fullmatch as re2_fullmatch
+from .routing_regex import re2_error
 from .yamlsource import SourceMap
 
 # name -> (min args, max args). What each does per backend lives in the compilers.
@@ -167,7 +169,7 @@ class _Checker:
         try:
             parse_duration(text)
         except ValueError as e:
-            self.report("OBS204", "error", str(e), path, "", pos)
+            self.report("OBS204", "error", str(e), path, getattr(e, "hint", ""), pos)
 
     def _check_matchers(self, ref: ast.Ref, info: RefInfo, path: tuple) -> None:
         for m in ref.matchers:
@@ -426,6 +428,11 @@ class _Checker:
         if r.default_receiver:
             check_receivers([r.default_receiver], ("routing", "default_receiver"))
         for name, rec in r.receivers.items():
+            if "," in name:
+                self.report("OBS325", "error", f"receiver name '{name}' holds a comma",
+                            ("routing", "receivers", name), "amtool lists the receivers an alert reaches joined by "
+                            "commas, so route tests could not tell it from two receivers: rename it (e.g. with '-')",
+                            key=True)
             if name not in used:
                 self.report("OBS311", "warning", f"receiver '{name}' receives nothing: no severity or route names it",
                             ("routing", "receivers", name), "", key=True)
@@ -443,7 +450,7 @@ class _Checker:
             for side in ("source", "target"):
                 val = getattr(inh, side).get("severity")
                 if isinstance(val, RegexMatch):
-                    if not re2_error(val.regex) and not any(re.fullmatch(val.regex, s) for s in sevs):
+                    if not re2_error(val.regex) and not any(re2_fullmatch(val.regex, s) for s in sevs):
                         self.report("OBS315", "warning", f"inhibit {side} severity regex '{val.regex}' matches no "
                                     "declared severity", ("routing", "inhibit", i, side, "severity", "regex"))
                     continue
@@ -464,7 +471,7 @@ class _Checker:
         if err:
             self.report("OBS205", "error", f"invalid regex for Alertmanager: {err}", path + ("regex",),
                         "Alertmanager uses Go's RE2 syntax; it anchors the regex (it matches the whole value)")
-        elif val.example is not None and not re.fullmatch(val.regex, val.example):
+        elif val.example is not None and not re2_fullmatch(val.regex, val.example):
             self.report("OBS324", "error", f"the example '{val.example}' does not match the regex '{val.regex}' "
                         "(anchored: it must match the whole value)", path + ("example",))
 
@@ -578,20 +585,6 @@ class _Checker:
                         if a not in names:
                             self.report("OBS601", "error", f"unknown alert '{a}'", ("tests", i, "expect", j, fld, k),
                                         did_you_mean(a, names))
-
-
-def re2_error(pattern: str) -> str:
-    """Why `pattern` is no RE2 regex (Alertmanager's, Prometheus'), or ''. Python's `re` reads the common syntax the
-    same way; RE2 lacks lookarounds, backreferences and atomic groups, which Python has."""
-    try:
-        re.compile(pattern)
-    except re.error as e:
-        return str(e)
-    if re.search(r"\(\?(=|!|<=|<!|>|P=)", pattern):
-        return "RE2 has no lookahead, lookbehind, atomic groups or (?P=name) backreferences"
-    if re.search(r"(?<!\\)(\\\\)*\\[1-9]", pattern):
-        return "RE2 has no backreferences (\\1)"
-    return ""
 
 
 def _has_comparison(node: ast.Node) -> bool:

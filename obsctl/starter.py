@@ -79,7 +79,7 @@ routing:
 def write_starter(path: Path, service: str, force: bool) -> int:
     import re
 
-    if not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", service):
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", service):
         print(f"error: service '{service}' must be lowercase letters, digits and '-'", file=sys.stderr)
         return 1
     if path.exists() and not force:

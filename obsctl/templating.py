@@ -61,8 +61,7 @@ def _folder_loader(user_dir: Path) -> object:
     with `..`, or one whose real path is outside the real folder, fails the build with OBS014."""
     from jinja2 import BaseLoader, TemplateNotFound
 
-    from .backends import BackendError
-    from .diagnostics import Diagnostic
+    from .diagnostics import BackendError, Diagnostic
 
     root = user_dir.resolve()
 

@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ASSET_WS = REPO / "examples" / "asset-ws" / "obsctl.yaml"
 
-# The asset-ws example's own tests: section (seed 000: API high error rate, P1); copies below swap it out.
+# The asset-ws example's own tests: section (the asset-ws design: API high error rate, P1); copies below swap it out.
 SPEC_TESTS = """
 tests:
   - name: error burst pages after 10 minutes
@@ -141,7 +141,7 @@ def test_missing_promtool_is_a_clear_error(tmp_path):
 
 def test_route_failures_are_reported(tmp_path, monkeypatch, capsys):
     _require("promtool", "amtool")
-    from obsctl.backends import alertmanager
+    from obsctl.plan import routing as alertmanager
     from obsctl.testing import run_tests
 
     real = alertmanager.route_cases

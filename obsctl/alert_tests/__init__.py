@@ -21,11 +21,16 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import promql_parser as pp
 
 from ..durations import format_duration, parse_duration
 from . import gotemplate
+
+if TYPE_CHECKING:
+    from ..backends import Renderer
+    from ..plan import Plan
 from .promsim import (
     Evaluator,
     Sample,
@@ -84,9 +89,7 @@ class AlertRule:
 # -- the rules under test -------------------------------------------------------------------------------------
 
 
-def _rules(ctx: object, groups: list) -> tuple[list[AlertRule], dict[str, tuple[object, dict[str, str]]]]:
-    from ..backends.prometheus import alert_parts
-
+def _rules(groups: list) -> tuple[list[AlertRule], dict[str, tuple[object, dict[str, str]]]]:
     records = {}
     alerts = []
     for g in groups:
@@ -94,8 +97,7 @@ def _rules(ctx: object, groups: list) -> tuple[list[AlertRule], dict[str, tuple[
             if r.record:
                 records[r.record] = (pp.parse(r.expr), dict(r.labels))
             else:
-                when, guard, _ = alert_parts(ctx, r.alert)
-                alerts.append(AlertRule(r.alert, when, guard, r.expr, _ms(r.for_), _ms(r.keep_firing_for),
+                alerts.append(AlertRule(r.alert, r.when, r.guard, r.expr, _ms(r.for_), _ms(r.keep_firing_for),
                                         r.labels, r.annotations))
     return alerts, records
 
@@ -273,11 +275,11 @@ class _Family:
         return out
 
 
-def _families(ctx: object, leaves: list[_Leaf]) -> list[_Family]:
-    from ..backends.prometheus import probe_job
+def _families(plan: Plan, leaves: list[_Leaf]) -> list[_Family]:
+    from ..plan.probes import probe_job
 
-    spec = ctx.spec
-    probe_jobs = {p.url: probe_job(ctx, n) for n, p in spec.sources.probes.items()}
+    spec = plan.spec
+    probe_jobs = {p.url: probe_job(spec, n) for n, p in spec.sources.probes.items()}
     fams: dict[tuple, _Family] = {}
     for leaf in leaves:
         name, kind, bounds = leaf.name, None, []
@@ -334,7 +336,7 @@ def _gauge_candidates(numbers: list[float]) -> list[float]:
 
 @dataclass
 class _Problem:
-    ctx: object
+    plan: Plan
     rule: AlertRule
     records: dict
     families: list[_Family]
@@ -456,13 +458,13 @@ class _Times:
         return t
 
 
-def _generate(ctx: object, rule: AlertRule, records: dict, interval: int, times: _Times) -> \
+def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: _Times) -> \
         tuple[list[TestGroup], list[Skipped]]:
     groups: list[TestGroup] = []
     skipped: list[Skipped] = []
     for_text = format_duration(rule.for_ms / 1000)
     after = f" for longer than {for_text}" if rule.for_ms else ""
-    if ctx.spec.alerts[rule.name].probe and not ctx.spec.alerts[rule.name].overrides.promql:
+    if plan.spec.alerts[rule.name].probe and not plan.spec.alerts[rule.name].overrides.promql:
         titles = {"fires": f"fires when the probe fails{after}", "quiet": "quiet while the probe succeeds"}
     else:
         titles = {"fires": f"fires above the threshold{after}", "quiet": "quiet below the threshold",
@@ -471,7 +473,7 @@ def _generate(ctx: object, rule: AlertRule, records: dict, interval: int, times:
     try:
         whole = pp.parse(rule.expr)
         leaves = _leaves(whole, records)
-        families = _families(ctx, leaves)
+        families = _families(plan, leaves)
         numbers = _numbers(whole, records)
         cands, owners = [], []
         for fi, fam in enumerate(families):
@@ -483,7 +485,7 @@ def _generate(ctx: object, rule: AlertRule, records: dict, interval: int, times:
             raise Unsupported(f"it needs {format_duration((window + rule.for_ms) / 1000)} of history; promtool would "
                               f"evaluate the whole rule file every {format_duration(interval / 1000)} over that span "
                               f"(the generator stops at {format_duration(MAX_HORIZON_MS / 1000)})")
-        problem = _Problem(ctx, rule, records, families, cands, owners, interval, window)
+        problem = _Problem(plan, rule, records, families, cands, owners, interval, window)
     except (Unsupported, ValueError) as e:
         return [], [Skipped(rule.name, titles[g], str(e)) for g in goals]
     for goal in goals:
@@ -534,12 +536,10 @@ def _fit(notation: str, steps: int) -> str:
 # -- the spec's tests: section --------------------------------------------------------------------------------
 
 
-def _spec_tests(ctx: object, rules: dict[str, AlertRule], records: dict, times: _Times) -> \
+def _spec_tests(plan: Plan, rules: dict[str, AlertRule], records: dict, times: _Times) -> \
         tuple[list[TestGroup], list[Skipped]]:
-    from ..backends.prometheus import alert_target
-
     groups, skipped = [], []
-    for t in ctx.spec.tests:
+    for t in plan.spec.tests:
         label = spec_test_label(t.name)
         interval = int(parse_duration(t.interval) * 1000)
         try:
@@ -553,8 +553,8 @@ def _spec_tests(ctx: object, rules: dict[str, AlertRule], records: dict, times: 
         for exp in t.expect:
             at = int(parse_duration(exp.at) * 1000)
             for name, fires in [(a, True) for a in exp.firing] + [(a, False) for a in exp.quiet]:
-                a = ctx.spec.alerts.get(name)
-                if a is None or not a.enabled or alert_target(ctx, name) != "prometheus":
+                a = plan.spec.alerts.get(name)
+                if a is None or not a.enabled or plan.alerts[name].ruler != "prometheus":
                     why = "the alert is disabled" if a is not None and not a.enabled else \
                         "the alert is evaluated by the Loki ruler; promtool runs PromQL only"
                     skipped.append(Skipped(name, label, why))
@@ -581,20 +581,18 @@ def _spec_tests(ctx: object, rules: dict[str, AlertRule], records: dict, times: 
 # -- the file -------------------------------------------------------------------------------------------------
 
 
-def plan(ctx: object, groups: list) -> tuple[list[TestGroup], list[Skipped]]:
+def generate(plan: Plan, groups: list) -> tuple[list[TestGroup], list[Skipped]]:
     """Every test group for the Prometheus rules in `groups` (spec tests first), and what was not generated."""
-    from ..backends.prometheus import alert_target
-
-    alerts, records = _rules(ctx, groups)
-    interval = int(parse_duration(ctx.spec.targets.prometheus.evaluation_interval) * 1000)
+    alerts, records = _rules(groups)
+    interval = int(parse_duration(plan.spec.targets.prometheus.evaluation_interval) * 1000)
     times = _Times(interval)
-    out, skipped = _spec_tests(ctx, {a.name: a for a in alerts}, records, times)
+    out, skipped = _spec_tests(plan, {a.name: a for a in alerts}, records, times)
     for rule in alerts:
-        g, s = _generate(ctx, rule, records, interval, times)
+        g, s = _generate(plan, rule, records, interval, times)
         out += g
         skipped += s
-    for name, a in ctx.spec.alerts.items():
-        if a.enabled and alert_target(ctx, name) == "loki":
+    for name, a in plan.spec.alerts.items():
+        if a.enabled and plan.alerts[name].ruler == "loki":
             skipped.append(Skipped(name, "generated scenarios", "evaluated by the Loki ruler; promtool runs PromQL only"))
     return out, skipped
 
@@ -609,12 +607,12 @@ def _yaml_group(g: TestGroup) -> dict:
     }
 
 
-def test_file(ctx: object, groups: list, rule_file: str) -> str:
+def test_file(plan: Plan, renderer: Renderer, groups: list, rule_file: str) -> str:
     """The promtool unit-test file for `rule_file` (a path relative to the test file)."""
-    tests, skipped = plan(ctx, groups)
+    tests, skipped = generate(plan, groups)
     order = [g.name for g in groups] if len(groups) > 1 else []
-    return ctx.render("prometheus/tests.yml.j2", rule_files=[rule_file],
-                      evaluation_interval=ctx.spec.targets.prometheus.evaluation_interval, group_eval_order=order,
+    return renderer.render("prometheus/tests.yml.j2", rule_files=[rule_file],
+                      evaluation_interval=plan.spec.targets.prometheus.evaluation_interval, group_eval_order=order,
                       tests=[_yaml_group(g) for g in tests],
                       not_generated=[" ".join(f"{s.alert}: {s.scenario}: {s.reason}".split()) for s in skipped])
 

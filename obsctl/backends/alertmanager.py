@@ -4,22 +4,21 @@ The route tree: the root holds grouping and timing and the default receiver (a r
 when the spec names none); under it one route per service (`service="<svc>"`), so several services' trees can
 share one Alertmanager; under that the spec's extra routes, then one route per severity and receiver. A severity
 with several receivers gets one route per receiver, `continue: true` on all but the last, so the alert reaches
-each of them. `route_cases` lists the label sets the spec's alerts carry with the receivers the spec names for
-them, for `amtool config routes test`.
+each of them. The route cases `obsctl test` proves come from the plan (obsctl.plan.routing).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import MatchValue, RegexMatch
-from . import Artifact, BackendError, Context
+from ..plan import Plan
+from ..plan.routing import BLACKHOLE, service_label
+from . import Artifact, BackendError, Renderer
 
 PATH = "alertmanager/alertmanager.yml"
-BLACKHOLE = "obsctl-blackhole"
 PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
 OPSGENIE_PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
@@ -27,15 +26,6 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december")
 RESPONDER_TYPES = ("team", "teams", "user", "escalation", "schedule")
 _REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
-
-
-@dataclass
-class RouteCase:
-    """An alert's label set and exactly the receivers the spec names for it, in route-tree order."""
-
-    labels: dict[str, str]
-    receivers: list[str]
-    why: str
 
 
 # --- matchers --------------------------------------------------------------------------------------------
@@ -58,17 +48,31 @@ def matcher(name: str, value: MatchValue) -> str:
     return f"{name}=~{_quote(pattern)}"
 
 
-def value_matches(want: MatchValue, have: str) -> bool:
-    """Whether a label value satisfies one `match:` value; a regex matches the whole value, as in Alertmanager
-    (Python's `re` reads the RE2 patterns semantics.py lets through the same way)."""
-    if isinstance(want, RegexMatch):
-        return re.fullmatch(want.regex, have) is not None
-    return have in ([want] if isinstance(want, str) else want)
+# --- time interval names ---------------------------------------------------------------------------------
+
+# Characters a YAML reader may fold, refuse or read as a line break (C0/C1 controls, DEL, U+2028/9, BOM).
+_YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
-def _matches(match: Mapping[str, MatchValue], labels: Mapping[str, str]) -> bool:
-    """Whether an alert with `labels` satisfies a spec `match:` (a missing label is the empty string)."""
-    return all(value_matches(want, labels.get(name, "")) for name, want in match.items())
+def interval_name(name: str) -> str:
+    """A time interval's name as a YAML scalar, written the same way where it is defined and wherever a route
+    names it, so Alertmanager reads one name in both places ("undefined time interval" otherwise).
+
+    A name with characters a YAML reader may fold (U+0085 after a newline, say) is double-quoted with every such
+    character escaped; any other name is the plain or quoted scalar of obsctl's `yaml` filter."""
+    if not _YAML_UNSAFE.search(name):
+        from ..templating import to_yaml_scalar
+
+        return to_yaml_scalar([name])[1:-1]  # the flow form: it stays one item inside [a, b]
+    out = []
+    for ch in name:
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif _YAML_UNSAFE.match(ch):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 # --- severity vocabularies -------------------------------------------------------------------------------
@@ -130,24 +134,19 @@ def _leaf_routes(matchers: list[str], receivers: list[str], last_continue: bool,
             for i, r in enumerate(names)]
 
 
-def service_label(spec: object) -> str:
-    """The `service` label the spec's alerts carry (the spec's labels may set it; else the service name)."""
-    return spec.labels.get("service", spec.service)
-
-
-def _check_match(ctx: Context, match: Mapping[str, MatchValue], path: tuple) -> None:
+def _check_match(plan: Plan, match: Mapping[str, MatchValue], path: tuple) -> None:
     for k, v in match.items():
         if isinstance(v, list) and not v:
-            raise BackendError([ctx.error("OBS323", f"'{k}' lists no values", path + (k,),
+            raise BackendError([plan.error("OBS323", f"'{k}' lists no values", path + (k,),
                                           "give at least one value, or remove the key")])
 
 
-def _route_tree(ctx: Context) -> dict:
-    spec = ctx.spec
+def _route_tree(plan: Plan) -> dict:
+    spec = plan.spec
     r = spec.routing
     children: list[dict] = []
     for i, route in enumerate(r.routes):
-        _check_match(ctx, route.match, ("routing", "routes", i, "match"))
+        _check_match(plan, route.match, ("routing", "routes", i, "match"))
         children += _leaf_routes([matcher(k, v) for k, v in route.match.items()], route.receivers, route.continue_,
                                  dict(group_by=route.group_by, active_time_intervals=route.active_time_intervals,
                                       mute_time_intervals=route.mute_time_intervals))
@@ -169,22 +168,22 @@ def _uses_blackhole(route: dict) -> bool:
 # --- receivers, inhibit rules, time intervals ------------------------------------------------------------------
 
 
-def _responders(ctx: Context, name: str, responders: list[dict[str, str]]) -> list[dict[str, str]]:
+def _responders(plan: Plan, name: str, responders: list[dict[str, str]]) -> list[dict[str, str]]:
     out = []
     for i, resp in enumerate(responders):
         path = ("routing", "receivers", name, "opsgenie", "responders", i)
         keys = [k for k in ("id", "name", "username") if k in resp]
         unknown = sorted(set(resp) - {"type", "id", "name", "username"})
         if unknown or resp.get("type") not in RESPONDER_TYPES or len(keys) != 1:
-            raise BackendError([ctx.error(
+            raise BackendError([plan.error(
                 "OBS320", "an Opsgenie responder has a type and exactly one of id, name or username", path,
                 f"types: {', '.join(RESPONDER_TYPES)}; e.g. {{type: team, name: platform}}")])
         out.append({"type": resp["type"], keys[0]: resp[keys[0]]})
     return out
 
 
-def _receivers(ctx: Context, blackhole: bool) -> list[dict]:
-    r = ctx.spec.routing
+def _receivers(plan: Plan, blackhole: bool) -> list[dict]:
+    r = plan.spec.routing
     pd_severity = _severity_switch(pagerduty_severities(r), "error")
     og_priority = _severity_switch(opsgenie_priorities(r), "P3")
     out = []
@@ -198,7 +197,7 @@ def _receivers(ctx: Context, blackhole: bool) -> list[dict]:
                                  send_resolved=rec.slack.send_resolved)
         if rec.opsgenie:
             item["opsgenie"] = dict(api_key_file=rec.opsgenie.api_key_file, priority=og_priority,
-                                    responders=_responders(ctx, name, rec.opsgenie.responders),
+                                    responders=_responders(plan, name, rec.opsgenie.responders),
                                     tags=",".join(rec.opsgenie.tags) or None)
         if rec.webhook:
             item["webhook"] = dict(url=rec.webhook.url, credentials_file=rec.webhook.credentials_file,
@@ -208,28 +207,28 @@ def _receivers(ctx: Context, blackhole: bool) -> list[dict]:
         out.append(item)
     if blackhole:
         if BLACKHOLE in r.receivers:
-            raise BackendError([ctx.error("OBS321", f"'{BLACKHOLE}' is the name obsctl gives its receiver with no "
+            raise BackendError([plan.error("OBS321", f"'{BLACKHOLE}' is the name obsctl gives its receiver with no "
                                           "integrations", ("routing", "receivers", BLACKHOLE), "rename the receiver")])
         out.append({"name": BLACKHOLE})
     return out
 
 
-def _check_names(ctx: Context, values: list[str], allowed: tuple[str, ...], path: tuple, what: str) -> None:
+def _check_names(plan: Plan, values: list[str], allowed: tuple[str, ...], path: tuple, what: str) -> None:
     for i, v in enumerate(values):
         for part in v.split(":"):
             if not (part.lower() in allowed or (what == "month" and part.isdigit() and 1 <= int(part) <= 12)):
-                raise BackendError([ctx.error("OBS322", f"'{part}' is not a {what}", path + (i,),
+                raise BackendError([plan.error("OBS322", f"'{part}' is not a {what}", path + (i,),
                                               f"write full names or ranges, e.g. {allowed[1]}:{allowed[5]}")])
 
 
-def _time_intervals(ctx: Context) -> list[dict]:
+def _time_intervals(plan: Plan) -> list[dict]:
     out = []
-    for name, intervals in ctx.spec.routing.time_intervals.items():
+    for name, intervals in plan.spec.routing.time_intervals.items():
         items = []
         for i, ti in enumerate(intervals):
             path = ("routing", "time_intervals", name, i)
-            _check_names(ctx, ti.weekdays, WEEKDAYS, path + ("weekdays",), "weekday")
-            _check_names(ctx, ti.months, MONTHS, path + ("months",), "month")
+            _check_names(plan, ti.weekdays, WEEKDAYS, path + ("weekdays",), "weekday")
+            _check_names(plan, ti.months, MONTHS, path + ("months",), "month")
             fields = dict(times=[dict(start_time=t.start, end_time=t.end) for t in ti.times],
                           weekdays=ti.weekdays, days_of_month=ti.days_of_month, months=ti.months,
                           location=ti.location)
@@ -256,21 +255,22 @@ def _every_alert_has_runbook(spec: object) -> bool:
 # --- the backend interface ---------------------------------------------------------------------------------
 
 
-def build(ctx: Context) -> list[Artifact]:
-    spec = ctx.spec
+def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
+    spec = plan.spec
     if spec.routing is None:
         return []
-    route = _route_tree(ctx)
+    route = _route_tree(plan)
     for i, inh in enumerate(spec.routing.inhibit):
-        _check_match(ctx, inh.source, ("routing", "inhibit", i, "source"))
-        _check_match(ctx, inh.target, ("routing", "inhibit", i, "target"))
+        _check_match(plan, inh.source, ("routing", "inhibit", i, "source"))
+        _check_match(plan, inh.target, ("routing", "inhibit", i, "target"))
     inhibit = [dict(source_matchers=[matcher(k, v) for k, v in inh.source.items()],
                     target_matchers=[matcher(k, v) for k, v in inh.target.items()], equal=inh.equal)
                for inh in spec.routing.inhibit]
-    text = ctx.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
+    text = renderer.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
                       templates=spec.targets.alertmanager.templates, route=route,
-                      receivers=_receivers(ctx, _uses_blackhole(route)), inhibit_rules=inhibit,
-                      time_intervals=_time_intervals(ctx), runbook_links=_every_alert_has_runbook(spec))
+                      receivers=_receivers(plan, _uses_blackhole(route)), inhibit_rules=inhibit,
+                      time_intervals=_time_intervals(plan), runbook_links=_every_alert_has_runbook(spec),
+                      interval_name=interval_name)
     return [Artifact(PATH, text)]
 
 
@@ -298,115 +298,3 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
     return problems
 
 
-# --- route tests ---------------------------------------------------------------------------------------------
-
-
-def _labels(spec: object, alertname: str, severity: str, own: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The labels of an alert obsctl generates, in the Prometheus backend's order: rule labels, severity, service,
-    team, the spec's labels, the alert's own; alertname last (Prometheus sets it from the rule name)."""
-    labels = dict(spec.targets.prometheus.rule_labels)
-    labels.update(severity=severity, service=spec.service)
-    if spec.team:
-        labels["team"] = spec.team
-    labels.update(spec.labels)
-    labels.update(own or {})
-    labels["alertname"] = alertname
-    return labels
-
-
-def _slo_alerts(spec: object, name: str) -> list[tuple[str, str, dict[str, str]]]:
-    """(alertname, severity, own labels) of each enabled burn-rate tier of an SLO that has a severity."""
-    from ..slo import effective_tiers
-
-    slo = spec.slos[name]
-    try:
-        from .prometheus_slo import alert_name
-
-        alertname = alert_name(spec, name)
-    except ImportError:  # the SLO rules are not part of this installation
-        alertname = f"{name} budget burn"
-    out = []
-    for tier in effective_tiers(slo):
-        sev = slo.alerting.page_severity if tier.action == "page" else slo.alerting.ticket_severity
-        if tier.enabled and sev:
-            out.append((alertname, sev, {**slo.labels, "slo": name, "action": tier.action, "slo_tier": tier.name}))
-    return out
-
-
-def expected_receivers(spec: object, labels: Mapping[str, str]) -> list[str]:
-    """The receivers the spec names for an alert with `labels`, read from the spec (not from the output)."""
-    r = spec.routing
-    if labels.get("service") != service_label(spec):
-        return [r.default_receiver or BLACKHOLE]
-    out: list[str] = []
-    for route in r.routes:
-        if _matches(route.match, labels):
-            out += route.receivers or [BLACKHOLE]
-            if not route.continue_:
-                return out
-    sev = r.severities.get(labels.get("severity", ""))
-    if sev is not None:
-        return out + (sev.receivers or [BLACKHOLE])
-    return out or [r.default_receiver or BLACKHOLE]
-
-
-def route_cases(ctx: Context) -> list[RouteCase]:
-    """Every severity an alert or SLO alert can carry, every declared severity and every extra route: the label set
-    such an alert has and exactly the receivers the spec names for it."""
-    spec = ctx.spec
-    r = spec.routing
-    if r is None:
-        return []
-    cases: list[RouteCase] = []
-    seen: set[tuple] = set()
-
-    def add(labels: dict[str, str], why: str) -> None:
-        key = tuple(sorted(labels.items()))
-        if key not in seen:
-            seen.add(key)
-            cases.append(RouteCase(labels, expected_receivers(spec, labels), why))
-
-    from .prometheus import alert_labels
-
-    for name, alert in spec.alerts.items():
-        if alert.enabled:
-            add({**alert_labels(ctx, name), "alertname": name}, f"alert {name} (severity {alert.severity})")
-    for name, slo in spec.slos.items():
-        if slo.alerting.enabled:
-            for alertname, sev, own in _slo_alerts(spec, name):
-                add(_labels(spec, alertname, sev, own), f"SLO {name} tier {own['slo_tier']} (severity {sev})")
-    for sev in r.severities:
-        add(_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
-    if r.default_receiver:
-        labels = _labels(spec, "ObsctlRouteTest", "")
-        del labels["severity"]
-        add(labels, "an alert with no severity goes to the default receiver")
-    first_sev = next(iter(r.severities), "")
-    for i, route in enumerate(r.routes):
-        if untested_route(route):
-            continue
-        variants = [{}]
-        for k, vals in _examples(route.match).items():  # one case per value, the other keys at their first
-            variants += [{k: v} for v in vals[1:]]
-        base = {k: vals[0] for k, vals in _examples(route.match).items()}
-        for variant in variants:
-            wanted = {**base, **variant}
-            labels = _labels(spec, wanted.get("alertname", "ObsctlRouteTest"), wanted.get("severity", first_sev), wanted)
-            shown = ", ".join(f"{k}={v}" for k, v in wanted.items())
-            add(labels, f"routing.routes[{i}] ({shown})")
-    return cases
-
-
-def _examples(match: Mapping[str, MatchValue]) -> dict[str, list[str]]:
-    """Label values that satisfy each key of a `match:`: the listed values, or a regex's example."""
-    return {k: [v.example] if isinstance(v, RegexMatch) else [v] if isinstance(v, str) else list(v)
-            for k, v in match.items()}
-
-
-def untested_route(route: object) -> str:
-    """Why a route gets no route case of its own ('' when it gets them): a regex without an `example:`."""
-    keys = [k for k, v in route.match.items() if isinstance(v, RegexMatch) and v.example is None]
-    if not keys:
-        return ""
-    return (f"{', '.join(keys)} matches a regex without an example: value, so no label set is generated for it "
-            "(alerts whose labels match it are still tested)")

@@ -45,7 +45,6 @@ from pathlib import Path
 from ..compile.datadog import (
     METRIC_NAME,
     METRIC_NAME_RULE,
-    Datadog,
     Formula,
     logs_query,
     no_offset,
@@ -56,8 +55,10 @@ from ..compile.promql import CompileError
 from ..durations import parse_duration
 from ..expr import ast
 from ..naming import slug
+from ..plan import Plan
+from ..plan.routing import expected_receivers
 from ..slo import effective_tiers, error_budget
-from . import Artifact, BackendError, Context
+from . import Artifact, BackendError, Renderer
 
 MONITOR_DIR = "datadog/monitors"
 SLO_DIR = "datadog/slos"
@@ -67,7 +68,7 @@ LONG_MIN, LONG_MAX = 3600, 48 * 3600  # Datadog burn-rate long window bounds
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _TAG_CHARS = re.compile(r"[^\w.\-/:]")
-_VALID_TAG = re.compile(r"^[A-Za-z][\w.\-/]*:[^\s,]+$")
+_VALID_TAG = re.compile(r"[A-Za-z][\w.\-/]*:[^\s,]+")  # fullmatch: `$` lets "a:b\n" through
 _PALETTES = {"red": "white_on_red", "green": "white_on_green", "yellow": "white_on_yellow",
              "orange": "white_on_yellow", "blue": "blue", "grey": "white_on_gray", "gray": "white_on_gray"}
 _MARKERS = {"red": "error", "orange": "warning", "yellow": "warning", "green": "ok"}
@@ -89,8 +90,8 @@ def http_check_file(spec: object) -> str:
     """The Agent reads every YAML file in conf.d/http_check.d/: one per service, so services share a directory."""
     return f"datadog/conf.d/http_check.d/{spec.service}.yaml"
 
-def build(ctx: Context) -> list[Artifact]:
-    b = _Builder(ctx)
+def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
+    b = _Builder(plan)
     if any(e.code == "OBS711" for e in b.errors):
         raise BackendError(b.errors)  # every query would repeat the bad name: report the setting once
     monitors, slos, dashboards = b.monitors(), b.slos(), b.dashboards()
@@ -100,11 +101,11 @@ def build(ctx: Context) -> list[Artifact]:
     for kind, items in (("monitor", monitors), ("slo", slos), ("dashboard", dashboards)):
         folder = {"monitor": MONITOR_DIR, "slo": SLO_DIR, "dashboard": DASHBOARD_DIR}[kind]
         for stem, payload in items:
-            text = ctx.render(f"datadog/{kind}.json.j2", **{kind: payload})
+            text = renderer.render(f"datadog/{kind}.json.j2", **{kind: payload})
             out.append(Artifact(f"{folder}/{stem}.json", text if text.endswith("\n") else text + "\n"))
-    if ctx.spec.sources.probes:
-        text = ctx.render("datadog/http_check.yaml.j2", instances=b.http_check_instances())
-        out.append(Artifact(http_check_file(ctx.spec), text if text.endswith("\n") else text + "\n"))
+    if plan.spec.sources.probes:
+        text = renderer.render("datadog/http_check.yaml.j2", instances=b.http_check_instances())
+        out.append(Artifact(http_check_file(plan.spec), text if text.endswith("\n") else text + "\n"))
     return out
 
 
@@ -146,16 +147,15 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[object]:
 
 
 class _Builder:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.spec = ctx.spec
-        self.dd = ctx.spec.targets.datadog
-        self.c = Datadog(ctx.spec, ctx.analysis.refs, ctx.analysis.exprs)
-        self.exprs = ctx.analysis.exprs
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.spec = plan.spec
+        self.dd = plan.spec.targets.datadog
+        self.c = plan.datadog()
         self.errors: list = []
         for i, tag in enumerate(self.dd.tags):
-            if not _VALID_TAG.match(tag):
-                self.errors.append(ctx.error("OBS710", f"Datadog tag '{tag}' is not key:value",
+            if not _VALID_TAG.fullmatch(tag):
+                self.errors.append(plan.error("OBS710", f"Datadog tag '{tag}' is not key:value",
                                              ("targets", "datadog", "tags", i), "e.g. cost-center:platform"))
         self.check_names()
 
@@ -179,13 +179,13 @@ class _Builder:
                       f"{METRIC_NAME_RULE}, e.g. {example}")
 
     def fail(self, code: str, message: str, path: tuple, hint: str = "") -> None:
-        self.errors.append(self.ctx.error(code, message, path, hint))
+        self.errors.append(self.plan.error(code, message, path, hint))
 
     # -- shared pieces ----------------------------------------------------------------------------------------
     def tags(self, extra: list[tuple[str, str]]) -> list[str]:
         pairs = [("service", self.spec.service)]
-        if self.ctx.env:
-            pairs.append(("env", self.ctx.env))
+        if self.plan.env:
+            pairs.append(("env", self.plan.env))
         if self.spec.team:
             pairs.append(("team", self.spec.team))
         pairs += extra
@@ -193,7 +193,7 @@ class _Builder:
         return list(dict.fromkeys(out))
 
     def name(self, text: str) -> str:
-        env = f"[{self.ctx.env}]" if self.ctx.env else ""
+        env = f"[{self.plan.env}]" if self.plan.env else ""
         # Datadog renders templates and handles in monitor names too: spec titles are defused like messages.
         return f"[obsctl]{env} {self.spec.service} {_text(text)}"
 
@@ -201,8 +201,6 @@ class _Builder:
         routing = self.spec.routing
         if routing is None:
             return []
-        from .alertmanager import expected_receivers
-
         out = []
         for rec in expected_receivers(self.spec, labels):
             receiver = routing.receivers.get(rec)
@@ -220,7 +218,7 @@ class _Builder:
             parts.append("How obsctl mapped this to Datadog:\n" + "\n".join(f"- {_text(n)}" for n in notes))
         if handles:
             parts.append("Notify: " + " ".join(handles))
-        parts.append(self.ctx.header)
+        parts.append(self.plan.header)
         return "\n\n".join(parts)
 
     def options(self, severity: str | None, own_renotify: int | None = None) -> dict:
@@ -266,9 +264,7 @@ class _Builder:
         return out
 
     def alert(self, name: str, a: object) -> dict:
-        from .prometheus import alert_labels
-
-        labels = {**alert_labels(self.ctx, name), "alertname": name}
+        labels = {**self.plan.alerts[name].labels, "alertname": name}
         notes: list[str] = []
         opts_extra: dict = {}
         raw = a.datadog.query or a.overrides.datadog
@@ -281,8 +277,8 @@ class _Builder:
             given = " and ".join(k for k in ("promql", "logql") if getattr(a.overrides, k))
             raise CompileError(f"an alert given only as overrides.{given} (no 'when' to compile)")
         else:
-            node = self.exprs[("alerts", name, "when")]
-            if self.ctx.uses_events(node):
+            node = self.plan.alerts[name].when
+            if self.plan.uses_events(node):
                 mtype, query, thresholds, opts_extra = self.log_monitor(a, node, notes)
             else:
                 mtype, query, thresholds, opts_extra = self.metric_monitor(name, a, node, notes)
@@ -309,7 +305,7 @@ class _Builder:
         return monitor
 
     def metric_monitor(self, name: str, a: object, node: ast.Node, notes: list[str]) -> tuple:
-        guard = self.exprs.get(("alerts", name, "only_if"))
+        guard = self.plan.alerts[name].guard
         if isinstance(node, ast.BinOp) and node.op == "and":
             if guard is not None:
                 raise CompileError("'and' in the condition together with a volume guard (one cutoff per query)")
@@ -482,9 +478,9 @@ class _Builder:
             desc = [slo.description or f"{num(slo.objective)}% of {name} events are good over {slo.period}."]
             if notes:
                 desc.append("How obsctl mapped this to Datadog:\n" + "\n".join(f"- {n}" for n in notes))
-            desc.append(self.ctx.header)
+            desc.append(self.plan.header)
             payload = {
-                "name": f"{self.spec.service} {name}" + (f" ({self.ctx.env})" if self.ctx.env else ""),
+                "name": f"{self.spec.service} {name}" + (f" ({self.plan.env})" if self.plan.env else ""),
                 "type": "metric",
                 "description": "\n\n".join(desc),
                 "query": {"numerator": numerator, "denominator": denominator},
@@ -503,7 +499,7 @@ class _Builder:
             lat = sli.latency
             ref = ast.Ref(lat.metric, [ast.Matcher(k, "=", v) for k, v in sorted(lat.selector.items())])
             bound = str(float(lat.threshold) or 0)  # the Agent's OpenMetrics check writes le="0.5" as upper_bound:0.5
-            info = self.ctx.analysis.refs.get(f"{lat.metric}_bucket")
+            info = self.plan.ref(f"{lat.metric}_bucket")
             if info is None:
                 raise CompileError(f"the latency SLI on '{lat.metric}', which is not a histogram")
             bucket = ast.Ref(f"{lat.metric}_bucket", ref.matchers + [ast.Matcher("upper_bound", "=", bound)])
@@ -512,16 +508,16 @@ class _Builder:
             total = self._events_query(count, f"the latency SLI on '{lat.metric}'")
             return good, total, [f"Good events are the histogram bucket upper_bound:{bound} (the Agent's OpenMetrics "
                                  "check keeps buckets cumulative by default, like Prometheus' le)."]
-        total = self._events_query(self.exprs[("slos", name, "sli", "total")], "sli.total")
+        total = self._events_query(self.plan.slos[name].sli["total"], "sli.total")
         if sli.good:
-            return self._events_query(self.exprs[("slos", name, "sli", "good")], "sli.good"), total, []
-        bad = self._events_query(self.exprs[("slos", name, "sli", "bad")], "sli.bad")
+            return self._events_query(self.plan.slos[name].sli["good"], "sli.good"), total, []
+        bad = self._events_query(self.plan.slos[name].sli["bad"], "sli.bad")
         return f"{total} - {bad}", total, ["Good events are total minus bad events."]
 
     def _events_query(self, node: ast.Node, what: str) -> str:
         if not isinstance(node, ast.Ref):
             raise CompileError(f"{what} (not an event selector)")
-        info = self.ctx.analysis.refs.get(node.name)
+        info = self.plan.ref(node.name)
         if info is None or info.kind != "counter":
             kind = info.kind if info else "unknown name"
             raise CompileError(f"{what} on the {kind} '{node.name}' (a Datadog metric SLO counts metric events; "
@@ -614,8 +610,8 @@ class _Builder:
                 elif (w := self.widget(item, base + ("panels", i), variables)) is not None:
                     widgets.append(w)
             desc = [d.description] if d.description else []
-            desc.append(self.ctx.header)
-            payload: dict = {"title": d.title + (f" ({self.ctx.env})" if self.ctx.env else ""),
+            desc.append(self.plan.header)
+            payload: dict = {"title": d.title + (f" ({self.plan.env})" if self.plan.env else ""),
                              "description": "\n\n".join(desc), "layout_type": "ordered"}
             if self.spec.team:
                 payload["tags"] = [_tag("team", self.spec.team)]
@@ -640,8 +636,8 @@ class _Builder:
         if p.type == "text":
             return {"type": "note", "content": p.text or p.description or p.title}
         if p.type == "logs":
-            node = self.exprs.get(path + ("expr",))
-            info = self.ctx.analysis.refs.get(node.name) if isinstance(node, ast.Ref) else None
+            node = self.plan.panel_expr(path + ("expr",))
+            info = self.plan.ref(node.name) if isinstance(node, ast.Ref) else None
             if info is None or info.kind != "event":
                 raise CompileError("a logs panel that does not name a log event")
             return {"type": "log_stream", "title": p.title, "query": self.c.log_search(node.name),
@@ -666,12 +662,12 @@ class _Builder:
         if p.overrides.datadog:
             queries.append((p.legend, _raw_formula(p.overrides.datadog)))
         elif p.expr:
-            queries.append((p.legend, compiled(self.exprs[path + ("expr",)])))
+            queries.append((p.legend, compiled(self.plan.panel_expr(path + ("expr",)))))
         for k, q in enumerate(p.queries):
             if q.overrides.datadog:
                 queries.append((q.legend, _raw_formula(q.overrides.datadog)))
             elif q.expr:
-                queries.append((q.legend, compiled(self.exprs[path + ("queries", k, "expr")])))
+                queries.append((q.legend, compiled(self.plan.panel_expr(path + ("queries", k, "expr")))))
         if not queries:
             raise CompileError("a panel without a query")
         if any(not f.leaves for _, f in queries):  # a Datadog formula computes over queries; a constant has none

@@ -29,7 +29,10 @@ from ..diagnostics import did_you_mean
 from ..durations import parse_duration
 from ..expr import ast
 from ..naming import dashboard_uid, slug
-from . import Artifact, BackendError, Context
+from ..plan import Plan
+from ..plan.sli import error_ratio
+from ..plan.slos import window_name
+from . import Artifact, BackendError, Renderer
 
 SCHEMA_VERSION = 39
 GRID_WIDTH = 24
@@ -71,16 +74,16 @@ BUILTIN_ANNOTATION = {
 # --- the backend interface ---------------------------------------------------------------------------------
 
 
-def build(ctx: Context) -> list[Artifact]:
+def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     """Every dashboard of the spec (plus the SLO dashboard when it has SLOs) and the provider YAML."""
     errors = []
     artifacts = []
-    for uid, model in dashboards(ctx, errors):
-        text = ctx.render("grafana/dashboard.json.j2", dashboard=model)
+    for uid, model in dashboards(plan, errors):
+        text = renderer.render("grafana/dashboard.json.j2", dashboard=model)
         artifacts.append(Artifact(f"{DASHBOARD_DIR}/{uid}.json", text if text.endswith("\n") else text + "\n"))
     if errors:
         raise BackendError(errors)
-    artifacts.append(Artifact(provisioning_file(ctx), provisioning(ctx)))
+    artifacts.append(Artifact(provisioning_file(plan), provisioning(plan, renderer)))
     return artifacts
 
 
@@ -175,53 +178,53 @@ def provisioning_problems(doc: object) -> list[str]:
 # --- provisioning --------------------------------------------------------------------------------------------
 
 
-def deployment(ctx: Context) -> str:
+def deployment(plan: Plan) -> str:
     """The service, with the environment when building one: what a provider and the SLO dashboard are named after,
     so the environments of one service can share a Grafana."""
-    return f"{ctx.spec.service}-{slug(ctx.env)}" if ctx.env else ctx.spec.service
+    return f"{plan.spec.service}-{slug(plan.env)}" if plan.env else plan.spec.service
 
 
-def provisioning_file(ctx: Context) -> str:
+def provisioning_file(plan: Plan) -> str:
     """One provisioning file per service (and environment): Grafana reads every file in provisioning/dashboards/,
     and services share the output directory."""
-    return f"grafana/provisioning/{deployment(ctx)}.yml"
+    return f"grafana/provisioning/{deployment(plan)}.yml"
 
 
-def provider_path(ctx: Context) -> str:
-    return f"/var/lib/grafana/dashboards/{deployment(ctx)}"
+def provider_path(plan: Plan) -> str:
+    return f"/var/lib/grafana/dashboards/{deployment(plan)}"
 
 
-def provisioning(ctx: Context) -> str:
-    return ctx.render("grafana/provisioning.yml.j2", service=deployment(ctx), name=f"obsctl-{deployment(ctx)}",
-                      folder=ctx.spec.targets.grafana.folder, path=provider_path(ctx))
+def provisioning(plan: Plan, renderer: Renderer) -> str:
+    return renderer.render("grafana/provisioning.yml.j2", service=deployment(plan), name=f"obsctl-{deployment(plan)}",
+                           folder=plan.spec.targets.grafana.folder, path=provider_path(plan))
 
 
 # --- dashboards ----------------------------------------------------------------------------------------------
 
 
-def dashboards(ctx: Context, errors: list | None = None) -> list[tuple[str, dict]]:
+def dashboards(plan: Plan, errors: list | None = None) -> list[tuple[str, dict]]:
     """(uid, dashboard model) for every spec dashboard, then the SLO dashboard. Collects diagnostics in
     `errors` when given, else raises BackendError."""
     own = errors if errors is not None else []
     out: list[tuple[str, dict]] = []
     seen: dict[str, str] = {}
-    for key, d in ctx.spec.dashboards.items():
-        b = _Builder(ctx, ("dashboards", key))
+    for key, d in plan.spec.dashboards.items():
+        b = _Builder(plan, ("dashboards", key))
         model = b.dashboard(key, d)
         own += b.errors
         uid = model["uid"]
         if uid in seen:
-            own.append(ctx.error("OBS512", f"dashboard uid '{uid}' is also the uid of dashboard '{seen[uid]}'",
+            own.append(plan.error("OBS512", f"dashboard uid '{uid}' is also the uid of dashboard '{seen[uid]}'",
                                  ("dashboards", key), "give one of them an explicit uid:"))
         seen[uid] = key
         out.append((uid, model))
-    if ctx.spec.slos:
-        b = _Builder(ctx, ("slos",))
+    if plan.spec.slos:
+        b = _Builder(plan, ("slos",))
         model = b.slo_dashboard()
         own += b.errors
         uid = model["uid"]
         if uid in seen:
-            own.append(ctx.error("OBS512", f"the SLO dashboard's uid '{uid}' is also the uid of dashboard "
+            own.append(plan.error("OBS512", f"the SLO dashboard's uid '{uid}' is also the uid of dashboard "
                                  f"'{seen[uid]}'", ("dashboards", seen[uid]), "give that dashboard another uid:"))
         out.append((uid, model))
     if errors is None and own:
@@ -244,27 +247,27 @@ class Target:
 class _Builder:
     """Builds one dashboard: panel ids in order, grid positions, datasource variables as needed."""
 
-    def __init__(self, ctx: Context, base: tuple) -> None:
-        self.ctx = ctx
+    def __init__(self, plan: Plan, base: tuple) -> None:
+        self.plan = plan
         self.base = base
         self.errors: list = []
         self.next_id = 1
         self.uses: set[str] = set()
-        grafana = ctx.spec.targets.grafana
-        self.promql = ctx.promql(use_records=grafana.use_recording_rules)
+        grafana = plan.spec.targets.grafana
+        self.promql = plan.promql(use_records=grafana.use_recording_rules)
 
     # -- the dashboard ------------------------------------------------------------------------------------
     def dashboard(self, key: str, d: object) -> dict:
-        ctx = self.ctx
+        plan = self.plan
         panels = self.layout(d.panels)
         variables = [self.variable(v, i) for i, v in enumerate(d.variables)]
-        return self.wrap(uid=dashboard_uid(ctx.spec.service, key, d.uid), title=d.title, description=d.description,
+        return self.wrap(uid=dashboard_uid(plan.spec.service, key, d.uid), title=d.title, description=d.description,
                          tags=d.tags, refresh=d.refresh, time=(d.time.from_, d.time.to), variables=variables,
                          panels=panels)
 
     def wrap(self, uid: str, title: str, description: str, tags: list[str], refresh: str | None,
              time: tuple[str, str], variables: list[dict], panels: list[dict]) -> dict:
-        spec = self.ctx.spec
+        spec = self.plan.spec
         for i, v in enumerate(variables):
             if v["name"] in ("datasource", "loki"):
                 self.fail("OBS513", f"the variable name '{v['name']}' is reserved for the {v['name']} datasource "
@@ -276,7 +279,7 @@ class _Builder:
         model: dict = {
             "uid": uid,
             "title": title,
-            "description": f"{description.rstrip()}\n\n{self.ctx.header}" if description else self.ctx.header,
+            "description": f"{description.rstrip()}\n\n{self.plan.header}" if description else self.plan.header,
             "tags": list(dict.fromkeys([*tags, "obsctl", spec.service])),
             "timezone": "browser",
             # Provisioned from the spec: edits belong there, not in the UI.
@@ -298,7 +301,7 @@ class _Builder:
         return model
 
     def fail(self, code: str, message: str, rel: tuple, hint: str = "") -> None:
-        self.errors.append(self.ctx.error(code, message, self.base + rel, hint))
+        self.errors.append(self.plan.error(code, message, self.base + rel, hint))
 
     # -- variables -----------------------------------------------------------------------------------------
     def variable(self, v: object, i: int) -> dict:
@@ -398,7 +401,7 @@ class _Builder:
             or [(p.expr, p.legend, p.overrides, path)]
         out = []
         for expr, legend, ov, qpath in items:
-            node = self.ctx.analysis.exprs.get(self.base + qpath + ("expr",)) if expr else None
+            node = self.plan.panel_expr(self.base + qpath + ("expr",)) if expr else None
             t = self.compile(p, node, ov, qpath)
             if t is not None:
                 t.legend = legend
@@ -415,10 +418,10 @@ class _Builder:
             self.fail("OBS502", f"panel '{p.title}' has no query", qpath, "add expr: or overrides:")
             return None
         try:
-            if self.ctx.uses_events(node):
+            if self.plan.uses_events(node):
                 if ov.logql:
                     return Target("loki", ov.logql)
-                logql = self.ctx.logql()
+                logql = self.plan.logql()
                 if p.type == "logs":
                     return Target("loki", logql.selector(node.name))
                 return Target("loki", logql.compile(node))
@@ -426,7 +429,7 @@ class _Builder:
                 return Target("prometheus", ov.promql)
             return Target("prometheus", self.promql.compile(node))
         except CompileError as e:
-            lang = "LogQL" if self.ctx.uses_events(node) else "PromQL"
+            lang = "LogQL" if self.plan.uses_events(node) else "PromQL"
             self.fail("OBS510", f"panel '{p.title}': {e}", qpath + ("expr",),
                       f"give overrides.{lang.lower()} with the {lang} query")
             return None
@@ -509,8 +512,8 @@ class _Builder:
 
     def default_unit(self, p: object, path: tuple) -> str:
         """The unit of what the panel plots, when every query shows a quantity in the same known unit."""
-        nodes = [self.ctx.analysis.exprs.get(self.base + path + ("expr",))] if p.expr else \
-            [self.ctx.analysis.exprs.get(self.base + path + ("queries", k, "expr")) for k in range(len(p.queries))]
+        nodes = [self.plan.panel_expr(self.base + path + ("expr",))] if p.expr else \
+            [self.plan.panel_expr(self.base + path + ("queries", k, "expr")) for k in range(len(p.queries))]
         units = {self.unit_of(n) for n in nodes} if nodes else {""}
         unit = units.pop() if len(units) == 1 else ""
         unit = _UNIT_ALIASES.get(unit, unit)
@@ -520,10 +523,10 @@ class _Builder:
 
     def unit_of(self, node: ast.Node | None) -> str:
         if isinstance(node, ast.Ref):
-            info = self.ctx.analysis.refs.get(node.name)
+            info = self.plan.ref(node.name)
             if info is None or info.kind == "counter" or info.series in ("bucket", "count"):
                 return ""  # a counter's running total is not in the unit of its increments
-            spec = self.ctx.spec
+            spec = self.plan.spec
             if info.kind == "derived":
                 return spec.derived[node.name].unit
             m = spec.metrics.get(info.target)
@@ -539,16 +542,16 @@ class _Builder:
         alerts, and the burn rate over each alerting window."""
         from ..model import Row
 
-        spec = self.ctx.spec
-        rows = [Row(row=_slo_title(name, slo), panels=slo_panels(self.ctx, name, slo))
+        spec = self.plan.spec
+        rows = [Row(row=_slo_title(name, slo), panels=slo_panels(self.plan, name, slo))
                 for name, slo in spec.slos.items()]
         panels = self.layout(rows)
         for panel in panels:
             if panel.get("title") == ALERTS_TITLE:
                 panel["fieldConfig"]["defaults"]["mappings"] = [
                     {"type": "value", "options": {"0": {"text": "OK", "color": "green", "index": 0}}}]
-        key = f"{SLO_DASHBOARD_KEY}-{self.ctx.env}" if self.ctx.env else SLO_DASHBOARD_KEY
-        title = f"{spec.service} ({self.ctx.env}) SLOs" if self.ctx.env else f"{spec.service} SLOs"
+        key = f"{SLO_DASHBOARD_KEY}-{self.plan.env}" if self.plan.env else SLO_DASHBOARD_KEY
+        title = f"{spec.service} ({self.plan.env}) SLOs" if self.plan.env else f"{spec.service} SLOs"
         return self.wrap(uid=dashboard_uid(spec.service, key), title=title,
                          description=f"Service level objectives of {spec.service}: SLI, error budget left, "
                          "burn rate per alerting window and alert state.",
@@ -611,12 +614,12 @@ def _num(value: float) -> int | float:
 # --- SLO panels -------------------------------------------------------------------------------------------------
 
 
-def slo_panels(ctx: Context, name: str, slo: object) -> list:
+def slo_panels(plan: Plan, name: str, slo: object) -> list:
     """The spec panels (queries given as overrides) showing one SLO."""
     from ..model import Panel, Threshold
     from ..slo import effective_tiers
 
-    q = SloQueries(ctx, name, slo)
+    q = SloQueries(plan, name, slo)
     target = round(slo.objective / 100, 10)
     decimals = len(f"{slo.objective:g}".partition(".")[2]) + 1
     panels = [
@@ -657,23 +660,22 @@ def _slo_title(name: str, slo: object) -> str:
 class SloQueries:
     """The queries showing one SLO. Over metrics, PromQL on the series the Prometheus SLO rules record
     (`targets.grafana.use_recording_rules`), else the same error ratio inline; both come from
-    obsctl.backends.prometheus_slo, so dashboard and alerts agree. Over log events, LogQL (Prometheus does not
+    the plan (obsctl.plan.slos, obsctl.plan.sli), as the Prometheus SLO rules' do, so dashboard and alerts agree. Over log events, LogQL (Prometheus does not
     record those SLIs)."""
 
-    def __init__(self, ctx: Context, name: str, slo: object) -> None:
+    def __init__(self, plan: Plan, name: str, slo: object) -> None:
+        from ..plan.sli import sli
         from ..slo import error_budget
-        from . import prometheus_slo
 
-        self.ctx = ctx
+        self.plan = plan
         self.name = name
         self.slo = slo
-        self.rules = prometheus_slo
         self.budget = error_budget(slo)
-        self.events = any(ctx.uses_events(n) for n in self._nodes())
+        self.events = plan.slos[name].uses_events
         self.lang = "loki" if self.events else "prometheus"
-        self.recorded = not self.events and ctx.spec.targets.grafana.use_recording_rules
-        self.names = None if self.events else prometheus_slo.record_names(ctx.spec, name)
-        self.counters = None if self.events else prometheus_slo.sli(ctx, name)
+        self.recorded = not self.events and plan.spec.targets.grafana.use_recording_rules
+        self.names = None if self.events else plan.slos[name].records
+        self.counters = None if self.events else sli(plan, name)
 
     def query(self, expr: str, legend: str) -> object:
         from ..model import Overrides, Query
@@ -684,7 +686,7 @@ class SloQueries:
     # -- what the panels show --------------------------------------------------------------------------------
     def windows(self) -> list[str]:
         """The windows the burn-rate alerts read (the ones Prometheus records), shortest first."""
-        return self.rules.alert_windows(self.slo)
+        return self.plan.slos[self.name].windows
 
     def sli(self) -> str:
         return f"1 - {self._error_ratio(self.slo.period)}"
@@ -701,8 +703,8 @@ class SloQueries:
         """How many of the SLO's alerts of this action fire; None when Prometheus does not hold their state."""
         if self.events:
             return None  # no Prometheus alerts for an SLI over log events
-        # `action` is the label prometheus_slo.alert_labels() gives each tier's alerts (page | ticket).
-        matchers = [("alertname", "=", self.rules.alert_name(self.ctx.spec, self.name)),
+        # `action` is the label the plan gives each tier's alerts (page | ticket).
+        matchers = [("alertname", "=", self.plan.slos[self.name].alert_name),
                     ("alertstate", "=", "firing"), ("action", "=", action)]
         return f"sum(ALERTS{{{matchers_text(matchers)}}}) or vector(0)"
 
@@ -710,24 +712,17 @@ class SloQueries:
     def _error_ratio(self, window: str) -> str:
         """Bad events / all events over `window`: a recorded series, or the parenthesised expression."""
         if self.recorded:
-            return self.names["error_ratio"][self.rules.window_name(window)] + self.names["selector"]
+            return self.names["error_ratio"][window_name(window)] + self.names["selector"]
         if not self.events:
-            return f"({self.rules.error_ratio(self.counters, window)})"
-        # LogQL, shaped like prometheus_slo.error_ratio(): no good (or bad) line at all counts as zero.
-        sli = self.slo.sli
-        exprs = self.ctx.analysis.exprs
-        base = ("slos", self.name, "sli")
-        logql = self.ctx.logql()
-        counts_good = sli.good is not None
-        part = logql.compile(_rate(exprs[base + ("good" if counts_good else "bad",)], window))
-        total = logql.compile(_rate(exprs[base + ("total",)], window))
+            return f"({error_ratio(self.counters, window)})"
+        # LogQL, shaped like obsctl.plan.sli.error_ratio(): no good (or bad) line at all counts as zero.
+        nodes = self.plan.slos[self.name].sli
+        logql = self.plan.logql()
+        counts_good = "good" in nodes
+        part = logql.compile(_rate(nodes["good" if counts_good else "bad"], window))
+        total = logql.compile(_rate(nodes["total"], window))
         ratio = f"({part} or vector(0)) / {total}"
         return f"(1 - {ratio})" if counts_good else f"({ratio})"
-
-    def _nodes(self) -> list[ast.Node]:
-        exprs = self.ctx.analysis.exprs
-        base = ("slos", self.name, "sli")
-        return [n for n in (exprs.get(base + (p,)) for p in ("good", "bad", "total")) if n is not None]
 
 
 def _rate(ref: ast.Ref, window: str) -> ast.Call:

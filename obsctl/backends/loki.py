@@ -11,11 +11,12 @@ from pathlib import Path
 
 from ..compile.promql import CompileError
 from ..expr import ast
-from . import Artifact, BackendError, Context
-from .prometheus import Group, alert_rule, enabled_alerts, guarded
+from ..plan import Plan
+from ..plan.rules import Group, alert_rule
+from . import Artifact, BackendError, Renderer
 
 
-def _output_labels(ctx: Context, node: ast.Node) -> set[str] | None:
+def _output_labels(plan: Plan, node: ast.Node) -> set[str] | None:
     """Labels a LogQL result keeps (a set), or None when unknown: decides `and on()` for volume guards."""
     if isinstance(node, ast.Number | ast.Var):
         return set()
@@ -25,38 +26,37 @@ def _output_labels(ctx: Context, node: ast.Node) -> set[str] | None:
         if node.by is not None:
             return set(node.by)
         if node.func in ("count", "rate", "sum", "avg", "min", "max"):
-            return set(ctx.spec.defaults.by)
-        return _output_labels(ctx, node.args[0]) if node.args else set()
+            return set(plan.spec.defaults.by)
+        return _output_labels(plan, node.args[0]) if node.args else set()
     if isinstance(node, ast.BinOp):
-        left, right = _output_labels(ctx, node.left), _output_labels(ctx, node.right)
+        left, right = _output_labels(plan, node.left), _output_labels(plan, node.right)
         return None if left is None or right is None else left | right
     if isinstance(node, ast.Neg):
-        return _output_labels(ctx, node.operand)
+        return _output_labels(plan, node.operand)
     return None
 
 
-def alert_expr(ctx: Context, name: str) -> str:
-    a = ctx.spec.alerts[name]
-    path = ("alerts", name)
-    lq = ctx.logql()
+def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None]:
+    """(condition, volume guard or None, the guard's output labels) as LogQL."""
+    a = plan.alerts[name]
+    lq = plan.logql()
     try:
-        when = a.overrides.logql.strip() if a.overrides.logql else lq.compile(ctx.analysis.exprs[path + ("when",)])
-        guard_node = ctx.analysis.exprs.get(path + ("only_if",))
-        guard = lq.compile(guard_node) if guard_node is not None else None
+        when = a.overrides.logql.strip() if a.overrides.logql else lq.compile(a.when)
+        guard = lq.compile(a.guard) if a.guard is not None else None
     except CompileError as e:
-        raise BackendError([ctx.error("OBS701", f"alert '{name}': {e}", path + ("when",),
-                                      "give overrides.logql for this alert")]) from e
-    return guarded(when, guard, _output_labels(ctx, guard_node) if guard_node is not None else None)
+        raise BackendError([plan.error("OBS701", f"alert '{name}': {e}", a.path + ("when",),
+                                       "give overrides.logql for this alert")]) from e
+    return when, guard, _output_labels(plan, a.guard) if a.guard is not None else None
 
 
-def build(ctx: Context) -> list[Artifact]:
-    names = enabled_alerts(ctx, "loki")
-    if not names:
+def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
+    alerts = plan.alerts_for("loki")
+    if not alerts:
         return []
-    rules = [alert_rule(ctx, name, alert_expr(ctx, name)) for name in names]
-    group = Group(f"{ctx.spec.service}.logs", ctx.spec.targets.prometheus.evaluation_interval, rules)
-    text = ctx.render("loki/rules.yml.j2", groups=[group.as_template()])
-    return [Artifact(f"loki/{ctx.spec.service}.rules.yml", text)]
+    rules = [alert_rule(a, *alert_parts(plan, a.name)) for a in alerts]
+    group = Group(f"{plan.spec.service}.logs", plan.spec.targets.prometheus.evaluation_interval, rules)
+    text = renderer.render("loki/rules.yml.j2", groups=[group.as_template()])
+    return [Artifact(f"loki/{plan.spec.service}.rules.yml", text)]
 
 
 def verify(artifacts: list[Artifact], staging: Path) -> list[str]:

@@ -56,9 +56,9 @@ _SENTINEL = re.compile("\x00(\\d+)\x00")
 METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
 METRIC_NAME_RULE = "Datadog metric names start with a letter and hold only ASCII letters, digits, '_' and '.' (at most 200)"
 # Tag values Datadog keeps as they are (it lowercases tags and turns other characters into '_').
-_TAG_VALUE = re.compile(r"^[A-Za-z0-9_.\-/:]+$")
-_LOG_TERM = re.compile(r"^[A-Za-z0-9_.\-/]+$")
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_TAG_VALUE = re.compile(r"[A-Za-z0-9_.\-/:]+")  # fullmatch: `$` lets "x\n" through
+_LOG_TERM = re.compile(r"[A-Za-z0-9_.\-/]+")
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _REGEX_META = set(".^$*+?()[]{}|\\")
 _PREC_ADD, _PREC_MUL, _PREC_ATOM = 1, 2, 3
 _OPS = {"+": _PREC_ADD, "-": _PREC_ADD, "*": _PREC_MUL, "/": _PREC_MUL}
@@ -275,7 +275,7 @@ class Datadog:
         ev = self.spec.events[event]
         logs = self.spec.sources.logs
         fmt = logs.format if logs else "text"
-        terms = [f"{k}:{v if _LOG_TERM.match(v) else phrase(v)}" for k, v in sorted(ev.stream.items())]
+        terms = [f"{k}:{v if _LOG_TERM.fullmatch(v) else phrase(v)}" for k, v in sorted(ev.stream.items())]
         if ev.match == "regex":
             raise CompileError(f"the regex match of event '{event}' (Datadog log search has no regular expressions)")
         fld = "message" if fmt == "text" else ev.field or (logs.message_field if logs else "msg")
@@ -287,7 +287,7 @@ class Datadog:
             raise CompileError(f"the 'contains' match of event '{event}' on the attribute '{fld}' (Datadog matches "
                                "attributes whole; full-text phrases search the official message)")
         else:
-            if not _FIELD.match(fld):
+            if not _FIELD.fullmatch(fld):
                 raise CompileError(f"the message field '{fld}' of event '{event}' (not a Datadog attribute path)")
             terms.append(f"@{fld}:{phrase(ev.message)}")
         return " ".join(terms)
@@ -613,7 +613,7 @@ def _term(key: str, pattern: str) -> str:
 def _tag_value(label: str, op: str, value: str) -> str:
     if not value:
         raise CompileError(f'the matcher {label}{op}"" (an absent label has no Datadog tag filter)')
-    if not _TAG_VALUE.match(value):
+    if not _TAG_VALUE.fullmatch(value):
         raise CompileError(f'the matcher {label}{op}"{value}" (Datadog tag values are letters, digits and _ - . / :)')
     return value
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import math
 
 from . import ast
 
@@ -18,28 +18,12 @@ class ExprSyntaxError(ValueError):
 
 @functools.cache
 def _parser():
-    from lark import Lark
+    # The LALR tables are generated ahead of time (scripts/gen_expr_parser.py) and shipped as Python source:
+    # nothing is built, cached or unpickled at run time, and lark itself is not imported.
+    from .lalr_parser import Lark_StandAlone
 
-    grammar = (Path(__file__).parent / "grammar.lark").read_text()
     # The transformer runs inside the LALR parser: syntax trees come out directly, with no lark tree between.
-    return Lark(grammar, parser="lalr", maybe_placeholders=True, transformer=_transformer(), cache=_cache_file())
-
-
-def _cache_file() -> str | bool:
-    # lark pickles the generated LALR tables; keeping them next to the grammar saves ~40 ms per run.
-    import tempfile
-
-    cache = Path(tempfile.gettempdir()) / f"obsctl-expr-{_grammar_stamp()}.lark-cache"
-    return str(cache)
-
-
-def _grammar_stamp() -> str:
-    import hashlib
-
-    import lark
-
-    data = (Path(__file__).parent / "grammar.lark").read_bytes() + lark.__version__.encode()
-    return hashlib.sha1(data).hexdigest()[:12]
+    return Lark_StandAlone(transformer=_transformer())
 
 
 _ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
@@ -112,12 +96,17 @@ def _unquote(tok) -> str:
 
 @functools.cache
 def _transformer():
-    from lark import Transformer
+    from .lalr_parser import Transformer
 
     # Positions come from tokens (lark keeps line and column on each), so no tree-wide position pass is needed.
     class ToAst(Transformer):
         def number(self, items):
-            return ast.Number(float(items[0]), pos=ast.Pos(items[0].line, items[0].column))
+            tok = items[0]
+            value = float(tok)
+            if not math.isfinite(value):  # 1e999: no backend can write it, and JSON has no Infinity
+                raise ExprSyntaxError(f"the number {tok} is out of range", tok.line, tok.column,
+                                      "numbers must be finite (at most about 1.8e308)")
+            return ast.Number(value, pos=ast.Pos(tok.line, tok.column))
 
         def var(self, items):
             return ast.Var(str(items[0])[1:], pos=ast.Pos(items[0].line, items[0].column))
@@ -182,34 +171,53 @@ def parse(text: str) -> ast.Node:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_cached(text: str) -> ast.Node:
-    from lark.exceptions import (
-        UnexpectedCharacters,
-        UnexpectedEOF,
-        UnexpectedInput,
-        UnexpectedToken,
-    )
+    from .lalr_parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
     if not isinstance(text, str) or not text.strip():
         raise ExprSyntaxError("the expression is empty", 1, 1)
+    # lark counts lines by "\n" alone; str.splitlines() would also split at U+2028, U+0085 and the like.
+    lines = text.split("\n")
     try:
-        return _parser().parse(text)
+        tree = _parser().parse(text)
     except UnexpectedEOF as e:
-        lines = text.splitlines() or [""]
         expected = _expected(e.expected)
         raise ExprSyntaxError(f"the expression ends too early{expected}", len(lines), len(lines[-1]) + 1,
                               "check for an unclosed '(' or a missing operand") from None
     except UnexpectedToken as e:
         if e.token.type == "$END":
-            lines = text.splitlines() or [""]
             raise ExprSyntaxError(f"the expression ends too early{_expected(e.expected)}", len(lines),
                                   len(lines[-1]) + 1, "check for an unclosed '(' or a missing operand") from None
         raise ExprSyntaxError(f"unexpected '{e.token}'{_expected(e.expected)}", e.line, e.column,
                               _hint_for(str(e.token))) from None
     except UnexpectedCharacters as e:
-        ch = text.splitlines()[e.line - 1][e.column - 1] if e.line - 1 < len(text.splitlines()) else "?"
-        raise ExprSyntaxError(f"unexpected character '{ch}'", e.line, e.column, _hint_for(ch)) from None
+        ch = e.char
+        shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
+        raise ExprSyntaxError(f"unexpected character '{shown}'", e.line, e.column, _hint_for(ch)) from None
     except UnexpectedInput as e:  # pragma: no cover - other lark errors
         raise ExprSyntaxError(str(e), getattr(e, "line", 1), getattr(e, "column", 1)) from None
+    _check_depth(tree)
+    return tree
+
+
+MAX_DEPTH = 100
+
+
+def _check_depth(tree: ast.Node) -> None:
+    """Refuse trees nested deeper than MAX_DEPTH: every compiler walks trees recursively, and a 600-term sum
+    would otherwise end in a RecursionError. Iterative, so the check itself cannot overflow."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExprSyntaxError(f"the expression nests deeper than {MAX_DEPTH} levels", node.pos.line,
+                                  node.pos.column, "split it into derived metrics, or sum the terms with one "
+                                  "aggregation instead of a chain of '+'")
+        if isinstance(node, ast.Call):
+            stack += [(a, depth + 1) for a in node.args]
+        elif isinstance(node, ast.BinOp):
+            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif isinstance(node, ast.Neg):
+            stack.append((node.operand, depth + 1))
 
 
 
@@ -231,4 +239,6 @@ def _hint_for(tok: str) -> str:
         return "write 'or'"
     if tok == "=":
         return "compare with '=='"
+    if not tok.isprintable() or tok.isspace():
+        return "remove the invisible character (a line or paragraph separator, or a control character)"
     return ""

@@ -38,7 +38,7 @@ THRESHOLD_TYPES = {
 }
 
 _TRAILING = re.compile(r"(<=|>=|==|!=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-_TAG = re.compile(r"^[A-Za-z][\w.\-/]*:[^\s,]+$")
+_TAG = re.compile(r"[A-Za-z][\w.\-/]*:[^\s,]+")
 # Datadog metric names: a letter first, then ASCII letters, digits, '_' and '.', at most 200 characters.
 _METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
 # `<space aggregator>:<metric name>` in a metric query; the name runs to its tag filter, `by`, a bracket, a comma,
@@ -124,7 +124,7 @@ def _tag_problems(d: dict, file: str) -> list[Problem]:
     return [
         Problem(file, f"tag {t!r} is not a key:value string", f"tags[{i}]")
         for i, t in enumerate(tags)
-        if not (isinstance(t, str) and _TAG.match(t) and len(t) <= 200)
+        if not (isinstance(t, str) and _TAG.fullmatch(t) and len(t) <= 200)
     ]
 
 

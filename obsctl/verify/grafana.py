@@ -176,7 +176,7 @@ def _ds_variables(d: dict) -> dict[str, str]:
     return out
 
 
-_VAR_REF = re.compile(r"^\$\{(\w+)(?::[^}]*)?\}$|^\$(\w+)$|^\[\[(\w+)\]\]$")
+_VAR_REF = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)\]\]")  # fullmatch
 
 
 def _ds_type(ref: Any, ds_vars: dict[str, str]) -> str:
@@ -185,7 +185,7 @@ def _ds_type(ref: Any, ds_vars: dict[str, str]) -> str:
         return ""
     if isinstance(ref.get("type"), str) and ref["type"]:
         return ref["type"]
-    m = _VAR_REF.match(ref.get("uid") or "") if isinstance(ref.get("uid"), str) else None
+    m = _VAR_REF.fullmatch(ref.get("uid") or "") if isinstance(ref.get("uid"), str) else None
     return ds_vars.get(next(g for g in m.groups() if g), "") if m else ""
 
 
@@ -426,7 +426,7 @@ def _lint_datasources(
         uid = ref.get("uid") if isinstance(ref, dict) else ref  # a bare string is the legacy name form
         if not isinstance(uid, str) or uid in _BUILTIN_DS_UIDS or "$" not in uid and "[[" not in uid:
             continue  # a fixed uid (set by datasource provisioning) cannot be checked offline
-        m = _VAR_REF.match(uid)
+        m = _VAR_REF.fullmatch(uid)
         name = next(g for g in m.groups() if g) if m else None
         if name is None:
             problems.append(

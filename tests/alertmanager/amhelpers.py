@@ -1,4 +1,4 @@
-"""Helpers for the Alertmanager backend tests: build a spec to alertmanager.yml and a backend Context."""
+"""Helpers for the Alertmanager backend tests: build a spec to alertmanager.yml and the plan backends read."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from obsctl.backends import Context
 from obsctl.build import render
 from obsctl.pipeline import check
-from obsctl.templating import environment
+from obsctl.plan import Plan, build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSET_WS = ROOT / "examples" / "asset-ws" / "obsctl.yaml"
@@ -33,9 +32,9 @@ def write_config(spec: Path, dest: Path) -> tuple[Path, dict]:
     return path, yaml.safe_load(text)
 
 
-def context(spec: Path, env: str | None = None) -> Context:
-    """A backend Context for a checked spec (what `obsctl build` and `obsctl test` give the backends)."""
+def context(spec: Path, env: str | None = None) -> Plan:
+    """The plan of a checked spec (what `obsctl build` gives the backends)."""
     result = check(spec, env)
     assert result.ok, [d.message for d in result.diagnostics if d.level == "error"]
     c = result.checked[0]
-    return Context(c.spec, c.analysis, c.smap, spec, env, environment())
+    return build_plan(c.spec, c.analysis, c.smap, spec, env)

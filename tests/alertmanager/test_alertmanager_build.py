@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -269,3 +270,21 @@ def test_examples_are_accepted(amtool, tmp_path):
             path.parent.mkdir()
             path.write_text(a.text)
             assert check_config(path) == [], spec
+
+
+def test_time_interval_name_is_one_name_for_amtool(amtool, tmp_path):
+    """A name with a newline and U+0085 was written two ways (a JSON string where it is defined, a YAML flow item
+    where a route names it); Alertmanager read two names: "undefined time interval". One escaping now, read back
+    as the spec's name by amtool and by YAML."""
+    name = "after\nhours\x85 (ops)"
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(
+        "service: svc\nrunbook: https://wiki.example.org/svc\nmetrics:\n  x_total: {kind: counter}\n"
+        "alerts:\n  A: {severity: P1, when: rate(x_total) > 1}\n"
+        "routing:\n  receivers:\n    r: {webhook: {url: 'https://example.org/hook'}}\n"
+        f"  severities:\n    P1: {{receivers: [r], mute_time_intervals: [{json.dumps(name)}, 'a, b']}}\n"
+        f"  time_intervals:\n    {json.dumps(name)}: [{{weekdays: [saturday]}}]\n    'a, b': []\n")
+    path, data = write_config(spec, tmp_path)
+    assert check_config(path) == []
+    assert [ti["name"] for ti in data["time_intervals"]] == [name, "a, b"]
+    assert data["route"]["routes"][0]["routes"][0]["mute_time_intervals"] == [name, "a, b"]

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from amhelpers import ASSET_WS, FULL, context, write_config
 
-from obsctl.backends.alertmanager import BLACKHOLE, RouteCase, expected_receivers, route_cases
+from obsctl.plan.routing import BLACKHOLE, RouteCase, expected_receivers, route_cases
 from obsctl.verify.amtool import verify_route
 
 
@@ -15,9 +15,9 @@ def _failures(config, cases: list[RouteCase]) -> list[str]:
     return [f"{c.why}: {p}" for c in cases if (p := verify_route(config, c.labels, c.receivers)) is not None]
 
 
-def test_asset_ws_cases_are_gate_b():
-    """Seed 000: P1 pages, P2 reaches on-call and the incident channel, P3 only the incident channel."""
-    cases = route_cases(context(ASSET_WS))
+def test_asset_ws_route_cases_follow_its_design():
+    """The asset-ws design: P1 pages, P2 reaches on-call and the incident channel, P3 only the incident channel."""
+    cases = route_cases(context(ASSET_WS).spec)
     by_sev = {c.labels["severity"]: c.receivers for c in cases}
     assert by_sev == {"P1": ["pager"], "P2": ["oncall", "incidents"], "P3": ["incidents"]}
     alerts = {c.labels["alertname"]: c for c in cases}
@@ -34,13 +34,13 @@ def test_asset_ws_cases_are_gate_b():
 @pytest.mark.parametrize("spec", [ASSET_WS, FULL], ids=["asset-ws", "full"])
 def test_amtool_routes_every_case_as_the_spec_says(spec, amtool, tmp_path):
     config, _ = write_config(spec, tmp_path)
-    cases = route_cases(context(spec))
+    cases = route_cases(context(spec).spec)
     assert len(cases) >= 4
     assert _failures(config, cases) == []
 
 
 def test_full_cases_cover_alerts_slos_severities_and_routes():
-    cases = route_cases(context(FULL))
+    cases = route_cases(context(FULL).spec)
     whys = [c.why for c in cases]
     for alert in ("HighErrors", "QueueBacklog", "QueueStuck", "Nightly"):
         assert any(w.startswith(f"alert {alert} ") for w in whys), alert
@@ -85,7 +85,7 @@ def test_a_dropped_receiver_route_fails(amtool, tmp_path):
     children = data["route"]["routes"][0]["routes"]
     children[:] = [r for r in children if r["receiver"] != "oncall"]
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    cases = route_cases(context(ASSET_WS))
+    cases = route_cases(context(ASSET_WS).spec)
     failures = _failures(config, cases)
     p2 = [c for c in cases if c.labels["severity"] == "P2"]
     assert len(failures) == len(p2) >= 2
@@ -99,7 +99,7 @@ def test_a_dropped_continue_fails(amtool, tmp_path):
     for r in data["route"]["routes"][0]["routes"]:
         r.pop("continue", None)
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    failures = _failures(config, route_cases(context(ASSET_WS)))
+    failures = _failures(config, route_cases(context(ASSET_WS).spec))
     assert failures and all("alert routed to [oncall], expected [oncall, incidents]" in f for f in failures)
 
 
@@ -107,8 +107,8 @@ def test_a_dropped_receiver_definition_fails(amtool, tmp_path):
     config, data = write_config(ASSET_WS, tmp_path)
     data["receivers"] = [r for r in data["receivers"] if r["name"] != "pager"]
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    failures = _failures(config, route_cases(context(ASSET_WS)))
-    assert len(failures) == len(route_cases(context(ASSET_WS)))  # the config no longer loads at all
+    failures = _failures(config, route_cases(context(ASSET_WS).spec))
+    assert len(failures) == len(route_cases(context(ASSET_WS).spec))  # the config no longer loads at all
     assert all("cannot test routing" in f and 'undefined receiver "pager"' in f for f in failures)
 
 
@@ -141,6 +141,6 @@ def test_awkward_severity_names_survive(amtool, tmp_path):
     assert data["inhibit_rules"][0]["target_matchers"] == ['severity=~"P3 \\"low\\" \\\\\\\\ x|P4"']
     assert 'eq .CommonLabels.severity "P3 \\"low\\" \\\\ x" }}warning' in \
         data["receivers"][0]["pagerduty_configs"][0]["severity"]
-    cases = route_cases(context(spec))
+    cases = route_cases(context(spec).spec)
     assert any(c.labels["severity"] == weird and c.receivers == ["tickets"] for c in cases)
     assert _failures(config, cases) == []

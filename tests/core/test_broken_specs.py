@@ -30,6 +30,8 @@ routing:
     page: [oncall]
 """
 
+ONCALL = "oncall: {pagerduty: {routing_key_file: /etc/am/pd}}"
+
 # (id, spec text, expected code, expected line, expected column or None, fragment of the message)
 CASES = [
     ("empty-file", "", "OBS005", 1, 1, "empty"),
@@ -101,7 +103,7 @@ CASES = [
      "OBS601", 22, 32, "unknown alert"),
     ("time-interval-unknown", BASE.replace("page: [oncall]", "page: {receivers: [oncall], active_time_intervals: [bh]}"), "OBS312", 18, 57, "unknown time interval"),
     ("slack-no-secret-file", BASE.replace("oncall: {pagerduty: {routing_key_file: /etc/am/pd}}", "oncall: {slack: {channel: '#x'}}"), "OBS313", 16, 21, "api_url_file"),
-    ("webhook-not-url", BASE.replace("oncall: {pagerduty: {routing_key_file: /etc/am/pd}}", "oncall: {webhook: {url: 'x:9/y'}}"), "OBS105", 16, 29, "expected form"),
+    ("webhook-not-url", BASE.replace("oncall: {pagerduty: {routing_key_file: /etc/am/pd}}", "oncall: {webhook: {url: 'x:9/y'}}"), "OBS105", 16, 29, "not an http:// or https:// URL"),
     ("reserved-annotation", BASE.replace("    for: 5m\n", "    for: 5m\n    annotations: {summary: x}\n"), "OBS308", 14, 19,
      "comes from the alert's own field"),
     ("infinite-var", BASE.replace("service: demo\n", "service: demo\nvars: {big: .inf}\n"), "OBS100", 2, 13, "finite"),
@@ -115,12 +117,59 @@ CASES = [
     ("objective-as-ratio", BASE + "slos:\n  a:\n    objective: 0.999\n    sli: {bad: http_requests_total, total: http_requests_total}\n",
      "OBS100", 21, 16, "greater than or equal to 1"),
     ("webhook-credentials", BASE.replace("oncall: {pagerduty: {routing_key_file: /etc/am/pd}}", "oncall: {webhook: {url: 'https://u:p@x.org/h'}}"),
-     "OBS105", 16, 29, "expected form"),
+     "OBS107", 16, 29, "credentials before the host"),
     ("include-not-yaml", "include: [/etc/passwd]\n" + BASE, "OBS009", 1, 11, "not a YAML spec"),
     ("runbook-template", BASE.replace("    for: 5m\n", "    for: 5m\n    runbook: 'https://wiki/{{ page'\n"), "OBS303", 14, 14, "runbook"),
     ("dashboard-uid-clash", BASE + "dashboards:\n  a.b: {title: A, panels: [{title: p, expr: queue_depth}]}\n"
      "  a-b: {title: B, panels: [{title: p, expr: queue_depth}]}\n", "OBS512", 21, 3, "is also the uid of"),
     ("merge-key-bad", "service: demo\n<<: 5\n", "OBS001", 2, 5, "merges need a mapping"),
+    # Secrets never inline (issue 17): every URL and address field refuses user:pass@ and credential-like query
+    # parameters (OBS107); a *_file setting that holds a URL is refused (OBS108).
+    ("webhook-token-param", BASE.replace(ONCALL, "oncall: {webhook: {url: 'https://x.org/h?Access_Token=abc'}}"),
+     "OBS107", 16, 29, "query parameter 'Access_Token'"),
+    ("pagerduty-url-userinfo", BASE.replace("{routing_key_file: /etc/am/pd}", "{routing_key_file: /etc/am/pd, url: 'https://u:p@events.pd.com/v2'}"),
+     "OBS107", 16, 61, "credentials before the host"),
+    ("probe-url-userinfo", BASE + "sources:\n  probes:\n    h: {url: 'https://u:p@x.org/health'}\n", "OBS107", 21, 14, "credentials"),
+    ("probe-url-api-key", BASE + "sources:\n  probes:\n    h: {url: 'https://x.org/health?api_key=k'}\n", "OBS107", 21, 14, "'api_key'"),
+    ("scrape-target-userinfo", BASE + "sources:\n  metrics: {targets: ['u:p@app:8000']}\n", "OBS107", 20, 23, "credentials"),
+    ("scrape-job-target-userinfo", BASE + "sources:\n  metrics:\n    scrape: [{job: a, targets: ['tok@app:8000']}]\n", "OBS107", 21, 33,
+     "credentials"),
+    ("blackbox-userinfo", BASE + "targets:\n  prometheus: {blackbox_exporter: 'u:p@bb:9115'}\n", "OBS107", 20, 35, "credentials"),
+    ("smarthost-userinfo", BASE.replace("  severities:", "  smtp: {smarthost: 'u:p@smtp.x.org:587', from: a@x.org}\n  severities:"),
+     "OBS107", 17, 21, "credentials"),
+    ("runbook-token", BASE.replace("runbook: https://runbooks.example.org/demo", "runbook: https://runbooks.example.org/demo?token=t"),
+     "OBS107", 2, 10, "'token'"),
+    ("alert-runbook-userinfo", BASE.replace("    for: 5m\n", "    for: 5m\n    runbook: https://u:p@wiki.x.org/r\n"), "OBS107", 14, 14,
+     "credentials"),
+    ("annotation-link-sig", BASE.replace("    for: 5m\n", "    for: 5m\n    annotations: {dash: 'see https://g.x.org/d?sig=abc'}\n"),
+     "OBS107", 14, 25, "'sig'"),
+    ("slo-runbook-secret", BASE + "slos:\n  a:\n    objective: 99\n    runbook: https://x.org/r?private_token=t\n"
+     "    sli: {bad: http_requests_total, total: http_requests_total}\n", "OBS107", 22, 14, "'private_token'"),
+    ("slack-url-in-file-setting", BASE.replace(ONCALL, "oncall: {slack: {api_url_file: 'https://hooks.slack.com/services/T/B/X'}}"),
+     "OBS108", 16, 36, "not the secret itself"),
+    ("pagerduty-key-file-url", BASE.replace("{routing_key_file: /etc/am/pd}", "{routing_key_file: 'https://x.org/k'}"),
+     "OBS108", 16, 44, "not the secret itself"),
+    # Name checks are whole-value: `$` in Python's re (and a bare re.match) accepted a trailing newline.
+    ("label-name-newline", BASE.replace("labels: [code]", 'labels: ["code\\n"]'), "OBS104", 4, 49, "not a valid label name"),
+    ("metric-name-newline", BASE.replace("  queue_depth:", '  "queue_depth\\n":'), "OBS104", None, None, "not a valid metric name"),
+    ("duration-newline", BASE.replace("for: 5m", 'for: "5m\\n"'), "OBS104", 13, 10, "not a duration"),
+    # pydantic's pattern= is Rust's regex, where `$` is the end of the text: proven, not assumed
+    ("service-newline", BASE.replace("service: demo", 'service: "demo\\n"'), "OBS105", 1, 10, "expected form"),
+    ("alert-name-newline", BASE.replace("  HighErrors:", '  "HighErrors\\n":'), "OBS105", None, None, "expected form"),
+    ("var-name-newline", BASE.replace("service: demo\n", 'service: demo\nvars: {"thr\\n": 1}\n'), "OBS105", None, None, "expected form"),
+    # Durations bounded to Go's time.Duration (what Prometheus and Alertmanager hold), at the field
+    ("test-at-overflow", BASE + "tests:\n  - name: t\n    series: {'queue_depth': '1x10'}\n    expect: [{at: 999999999999999999999y}]\n",
+     "OBS109", 22, 19, "longer than Prometheus"),
+    ("slo-period-overflow", BASE + "slos:\n  a:\n    objective: 99\n    period: 293y\n"
+     "    sli: {bad: http_requests_total, total: http_requests_total}\n", "OBS109", 22, 13, "longer than Prometheus"),
+    ("slo-window-overflow", BASE + "slos:\n  a:\n    objective: 99\n    sli: {bad: http_requests_total, total: http_requests_total}\n"
+     "    alerting: {tiers: [{name: t, long: 300y, short: 5m, factor: 2, action: page}]}\n", "OBS109", 23, 40, "longer than Prometheus"),
+    ("expr-window-overflow", BASE.replace("when: error_ratio > 0.05", "when: rate(http_requests_total[300y]) > 1"), "OBS204", 12, 16,
+     "longer than Prometheus"),
+    ("group-wait-overflow", BASE.replace("  severities:", "  group_wait: 106752d\n  severities:"), "OBS109", 17, 15, "longer than Prometheus"),
+    # amtool joins the receivers it routes to with commas
+    ("receiver-comma", BASE.replace("oncall: {pagerduty", "'on,call': {pagerduty").replace("page: [oncall]", "page: ['on,call']"),
+     "OBS325", 16, 5, "holds a comma"),
     ("unsupported-tag", "service: !!python/object:os.system demo\n", "OBS001", 1, 10, "unsupported YAML tag"),
 ]
 

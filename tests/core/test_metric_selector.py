@@ -1,4 +1,4 @@
-"""`metrics.<m>.selector` replaces sources.metrics.selector for one metric's own series (seed 002: the GitHub
+"""`metrics.<m>.selector` replaces sources.metrics.selector for one metric's own series (the relay-ai design: the GitHub
 Actions, Vercel and Supabase exporters carry no environment label) in PromQL, SLO rules and Datadog; recordings
 still carry the source selector, and queries on them still select it."""
 

@@ -54,7 +54,7 @@ def logs_search(query: str) -> str:
     return re.sub(r"\\(.)", r"\1", m.group(1))
 
 
-# --- seed 000 -----------------------------------------------------------------------------------------------
+# --- asset-ws -----------------------------------------------------------------------------------------------
 
 def test_asset_ws_builds_every_alert_and_the_dashboard(asset_ws):
     assert sorted(asset_ws) == sorted([f"datadog/monitors/{m}.json" for m in MONITORS] + [

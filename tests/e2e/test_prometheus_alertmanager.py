@@ -1,4 +1,4 @@
-"""Seed 000 end to end: the built rules fire in a real Prometheus and the built routing tree delivers them.
+"""The asset-ws design end to end: the built rules fire in a real Prometheus and the built routing tree delivers them.
 
 A test variant of examples/asset-ws is built with `obsctl.build.render` (targets prometheus + alertmanager). The
 variant changes only timing: every alert's `for` becomes 2s, rules evaluate every second and Alertmanager's

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from seedcheck import EXAMPLES, SPECS, build_dir, built, environments
+from built_example import EXAMPLES, SPECS, build_dir, built, environments
 
 from obsctl.backends import TARGETS, Artifact
 from obsctl.build import manifest_path, stale

@@ -1,4 +1,4 @@
-"""Seed 002 (Relay AI) on the built output: beta and prod differ where the seed says, its four severity levels,
+"""The relay-ai design on the built output: beta and prod differ where the design says, its four severity levels,
 and its Alertmanager grouping and inhibit rules."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 
 import pytest
 import yaml
-from seedcheck import (
+from built_example import (
     EXAMPLES,
     alertmanager,
     built,
@@ -26,7 +26,7 @@ from obsctl.verify.amtool import routes_test
 SPEC = EXAMPLES / "relay-ai" / "obsctl.yaml"
 ENVS = ("beta", "prod")
 
-# What the seed sets apart: (alert, beta threshold, prod threshold).
+# What the design sets apart: (alert, beta threshold, prod threshold).
 THRESHOLDS = [
     ("HighLatencyP95", "0.3", "0.2"),  # SLO table: p95 < 200ms (beta 300ms)
     ("DatabaseConnectionsHigh", "40", "400"),  # "> 40 for Beta, > 400 for Prod"
@@ -93,7 +93,7 @@ def test_probe_targets_the_environment_api(env: str) -> None:
 
 
 def test_scrape_job_as_in_the_seed_labels_the_environment(env: str) -> None:
-    """Seed 1.2: job relay-<env>-api, https, /metrics, 15s; the static label is what the selector selects."""
+    """The design, 1.2: job relay-<env>-api, https, /metrics, 15s; the static label is what the selector selects."""
     (job,) = yaml.safe_load(_files(env)["prometheus/relay-ai.scrape.yml"])["scrape_configs"]
     assert (job["job_name"], job["scheme"], job["metrics_path"], job["scrape_interval"]) == (
         f"relay-{env}-api", "https", "/metrics", "15s")
@@ -173,7 +173,7 @@ def test_rule_alerts_carry_the_seed_severities_and_durations() -> None:
         assert prom[name]["labels"]["severity"] == severity, name
         assert for_seconds(prom[name]) == parse_duration(duration), name
     assert {r["labels"]["severity"] for r in prom.values()} == set(SEVERITIES)
-    assert len([n for n in prom if "[" not in n]) >= 15, "the seed asks for 15 alert rules"
+    assert len([n for n in prom if "[" not in n]) >= 15, "the design asks for 15 alert rules"
 
 
 def test_grouping_and_timing(env: str) -> None:
@@ -189,7 +189,7 @@ def _severity_route(config: dict, severity: str) -> dict:
     path: list[dict] = []
 
     def find(route: dict) -> bool:
-        from seedcheck import route_matches
+        from built_example import route_matches
 
         for child in route.get("routes", []):
             if route_matches(child, labels):
@@ -243,7 +243,7 @@ def test_inhibit_rules(env: str) -> None:
     deploy, maintenance = inhibit
     assert deploy["source_matchers"] == ['alertname="Deployment"']
     target = deploy["target_matchers"]
-    assert target == ['alertname=~"HighErrorRate|HighLatency.*"']  # the seed's regex, reaching HighLatencyP95
+    assert target == ['alertname=~"HighErrorRate|HighLatency.*"']  # the design's regex, reaching HighLatencyP95
     for name in ("HighErrorRate", "HighLatencyP95", "HighLatencyP99"):
         assert re.fullmatch(target[0].split("=~", 1)[1].strip('"'), name), name
     assert deploy["equal"] == ["environment"]

@@ -318,8 +318,8 @@ def test_slo_dashboard(full):
 
 
 def test_slo_queries_use_the_prometheus_slo_names(full):
-    """The dashboard asks obsctl.backends.prometheus_slo for its record and alert names."""
-    from obsctl.backends import prometheus_slo
+    """The dashboard reads the SLO's record and alert names from the plan, as the Prometheus SLO rules do."""
+    from obsctl.plan import slos as prometheus_slo
 
     spec = check(FULL).checked[0].spec
     names = prometheus_slo.record_names(spec, "availability")

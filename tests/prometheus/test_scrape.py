@@ -50,7 +50,7 @@ def _scrape(build, path: Path) -> dict:
 
 
 def test_targets_shorthand_is_one_job_named_after_the_selector_job(build):
-    """Seed 001: blue/green targets app_blue:8000 and app_green:8000, /metrics every 15s."""
+    """The sigiq-websocket design: blue/green targets app_blue:8000 and app_green:8000, /metrics every 15s."""
     jobs = _scrape(build, SIGIQ)
     assert jobs == {"sigiq-websocket": {
         "job_name": "sigiq-websocket", "scrape_interval": "15s", "metrics_path": "/metrics", "scheme": "http",
@@ -64,7 +64,7 @@ def test_shorthand_without_a_selector_job_is_named_after_the_service(build, tmp_
 
 
 def test_scrape_jobs_with_path_scheme_interval_and_target_labels(build, tmp_path):
-    """Seed 002: jobs with metrics_path and scheme; a static label (the environment) on every scraped series."""
+    """The relay-ai design: jobs with metrics_path and scheme; a static label (the environment) on every scraped series."""
     jobs = _scrape(build, _spec(tmp_path, BASE))
     api, web = jobs["relay-api"], jobs["relay-web"]
     assert (api["scheme"], api["metrics_path"], api["scrape_interval"]) == ("https", "/metrics", "15s")

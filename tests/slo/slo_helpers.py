@@ -6,8 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from obsctl.backends import Context
+from obsctl.backends import Renderer
 from obsctl.pipeline import check
+from obsctl.plan import Plan, build_plan
 from obsctl.templating import environment
 
 HERE = Path(__file__).parent
@@ -16,18 +17,19 @@ REPO = HERE.parents[1]
 EXAMPLES = REPO / "examples"
 
 
-def context(spec: Path, env: str | None = None, fmt: str = "rules") -> Context:
+def context(spec: Path, env: str | None = None, fmt: str = "rules") -> Plan:
     result = check(spec, env)
     assert result.ok, [str(d) for d in result.diagnostics if d.level == "error"]
     c = result.checked[0]
-    return Context(c.spec, c.analysis, c.smap, spec, env, environment(), {"format": fmt})
+    return build_plan(c.spec, c.analysis, c.smap, spec, env, {"format": fmt})
 
 
 def slo_build(spec: Path, env: str | None = None, fmt: str = "rules") -> dict[str, str]:
     """path -> text of the SLO artifacts of `spec`."""
-    from obsctl.backends.prometheus_slo import build
+    from obsctl.backends.prometheus.slo import build
 
-    return {a.path: a.text for a in build(context(spec, env, fmt))}
+    plan = context(spec, env, fmt)
+    return {a.path: a.text for a in build(plan, Renderer(environment(), plan))}
 
 
 def write(out: Path, artifacts: dict[str, str]) -> dict[str, Path]:

@@ -10,7 +10,10 @@ import yaml
 from slo_helpers import EXAMPLES, SPECS, context, generated_tests, only, slo_build, write
 
 from obsctl.backends import BackendError
-from obsctl.backends import prometheus_slo as ps
+from obsctl.backends.prometheus import slo as ps
+from obsctl.plan import slos as plan_slos
+from obsctl.plan.sli import error_ratio, sli
+from obsctl.slo import effective_tiers
 from obsctl.verify.promtool import check_rules, test_rules
 
 SPEC_FILES = sorted(SPECS.glob("*.yaml"))
@@ -188,8 +191,8 @@ def test_environments_share_one_prometheus(tmp_path: Path, promtool: str) -> Non
             {"series": 'http_requests_total{environment="prod", code="200"}', "values": "0+1000x20"},
         ],
         "alert_rule_test": [{"eval_time": "5m", "alertname": "ShopAvailabilityBudgetBurn", "exp_alerts": [
-            {"exp_labels": page, "exp_annotations": ps.alert_annotations(
-                context(spec, "beta").spec, "availability", ps.effective_tiers(
+            {"exp_labels": page, "exp_annotations": plan_slos.alert_annotations(
+                context(spec, "beta").spec, "availability", effective_tiers(
                     context(spec, "beta").spec.slos["availability"])[0], "2%")}]}],
         "promql_expr_test": [{"expr": 'slo:period_error_budget_remaining:ratio{environment="prod"}',
                               "eval_time": "5m", "exp_samples": [{"labels": (
@@ -219,7 +222,7 @@ def test_no_slos_no_output(tmp_path: Path) -> None:
 
 def test_record_names_are_what_the_rules_record() -> None:
     ctx = context(AVAILABILITY)
-    names = ps.record_names(ctx.spec, "availability")
+    names = plan_slos.record_names(ctx.spec, "availability")
     assert names["selector"] == '{sloth_id="checkout-api-availability", sloth_service="checkout-api", ' \
                                 'sloth_slo="availability", team="checkout"}'
     assert list(names["error_ratio"]) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
@@ -263,11 +266,11 @@ def test_tiers_from_the_spec() -> None:
 
 def test_bad_total_and_missing_error_series() -> None:
     ctx = context(SPECS / "errors.yaml")
-    s = ps.sli(ctx, "database")
+    s = sli(ctx, "database")
     assert (str(s.events), str(s.total), s.counts_good) == (
         'db_errors_total{job="orders", error_type!="timeout"}', 'db_queries_total{job="orders"}', False)
     # no db_errors_total series yet means no errors, not no data
-    assert ps.error_ratio(s, "1h") == ('(sum(rate(db_errors_total{job="orders", error_type!="timeout"}[1h])) or '
+    assert error_ratio(s, "1h") == ('(sum(rate(db_errors_total{job="orders", error_type!="timeout"}[1h])) or '
                                        'vector(0)) / sum(rate(db_queries_total{job="orders"}[1h]))')
     [group] = [g for g in ps.rule_groups(ctx) if g.name == "orders.slo.database"]
     alert = next(r for r in group.rules if r.alert)
@@ -279,7 +282,7 @@ def test_bad_total_and_missing_error_series() -> None:
 
 
 def test_latency_sli_matches_every_bound_spelling() -> None:
-    s = ps.sli(context(SPECS / "latency.yaml"), "latency")
+    s = sli(context(SPECS / "latency.yaml"), "latency")
     assert str(s.events) == r'http_request_duration_seconds_bucket{job="media-api", le=~"1|1\\.0"}'
     assert str(s.total) == 'http_request_duration_seconds_count{job="media-api"}'
     assert s.counts_good

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from obsctl.backends.prometheus_slo import le_matcher, le_values
 from obsctl.pipeline import check
+from obsctl.plan.sli import le_matcher, le_values
 from obsctl.slo import burn_threshold, can_fire, effective_tiers, scenario_ratios
 
 

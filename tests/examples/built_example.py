@@ -1,4 +1,4 @@
-"""Helpers for the seed acceptance tests: build an example, read its rules and routes the way the tools do."""
+"""Helpers for the example acceptance tests: build an example, read its rules and routes the way the tools do."""
 
 from __future__ import annotations
 

@@ -29,199 +29,36 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..compile.promql import matchers_text, number
-from ..durations import format_duration, parse_duration
-from ..expr import ast
-from ..gonum import go_float, shortest_digits
-from ..slo import Tier, burn_threshold, can_fire, effective_tiers, error_budget, scenario_ratios
-from . import Artifact, BackendError, Context
-from .prometheus import Group, Rule
-
-SHORT = "5m"  # the shortest window: current burn rate, and the event rates the period is summed from
-RATIO = "slo:sli_error:ratio_rate{window}"
-ERROR_RATE = f"slo:sli_error:rate{SHORT}"
-TOTAL_RATE = f"slo:sli_total:rate{SHORT}"
-OBJECTIVE = "slo:objective:ratio"
-BUDGET = "slo:error_budget:ratio"
-PERIOD_DAYS = "slo:time_period:days"
-CURRENT_BURN = "slo:current_burn_rate:ratio"
-PERIOD_BURN = "slo:period_burn_rate:ratio"
-REMAINING = "slo:period_error_budget_remaining:ratio"
-DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
-
-
-# --- names other backends query ------------------------------------------------------------------------------
-
-
-def slo_id(spec: object, name: str) -> str:
-    """The value of `sloth_id` on every series of one SLO."""
-    return f"{spec.service}-{name}"
-
-
-def record_labels(spec: object, name: str) -> dict[str, str]:
-    """The labels on every recording of one SLO, which select exactly its series: sloth's and the SLO's own labels
-    (an environment label there keeps beta's and prod's recordings apart in one Prometheus)."""
-    own = {"sloth_id": slo_id(spec, name), "sloth_service": spec.service, "sloth_slo": name}
-    return dict(sorted({**spec.slos[name].labels, **own}.items()))
-
-
-def window_name(window: str) -> str:
-    """A window as record names spell it: `60m` and `1h` are both `1h`."""
-    return format_duration(parse_duration(window))
-
-
-def alert_windows(slo: object) -> list[str]:
-    """The windows the SLO's enabled tiers read, and 5m, shortest first."""
-    names = {window_name(SHORT)}
-    if slo.alerting.enabled:
-        names |= {window_name(w) for t in effective_tiers(slo) if t.enabled for w in (t.short, t.long)}
-    return sorted(names, key=parse_duration)
-
-
-def record_names(spec: object, name: str) -> dict:
-    """The recorded series of one SLO, for dashboards: each name with `selector` appended selects exactly it.
-
-    `error_ratio` maps windows (`5m`, `1h`, ..., the period) to the error-ratio record names."""
-    slo = spec.slos[name]
-    windows = alert_windows(slo) + [window_name(slo.period)]
-    return {
-        "selector": "{" + matchers_text([(k, "=", v) for k, v in record_labels(spec, name).items()]) + "}",
-        "error_ratio": {w: RATIO.format(window=w) for w in dict.fromkeys(windows)},
-        "period": window_name(slo.period),
-        "error_rate": ERROR_RATE,
-        "total_rate": TOTAL_RATE,
-        "objective": OBJECTIVE,
-        "error_budget": BUDGET,
-        "time_period_days": PERIOD_DAYS,
-        "current_burn_rate": CURRENT_BURN,
-        "period_burn_rate": PERIOD_BURN,
-        "budget_remaining": REMAINING,
-    }
-
-
-def alert_name(spec: object, name: str) -> str:
-    """The alertname of an SLO's burn-rate alerts: `asset-ws` + `availability` -> AssetWsAvailabilityBudgetBurn."""
-    return f"{_camel(spec.service)}{_camel(name)}BudgetBurn"
-
-
-def _camel(text: str) -> str:
-    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", text) if p)
-
-
-# --- histogram bounds -------------------------------------------------------------------------------------------
-
-
-def le_values(bound: float) -> list[str]:
-    """Every spelling of a bucket bound in the `le` label: Go's client (`1`, `0.5`, `1e-05`), Python's (`1.0`),
-    OpenMetrics and Prometheus 3, which normalise to `1.0`, and JavaScript's prom-client (`1e-7`)."""
-    if math.isinf(bound):
-        return ["+Inf"]
-    return sorted({go_float(bound), _go_openmetrics(bound), _python(bound), _javascript(bound)})
-
-
-def le_matcher(bound: float) -> tuple[str, str, str]:
-    """A matcher for one bucket whatever library exposed it: le="0.5", or le=~"1|1\\.0" when spellings differ."""
-    values = le_values(bound)
-    if len(values) == 1:
-        return ("le", "=", values[0])
-    return ("le", "=~", "|".join(v.replace(".", r"\.").replace("+", r"\+") for v in values))
-
-
-def _go_openmetrics(x: float) -> str:
-    text = go_float(x)
-    return text if "e" in text or "." in text else text + ".0"
-
-
-def _python(x: float) -> str:
-    # prometheus_client.utils.floatToGoString
-    text = repr(float(x))
-    dot = text.find(".")
-    if x > 0 and dot > 6:
-        mantissa = f"{text[0]}.{text[1:dot]}{text[dot + 1:]}".rstrip("0.")
-        return f"{mantissa}e+0{dot - 1}"
-    return text
-
-
-def _javascript(x: float) -> str:
-    # Number.prototype.toString
-    if x == 0:
-        return "0"
-    d, n = shortest_digits(x)
-    neg = "-" if x < 0 else ""
-    k = len(d)
-    if k <= n <= 21:
-        return neg + d + "0" * (n - k)
-    if 0 < n <= 21:
-        return f"{neg}{d[:n]}.{d[n:]}"
-    if -6 < n <= 0:
-        return f"{neg}0.{'0' * -n}{d}"
-    mant = d[0] + ("." + d[1:] if k > 1 else "")
-    return f"{neg}{mant}e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
-
-
-# --- SLIs ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Selector:
-    """A series selector: metric name and (label, op, value) matchers."""
-
-    metric: str
-    matchers: tuple[tuple[str, str, str], ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.metric}{{{matchers_text(list(self.matchers))}}}" if self.matchers else self.metric
-
-
-@dataclass(frozen=True)
-class Sli:
-    """An SLI as two counters: `events` counts good events (counts_good) or bad ones; `total` counts all."""
-
-    events: Selector
-    total: Selector
-    counts_good: bool
-
-
-def sli(ctx: Context, name: str) -> Sli:
-    """The SLI of an SLO in counters; BackendError when it counts log events."""
-    spec = ctx.spec
-    s = spec.slos[name].sli
-    def source(metric: str) -> tuple[tuple[str, str, str], ...]:
-        return tuple(sorted((k, "=", v) for k, v in spec.selector_of(metric).items()))
-
-    if s.latency:
-        own = source(s.latency.metric) + tuple(sorted((k, "=", v) for k, v in s.latency.selector.items()))
-        return Sli(Selector(f"{s.latency.metric}_bucket", own + (le_matcher(s.latency.threshold),)),
-                   Selector(f"{s.latency.metric}_count", own), counts_good=True)
-    parts = {}
-    for part in ("good", "bad", "total"):
-        path = ("slos", name, "sli", part)
-        node = ctx.analysis.exprs.get(path)
-        if node is None:
-            continue
-        info = ctx.analysis.refs.get(node.name) if isinstance(node, ast.Ref) else None
-        if info is not None and info.kind == "event":
-            raise BackendError([ctx.error(
-                "OBS410", f"SLO '{name}': sli.{part} counts the log event '{node.name}'; Prometheus SLO rules count "
-                "metrics", path, "count the event with a Loki recording rule, declare the recorded series under "
-                "metrics: as a counter, and name it here")])
-        if not isinstance(node, ast.Ref):
-            raise BackendError([ctx.error("OBS403", f"SLO '{name}': sli.{part} must name a counter", path)])
-        target = info.target if info is not None else node.name
-        parts[part] = Selector(node.name, source(target) + tuple((m.label, m.op, m.value) for m in node.matchers))
-    counts_good = "good" in parts
-    return Sli(parts["good" if counts_good else "bad"], parts["total"], counts_good)
-
-
-def error_ratio(s: Sli, window: str) -> str:
-    """Bad events / all events over `window`, in PromQL. A missing good or bad series counts as zero events."""
-    part = f"(sum(rate({s.events}[{window}])) or vector(0))"
-    total = f"sum(rate({s.total}[{window}]))"
-    return f"1 - {part} / {total}" if s.counts_good else f"{part} / {total}"
-
+from ...compile.promql import matchers_text, number
+from ...durations import format_duration, parse_duration
+from ...plan import Plan
+from ...plan.rules import Group, Rule, guarded
+from ...plan.sli import Sli, error_ratio, sli
+from ...plan.slos import (
+    BUDGET,
+    CURRENT_BURN,
+    ERROR_RATE,
+    OBJECTIVE,
+    PERIOD_BURN,
+    PERIOD_DAYS,
+    RATIO,
+    REMAINING,
+    SHORT,
+    TOTAL_RATE,
+    alert_annotations,
+    alert_labels,
+    alert_name,
+    alert_windows,
+    percent,
+    record_labels,
+    record_names,
+    window_name,
+)
+from ...slo import Tier, burn_threshold, can_fire, effective_tiers, error_budget, scenario_ratios
+from .. import Artifact, BackendError, Renderer
+from .operator import prometheusrule_text
 
 # --- the rules ----------------------------------------------------------------------------------------------------
 
@@ -230,11 +67,11 @@ def _sel(spec: object, name: str, record: str) -> str:
     return record + record_names(spec, name)["selector"]
 
 
-def rule_group(ctx: Context, name: str) -> Group:
+def rule_group(plan: Plan, name: str) -> Group:
     """One SLO's rule group: SLI recordings, budget and burn-rate recordings, then the burn-rate alerts."""
-    spec = ctx.spec
+    spec = plan.spec
     slo = spec.slos[name]
-    s = sli(ctx, name)
+    s = sli(plan, name)
     labels = record_labels(spec, name)
     budget = number(error_budget(slo))
     short = window_name(SHORT)
@@ -267,54 +104,13 @@ def rule_group(ctx: Context, name: str) -> Group:
         record(REMAINING, f"1 - {_sel(spec, name, PERIOD_BURN)}"),
     ]
     if slo.alerting.enabled:
-        rules += [alert_rule(ctx, name, t, s) for t in effective_tiers(slo) if t.enabled]
+        rules += [alert_rule(plan, name, t, s) for t in effective_tiers(slo) if t.enabled]
     return Group(f"{spec.service}.slo.{name}", spec.targets.prometheus.evaluation_interval, rules)
 
 
-def severity(slo: object, tier: Tier) -> str:
-    """The spec's severity for the tier's action (critical / warning when the spec names none)."""
-    return getattr(slo.alerting, f"{tier.action}_severity") or DEFAULT_SEVERITY[tier.action]
-
-
-def alert_labels(spec: object, name: str, tier: Tier) -> dict[str, str]:
-    """Labels of one tier's alerts, in the order of the spec's other alerts (rule labels, severity, service, team,
-    the spec's labels), then the SLO's labels and slo, action, slo_tier; keys sorted."""
-    slo = spec.slos[name]
-    labels = dict(spec.targets.prometheus.rule_labels)
-    labels.update(severity=severity(slo, tier), service=spec.service)
-    if spec.team:
-        labels["team"] = spec.team
-    labels.update(spec.labels)
-    labels.update(slo.labels)
-    labels.update(slo=name, action=tier.action, slo_tier=tier.name)
-    return dict(sorted(labels.items()))
-
-
-def _percent(ratio: float) -> str:
-    return f"{float(f'{ratio * 100:.6g}'):g}%"
-
-
-def alert_annotations(spec: object, name: str, tier: Tier, value: str = "{{ $value | humanizePercentage }}") -> dict:
-    """summary, description and runbook_url of one tier's alerts (`value`: what Prometheus prints for $value)."""
-    slo = spec.slos[name]
-    budget = error_budget(slo)
-    lasts = format_duration(parse_duration(slo.period) / tier.factor)
-    out = {
-        "summary": f"{spec.service} SLO {name}: error budget burning {tier.factor:g}x too fast ({tier.action})",
-        "description": f"Error ratio {value} over the last {window_name(tier.long)}, and above "
-                       f"{_percent(burn_threshold(slo, tier))} over the last {window_name(tier.short)}: "
-                       f"{tier.factor:g}x the error budget of {_percent(budget)} ({slo.objective:g}% over "
-                       f"{slo.period}). At this rate the whole budget lasts {lasts}.",
-        "runbook_url": slo.runbook or spec.runbook or "",
-    }
-    return dict(sorted((k, v) for k, v in out.items() if v))
-
-
-def alert_rule(ctx: Context, name: str, tier: Tier, s: Sli) -> Rule:
+def alert_rule(plan: Plan, name: str, tier: Tier, s: Sli) -> Rule:
     """One tier: the long and the short window both above factor x budget (and enough events, when guarded)."""
-    from .prometheus import guarded
-
-    spec = ctx.spec
+    spec = plan.spec
     slo = spec.slos[name]
     threshold = f"({number(tier.factor)} * {number(error_budget(slo))})"
     long, short = window_name(tier.long), window_name(tier.short)
@@ -326,16 +122,16 @@ def alert_rule(ctx: Context, name: str, tier: Tier, s: Sli) -> Rule:
                 labels=alert_labels(spec, name, tier), annotations=alert_annotations(spec, name, tier))
 
 
-def rule_groups(ctx: Context) -> list[Group]:
+def rule_groups(plan: Plan) -> list[Group]:
     """Every SLO's rule group, in spec order."""
-    spec = ctx.spec
-    _check_names(ctx)
-    return [rule_group(ctx, name) for name in spec.slos]
+    spec = plan.spec
+    _check_names(plan)
+    return [rule_group(plan, name) for name in spec.slos]
 
 
-def _check_names(ctx: Context) -> None:
-    spec = ctx.spec
-    errors = [ctx.error("OBS411", f"SLO '{name}' alerts as '{alert_name(spec, name)}', which is also an alert of the "
+def _check_names(plan: Plan) -> None:
+    spec = plan.spec
+    errors = [plan.error("OBS411", f"SLO '{name}' alerts as '{alert_name(spec, name)}', which is also an alert of the "
                         "spec", ("alerts", alert_name(spec, name)), "rename the alert", )
               for name in spec.slos if alert_name(spec, name) in spec.alerts]
     if errors:
@@ -351,21 +147,19 @@ def paths(spec: object) -> dict[str, str]:
     return {"rules": f"{base}.rules.yml", "tests": f"{base}.tests.yml", "prometheusrule": f"{base}.prometheusrule.yml"}
 
 
-def build(ctx: Context) -> list[Artifact]:
+def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     """The SLO rule file and its promtool tests, or one PrometheusRule with --format prometheusrule."""
-    from .prometheus import prometheusrule_text
-
-    spec = ctx.spec
+    spec = plan.spec
     if not spec.slos:
         return []
-    groups = [g.as_template() for g in rule_groups(ctx)]
+    groups = [g.as_template() for g in rule_groups(plan)]
     where = paths(spec)
-    if ctx.options.get("format") == "prometheusrule":
+    if plan.options.get("format") == "prometheusrule":
         # The tests need a plain rule file, so the PrometheusRule comes alone (as the backend's own rules do).
-        return [Artifact(where["prometheusrule"], prometheusrule_text(ctx, f"{spec.service}-slo-rules", groups))]
-    tests, notes = test_groups(ctx)
-    return [Artifact(where["rules"], ctx.render("prometheus/slo.rules.yml.j2", groups=groups)),
-            Artifact(where["tests"], ctx.render("prometheus/slo.tests.yml.j2",
+        return [Artifact(where["prometheusrule"], prometheusrule_text(plan, renderer, f"{spec.service}-slo-rules", groups))]
+    tests, notes = test_groups(plan)
+    return [Artifact(where["rules"], renderer.render("prometheus/slo.rules.yml.j2", groups=groups)),
+            Artifact(where["tests"], renderer.render("prometheus/slo.tests.yml.j2",
                                                 rule_files=[Path(where["rules"]).name], tests=tests, notes=notes,
                                                 evaluation_interval=_when(_STEP)))]
 
@@ -515,10 +309,10 @@ def _humanize_percentage(ratio: float) -> str:
 class _Scenario:
     """One promtool test group of one SLO: input series, then alert and PromQL expectations."""
 
-    def __init__(self, ctx: Context, name: str, title: str) -> None:
-        self.ctx, self.name = ctx, name
-        self.title = f"{alert_name(ctx.spec, name)}: {title}"  # `obsctl test` reports "<alert>: <scenario>"
-        self.slo = ctx.spec.slos[name]
+    def __init__(self, plan: Plan, name: str, title: str) -> None:
+        self.plan, self.name = plan, name
+        self.title = f"{alert_name(plan.spec, name)}: {title}"  # `obsctl test` reports "<alert>: <scenario>"
+        self.slo = plan.spec.slos[name]
         self.series: list[dict] = []
         self.alerts: list[dict] = []
         self.exprs: list[dict] = []
@@ -526,7 +320,7 @@ class _Scenario:
 
     def expect_alerts(self, minute: int, firing: list[Tier], value: float) -> None:
         """At `minute` exactly these tiers fire, with `value` (the long window's error ratio) as $value."""
-        spec = self.ctx.spec
+        spec = self.plan.spec
         self.alerts.append({"eval_time": _when(minute), "alertname": alert_name(spec, self.name), "exp_alerts": [
             {"exp_labels": alert_labels(spec, self.name, t),
              "exp_annotations": alert_annotations(spec, self.name, t, _humanize_percentage(value))} for t in firing]})
@@ -544,20 +338,20 @@ class _Scenario:
         return out
 
 
-def test_groups(ctx: Context) -> tuple[list[dict], list[str]]:
+def test_groups(plan: Plan) -> tuple[list[dict], list[str]]:
     """promtool test groups for every SLO, and what was not generated ("<alert>: <scenario>: <reason>")."""
     tests: list[dict] = []
     notes: list[str] = []
-    for name in ctx.spec.slos:
-        s = sli(ctx, name)
+    for name in plan.spec.slos:
+        s = sli(plan, name)
         series = sli_series(s)
-        alert = alert_name(ctx.spec, name)
+        alert = alert_name(plan.spec, name)
         if series is None:
             notes.append(f"{alert}: every scenario: no label values found that match both {s.events} and {s.total}")
             continue
-        scenarios = _scenarios(ctx, name, s, series)
+        scenarios = _scenarios(plan, name, s, series)
         tests += [sc.as_test() for sc in scenarios]
-        notes += [f"{alert}: {why}" for why in _missing(ctx.spec.slos[name], scenarios)]
+        notes += [f"{alert}: {why}" for why in _missing(plan.spec.slos[name], scenarios)]
     return tests, notes
 
 
@@ -591,17 +385,17 @@ def _simulate(tier: Tier, condition: object, until: int) -> dict[int, bool]:
     return out
 
 
-def _scenarios(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]]) -> list[_Scenario]:
-    slo = ctx.spec.slos[name]
+def _scenarios(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]]) -> list[_Scenario]:
+    slo = plan.spec.slos[name]
     tiers = _tiers(slo)
     rate = _RATE * max(1, math.ceil(slo.alerting.min_events / _RATE))  # a minute of traffic passes the guard
-    out = [_healthy(ctx, name, s, series, rate)]
+    out = [_healthy(plan, name, s, series, rate)]
     what = {"page": "pages", "ticket": "tickets but never pages", "quiet": "stays quiet"}
     for role, ratio in (scenario_ratios(slo) if tiers else {}).items():
         if ratio is not None:
-            out.append(_steady(ctx, name, s, series, rate, ratio, what[role], role == "page"))
+            out.append(_steady(plan, name, s, series, rate, ratio, what[role], role == "page"))
     if tiers and slo.alerting.min_events >= 2:
-        out += _low_traffic(ctx, name, s, series, tiers)
+        out += _low_traffic(plan, name, s, series, tiers)
     return out
 
 
@@ -615,11 +409,11 @@ def _ramp(per_minute: float, minutes: int) -> str:
     return f"0+{number(per_minute)}x{minutes}" if per_minute else f"0x{minutes}"
 
 
-def _healthy(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], rate: float) -> _Scenario:
+def _healthy(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], rate: float) -> _Scenario:
     """No failure and, where the SLI counts bad events, no error series at all: every ratio reads 0, not no data."""
-    spec = ctx.spec
+    spec = plan.spec
     slo = spec.slos[name]
-    sc = _Scenario(ctx, name, "no errors (and no error series) records a 0% error ratio and a whole budget")
+    sc = _Scenario(plan, name, "no errors (and no error series) records a 0% error ratio and a whole budget")
     at = 3 * _STEP
     for text, role in series:
         if s.counts_good or role != "event":
@@ -644,14 +438,14 @@ def _record_series(spec: object, name: str, record: str, window: str | None) -> 
     return _series_text(record, labels)
 
 
-def _steady(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], rate: float, ratio: float,
+def _steady(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], rate: float, ratio: float,
             outcome: str, check_records: bool) -> _Scenario:
     """A constant error ratio from t=0: a tier's condition holds from the first evaluation with two samples on,
     so each tier fires once its `for` has passed, when the ratio is above its threshold."""
-    slo = ctx.spec.slos[name]
+    slo = plan.spec.slos[name]
     tiers = _tiers(slo)
     burn = f"{ratio / error_budget(slo):.3g}x the budget"
-    sc = _Scenario(ctx, name, f"{_percent(ratio)} errors ({burn}) {outcome}")
+    sc = _Scenario(plan, name, f"{percent(ratio)} errors ({burn}) {outcome}")
     first = {t.name: min([m for m, f in _simulate(t, lambda m: m >= _STEP, 24 * 60).items() if f] or [0])
              for t in tiers}
     times = sorted(set(first.values()))
@@ -670,7 +464,7 @@ def _steady(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], rate
 
 def _expect_recorded(sc: _Scenario, minute: int, ratio: float) -> None:
     """Every recorded ratio and burn rate near its exact value (counted, so no float is compared exactly)."""
-    spec, name, slo = sc.ctx.spec, sc.name, sc.slo
+    spec, name, slo = sc.plan.spec, sc.name, sc.slo
     burn = ratio / error_budget(slo)
     checks = [(RATIO.format(window=w), ratio) for w in dict.fromkeys(alert_windows(slo) + [window_name(slo.period)])]
     checks += [(CURRENT_BURN, burn), (PERIOD_BURN, burn), (REMAINING, 1 - burn)]
@@ -697,10 +491,10 @@ def _burst_worlds(tier: Tier, events: int, min_events: int) -> list[object]:
     return [world(True, 1.0), world(False, 1.0), world(False, long / (long - 1))]
 
 
-def _low_traffic(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]], tiers: list[Tier]) -> list:
+def _low_traffic(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], tiers: list[Tier]) -> list:
     """A burst where every event fails: with half min_events it stays quiet; with twice min_events each tier fires
     while its short window still holds the burst."""
-    slo = ctx.spec.slos[name]
+    slo = plan.spec.slos[name]
     live = [t for t in tiers if can_fire(slo, t)]
     small, big, guard = slo.alerting.min_events // 2, slo.alerting.min_events * 2, slo.alerting.min_events
     horizon = _BURST_START + _BURST_LENGTH + max(parse_duration(t.short) / 60 for t in live) if live else 0
@@ -728,7 +522,7 @@ def _low_traffic(ctx: Context, name: str, s: Sli, series: list[tuple[str, str]],
     for events, states, title in (
             (small, quiet, f"a burst of {small} failing event{'s' * (small != 1)}, under min_events {guard}, stays quiet"),
             (big, loud, f"the same burst with {big} failing events (over min_events) fires")):
-        sc = _Scenario(ctx, name, title)
+        sc = _Scenario(plan, name, title)
         sc.burst = True
         ramp = " ".join(number(round(i * events / _BURST_LENGTH, 6)) for i in range(1, _BURST_LENGTH + 1))
         end = max(times[-1], _BURST_START + _BURST_LENGTH + 1)

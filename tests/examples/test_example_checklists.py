@@ -1,5 +1,5 @@
-"""Seeds 001 (sigiq-websocket), 003 (asset-forge) and 004 (sessions-service) on the built output: what each
-seed specifies that obsctl covers."""
+"""The sigiq-websocket, asset-forge and sessions-service designs on the built output: what each design
+specifies that obsctl covers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 import yaml
-from seedcheck import (
+from built_example import (
     EXAMPLES,
     alertmanager,
     built,
@@ -42,7 +42,7 @@ def _reach(files: dict[str, str], labels: dict[str, str]) -> dict[str, set[str]]
     return integrations(config, walk_routes(config, labels))
 
 
-# -- seed 001 ---------------------------------------------------------------------------------------------------
+# -- sigiq-websocket ---------------------------------------------------------------------------------------------------
 
 
 def test_sigiq_dashboard_refresh_range_and_panels() -> None:
@@ -71,7 +71,7 @@ def test_sigiq_blue_and_green_health_checks() -> None:
             assert (job["scrape_interval"], job["scrape_timeout"]) == ("30s", "10s")
 
 
-# -- seed 003 ---------------------------------------------------------------------------------------------------
+# -- asset-forge ---------------------------------------------------------------------------------------------------
 
 FORGE_ALERTS = {  # name: (severity, for, regexes in the expression)
     "HighErrorRate": ("critical", 300, [r'status_code=~"5\.\."', r">\s*0\.05\b"]),
@@ -148,7 +148,7 @@ def test_forge_dashboards_and_health_probes() -> None:
         assert (job["scrape_interval"], job["scrape_timeout"]) == timing
 
 
-# -- seed 004 ---------------------------------------------------------------------------------------------------
+# -- sessions-service ---------------------------------------------------------------------------------------------------
 
 
 def test_sessions_alerts_and_receivers() -> None:

@@ -1,4 +1,4 @@
-"""Seed 000's "Gate B item 6" checklist, checked on what `obsctl build examples/asset-ws/obsctl.yaml` emits.
+"""The asset-ws design's acceptance checklist, checked on what `obsctl build examples/asset-ws/obsctl.yaml` emits.
 
 1. the dashboard has all eight panels; 2. all seven alerts exist with the listed thresholds and durations;
 3. alerts route to on-call and incident channels (P1 pages, P2 on-call + incident channel, P3 incident channel
@@ -12,7 +12,7 @@ import re
 
 import pytest
 import yaml
-from seedcheck import (
+from built_example import (
     EXAMPLES,
     alertmanager,
     built,

@@ -1,0 +1,54 @@
+"""What an alert is once checked, whichever target states it: its ruler, final labels and annotations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..expr import ast
+
+if TYPE_CHECKING:
+    from ..model import Spec
+    from ..semantics import Analysis
+
+
+def uses_events(analysis: Analysis, node: ast.Node) -> bool:
+    """Whether an expression reads a log event (so Loki, not Prometheus, evaluates it)."""
+    return any(isinstance(n, ast.Ref) and analysis.refs.get(n.name) is not None
+               and analysis.refs[n.name].kind == "event" for n in ast.walk(node))
+
+
+def ruler(spec: Spec, analysis: Analysis, name: str) -> str:
+    """'loki' when the alert is evaluated on logs, else 'prometheus' (metrics and probes)."""
+    a = spec.alerts[name]
+    if a.overrides.logql:
+        return "loki"
+    if a.overrides.promql:
+        return "prometheus"
+    when = analysis.exprs.get(("alerts", name, "when"))
+    return "loki" if when is not None and uses_events(analysis, when) else "prometheus"
+
+
+def labels(spec: Spec, name: str) -> dict[str, str]:
+    """severity (the spec's own value), service, team, the spec's labels, then the alert's own; keys sorted."""
+    a = spec.alerts[name]
+    out: dict[str, str] = dict(spec.targets.prometheus.rule_labels)
+    out.update({"severity": a.severity, "service": spec.service})
+    if spec.team:
+        out["team"] = spec.team
+    out.update(spec.labels)
+    out.update(a.labels)
+    return dict(sorted(out.items()))
+
+
+def annotations(spec: Spec, name: str) -> dict[str, str]:
+    """summary, description, runbook_url, title and the alert's own annotations: spec strings verbatim
+    ({{ $value }} stays a Prometheus template)."""
+    a = spec.alerts[name]
+    ann = {
+        **a.annotations,
+        "summary": a.summary or a.title or name,
+        "description": a.description,
+        "runbook_url": a.runbook or spec.runbook or "",
+        "title": a.title,
+    }
+    return dict(sorted((k, v) for k, v in ann.items() if v))

@@ -1,0 +1,127 @@
+"""What an SLO is once checked, for every target: the names and labels of its recordings and alerts, the windows
+its tiers read, and its alerts' annotations. Names follow sloth (`slo:sli_error:ratio_rate5m`, labels sloth_id,
+sloth_service, sloth_slo, sloth_window) so sloth's Grafana dashboards work."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..compile.promql import matchers_text
+from ..durations import format_duration, parse_duration
+from ..slo import Tier, burn_threshold, effective_tiers, error_budget
+
+if TYPE_CHECKING:
+    from ..model import Spec
+
+SHORT = "5m"  # the shortest window: current burn rate, and the event rates the period is summed from
+RATIO = "slo:sli_error:ratio_rate{window}"
+ERROR_RATE = f"slo:sli_error:rate{SHORT}"
+TOTAL_RATE = f"slo:sli_total:rate{SHORT}"
+OBJECTIVE = "slo:objective:ratio"
+BUDGET = "slo:error_budget:ratio"
+PERIOD_DAYS = "slo:time_period:days"
+CURRENT_BURN = "slo:current_burn_rate:ratio"
+PERIOD_BURN = "slo:period_burn_rate:ratio"
+REMAINING = "slo:period_error_budget_remaining:ratio"
+DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
+
+
+def slo_id(spec: Spec, name: str) -> str:
+    """The value of `sloth_id` on every series of one SLO."""
+    return f"{spec.service}-{name}"
+
+
+def record_labels(spec: Spec, name: str) -> dict[str, str]:
+    """The labels on every recording of one SLO, which select exactly its series: sloth's and the SLO's own labels
+    (an environment label there keeps beta's and prod's recordings apart in one Prometheus)."""
+    own = {"sloth_id": slo_id(spec, name), "sloth_service": spec.service, "sloth_slo": name}
+    return dict(sorted({**spec.slos[name].labels, **own}.items()))
+
+
+def window_name(window: str) -> str:
+    """A window as record names spell it: `60m` and `1h` are both `1h`."""
+    return format_duration(parse_duration(window))
+
+
+def alert_windows(slo: object) -> list[str]:
+    """The windows the SLO's enabled tiers read, and 5m, shortest first."""
+    names = {window_name(SHORT)}
+    if slo.alerting.enabled:
+        names |= {window_name(w) for t in effective_tiers(slo) if t.enabled for w in (t.short, t.long)}
+    return sorted(names, key=parse_duration)
+
+
+def record_names(spec: Spec, name: str) -> dict:
+    """The recorded series of one SLO, for dashboards: each name with `selector` appended selects exactly it.
+
+    `error_ratio` maps windows (`5m`, `1h`, ..., the period) to the error-ratio record names."""
+    slo = spec.slos[name]
+    windows = alert_windows(slo) + [window_name(slo.period)]
+    return {
+        "selector": "{" + matchers_text([(k, "=", v) for k, v in record_labels(spec, name).items()]) + "}",
+        "error_ratio": {w: RATIO.format(window=w) for w in dict.fromkeys(windows)},
+        "period": window_name(slo.period),
+        "error_rate": ERROR_RATE,
+        "total_rate": TOTAL_RATE,
+        "objective": OBJECTIVE,
+        "error_budget": BUDGET,
+        "time_period_days": PERIOD_DAYS,
+        "current_burn_rate": CURRENT_BURN,
+        "period_burn_rate": PERIOD_BURN,
+        "budget_remaining": REMAINING,
+    }
+
+
+def alert_name(spec: Spec, name: str) -> str:
+    """The alertname of an SLO's burn-rate alerts: `asset-ws` + `availability` -> AssetWsAvailabilityBudgetBurn."""
+    return f"{_camel(spec.service)}{_camel(name)}BudgetBurn"
+
+
+def _camel(text: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", text) if p)
+
+
+
+# --- alerts --------------------------------------------------------------------------------------------------
+
+
+def severity(slo: object, tier: Tier) -> str:
+    """The spec's severity for the tier's action (critical / warning when the spec names none)."""
+    return getattr(slo.alerting, f"{tier.action}_severity") or DEFAULT_SEVERITY[tier.action]
+
+
+def alert_labels(spec: Spec, name: str, tier: Tier) -> dict[str, str]:
+    """Labels of one tier's alerts, in the order of the spec's other alerts (rule labels, severity, service, team,
+    the spec's labels), then the SLO's labels and slo, action, slo_tier; keys sorted."""
+    slo = spec.slos[name]
+    labels = dict(spec.targets.prometheus.rule_labels)
+    labels.update(severity=severity(slo, tier), service=spec.service)
+    if spec.team:
+        labels["team"] = spec.team
+    labels.update(spec.labels)
+    labels.update(slo.labels)
+    labels.update(slo=name, action=tier.action, slo_tier=tier.name)
+    return dict(sorted(labels.items()))
+
+
+def percent(ratio: float) -> str:
+    return f"{float(f'{ratio * 100:.6g}'):g}%"
+
+
+def alert_annotations(spec: Spec, name: str, tier: Tier, value: str = "{{ $value | humanizePercentage }}") -> dict:
+    """summary, description and runbook_url of one tier's alerts (`value`: what Prometheus prints for $value)."""
+    slo = spec.slos[name]
+    budget = error_budget(slo)
+    lasts = format_duration(parse_duration(slo.period) / tier.factor)
+    out = {
+        "summary": f"{spec.service} SLO {name}: error budget burning {tier.factor:g}x too fast ({tier.action})",
+        "description": f"Error ratio {value} over the last {window_name(tier.long)}, and above "
+                       f"{percent(burn_threshold(slo, tier))} over the last {window_name(tier.short)}: "
+                       f"{tier.factor:g}x the error budget of {percent(budget)} ({slo.objective:g}% over "
+                       f"{slo.period}). At this rate the whole budget lasts {lasts}.",
+        "runbook_url": slo.runbook or spec.runbook or "",
+    }
+    return dict(sorted((k, v) for k, v in out.items() if v))
+
+

@@ -1,0 +1,150 @@
+"""The package's shape: no import cycles (function-level imports included), no backend importing another, and a
+validate that loads nothing of the plan, the backends or the templates."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "obsctl"
+GENERATED = {"obsctl.expr.lalr_parser"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING" or \
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """obsctl modules `path` imports anywhere in its body, except under `if TYPE_CHECKING:` (never run)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for stmt in child.orelse:
+                    visit(stmt)
+                continue
+            if isinstance(child, ast.Import):
+                found.update(a.name for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package.split(".")
+                    base = base[:len(base) - child.level + 1]
+                    target = ".".join(base + ([child.module] if child.module else []))
+                else:
+                    target = child.module or ""
+                found.add(target)
+                found.update(f"{target}.{a.name}" for a in child.names)  # `from . import slo` imports a module
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return {m for m in found if m in modules and m != name}
+
+
+def _graph() -> dict[str, set[str]]:
+    files = [p for p in PACKAGE.rglob("*.py") if _module_name(p) not in GENERATED]
+    modules = {_module_name(p) for p in files}
+    return {_module_name(p): _imports(p, modules) for p in files}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1:
+                    out.append(sorted(component))
+    return out
+
+
+def test_the_import_walker_sees_function_level_imports():
+    graph = _graph()
+    assert "obsctl.verify.promtool" in graph["obsctl.backends.prometheus"]  # imported inside verify()
+    assert "obsctl.plan" in graph["obsctl.build"]  # imported inside render()
+
+
+def test_no_import_cycles():
+    assert _cycles(_graph()) == []
+
+
+def test_no_backend_imports_another():
+    from obsctl.backends import TARGETS
+
+    graph = _graph()
+    owner = {m: t for m in graph for t in TARGETS if m == f"obsctl.backends.{t}" or
+             m.startswith(f"obsctl.backends.{t}.")}
+    crossing = sorted(f"{m} -> {i}" for m, t in owner.items() for i in graph[m] if owner.get(i, t) != t)
+    assert crossing == []
+
+
+def test_target_choices_come_from_the_registry():
+    from obsctl.backends import TARGETS, backend
+    from obsctl.cli import Target
+
+    assert [t.value for t in Target] == [*TARGETS, "all"]
+    for name in TARGETS:
+        module = backend(name)
+        assert callable(module.build) and callable(module.verify), name
+
+
+def test_validate_loads_no_plan_backend_or_template():
+    probe = ("import sys\nfrom obsctl.cli import main\n"
+             f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends.', "
+             "'obsctl.templating', 'jinja2', 'obsctl.alert_tests', 'obsctl.verify'))))\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
