@@ -1,10 +1,8 @@
-"""`obsctl build`: check the spec, render every target, verify what was rendered, then write it all or nothing."""
+"""`obsctl build`: check the spec, render every target, verify what was rendered, then hand it to
+`obsctl.outdir`, which writes it all or nothing."""
 
 from __future__ import annotations
 
-import difflib
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,10 +10,6 @@ from pathlib import Path
 from .backends import TARGETS, Artifact, BackendError, Renderer, backend
 from .diagnostics import Diagnostic
 from .verify import Skipped
-
-
-def default_out(spec: object, env: str | None) -> Path:
-    return Path("build") / (f"{spec.service}-{env}" if env else spec.service)
 
 
 def render(spec_path: Path, targets: list[str], env: str | None, templates: Path | None = None,
@@ -74,58 +68,6 @@ def _write_tree(root: Path, artifacts: list[Artifact]) -> None:
         dest.write_text(a.text, encoding="utf-8")
 
 
-def manifest_path(out: Path, spec: object, env: str | None) -> Path:
-    """Where obsctl lists the files one spec (and environment) wrote into `out`: other files are never touched,
-    so several services can share one deploy directory."""
-    return out / ".obsctl" / f"{spec.service}{'-' + env if env else ''}.files"
-
-
-def _listed(manifest: Path) -> set[str]:
-    return set(manifest.read_text(encoding="utf-8").split()) if manifest.is_file() else set()
-
-
-def obsolete(out: Path, artifacts: list[Artifact], manifest: Path) -> list[Path]:
-    """Files this spec wrote earlier, in the targets being built, that it no longer produces (a removed alert)."""
-    tops = {a.path.split("/", 1)[0] for a in artifacts}
-    wanted = {a.path for a in artifacts}
-    return [out / p for p in sorted(_listed(manifest))
-            if p.split("/", 1)[0] in tops and p not in wanted and (out / p).is_file()]
-
-
-def write_atomically(out: Path, artifacts: list[Artifact], manifest: Path) -> None:
-    """Stage every file beside `out`, then move them in: a failure leaves the old files untouched."""
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".obsctl-staging-", dir=out))
-    try:
-        _write_tree(staging, artifacts)
-        gone = obsolete(out, artifacts, manifest)
-        tops = {a.path.split("/", 1)[0] for a in artifacts}
-        listed = {p for p in _listed(manifest) if p.split("/", 1)[0] not in tops} | {a.path for a in artifacts}
-        for a in artifacts:
-            dest = out / a.path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / a.path, dest)
-        for p in gone:
-            p.unlink()
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        manifest.write_text("".join(f"{p}\n" for p in sorted(listed)), encoding="utf-8")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def stale(out: Path, artifacts: list[Artifact], manifest: Path) -> list[str]:
-    """Unified diffs between what the spec builds to and what is in `out`."""
-    diffs = []
-    for a in artifacts:
-        dest = out / a.path
-        current = dest.read_text(encoding="utf-8") if dest.is_file() else ""
-        if current != a.text:
-            diffs.append("".join(difflib.unified_diff(current.splitlines(True), a.text.splitlines(True),
-                                                      f"{dest} (committed)", f"{dest} (from the spec)")))
-    diffs += [f"{p}: no longer produced by the spec\n" for p in obsolete(out, artifacts, manifest)]
-    return diffs
-
-
 def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | None, templates: Path | None,
               fmt: str, check_only: bool) -> int:
     from .report import render_human
@@ -136,16 +78,34 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
     if templates is not None and not templates.is_dir():
         print(f"error: --templates {templates} is not a directory", file=sys.stderr)
         return 2
-    artifacts, diags, result = render(spec_path, targets, env, templates, {"format": fmt})
+    from . import outdir
+
+    try:
+        artifacts, diags, result = render(spec_path, targets, env, templates, {"format": fmt})
+    except OSError as e:  # the verification copy lives in the temporary directory (TMPDIR)
+        where = f" ({e.filename})" if e.filename else ""
+        render_human([Diagnostic("OBS906", "error", f"cannot write the files to check them in "
+                                 f"{tempfile.gettempdir()}: {e.strerror or e}{where}", None, "",
+                                 "free space there, or set TMPDIR to another directory")], None)
+        print(f"{spec_path}: build failed; nothing was written", file=sys.stderr)
+        return 1
     if diags:
         render_human(diags, result.smap)
     if any(d.level == "error" for d in diags) or not artifacts and not result.checked:
         print(f"{spec_path}: build failed; nothing was written", file=sys.stderr)
         return 1
-    out = out or default_out(result.checked[0].spec, env)
-    manifest = manifest_path(out, result.checked[0].spec, env)
+    spec = result.checked[0].spec
+    out = out or outdir.default_out(spec.service, env)
+    try:
+        if check_only:
+            diffs = outdir.compare(out, artifacts, spec.service, env)
+        else:
+            outdir.write(out, artifacts, spec.service, env)
+    except outdir.OutDirError as e:
+        render_human(e.diagnostics, None)
+        print(f"{spec_path}: build failed; {e.outcome}", file=sys.stderr)
+        return 1
     if check_only:
-        diffs = stale(out, artifacts, manifest)
         for d in diffs:
             sys.stdout.write(d if d.endswith("\n") else d + "\n")
         if diffs:
@@ -154,11 +114,6 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
             return 1
         print(f"{out}: up to date ({len(artifacts)} files)")
         return 0
-    try:
-        write_atomically(out, artifacts, manifest)
-    except OSError as e:
-        print(f"error: cannot write to {out}: {e.strerror or e}", file=sys.stderr)
-        return 1
     for a in artifacts:
         print(out / a.path)
     return 0

@@ -34,7 +34,19 @@ ALL_TARGETS = Target("all")
 
 
 SpecArg = Annotated[Path, typer.Argument(help="spec file", show_default=False)]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="apply this environment's overrides")]
+
+
+def _env_name(value: str | None) -> str | None:
+    # The name becomes part of paths (build/<service>-<env>, the file list in --out): refuse '/' and '..' here.
+    from .model import env_name_problem
+
+    if value is not None and (problem := env_name_problem(value)):
+        raise typer.BadParameter(problem)
+    return value
+
+
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="apply this environment's overrides",
+                                            callback=_env_name)]
 
 
 def _emit(diags: list, smap: object, fmt: Format) -> None:

@@ -29,6 +29,8 @@ LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 SERVICE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 ALERT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# An environment name becomes part of file and folder names (build/<service>-<env>, .obsctl/<service>-<env>.files)
+ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
 def _duration(v: str) -> str:
@@ -51,6 +53,20 @@ def _label_name(v: str) -> str:
         raise ValueError(f"'{v}' is not a valid label name: use letters, digits and '_', not starting with a digit")
     if v.startswith("__"):
         raise ValueError(f"label names starting with '__' are reserved by Prometheus: '{v}'")
+    return v
+
+
+def env_name_problem(v: str) -> str:
+    """Why `v` cannot name an environment, or ''."""
+    if not ENV_NAME.fullmatch(v) or ".." in v:
+        return (f"'{v}' is not a valid environment name: letters, digits, '_', '.' and '-' (no '..'), "
+                "starting with a letter or digit, at most 63 characters")
+    return ""
+
+
+def _env_name(v: str) -> str:
+    if problem := env_name_problem(v):
+        raise ValueError(problem)
     return v
 
 
@@ -666,7 +682,9 @@ class Spec(Strict):
     routing: Routing | None = None
     tests: list[AlertTest] = Field(default_factory=list)
     targets: Targets = Field(default_factory=Targets)
-    environments: dict[str, dict] = Field(
+    environments: dict[Annotated[str, AfterValidator(_env_name),
+                                 Field(json_schema_extra={"pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"})],
+                       dict] = Field(
         default_factory=dict, description="per-environment overrides, merged over the spec by `--env NAME`")
 
     def selector_of(self, metric: str) -> dict[str, str]:

@@ -1,11 +1,12 @@
 """Datadog backend: API payloads for monitors, SLOs and dashboards, plus the Agent's HTTP check configuration.
 
 Output (paths relative to the build directory):
-    datadog/monitors/<Alert>.json            POST /api/v1/monitor, one per alert
-    datadog/monitors/slo-<slo>-<tier>.json   POST /api/v1/monitor, burn-rate ("slo alert") monitors
-    datadog/slos/<slo>.json                  POST /api/v1/slo, metric SLOs
-    datadog/dashboards/<dashboard>.json      POST /api/v1/dashboard
+    datadog/monitors/<service>.<Alert>.json            POST /api/v1/monitor, one per alert
+    datadog/monitors/<service>.slo-<slo>-<tier>.json   POST /api/v1/monitor, burn-rate ("slo alert") monitors
+    datadog/slos/<service>.<slo>.json                  POST /api/v1/slo, metric SLOs
+    datadog/dashboards/<service>.<dashboard>.json      POST /api/v1/dashboard
     datadog/conf.d/http_check.d/<service>.yaml  the Agent HTTP check the probe monitors read (when there are probes)
+Every file name starts with `<service>.` (service names have no '.'), so services share one output directory.
 
 How the spec maps (each monitor's message says what applied to it):
 - Metric alerts are query alerts. `for` has no Datadog field: each point of the query is the expression over
@@ -78,7 +79,7 @@ _LIVE_SPANS = {"1m", "5m", "10m", "15m", "30m", "1h", "4h", "1d", "2d", "1w"}
 
 
 def slo_id_placeholder(slo_file_stem: str) -> str:
-    """What burn-rate monitor queries hold instead of the SLO id, e.g. `<SLO_ID:asset-ws-availability>`."""
+    """What burn-rate monitor queries hold instead of the SLO id, e.g. `<SLO_ID:asset-ws.availability>`."""
     return f"<SLO_ID:{slo_file_stem}>"
 
 
@@ -258,7 +259,7 @@ class _Builder:
                 self.fail("OBS701", f"alert '{name}': Datadog cannot express {e}", ("alerts", name, *where),
                           _hint(e, f"give alerts.{name}.datadog.query: the Datadog monitor query to use instead"))
                 continue
-            out.append((name, m))
+            out.append((f"{self.spec.service}.{name}", m))
         for stem, m in self.slo_monitors():
             out.append((stem, m))
         return out
@@ -461,7 +462,7 @@ class _Builder:
 
     # -- SLOs -------------------------------------------------------------------------------------------------
     def slo_stem(self, name: str) -> str:
-        return slug(f"{self.spec.service}-{name}")
+        return f"{self.spec.service}.{slug(name)}"
 
     def slos(self) -> list[tuple[str, dict]]:
         out = []
@@ -579,7 +580,7 @@ class _Builder:
                 if prio is not None:
                     monitor["priority"] = prio
                 monitor["options"] = {"thresholds": {"critical": float(tier.factor)}, **self.options(sev)}
-                out.append((f"slo-{stem}-{slug(tier.name)}", monitor))
+                out.append((f"{self.spec.service}.slo-{slug(name)}-{slug(tier.name)}", monitor))
         return out
 
     # -- dashboards ----------------------------------------------------------------------------------------------
@@ -621,7 +622,7 @@ class _Builder:
             if timeframe:
                 payload["default_timeframe"] = timeframe
             payload["widgets"] = widgets
-            out.append((slug(key), payload))
+            out.append((f"{self.spec.service}.{slug(key)}", payload))
         return out
 
     def widget(self, p: object, path: tuple, variables: dict[str, str]) -> dict | None:

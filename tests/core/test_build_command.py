@@ -46,11 +46,11 @@ def test_check_reports_stale_and_obsolete_files_with_a_diff(tmp_path, monkeypatc
     assert result.exit_code == 1
     assert "-        expr: (service:api_error_rate_5m:ratio_increase5m{job=\"asset-ws\"} >= 0.05)" in result.stdout
     assert "+        expr: (service:api_error_rate_5m:ratio_increase5m{job=\"asset-ws\"} >= 0.1)" in result.stdout
-    assert "WorkerPersistentRefreshFailures.json: no longer produced by the spec" in result.stdout
+    assert "asset-ws.WorkerPersistentRefreshFailures.json: no longer produced by the spec" in result.stdout
     assert "prometheus.yml" not in result.stdout
     assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog"]).exit_code == 0
-    assert not (tmp_path / "out" / "datadog" / "monitors" / "WorkerPersistentRefreshFailures.json").exists()
-    assert (tmp_path / "out" / "datadog" / "monitors" / "WorkerRefreshFailures.json").exists()
+    assert not (tmp_path / "out" / "datadog" / "monitors" / "asset-ws.WorkerPersistentRefreshFailures.json").exists()
+    assert (tmp_path / "out" / "datadog" / "monitors" / "asset-ws.WorkerRefreshFailures.json").exists()
     assert mine.read_text() == "global: {}\n"
 
 

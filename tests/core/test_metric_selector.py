@@ -99,9 +99,9 @@ def test_datadog_tags_follow_the_metric_selector(build, spec):
     assert "github.workflow.status{status:failure}" in monitors["DeployFailures"]["query"]
     assert "environment" not in monitors["DeployFailures"]["query"]
     assert "http.requests.total{environment:prod,code:500}" in monitors["Errors"]["query"]
-    assert slos["datadog/slos/relay-deploys.json"] == {"numerator": "sum:github.workflow.status{status:success}.as_count()",
+    assert slos["datadog/slos/relay.deploys.json"] == {"numerator": "sum:github.workflow.status{status:success}.as_count()",
                                                  "denominator": "sum:github.workflow.status{*}.as_count()"}
-    assert slos["datadog/slos/relay-web-latency.json"]["numerator"] == \
+    assert slos["datadog/slos/relay.web-latency.json"]["numerator"] == \
         "sum:web.duration.seconds.bucket{job:web,upper_bound:0.5}.as_count()"
 
 

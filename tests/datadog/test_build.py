@@ -37,7 +37,7 @@ def asset_ws() -> dict[str, str]:
 
 
 def monitor(files: dict[str, str], name: str) -> dict:
-    return json.loads(files[f"datadog/monitors/{name}.json"])
+    return json.loads(files[f"datadog/monitors/asset-ws.{name}.json"])
 
 
 def validate(path: str, payload: dict) -> list:
@@ -57,8 +57,8 @@ def logs_search(query: str) -> str:
 # --- asset-ws -----------------------------------------------------------------------------------------------
 
 def test_asset_ws_builds_every_alert_and_the_dashboard(asset_ws):
-    assert sorted(asset_ws) == sorted([f"datadog/monitors/{m}.json" for m in MONITORS] + [
-        "datadog/dashboards/ops.json", "datadog/conf.d/http_check.d/asset-ws.yaml"])
+    assert sorted(asset_ws) == sorted([f"datadog/monitors/asset-ws.{m}.json" for m in MONITORS] + [
+        "datadog/dashboards/asset-ws.ops.json", "datadog/conf.d/http_check.d/asset-ws.yaml"])
 
 
 def test_every_asset_ws_payload_passes_strict_client_and_semantic_checks(asset_ws):
@@ -142,7 +142,7 @@ def test_probe_alert_is_a_service_check_on_the_emitted_http_check(asset_ws):
 
 
 def test_dashboard_has_the_eight_panels(asset_ws):
-    d = json.loads(asset_ws["datadog/dashboards/ops.json"])
+    d = json.loads(asset_ws["datadog/dashboards/asset-ws.ops.json"])
     kinds = [w["definition"]["type"] for w in d["widgets"]]
     assert kinds == ["timeseries"] * 4 + ["query_value"] + ["timeseries"] * 2 + ["toplist"]
     logs = d["widgets"][7]["definition"]
@@ -192,7 +192,7 @@ def test_an_override_makes_it_build(write_spec):
                                            "      query: 'avg(last_5m):p95:request.seconds{service:checkout} > 0.5'\n"))
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
-    m = json.loads(files["datadog/monitors/SlowCheckout.json"])
+    m = json.loads(files["datadog/monitors/checkout.SlowCheckout.json"])
     assert m["query"] == "avg(last_5m):p95:request.seconds{service:checkout} > 0.5"
     assert m["type"] == "query alert" and m["options"]["thresholds"] == {"critical": 0.5}
     assert validate_monitor(m) == []
@@ -241,7 +241,7 @@ def test_count_form_and_band_conditions(write_spec):
     """) + ROUTING)
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
-    ms = {p.rsplit("/", 1)[1][:-5]: d for p, d in payloads(files).items()}
+    ms = {p.rsplit(".", 2)[1]: d for p, d in payloads(files).items()}
     assert ms["Errors"]["query"] == ("sum(last_5m):sum:errors.total{*}.as_count() / sum:requests.total{*}.as_count()"
                                      " > 0.05")
     assert ms["Elevated"]["query"] == ("min(last_15m):cutoff_max((moving_rollup(sum:errors.total{*}.as_rate(), 300, "
@@ -282,27 +282,27 @@ def test_slos_and_burn_rate_monitors(write_spec):
     docs = payloads(files)
     for path, d in docs.items():
         assert validate(path, d) == [], path
-    slo = docs["datadog/slos/checkout-availability.json"]
+    slo = docs["datadog/slos/checkout.availability.json"]
     assert slo["query"] == {
         "numerator": "sum:http.requests.total{*}.as_count() - sum:http.requests.total{code:5*}.as_count()",
         "denominator": "sum:http.requests.total{*}.as_count()"}
     assert slo["thresholds"] == [{"timeframe": "30d", "target": 99.9}]
-    latency = docs["datadog/slos/checkout-latency.json"]
+    latency = docs["datadog/slos/checkout.latency.json"]
     assert latency["query"]["numerator"] == \
         "sum:http.request.duration.seconds.bucket{upper_bound:0.5}.as_count()"
     assert "28d is not a Datadog timeframe" in latency["description"] and "30d" in latency["description"]
 
-    fast = docs["datadog/monitors/slo-checkout-availability-page-fast.json"]
+    fast = docs["datadog/monitors/checkout.slo-availability-page-fast.json"]
     assert fast["type"] == "slo alert"
-    assert fast["query"] == ('burn_rate("<SLO_ID:checkout-availability>").over("30d").long_window("1h")'
+    assert fast["query"] == ('burn_rate("<SLO_ID:checkout.availability>").over("30d").long_window("1h")'
                              '.short_window("5m") > 14.4')
     assert fast["options"]["thresholds"] == {"critical": 14.4}
     assert fast["priority"] == 1 and "@pagerduty-checkout" in fast["message"]
-    slow = docs["datadog/monitors/slo-checkout-availability-ticket-slow.json"]
+    slow = docs["datadog/monitors/checkout.slo-availability-ticket-slow.json"]
     assert slow["query"].endswith('.long_window("48h").short_window("4h") > 1')
     assert "3d/6h windows are mapped to 48h/4h" in slow["message"]
     assert "min_events: 100" in slow["message"] and "@slack-checkout" in slow["message"]
-    assert backend.slo_id_placeholder("checkout-availability") in slow["message"]
+    assert backend.slo_id_placeholder("checkout.availability") in slow["message"]
 
 
 def test_log_event_sli_needs_raw_queries(write_spec):
@@ -328,7 +328,7 @@ def test_log_event_sli_needs_raw_queries(write_spec):
     """
     files, errors = build_datadog(write_spec(text))
     assert not errors
-    assert payloads(files)["datadog/slos/worker-cycles.json"]["query"]["numerator"] == \
+    assert payloads(files)["datadog/slos/worker.cycles.json"]["query"]["numerator"] == \
         "sum:worker.cycles{ok:true}.as_count()"
 
 
@@ -355,7 +355,7 @@ def test_env_tags_names_and_message_text(write_spec):
     """) + ROUTING)
     files, errors = build_datadog(spec, env="prod")
     assert not errors, [e.message for e in errors]
-    m = payloads(files)["datadog/monitors/Deep.json"]
+    m = payloads(files)["datadog/monitors/checkout.Deep.json"]
     assert m["name"] == "[obsctl][prod] checkout Deep: Queue deep"
     assert m["query"] == "min(last_5m):max:queue.depth{*} by {queue} > 500"
     assert m["tags"] == ["service:checkout", "env:prod", "severity:critical", "cost-center:payments",
@@ -376,7 +376,7 @@ def test_tiny_thresholds_are_written_exactly(write_spec):
     """) + ROUTING)
     files, errors = build_datadog(spec)
     assert not errors, [f"{e.code} {e.message}" for e in errors]
-    tiny, tinier = (payloads(files)[f"datadog/monitors/{n}.json"] for n in ("Tiny", "Tinier"))
+    tiny, tinier = (payloads(files)[f"datadog/monitors/checkout.{n}.json"] for n in ("Tiny", "Tinier"))
     assert tiny["query"].endswith(" > 0.0000000000001") and tiny["options"]["thresholds"]["critical"] == 1e-13
     assert tinier["query"].endswith(" > 0.00000000000000000001")
     assert validate_monitor(tiny) == [] and validate_monitor(tinier) == []
@@ -407,7 +407,7 @@ def test_spec_text_in_messages_cannot_notify_or_template(write_spec):
     """).replace("BAD", "paged @pagerduty-everyone {{#is_alert}}x{{/is_alert}} {{{{y}}}}") + ROUTING)
     files, errors = build_datadog(spec)
     assert not errors, [f"{e.code} {e.message}" for e in errors]
-    paged, routes = (payloads(files)[f"datadog/monitors/{n}.json"] for n in ("Paged", "Routes"))
+    paged, routes = (payloads(files)[f"datadog/monitors/checkout.{n}.json"] for n in ("Paged", "Routes"))
     assert "Exact message 'paged \uff20pagerduty-everyone #is_alertx/is_alert \uff5b{y}}'" in paged["message"]
     assert "widened" in routes["message"] and "\uff20slack-all" in routes["message"]
     for m in (paged, routes):
@@ -513,7 +513,7 @@ def test_dashboard_widgets_rows_variables_and_logs(write_spec):
     """))
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
-    d = payloads(files)["datadog/dashboards/main.json"]
+    d = payloads(files)["datadog/dashboards/checkout.main.json"]
     assert validate_dashboard(d) == []
     assert d["template_variables"] == [{"name": "route", "prefix": "route", "available_values": [],
                                         "defaults": ["*"]}]
@@ -555,7 +555,7 @@ def test_panel_overrides(write_spec):
     """))
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
-    d = payloads(files)["datadog/dashboards/main.json"]
+    d = payloads(files)["datadog/dashboards/checkout.main.json"]
     assert validate_dashboard(d) == []
     one, raw = (w["definition"]["requests"][0] for w in d["widgets"])
     # a single-query override is a named query of a formula; arithmetic stays a legacy `q` with its alias
@@ -598,7 +598,7 @@ def test_raw_queries_in_scalar_widgets(write_spec):
     """))
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
-    d = payloads(files)["datadog/dashboards/main.json"]
+    d = payloads(files)["datadog/dashboards/checkout.main.json"]
     assert validate_dashboard(d) == []
     value, top = (w["definition"]["requests"] for w in d["widgets"])
     assert value == [{"q": "max:a{*} / max:b{*}", "aggregator": "last"}]
@@ -619,5 +619,5 @@ def test_titles_cannot_notify_or_template_through_monitor_names(tmp_path):
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     artifacts, diags, _ = render(path, ["datadog"], None)
     assert not [d for d in diags if d.level == "error"]
-    name = json.loads(next(a.text for a in artifacts if a.path.endswith("/APIHighErrorRate.json")))["name"]
+    name = json.loads(next(a.text for a in artifacts if a.path.endswith(".APIHighErrorRate.json")))["name"]
     assert "@pagerduty" not in name and "{{#is_alert}}" not in name

@@ -12,11 +12,11 @@ import pytest
 from built_example import EXAMPLES, SPECS, build_dir, built, environments
 
 from obsctl.backends import TARGETS, Artifact
-from obsctl.build import manifest_path, stale
 from obsctl.expr import ast
+from obsctl.outdir import compare
 from obsctl.pipeline import check
 
-SEEDS = {"asset-ws", "sigiq-websocket", "relay-ai", "asset-forge", "sessions-service"}
+DESIGNS = {"asset-ws", "sigiq-websocket", "relay-ai", "asset-forge", "sessions-service"}
 CASES = [(spec, env) for spec in SPECS for env in (environments(spec) or [None])]
 
 
@@ -25,8 +25,8 @@ def _id(case: tuple[Path, str | None]) -> str:
     return f"{spec.parent.name}-{env}" if env else spec.parent.name
 
 
-def test_one_example_per_seed() -> None:
-    assert SEEDS <= {s.parent.name for s in SPECS}
+def test_one_example_per_design() -> None:
+    assert DESIGNS <= {s.parent.name for s in SPECS}
     for spec in SPECS:
         assert (spec.parent / "README.md").is_file(), f"{spec.parent.name} has no README.md"
     assert (EXAMPLES / "README.md").is_file()
@@ -72,8 +72,8 @@ def test_committed_output_is_current(case: tuple[Path, str | None]) -> None:
     spec, env = case
     out = build_dir(spec, env)
     assert out.is_dir(), f"{out} is missing: run examples/build-all.sh"
-    manifest = manifest_path(out, check(spec, env).checked[0].spec, env)
-    diffs = stale(out, [Artifact(p, t) for p, t in built(spec, env).items()], manifest)
+    service = check(spec, env).checked[0].spec.service
+    diffs = compare(out, [Artifact(p, t) for p, t in built(spec, env).items()], service, env)
     assert not diffs, f"{out} is stale, run examples/build-all.sh:\n" + "".join(diffs)[:4000]
 
 
