@@ -84,7 +84,9 @@ def validate(
             warnings = len(result.diagnostics) - errors
             status = "invalid" if bad else "ok"
             extra = f" ({errors} error(s), {warnings} warning(s))" if result.diagnostics else ""
-            print(f"{path}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
+            from .report import printable
+
+            print(f"{printable(str(path))}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
     if fmt is not Format.human:
         _emit(all_diags, None, fmt)
     raise typer.Exit(1 if failed else 0)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diagnostics import Diagnostic, SpecError, did_you_mean
-from .yamlsource import SourceMap, load_file
+from .diagnostics import Diagnostic, Location, SpecError, did_you_mean
+from .yamlsource import SourceMap, load_text, mib, read_text
 
 MAX_INCLUDE_DEPTH = 8
+MAX_TOTAL_BYTES = 8 * 1024 * 1024  # a spec and all its includes; each file is also held to MAX_FILE_BYTES
 
 
 @dataclass
@@ -79,10 +81,28 @@ def _remap(smap: SourceMap, old: tuple, new: tuple) -> SourceMap:
     return out
 
 
-def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
-    """One spec file with its includes merged beneath it (the including file wins)."""
+@dataclass
+class _Budget:
+    """Bytes a spec and all its includes may still read together."""
+
+    left: int = MAX_TOTAL_BYTES
+
+
+def read_raw(path: Path, seen: tuple[Path, ...] = (), budget: _Budget | None = None,
+             via: Location | None = None) -> tuple[dict, SourceMap]:
+    """One spec file with its includes merged beneath it (the including file wins).
+
+    `via` is the include entry that named this file (where an over-budget error points)."""
+    budget = budget if budget is not None else _Budget()
     display = _display(path)
-    data, smap = load_file(path, display)
+    text = read_text(path, display)
+    size = len(text.encode("utf-8"))
+    if size > budget.left:
+        raise SpecError([Diagnostic("OBS012", "error", f"the spec and its includes are over the "
+                                    f"{mib(MAX_TOTAL_BYTES)} limit with {display}", via or Location(display, 1, 1),
+                                    "", "share smaller pieces, or split the service into several specs")])
+    budget.left -= size
+    data, smap = load_text(text, display)
     if not isinstance(data, dict):
         loc = smap.locate(())
         raise SpecError([Diagnostic("OBS008", "error", "a spec is a YAML mapping (service:, metrics:, alerts: ...)",
@@ -94,21 +114,8 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
     mmap = SourceMap()
     for i, inc in enumerate(includes):
         loc = smap.locate(("include", i))
-        if not isinstance(inc, str):
-            raise SpecError([Diagnostic("OBS009", "error", "include entries are file paths", loc, f"include[{i}]")])
-        if not inc.endswith((".yaml", ".yml")):  # never read (and echo in errors) files that are not specs
-            raise SpecError([Diagnostic("OBS009", "error", f"include '{inc}' is not a YAML spec (.yaml or .yml)", loc,
-                                        f"include[{i}]", "include other obsctl specs")])
-        target = (path.parent / inc).resolve()
-        if target in seen or target == path.resolve():
-            raise SpecError([Diagnostic("OBS009", "error", f"include cycle through {inc}", loc, f"include[{i}]",
-                                        "a spec may not include itself, directly or through other specs")])
-        if len(seen) >= MAX_INCLUDE_DEPTH:
-            raise SpecError([Diagnostic("OBS009", "error", f"includes nest deeper than {MAX_INCLUDE_DEPTH}", loc)])
-        if not target.is_file():
-            raise SpecError([Diagnostic("OBS009", "error", f"included file not found: {inc}", loc, f"include[{i}]",
-                                        "paths are relative to the including spec")])
-        inc_data, inc_map = read_raw(target, seen + (path.resolve(),))
+        target = _include_target(path, inc, i, loc, seen)
+        inc_data, inc_map = read_raw(target, seen + (path.resolve(),), budget, loc)
         inc_data.pop("include", None)
         merged = _merge(merged, inc_data, mmap, inc_map, ())
     data.pop("include", None)
@@ -118,6 +125,36 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
         _copy_locations(smap, mmap, {("include",)})
     mmap.lines.update(smap.lines)
     return merged, mmap
+
+
+def _include_target(path: Path, inc: object, i: int, loc: Location | None, seen: tuple[Path, ...]) -> Path:
+    """The real file an include entry names, once it is known to be a spec: never read (and echo in errors) a
+    file that is not one, whatever a symlink's own name says."""
+    def fail(message: str, hint: str = "", code: str = "OBS009") -> SpecError:
+        return SpecError([Diagnostic(code, "error", message, loc, f"include[{i}]", hint)])
+
+    if not isinstance(inc, str):
+        raise fail("include entries are file paths")
+    if not inc.endswith((".yaml", ".yml")):
+        raise fail(f"include '{inc}' is not a YAML spec (.yaml or .yml)", "include other obsctl specs")
+    target = (path.parent / inc).resolve()
+    if target in seen or target == path.resolve():
+        raise fail(f"include cycle through {inc}", "a spec may not include itself, directly or through other specs")
+    if len(seen) >= MAX_INCLUDE_DEPTH:
+        raise fail(f"includes nest deeper than {MAX_INCLUDE_DEPTH}")
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        raise fail(f"included file not found: {inc}", "paths are relative to the including spec") from None
+    if not target.name.endswith((".yaml", ".yml")):
+        raise fail(f"include '{inc}' is a link to a file that is not a YAML spec (.yaml or .yml)",
+                   "include other obsctl specs")
+    if stat.S_ISDIR(mode):
+        raise fail(f"include '{inc}' is a folder", "include other obsctl specs")
+    if not stat.S_ISREG(mode):
+        raise fail(f"include '{inc}' is not a regular file (a device, FIFO or socket)",
+                   "include other obsctl specs", "OBS011")
+    return target
 
 
 def apply_env(data: dict, smap: SourceMap, env: str | None) -> dict:
@@ -207,7 +244,7 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
                 hint = "this key takes a list: [a, b] or one '- item' per line"
         elif kind == "value_error":
             code = "OBS104"
-            if isinstance(err.get("input"), dict):  # a whole-object rule: point at the object's name
+            if isinstance(err.get("input"), dict) or err["loc"][-1:] == ("[key]",):  # the object's name, or a key
                 loc = smap.locate(tuple(path), prefer_key=True)
             msg = msg.removeprefix("Value error, ")
         elif kind == "string_pattern_mismatch":

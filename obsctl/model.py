@@ -76,6 +76,17 @@ def _metric_name(v: str) -> str:
     return v
 
 
+MAX_SLO_NAME = 100  # Datadog tags (`slo:<name>` on the SLO and its monitors) hold 200 characters, and the name
+# is part of Datadog file names (slo-<service>-<name>-<tier>.json) that must fit a file system's 255 bytes
+
+
+def _slo_name(v: str) -> str:
+    if len(v) > MAX_SLO_NAME:
+        raise ValueError(f"an SLO name is at most {MAX_SLO_NAME} characters (this one has {len(v)}): Datadog "
+                         f"tags carry it, and so do output file names")
+    return v
+
+
 Duration = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and v == 0 else v),
                      AfterValidator(_duration), Field(json_schema_extra={"pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$|^0$"})]
 Bool = Annotated[bool, BeforeValidator(_no_yaml11)]
@@ -667,7 +678,7 @@ class Spec(Strict):
     derived: dict[MetricName, Annotated[Derived, BeforeValidator(_derived)]] = Field(default_factory=dict)
     dashboards: dict[str, Dashboard] = Field(default_factory=dict)
     alerts: dict[Annotated[str, Field(pattern=rf"^{ALERT_NAME.pattern}$")], Alert] = Field(default_factory=dict)
-    slos: dict[str, SLO] = Field(default_factory=dict)
+    slos: dict[Annotated[str, AfterValidator(_slo_name)], SLO] = Field(default_factory=dict)
     routing: Routing | None = None
     tests: list[AlertTest] = Field(default_factory=list)
     targets: Targets = Field(default_factory=Targets)

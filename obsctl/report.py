@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 from .diagnostics import Diagnostic
 from .secrets import mask
 from .yamlsource import SourceMap
+
+# What a terminal (or GitHub's log viewer) would act on instead of showing: C0/C1 controls and DEL (escape
+# sequences retitle windows, recolour, move the cursor), Unicode line and paragraph separators, and the
+# bidirectional overrides that reorder what is shown.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match) -> str:
+    c = ord(m.group())
+    return _NAMED.get(m.group()) or (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """`text` with control characters written as escapes (`\\x1b`, `\\u202e`), except those in `keep`."""
+    return _UNPRINTABLE.sub(lambda m: m.group() if m.group() in keep else _escape_char(m), text)
 
 
 def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
@@ -30,10 +48,15 @@ def dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def render_human(diags: list[Diagnostic], smap: SourceMap | None, stream: object = None) -> None:
+    """Diagnostics for a terminal. Spec text (keys, values, file names) is shown with its control characters
+    escaped, never sent raw: a key "\\x1b]0;title\\x07" must not retitle the terminal."""
     if not diags:
         return  # rich costs ~20 ms to import; a clean run needs none of it
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as markup
+
+    def escape(text: str) -> str:
+        return markup(printable(text))
 
     console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
     for d in _sorted(diags):
@@ -46,8 +69,9 @@ def render_human(diags: list[Diagnostic], smap: SourceMap | None, stream: object
             line, column = excerpt(smap.line_text(d.location), d.location.column, d.redact)
             if line:
                 num = str(d.location.line)
+                pad = len(printable(line[: column - 1]))  # the caret moves with the escapes before it
                 console.print(f"  [dim]{num} |[/dim] {escape(line)}")
-                console.print(f"  {' ' * len(num)} [dim]|[/dim] {' ' * (column - 1)}[{style}]^[/{style}]")
+                console.print(f"  {' ' * len(num)} [dim]|[/dim] {' ' * pad}[{style}]^[/{style}]")
         if d.hint:
             console.print(f"  [green]hint:[/green] {escape(mask(d.hint))}")
 
@@ -78,6 +102,9 @@ def render_json(diags: list[Diagnostic], stream: object = None) -> None:
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
+    """GitHub's workflow-command escaping (`%`, CR and LF; `:` and `,` too in properties), after other control
+    characters are written as escapes: the log viewer acts on ANSI sequences."""
+    text = printable(text, keep="\r\n")
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 

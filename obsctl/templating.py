@@ -8,6 +8,7 @@ needed) or `tojson`, never by pasting strings.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -52,11 +53,46 @@ def to_yaml_block(value: object, indent: int = 0) -> str:
     return text.replace("\n", "\n" + pad)
 
 
+def _folder_loader(user_dir: Path) -> object:
+    """A loader for a `--templates` folder that serves only files inside it.
+
+    Jinja's FileSystemLoader refuses `..` in names but follows symlinks anywhere, so `{% include %}` of a link
+    (or a link in place of an override) would read any file the user can. Names are resolved first, and a name
+    with `..`, or one whose real path is outside the real folder, fails the build with OBS014."""
+    from jinja2 import BaseLoader, TemplateNotFound
+
+    from .diagnostics import BackendError, Diagnostic
+
+    root = user_dir.resolve()
+
+    def refuse(message: str) -> BackendError:
+        return BackendError([Diagnostic("OBS014", "error", message, None, "",
+                                        "copy the template into the folder instead of linking to it")])
+
+    class FolderLoader(BaseLoader):
+        def get_source(self, environment: object, template: str) -> tuple:
+            parts = [p for p in template.replace("\\", "/").split("/") if p not in ("", ".")]
+            if ".." in parts or template.startswith(("/", "\\")):
+                raise refuse(f"template '{template}' names a path outside --templates {user_dir}")
+            path = root.joinpath(*parts)
+            if not os.path.lexists(path):
+                raise TemplateNotFound(template)  # not overridden: the shipped template is used
+            real = path.resolve()
+            if not real.is_relative_to(root):
+                raise refuse(f"template '{template}' is a link to a file outside --templates {user_dir}")
+            if not real.is_file():
+                raise refuse(f"template '{template}' in --templates {user_dir} is not a regular file")
+            mtime = real.stat().st_mtime
+            return real.read_text(encoding="utf-8"), str(real), lambda: real.stat().st_mtime == mtime
+
+    return FolderLoader()
+
+
 def environment(user_dir: Path | None = None) -> object:
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
-    loaders = [FileSystemLoader(str(user_dir))] if user_dir else []
+    loaders = [_folder_loader(user_dir)] if user_dir else []
     loaders.append(FileSystemLoader(str(templates_root())))
     env = SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
                                keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)

@@ -10,7 +10,10 @@ PyYAML's composer gives us nodes with marks; we build plain Python values from t
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import yaml
 from .diagnostics import Diagnostic, Location, SpecError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 64  # nested mappings and lists; real specs use under 10, and building values recurses per level
 MAX_NODES = 200_000  # after alias expansion
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -72,20 +76,33 @@ def _err(file: str, line: int, col: int, message: str, hint: str = "", code: str
     return SpecError([Diagnostic(code, "error", message, Location(file, line, col), "", hint)])
 
 
-def read_text(path: Path, display: str) -> str:
-    """The file's text, refusing what is too large or not UTF-8."""
+def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
+    """The file's text, refusing what is not a regular file, too large or not UTF-8.
+
+    What is read is bounded, not what `stat` says: a device reports size 0 and never ends (/dev/zero). The file is
+    opened non-blocking so a FIFO cannot hang us, and checked on the open descriptor, so a swap after the first
+    look cannot slip a device in."""
     try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror}", Location(display, 1, 1))]) from None
-    if size > MAX_FILE_BYTES:
-        raise _err(display, 1, 1, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit for a spec",
-                   "split the spec and share pieces with `include:`", "OBS003")
-    try:
-        data = path.read_bytes()
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):  # refuse before opening: opening a device can act
+            raise _not_regular(display)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as e:
         raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
                                     Location(display, 1, 1))]) from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise _not_regular(display)
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
+                                    Location(display, 1, 1))]) from None
+    if len(data) > limit:
+        raise _err(display, 1, 1, f"file is over the {mib(limit)} limit for a spec file",
+                   "split the spec and share pieces with `include:`", "OBS003")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -94,6 +111,15 @@ def read_text(path: Path, display: str) -> str:
         col = e.start - (before.rfind(b"\n") + 1) + 1
         raise _err(display, line, col, f"file is not valid UTF-8 (byte 0x{data[e.start]:02x})",
                    "save the spec as UTF-8", "OBS004") from None
+
+
+def mib(n: int) -> str:
+    return f"{n / 1024 / 1024:g} MiB"
+
+
+def _not_regular(display: str) -> SpecError:
+    return _err(display, 1, 1, "not a regular file (a device, FIFO or socket)",
+                "give the path of a YAML spec file", "OBS011")
 
 
 def load_text(text: str, display: str) -> tuple[object, SourceMap]:
@@ -122,6 +148,9 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
         raise _err(display, line, col, f"YAML syntax error: {problem}", hint) from None
     except yaml.YAMLError as e:
         raise _err(display, 1, 1, f"YAML error: {e}") from None
+    except RecursionError:  # the pure-Python composer (no libyaml) recurses per level; libyaml stops at 1000
+        raise _err(display, 1, 1, f"the document nests deeper than {MAX_DEPTH} levels",
+                   "a spec needs a few levels of nesting; flatten it", "OBS013") from None
     if node is None:
         raise _err(display, 1, 1, "the spec is empty", "start from `obsctl init`", "OBS005")
     builder = _Builder(display, smap)
@@ -152,6 +181,10 @@ class _Builder:
                        f"the document expands to over {MAX_NODES} nodes (anchors and aliases)",
                        "a spec this large is likely an alias bomb; write it without nested aliases", "OBS006")
         self.smap.values.setdefault(path, self.loc(node))
+        if len(path) > MAX_DEPTH:
+            loc = self.loc(node)
+            raise _err(self.file, loc.line, loc.column, f"the document nests deeper than {MAX_DEPTH} levels",
+                       "a spec needs a few levels of nesting; flatten this value", "OBS013")
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if id(node) in self.active:

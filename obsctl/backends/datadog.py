@@ -672,6 +672,8 @@ class _Builder:
                 queries.append((q.legend, compiled(self.plan.panel_expr(path + ("queries", k, "expr")))))
         if not queries:
             raise CompileError("a panel without a query")
+        if any(not f.leaves for _, f in queries):  # a Datadog formula computes over queries; a constant has none
+            raise CompileError("a constant as a panel query (it names no metric or log event)")
         requests = _requests(queries, kind, self.dd.logs_index)
         if scalar and any("q" in r for r in requests) and len(requests) > 1:
             raise CompileError("raw and compiled queries together in one scalar panel")

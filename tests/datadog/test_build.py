@@ -613,7 +613,8 @@ def test_titles_cannot_notify_or_template_through_monitor_names(tmp_path):
     from obsctl.build import render
 
     data = yaml.safe_load(ASSET_WS.read_text())
-    data["alerts"]["APIHighErrorRate"]["title"] = "errors @pagerduty-everyone {{#is_alert}}x{{/is_alert}}"
+    # Datadog's {{#is_alert}} inside a Go string literal: a title promtool accepts (a bare {{#is_alert}} is not one)
+    data["alerts"]["APIHighErrorRate"]["title"] = 'errors @pagerduty-everyone {{ "{{#is_alert}}" }}x{{ "{{/is_alert}}" }}'
     path = tmp_path / "obsctl.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     artifacts, diags, _ = render(path, ["datadog"], None)
