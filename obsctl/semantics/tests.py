@@ -1,0 +1,22 @@
+"""Hand-written tests: series and expectations that name what the spec defines."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..diagnostics import did_you_mean
+
+if TYPE_CHECKING:
+    from .core import Checker
+
+
+
+def check_tests(c: Checker) -> None:
+    names = set(c.spec.alerts)
+    for i, t in enumerate(c.spec.tests):
+        for j, exp in enumerate(t.expect):
+            for fld in ("firing", "quiet"):
+                for k, a in enumerate(getattr(exp, fld)):
+                    if a not in names:
+                        c.report("OBS601", "error", f"unknown alert '{a}'", ("tests", i, "expect", j, fld, k),
+                                    did_you_mean(a, names))
