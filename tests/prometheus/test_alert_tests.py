@@ -3,6 +3,7 @@ is listed, and the expected annotations obsctl renders are what Prometheus rende
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import textwrap
@@ -273,3 +274,21 @@ def test_spec_test_with_keep_firing_for_passes_in_promtool(build, shapes, tmp_pa
         (tmp_path / path).write_text(text)
     ok, output = test_rules(tmp_path / "prometheus/shapes.tests.yml")
     assert ok, output
+
+
+def test_spec_test_names_with_line_breaks_read_back_exactly(build, shapes):
+    """A spec test's name is JSON-quoted in its `# not generated:` line; U+2028 and doubled spaces in it used to be
+    collapsed into one space (or, raw, end the comment), so `obsctl test` reported another name."""
+    name = "line\u2028sep  and\x85next\ttab"
+    shapes.write_text(SHAPES + textwrap.dedent(f'''\
+        tests:
+          - name: {json.dumps(name)}
+            series:
+              'queue_depth{{job="shapes"}}': '0+10x2O'
+            expect:
+              - {{at: 2m, quiet: [QueueDeep]}}
+        '''))
+    text = build(shapes, ["prometheus"])["prometheus/shapes.tests.yml"]
+    lines = [line for line in not_generated(text) if "spec test" in line]
+    assert [read_not_generated(line)[1] for line in lines] == [name]
+    assert set(yaml.safe_load(text)) <= {"rule_files", "evaluation_interval", "group_eval_order", "tests"}
