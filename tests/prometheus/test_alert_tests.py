@@ -276,6 +276,37 @@ def test_spec_test_with_keep_firing_for_passes_in_promtool(build, shapes, tmp_pa
     assert ok, output
 
 
+def test_spec_test_at_the_pending_check_time_keeps_the_generated_check_quiet(build, shapes, tmp_path, require_tool):
+    """A spec test checking QueueDeep at the time of the generated "quiet before `for`" check (1m) used to push that
+    check to 2m, when the alert already fires, while still expecting quiet: `obsctl test` failed a correct spec.
+    The check now moves earlier, where the alert is still pending."""
+    from obsctl.durations import parse_duration
+
+    def fires_checks(files: dict[str, str]) -> list[tuple[float, bool]]:
+        group = next(t for t in _tests_doc(files, "shapes")["tests"] if t["name"].startswith("QueueDeep: fires"))
+        return [(parse_duration(c["eval_time"]), bool(c["exp_alerts"])) for c in group["alert_rule_test"]]
+
+    alone = fires_checks(build(shapes, ["prometheus"]))
+    assert alone == [(60, False), (120, True)]  # pending at 1m, firing from 2m
+    shapes.write_text(SHAPES + textwrap.dedent('''\
+        tests:
+          - name: a shallow queue is fine
+            series:
+              'queue_depth{job="shapes"}': '10x20'
+            expect:
+              - {at: 1m, quiet: [QueueDeep]}
+        '''))
+    files = build(shapes, ["prometheus"])
+    quiet, firing = fires_checks(files)
+    assert quiet == (0, False) and firing[1]
+    require_tool("promtool")
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    ok, output = test_rules(tmp_path / "prometheus/shapes.tests.yml")
+    assert ok, output
+
+
 def test_spec_test_names_with_line_breaks_read_back_exactly(build, shapes):
     """A spec test's name is JSON-quoted in its `# not generated:` line; U+2028 and doubled spaces in it used to be
     collapsed into one space (or, raw, end the comment), so `obsctl test` reported another name."""
