@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -24,23 +25,61 @@ def templates_root() -> Path:
     return root
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+# What a YAML reader may not keep as written outside double quotes: C0/C1 controls (tab and line feed
+# included), DEL, surrogates, U+FFFE/U+FFFF, the BOM, and U+0085/U+2028/U+2029, which YAML 1.1 readers (PyYAML,
+# Go's yaml.v2 and yaml.v3) take as line breaks: they end a comment and are folded inside a quoted scalar.
+_UNSAFE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
+def _escape_char(match: re.Match) -> str:
+    # \uXXXX reads the same in JSON, YAML's double quotes and Python: a JSON-quoted name in a comment reads back
+    ch = match.group()
+    return _NAMED_ESCAPES.get(ch) or f"\\u{ord(ch):04x}"  # only BMP characters are unsafe
+
+
+def to_comment(value: object) -> str:
+    """Text that stays inside one `#` comment line: control characters and Unicode line breaks become escapes
+    (`\\n`, `\\u2028`), so no value (a spec's file name, a label value in a note) can end the comment and add YAML."""
+    return _UNSAFE.sub(_escape_char, str(value))
+
+
+def _block_ok(value: str) -> bool:
+    """Whether a literal block (`|-`) reads back as exactly `value` in every YAML reader: line feeds are its only
+    special characters, and nothing depends on indentation indicators or chomping."""
+    return ("\n" in value and not _UNSAFE.search(value.replace("\n", "")) and not value.startswith((" ", "\n"))
+            and not value.endswith(("\n", " ")) and " \n" not in value)
+
+
+class _FlowDumper(yaml.SafeDumper):
+    """Scalars for pasting after `key: ` (or in a flow collection): never a block scalar."""
+
+    block_strings = False
+
+
+class _Dumper(_FlowDumper):
+    block_strings = True
+
+
+def _str_presenter(dumper: _FlowDumper, value: str) -> yaml.Node:
+    # Double quotes are YAML's only style that escapes (\N, \L, \P, \x.., \t): forced for anything a reader
+    # could fold, drop or misread, and for leading or trailing spaces.
+    if dumper.block_strings and _block_ok(value):
+        style = "|"
+    elif _UNSAFE.search(value) or value != value.strip(" "):
+        style = '"'
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _str_presenter)
+_FlowDumper.add_representer(str, _str_presenter)
 
 
 def to_yaml_scalar(value: object) -> str:
-    """One YAML scalar (or flow collection), quoted when needed: safe to paste after `key: `."""
-    if isinstance(value, str) and "\n" in value:
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid double-quoted YAML scalar
-    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, allow_unicode=True, width=float("inf"),
+    """One YAML scalar (or flow collection), quoted when needed: safe to paste after `key: `, and read back
+    (by PyYAML and Go's yaml.v2/v3) as exactly `value`."""
+    text = yaml.dump(value, Dumper=_FlowDumper, default_flow_style=True, allow_unicode=True, width=float("inf"),
                      sort_keys=False)
     return text.removesuffix("\n...\n").rstrip("\n")
 
@@ -98,5 +137,6 @@ def environment(user_dir: Path | None = None) -> object:
                                keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["yaml"] = to_yaml_scalar
     env.filters["yaml_block"] = to_yaml_block
+    env.filters["comment"] = to_comment
     env.filters["tojson"] = lambda v, indent=None: json.dumps(v, ensure_ascii=False, indent=indent)
     return env

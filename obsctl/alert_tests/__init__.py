@@ -2,7 +2,8 @@
 
 Generated scenarios, per enabled Prometheus alert:
   * fires    — inputs that hold the condition (and its volume guard): quiet one interval before `for` has
-               elapsed, firing after it, with the exact labels and annotations Prometheus will produce;
+               elapsed (earlier when a spec test checks the alert then), firing after it, with the exact
+               labels and annotations Prometheus will produce;
   * quiet    — the guard holds but the condition does not: nothing fires;
   * guarded  — the condition holds but the volume guard does not: nothing fires.
 Inputs are synthetic series for the metrics the rule reads (found by walking its PromQL, recording rules
@@ -452,8 +453,19 @@ class _Times:
         self.interval = interval
 
     def take(self, alert: str, t: int) -> int:
+        """`t`, or the first free time after it: for checks whose outcome holds from `t` on."""
         while (alert, t) in self.used:
             t += self.interval
+        self.used.add((alert, t))
+        return t
+
+    def take_before(self, alert: str, t: int) -> int | None:
+        """`t`, or the last free time before it (None when there is none): for a "quiet before `for`" check,
+        which a later time would turn into a firing one."""
+        while (alert, t) in self.used:
+            t -= self.interval
+        if t < 0:
+            return None
         self.used.add((alert, t))
         return t
 
@@ -505,8 +517,9 @@ def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: 
                     skipped.append(Skipped(rule.name, titles[goal], "the generated input did not make it fire"))
                     continue
                 checks = []
-                if rule.for_ms:
-                    checks.append(Check(times.take(rule.name, first - interval), rule.name, []))
+                quiet_at = times.take_before(rule.name, first - interval) if rule.for_ms else None
+                if quiet_at is not None:  # still pending: every time before `first` is quiet in this scenario
+                    checks.append(Check(quiet_at, rule.name, []))
                 t = times.take(rule.name, max(first, window + interval))
                 if t > horizon:
                     world, series = problem.world(values, t // interval + 8)
@@ -614,10 +627,17 @@ def test_file(plan: Plan, renderer: Renderer, groups: list, rule_file: str) -> s
     return renderer.render("prometheus/tests.yml.j2", rule_files=[rule_file],
                       evaluation_interval=plan.spec.targets.prometheus.evaluation_interval, group_eval_order=order,
                       tests=[_yaml_group(g) for g in tests],
-                      not_generated=[" ".join(f"{s.alert}: {s.scenario}: {s.reason}".split()) for s in skipped])
+                      not_generated=[not_generated_line(s) for s in skipped])
 
 
 test_file.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name
+
+
+def not_generated_line(s: Skipped) -> str:
+    """`<alert>: <scenario>: <reason>` on one line. The reason's whitespace is collapsed (tool messages span
+    lines); the scenario is kept as it is, since a spec test's JSON-quoted name must read back exactly. The
+    template escapes what is left that could end the comment (the `comment` filter)."""
+    return f"{s.alert}: {s.scenario}: {' '.join(s.reason.split())}"
 
 
 def not_generated(text: str) -> list[str]:

@@ -3,6 +3,7 @@ is listed, and the expected annotations obsctl renders are what Prometheus rende
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import textwrap
@@ -273,3 +274,52 @@ def test_spec_test_with_keep_firing_for_passes_in_promtool(build, shapes, tmp_pa
         (tmp_path / path).write_text(text)
     ok, output = test_rules(tmp_path / "prometheus/shapes.tests.yml")
     assert ok, output
+
+
+def test_spec_test_at_the_pending_check_time_keeps_the_generated_check_quiet(build, shapes, tmp_path, require_tool):
+    """A spec test checking QueueDeep at the time of the generated "quiet before `for`" check (1m) used to push that
+    check to 2m, when the alert already fires, while still expecting quiet: `obsctl test` failed a correct spec.
+    The check now moves earlier, where the alert is still pending."""
+    from obsctl.durations import parse_duration
+
+    def fires_checks(files: dict[str, str]) -> list[tuple[float, bool]]:
+        group = next(t for t in _tests_doc(files, "shapes")["tests"] if t["name"].startswith("QueueDeep: fires"))
+        return [(parse_duration(c["eval_time"]), bool(c["exp_alerts"])) for c in group["alert_rule_test"]]
+
+    alone = fires_checks(build(shapes, ["prometheus"]))
+    assert alone == [(60, False), (120, True)]  # pending at 1m, firing from 2m
+    shapes.write_text(SHAPES + textwrap.dedent('''\
+        tests:
+          - name: a shallow queue is fine
+            series:
+              'queue_depth{job="shapes"}': '10x20'
+            expect:
+              - {at: 1m, quiet: [QueueDeep]}
+        '''))
+    files = build(shapes, ["prometheus"])
+    quiet, firing = fires_checks(files)
+    assert quiet == (0, False) and firing[1]
+    require_tool("promtool")
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    ok, output = test_rules(tmp_path / "prometheus/shapes.tests.yml")
+    assert ok, output
+
+
+def test_spec_test_names_with_line_breaks_read_back_exactly(build, shapes):
+    """A spec test's name is JSON-quoted in its `# not generated:` line; U+2028 and doubled spaces in it used to be
+    collapsed into one space (or, raw, end the comment), so `obsctl test` reported another name."""
+    name = "line\u2028sep  and\x85next\ttab"
+    shapes.write_text(SHAPES + textwrap.dedent(f'''\
+        tests:
+          - name: {json.dumps(name)}
+            series:
+              'queue_depth{{job="shapes"}}': '0+10x2O'
+            expect:
+              - {{at: 2m, quiet: [QueueDeep]}}
+        '''))
+    text = build(shapes, ["prometheus"])["prometheus/shapes.tests.yml"]
+    lines = [line for line in not_generated(text) if "spec test" in line]
+    assert [read_not_generated(line)[1] for line in lines] == [name]
+    assert set(yaml.safe_load(text)) <= {"rule_files", "evaluation_interval", "group_eval_order", "tests"}
