@@ -80,7 +80,7 @@ def _scenarios(test_doc: dict) -> list[tuple[str, str, str, float, bool]]:
 
 
 def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
-    from .alert_tests import not_generated, read_not_generated
+    from .testgen.alerts import not_generated, read_not_generated
 
     text = test_file.read_text(encoding="utf-8")
     doc = yaml.safe_load(text) or {}

@@ -113,7 +113,7 @@ def test_a_spec_test_with_a_typo_fails_naming_the_test_and_the_reason(tmp_path):
 
 
 def test_outcomes_of_not_generated_lines(tmp_path):
-    from obsctl.alert_tests import spec_test_label
+    from obsctl.testgen.alerts import spec_test_label
     from obsctl.testing import alert_outcomes, report
 
     f = tmp_path / "x.tests.yml"

@@ -73,6 +73,11 @@ def record_names(spec: Spec, name: str) -> dict:
     }
 
 
+def record_selector(spec: Spec, name: str, record: str) -> str:
+    """A recorded series of one SLO with the matchers that select exactly it."""
+    return record + record_names(spec, name)["selector"]
+
+
 def alert_name(spec: Spec, name: str) -> str:
     """The alertname of an SLO's burn-rate alerts: `asset-ws` + `availability` -> AssetWsAvailabilityBudgetBurn."""
     return f"{_camel(spec.service)}{_camel(name)}BudgetBurn"

@@ -139,7 +139,7 @@ def test_validate_loads_no_plan_backend_or_template():
              f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
              "try:\n    main()\nexcept SystemExit:\n    pass\n"
              "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends.', "
-             "'obsctl.templating', 'jinja2', 'obsctl.alert_tests', 'obsctl.verify'))))\n")
+             "'obsctl.templating', 'jinja2', 'obsctl.testgen', 'obsctl.verify'))))\n")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"

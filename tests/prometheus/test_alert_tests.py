@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsctl.alert_tests import not_generated, read_not_generated
-from obsctl.alert_tests.gotemplate import Unsupported, go_float, humanize, render
-from obsctl.alert_tests.promsim import STALE, parse_values
+from obsctl.testgen.alerts import not_generated, read_not_generated
+from obsctl.testgen.gotemplate import Unsupported, go_float, humanize, render
+from obsctl.testgen.promsim import STALE, parse_values
 from obsctl.verify.promtool import test_rules
 
 SHAPES = textwrap.dedent('''\

@@ -96,7 +96,7 @@ def scrape_path(plan: Plan) -> str:
 
 
 def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
-    from ...alert_tests import test_file
+    from ...testgen.alerts import test_file
 
     service = plan.spec.service
     gs = groups(plan)

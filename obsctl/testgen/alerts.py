@@ -7,9 +7,9 @@ Generated scenarios, per enabled Prometheus alert:
   * quiet    — the guard holds but the condition does not: nothing fires;
   * guarded  — the condition holds but the volume guard does not: nothing fires.
 Inputs are synthetic series for the metrics the rule reads (found by walking its PromQL, recording rules
-inlined), with values picked by evaluating the rule (obsctl.alert_tests.promsim) until a choice holds with a
+inlined), with values picked by evaluating the rule (obsctl.testgen.promsim) until a choice holds with a
 margin: nudging any input by 20-25% does not flip the outcome. Expected labels and annotations come from the
-same evaluation; annotations are rendered like Prometheus does (obsctl.alert_tests.gotemplate). What cannot be
+same evaluation; annotations are rendered like Prometheus does (obsctl.testgen.gotemplate). What cannot be
 generated is never dropped silently: it is listed in the file as a `# not generated:` comment, which
 `obsctl test` reports; a test of the spec's own `tests:` that cannot be turned into a promtool test (a typo in
 its series or values notation, an alert promtool cannot evaluate) is listed the same way and fails `obsctl test`.
@@ -28,6 +28,7 @@ import promql_parser as pp
 
 from ..durations import format_duration, parse_duration
 from . import gotemplate
+from .regex_examples import example
 
 if TYPE_CHECKING:
     from ..backends import Renderer
@@ -164,50 +165,6 @@ def _max_range(node: object, records: dict) -> int:
 # -- synthetic inputs -----------------------------------------------------------------------------------------
 
 
-def _example(regex: str) -> str | None:
-    """A short string the (anchored) regex matches: `5..` -> `500`, `GET|POST` -> `GET`."""
-    try:
-        tree = re._parser.parse(regex)  # type: ignore[attr-defined]
-    except re.error:
-        return None
-    c = re._constants  # type: ignore[attr-defined]
-
-    def gen(items: list) -> str:
-        out = []
-        for op, av in items:
-            if op is c.LITERAL:
-                out.append(chr(av))
-            elif op is c.ANY:
-                out.append("0")
-            elif op is c.IN:
-                if any(o is c.NEGATE for o, _ in av):
-                    out.append("_")  # checked against the whole regex below
-                    continue
-                o, a = av[0]
-                out.append(chr(a) if o is c.LITERAL else chr(a[0]) if o is c.RANGE else
-                           {c.CATEGORY_DIGIT: "0", c.CATEGORY_WORD: "a", c.CATEGORY_SPACE: " "}.get(a, "a"))
-            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-                lo, _, sub = av
-                out.append(gen(list(sub)) * lo)
-            elif op is c.BRANCH:
-                out.append(gen(list(av[1][0])))
-            elif op is c.SUBPATTERN:
-                out.append(gen(list(av[-1])))
-            elif op is c.CATEGORY:
-                out.append({c.CATEGORY_DIGIT: "0", c.CATEGORY_WORD: "a", c.CATEGORY_SPACE: " "}.get(av, "a"))
-            elif op is c.AT:
-                continue
-            else:
-                raise Unsupported(f"regex {regex}")
-        return "".join(out)
-
-    try:
-        text = gen(list(tree))
-    except (Unsupported, StopIteration):
-        return None
-    return text if re.fullmatch(regex, text) else None
-
-
 def _matches(labels: dict[str, str], matchers: list[tuple[str, object, str]]) -> bool:
     for name, op, value in matchers:
         v = labels.get(name, "")
@@ -227,7 +184,7 @@ def _concrete(leaf: _Leaf) -> dict[str, str]:
         if op == pp.MatchOp.Equal:
             labels[name] = value
         elif op == pp.MatchOp.Re:
-            ex = _example(value)
+            ex = example(value)
             if ex is None:
                 raise Unsupported(f"no example value for {name}=~{value!r}")
             if ex:
