@@ -5,9 +5,13 @@ from __future__ import annotations
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, Location, SpecError, did_you_mean
 from .yamlsource import SourceMap, load_text, mib, read_text
+
+if TYPE_CHECKING:
+    from .model import Spec
 
 MAX_INCLUDE_DEPTH = 8
 MAX_TOTAL_BYTES = 8 * 1024 * 1024  # a spec and all its includes; each file is also held to MAX_FILE_BYTES
@@ -15,7 +19,7 @@ MAX_TOTAL_BYTES = 8 * 1024 * 1024  # a spec and all its includes; each file is a
 
 @dataclass
 class Loaded:
-    spec: object  # obsctl.model.Spec (imported lazily: pydantic is the heaviest import we have)
+    spec: Spec  # obsctl.model.Spec (imported lazily: pydantic is the heaviest import we have)
     smap: SourceMap
     path: Path
     env: str | None

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
 from .expr import ast
 
+if TYPE_CHECKING:
+    from .model import Spec
 
-def level(spec: object) -> str:
+
+def level(spec: Spec) -> str:
     """The `level` of `level:metric:operations`: the labels kept, or the service as a whole."""
     return "_".join(spec.defaults.by) if spec.defaults.by else "service"
 
 
-def record_name(spec: object, name: str, node: ast.Node | None) -> str:
+def record_name(spec: Spec, name: str, node: ast.Node | None) -> str:
     """Recording-rule name for a derived metric, following Prometheus' `level:metric:operations`."""
     window = spec.derived[name].window or spec.defaults.window
     ops = ""

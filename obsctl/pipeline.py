@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, SpecError
 from .yamlsource import SourceMap
+
+if TYPE_CHECKING:
+    from .model import Spec
+    from .semantics import Analysis
 
 
 @dataclass
@@ -15,8 +20,8 @@ class Checked:
 
     path: Path
     env: str | None
-    spec: object  # obsctl.model.Spec
-    analysis: object  # obsctl.semantics.Analysis
+    spec: Spec
+    analysis: Analysis
     smap: SourceMap
 
 

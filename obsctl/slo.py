@@ -8,8 +8,12 @@ periods the factors scale so each tier still spends the same share of the budget
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .durations import parse_duration
+
+if TYPE_CHECKING:
+    from .model import SLO
 
 WORKBOOK_PERIOD = 30 * 86400
 
@@ -36,7 +40,7 @@ WORKBOOK_TIERS: tuple[Tier, ...] = (
 )
 
 
-def effective_tiers(slo: object) -> list[Tier]:
+def effective_tiers(slo: SLO) -> list[Tier]:
     """The SLO's tiers: its own list, or the workbook's scaled to its period."""
     if slo.alerting.tiers:
         return [Tier(t.name, t.long, t.short, t.factor, t.action, t.for_, t.enabled) for t in slo.alerting.tiers]
@@ -44,27 +48,27 @@ def effective_tiers(slo: object) -> list[Tier]:
     return [Tier(t.name, t.long, t.short, round(t.factor * scale, 4), t.action, t.for_) for t in WORKBOOK_TIERS]
 
 
-def error_budget(slo: object) -> float:
+def error_budget(slo: SLO) -> float:
     """The allowed error ratio: 1 - objective (99.9 -> 0.001)."""
     return round(1 - slo.objective / 100, 10)
 
 
-def burn_threshold(slo: object, tier: Tier) -> float:
+def burn_threshold(slo: SLO, tier: Tier) -> float:
     """The error ratio at which a tier fires: factor x budget."""
     return round(tier.factor * error_budget(slo), 10)
 
 
-def budget_spent(slo: object, tier: Tier) -> float:
+def budget_spent(slo: SLO, tier: Tier) -> float:
     """The share of the period's budget a tier's long window spends when it fires."""
     return tier.factor * parse_duration(tier.long) / parse_duration(slo.period)
 
 
-def can_fire(slo: object, tier: Tier) -> bool:
+def can_fire(slo: SLO, tier: Tier) -> bool:
     """Whether any error ratio can reach the tier: it compares `ratio > factor x budget` and a ratio is at most 1."""
     return tier.enabled and burn_threshold(slo, tier) < 1
 
 
-def scenario_ratios(slo: object) -> dict[str, float | None]:
+def scenario_ratios(slo: SLO) -> dict[str, float | None]:
     """Constant error ratios that exercise the tiers: `page` pages, `ticket` only tickets, `quiet` fires nothing.
 
     For the workbook's tiers these are 20x, 5x and 0.5x the budget (2%, 0.5% and 0.05% for 99.9%): 20x is above

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 from ..diagnostics import BackendError
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from ..plan import Plan
     from ..verify import Finding
 
@@ -35,8 +37,8 @@ class Artifact:
 class Renderer:
     """Renders templates/<target>/ (or a --templates copy) with the plan's header, spec and environment."""
 
-    def __init__(self, templates: object, plan: Plan) -> None:
-        self.templates = templates  # a sandboxed jinja2 Environment (obsctl.templating)
+    def __init__(self, templates: Environment, plan: Plan) -> None:
+        self.templates = templates  # sandboxed, from obsctl.templating
         self.plan = plan
 
     def render(self, template: str, **values: object) -> str:

@@ -12,12 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..model import MatchValue, RegexMatch
 from ..plan import Plan
 from ..plan.routing import BLACKHOLE, service_label
 from ..verify import Finding, Problem, Skipped, parse_back
 from . import Artifact, BackendError, Renderer
+
+if TYPE_CHECKING:
+    from ..model import Routing, Spec
 
 PATH = "alertmanager/alertmanager.yml"
 PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
@@ -105,7 +109,7 @@ def _severity_switch(mapping: dict[str, str], default: str) -> str:
     return "".join(parts) + f"{{{{ else }}}}{default}{{{{ end }}}}"
 
 
-def pagerduty_severities(routing: object) -> dict[str, str]:
+def pagerduty_severities(routing: Routing) -> dict[str, str]:
     """Spec severity -> PagerDuty severity: the explicit mapping, or the name itself when PagerDuty knows it."""
     out = {}
     for name, sev in routing.severities.items():
@@ -115,7 +119,7 @@ def pagerduty_severities(routing: object) -> dict[str, str]:
     return out
 
 
-def opsgenie_priorities(routing: object) -> dict[str, str]:
+def opsgenie_priorities(routing: Routing) -> dict[str, str]:
     """Spec severity -> Opsgenie priority: the explicit mapping, or the name itself when it is P1..P5."""
     out = {}
     for name, sev in routing.severities.items():
@@ -238,7 +242,7 @@ def _time_intervals(plan: Plan) -> list[dict]:
     return out
 
 
-def _global(spec: object) -> dict:
+def _global(spec: Spec) -> dict:
     smtp = spec.routing.smtp
     values = {"resolve_timeout": spec.targets.alertmanager.resolve_timeout}
     if smtp:
@@ -247,7 +251,7 @@ def _global(spec: object) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _every_alert_has_runbook(spec: object) -> bool:
+def _every_alert_has_runbook(spec: Spec) -> bool:
     # PagerDuty gets a runbook link only when every alert carries a runbook_url (an empty href is not a link).
     return bool(spec.runbook) or (all(a.runbook for a in spec.alerts.values())
                                   and all(s.runbook for s in spec.slos.values()))

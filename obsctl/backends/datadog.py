@@ -42,6 +42,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..compile.datadog import (
     METRIC_NAME,
@@ -61,6 +62,9 @@ from ..plan.routing import expected_receivers
 from ..slo import effective_tiers, error_budget
 from ..verify import Finding, Problem
 from . import Artifact, BackendError, Renderer
+
+if TYPE_CHECKING:
+    from ..model import SLO, Alert, Panel, Spec
 
 MONITOR_DIR = "datadog/monitors"
 SLO_DIR = "datadog/slos"
@@ -88,7 +92,7 @@ def slo_id_placeholder(slo_file_stem: str) -> str:
 
 
 
-def http_check_file(spec: object) -> str:
+def http_check_file(spec: Spec) -> str:
     """The Agent reads every YAML file in conf.d/http_check.d/: one per service, so services share a directory."""
     return f"datadog/conf.d/http_check.d/{spec.service}.yaml"
 
@@ -265,7 +269,7 @@ class _Builder:
             out.append((stem, m))
         return out
 
-    def alert(self, name: str, a: object) -> dict:
+    def alert(self, name: str, a: Alert) -> dict:
         labels = {**self.plan.alerts[name].labels, "alertname": name}
         notes: list[str] = []
         opts_extra: dict = {}
@@ -306,7 +310,7 @@ class _Builder:
         monitor["options"] = options
         return monitor
 
-    def metric_monitor(self, name: str, a: object, node: ast.Node, notes: list[str]) -> tuple:
+    def metric_monitor(self, name: str, a: Alert, node: ast.Node, notes: list[str]) -> tuple:
         guard = self.plan.alerts[name].guard
         if isinstance(node, ast.BinOp) and node.op == "and":
             if guard is not None:
@@ -335,7 +339,7 @@ class _Builder:
                           "in the window rather than restarting it).")
         return self._rolling(a, node, g, notes, guard_note)
 
-    def _rolling(self, a: object, node: ast.Node, g: tuple | None, notes: list[str],
+    def _rolling(self, a: Alert, node: ast.Node, g: tuple | None, notes: list[str],
                  guard_note: str | None = None) -> tuple:
         expr, op, value = _comparison(node, self.spec)
         for_s = int(parse_duration(a.for_))
@@ -365,7 +369,7 @@ class _Builder:
             notes.append("max(x, n) / min(x, n) are Datadog's clamp_min / clamp_max, applied point by point.")
         return "query alert", query, {"critical": float(value)}, self.metric_options(window, for_s > 0)
 
-    def band_monitor(self, name: str, a: object, node: ast.BinOp, notes: list[str]) -> tuple:
+    def band_monitor(self, name: str, a: Alert, node: ast.BinOp, notes: list[str]) -> tuple:
         """`x > a and x <= b`: the second comparison folds in like a volume guard (cutoff_max(x, b) > a)."""
         first_error = None
         for cond, bound in ((node.left, node.right), (node.right, node.left)):
@@ -394,7 +398,7 @@ class _Builder:
         opts["require_full_window"] = full_window
         return opts
 
-    def log_monitor(self, a: object, node: ast.Node, notes: list[str]) -> tuple:
+    def log_monitor(self, a: Alert, node: ast.Node, notes: list[str]) -> tuple:
         expr, op, value = _comparison(node, self.spec)
         if a.only_if:
             raise CompileError("a volume guard on log events (a log alert counts one search)")
@@ -433,7 +437,7 @@ class _Builder:
                          "when the logs stop entirely.")
         return "log alert", query, {"critical": float(value)}, {"on_missing_data": "default"}
 
-    def probe_monitor(self, a: object, notes: list[str]) -> tuple:
+    def probe_monitor(self, a: Alert, notes: list[str]) -> tuple:
         probe = self.spec.sources.probes[a.probe]
         interval = max(1, int(parse_duration(probe.interval)))
         for_s = int(parse_duration(a.for_))
@@ -492,7 +496,7 @@ class _Builder:
             out.append((self.slo_stem(name), payload))
         return out
 
-    def sli(self, name: str, slo: object) -> tuple[str, str, list[str]]:
+    def sli(self, name: str, slo: SLO) -> tuple[str, str, list[str]]:
         own = self.dd.slo_queries.get(name)
         if own is not None:
             return own.numerator, own.denominator, ["Numerator and denominator are the spec's Datadog queries."]
@@ -626,7 +630,7 @@ class _Builder:
             out.append((f"{self.spec.service}.{slug(key)}", payload))
         return out
 
-    def widget(self, p: object, path: tuple, variables: dict[str, str]) -> dict | None:
+    def widget(self, p: Panel, path: tuple, variables: dict[str, str]) -> dict | None:
         try:
             return {"definition": self.definition(p, path, variables)}
         except CompileError as e:
@@ -634,7 +638,7 @@ class _Builder:
                       _hint(e, "give the panel (or its query) overrides.datadog: a Datadog metric query"))
             return None
 
-    def definition(self, p: object, path: tuple, variables: dict[str, str]) -> dict:
+    def definition(self, p: Panel, path: tuple, variables: dict[str, str]) -> dict:
         if p.type == "text":
             return {"type": "note", "content": p.text or p.description or p.title}
         if p.type == "logs":
@@ -819,7 +823,7 @@ def _raw_monitor(query: str) -> tuple[str, str, dict]:
     return mtype, query, {"critical": float(m.group(2))}
 
 
-def _comparison(node: ast.Node, spec: object) -> tuple[ast.Node, str, float]:
+def _comparison(node: ast.Node, spec: Spec) -> tuple[ast.Node, str, float]:
     """(expression, operator, number) of `expr <op> number` (or `number <op> expr`, flipped)."""
     if not isinstance(node, ast.BinOp) or node.op not in _FLIP:
         raise CompileError("a condition that is not a comparison with a number")
@@ -832,7 +836,7 @@ def _comparison(node: ast.Node, spec: object) -> tuple[ast.Node, str, float]:
     raise CompileError("a comparison of two queries (a Datadog monitor compares its query with a number)")
 
 
-def _constant(node: ast.Node, spec: object) -> float | None:
+def _constant(node: ast.Node, spec: Spec) -> float | None:
     if isinstance(node, ast.Number):
         return node.value
     if isinstance(node, ast.Neg):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..compile.promql import CompileError, matchers_text, number
 from ..diagnostics import did_you_mean
@@ -34,6 +35,9 @@ from ..plan.sli import error_ratio
 from ..plan.slos import window_name
 from ..verify import Finding, Problem, Skipped
 from . import Artifact, BackendError, Renderer
+
+if TYPE_CHECKING:
+    from ..model import SLO, Panel, Spec
 
 SCHEMA_VERSION = 39
 GRID_WIDTH = 24
@@ -362,7 +366,7 @@ class _Builder:
         return pid
 
     # -- panels -------------------------------------------------------------------------------------------
-    def panel(self, p: object, rel: tuple, grid: _Grid) -> dict:
+    def panel(self, p: Panel, rel: tuple, grid: _Grid) -> dict:
         path = ("panels",) + rel
         kind = GRAFANA_TYPE[p.type]
         w = p.width or DEFAULT_WIDTH[p.type]
@@ -393,7 +397,7 @@ class _Builder:
             out["transformations"] = [{"id": "merge", "options": {}}]
         return out
 
-    def targets(self, p: object, path: tuple) -> list[Target]:
+    def targets(self, p: Panel, path: tuple) -> list[Target]:
         if p.queries and (p.overrides.promql or p.overrides.logql):
             self.fail("OBS511", f"panel '{p.title}' has queries: give overrides per query, not on the panel",
                       path + ("overrides",))
@@ -408,7 +412,7 @@ class _Builder:
                 out.append(t)
         return out
 
-    def compile(self, p: object, node: ast.Node | None, ov: object, qpath: tuple) -> Target | None:
+    def compile(self, p: Panel, node: ast.Node | None, ov: object, qpath: tuple) -> Target | None:
         if node is None:
             # No expression: the override is the query (a logs panel reads logs).
             if p.type == "logs" and ov.logql or not ov.promql and ov.logql:
@@ -434,7 +438,7 @@ class _Builder:
                       f"give overrides.{lang.lower()} with the {lang} query")
             return None
 
-    def target(self, p: object, t: Target, k: int) -> dict:
+    def target(self, p: Panel, t: Target, k: int) -> dict:
         out: dict = {"refId": _ref_id(k), "datasource": dict(_DATASOURCES[t.datasource]), "expr": t.expr}
         if t.legend:
             out["legendFormat"] = t.legend
@@ -450,7 +454,7 @@ class _Builder:
         return out
 
     # -- field config and options --------------------------------------------------------------------------
-    def field_defaults(self, p: object, path: tuple) -> dict:
+    def field_defaults(self, p: Panel, path: tuple) -> dict:
         out: dict = {}
         unit = p.unit if p.unit is not None else self.default_unit(p, path)
         if unit:
@@ -481,7 +485,7 @@ class _Builder:
             self.fail("OBS516", f"stack applies to timeseries panels, not to a {p.type} panel", path + ("stack",))
         return out
 
-    def thresholds(self, p: object, path: tuple) -> list[dict]:
+    def thresholds(self, p: Panel, path: tuple) -> list[dict]:
         """Grafana's steps: the base (value null) first, then ascending values."""
         base = [t for t in p.thresholds if t.value is None]
         rest = sorted((t for t in p.thresholds if t.value is not None), key=lambda t: t.value)
@@ -493,7 +497,7 @@ class _Builder:
         steps = [{"color": base[0].color if base else "green", "value": None}]
         return steps + [{"color": t.color, "value": _num(t.value)} for t in rest]
 
-    def options(self, p: object) -> dict:
+    def options(self, p: Panel) -> dict:
         reduce = {"calcs": ["lastNotNull"], "fields": "", "values": False}
         if p.type == "timeseries":
             return {"legend": {"displayMode": p.legend_mode, "placement": "bottom",
@@ -510,7 +514,7 @@ class _Builder:
                     "namePlacement": "auto", "showUnfilled": True, "orientation": "horizontal"}
         return {"showHeader": True, "cellHeight": "sm", "frameIndex": 0}  # table
 
-    def default_unit(self, p: object, path: tuple) -> str:
+    def default_unit(self, p: Panel, path: tuple) -> str:
         """The unit of what the panel plots, when every query shows a quantity in the same known unit."""
         nodes = [self.plan.panel_expr(self.base + path + ("expr",))] if p.expr else \
             [self.plan.panel_expr(self.base + path + ("queries", k, "expr")) for k in range(len(p.queries))]
@@ -589,7 +593,7 @@ def _datasource_variable(name: str, label: str, plugin: str, default: str) -> di
             "multi": False, "options": [], "refresh": 1, "regex": "", "skipUrlSync": False}
 
 
-def _links(spec: object) -> list[dict]:
+def _links(spec: Spec) -> list[dict]:
     if not spec.runbook or not spec.runbook.startswith(("https://", "http://")):
         return []
     return [{"title": "Runbook", "type": "link", "url": spec.runbook, "icon": "doc", "tooltip": "", "tags": [],
@@ -614,7 +618,7 @@ def _num(value: float) -> int | float:
 # --- SLO panels -------------------------------------------------------------------------------------------------
 
 
-def slo_panels(plan: Plan, name: str, slo: object) -> list:
+def slo_panels(plan: Plan, name: str, slo: SLO) -> list:
     """The spec panels (queries given as overrides) showing one SLO."""
     from ..model import Panel, Threshold
     from ..slo import effective_tiers
@@ -653,7 +657,7 @@ def slo_panels(plan: Plan, name: str, slo: object) -> list:
     return panels
 
 
-def _slo_title(name: str, slo: object) -> str:
+def _slo_title(name: str, slo: SLO) -> str:
     return f"{name}: {slo.objective:g}% over {slo.period}"
 
 
@@ -663,7 +667,7 @@ class SloQueries:
     the plan (obsctl.plan.slos, obsctl.plan.sli), as the Prometheus SLO rules' do, so dashboard and alerts agree. Over log events, LogQL (Prometheus does not
     record those SLIs)."""
 
-    def __init__(self, plan: Plan, name: str, slo: object) -> None:
+    def __init__(self, plan: Plan, name: str, slo: SLO) -> None:
         from ..plan.sli import sli
         from ..slo import error_budget
 

@@ -45,11 +45,15 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ..durations import parse_duration
 from ..expr import ast
 from ..semantics import RefInfo
 from .promql import CompileError
+
+if TYPE_CHECKING:
+    from ..model import Spec
 
 _SENTINEL = re.compile("\x00(\\d+)\x00")
 # Datadog metric names: a letter first, then ASCII letters, digits, '_' and '.', at most 200 characters.
@@ -166,7 +170,7 @@ class Fold:
 class Datadog:
     """Compiles the expressions of one spec. `variables` maps dashboard template variables to their tag keys."""
 
-    def __init__(self, spec: object, refs: dict[str, RefInfo], exprs: dict[tuple, ast.Node]) -> None:
+    def __init__(self, spec: Spec, refs: dict[str, RefInfo], exprs: dict[tuple, ast.Node]) -> None:
         self.spec = spec
         self.refs = refs
         self.exprs = exprs

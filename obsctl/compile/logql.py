@@ -8,14 +8,18 @@ result (`count_over_time` of nothing is no series), so counts are `or vector(0)`
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ..expr import ast
 from ..semantics import RefInfo
 from .promql import _PRECEDENCE, CompileError, number, quote
 
+if TYPE_CHECKING:
+    from ..model import Spec
+
 
 class LogQL:
-    def __init__(self, spec: object, refs: dict[str, RefInfo]) -> None:
+    def __init__(self, spec: Spec, refs: dict[str, RefInfo]) -> None:
         self.spec = spec
         self.refs = refs
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import TYPE_CHECKING
 
 from ..expr import ast
 from ..semantics import RANGE_FUNCS, RefInfo
+
+if TYPE_CHECKING:
+    from ..model import Spec
 
 
 class CompileError(ValueError):
@@ -62,7 +66,7 @@ def _shift(node: ast.Node, offset: str) -> ast.Node:
 class PromQL:
     """Compiles expressions of one spec. `records` maps derived names to recording-rule names to query instead."""
 
-    def __init__(self, spec: object, refs: dict[str, RefInfo], exprs: dict[tuple, ast.Node],
+    def __init__(self, spec: Spec, refs: dict[str, RefInfo], exprs: dict[tuple, ast.Node],
                  records: dict[str, str] | None = None) -> None:
         self.spec = spec
         self.refs = refs

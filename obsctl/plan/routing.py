@@ -43,7 +43,7 @@ def _matches(match: Mapping[str, MatchValue], labels: Mapping[str, str]) -> bool
     return all(value_matches(want, labels.get(name, "")) for name, want in match.items())
 
 
-def service_label(spec: object) -> str:
+def service_label(spec: Spec) -> str:
     """The `service` label the spec's alerts carry (the spec's labels may set it; else the service name)."""
     return spec.labels.get("service", spec.service)
 

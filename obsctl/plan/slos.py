@@ -12,7 +12,7 @@ from ..durations import format_duration, parse_duration
 from ..slo import Tier, burn_threshold, effective_tiers, error_budget
 
 if TYPE_CHECKING:
-    from ..model import Spec
+    from ..model import SLO, Spec
 
 SHORT = "5m"  # the shortest window: current burn rate, and the event rates the period is summed from
 RATIO = "slo:sli_error:ratio_rate{window}"
@@ -44,7 +44,7 @@ def window_name(window: str) -> str:
     return format_duration(parse_duration(window))
 
 
-def alert_windows(slo: object) -> list[str]:
+def alert_windows(slo: SLO) -> list[str]:
     """The windows the SLO's enabled tiers read, and 5m, shortest first."""
     names = {window_name(SHORT)}
     if slo.alerting.enabled:
@@ -91,7 +91,7 @@ def _camel(text: str) -> str:
 # --- alerts --------------------------------------------------------------------------------------------------
 
 
-def severity(slo: object, tier: Tier) -> str:
+def severity(slo: SLO, tier: Tier) -> str:
     """The spec's severity for the tier's action (critical / warning when the spec names none)."""
     return getattr(slo.alerting, f"{tier.action}_severity") or DEFAULT_SEVERITY[tier.action]
 

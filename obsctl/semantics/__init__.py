@@ -18,6 +18,7 @@ from .expressions import AGGREGATIONS, COUNTER_FUNCS, FUNCTIONS, GAUGE_FUNCS, RA
 from .gotemplate import template_error
 
 if TYPE_CHECKING:
+    from ..model import Spec
     from ..yamlsource import SourceMap
 
 __all__ = ["AGGREGATIONS", "COUNTER_FUNCS", "FUNCTIONS", "GAUGE_FUNCS", "RANGE_FUNCS", "Analysis", "RefInfo",
@@ -28,7 +29,7 @@ SECTIONS = (derived.check_derived, sources.check_sources, alerts.check_alerts, r
             slos.check_slos, dashboards.check_dashboards, tests.check_tests)
 
 
-def analyse(spec: object, smap: SourceMap) -> Analysis:
+def analyse(spec: Spec, smap: SourceMap) -> Analysis:
     """Run every semantic check over a validated spec."""
     c = Checker(spec, smap)
     c.build_refs()

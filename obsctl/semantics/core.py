@@ -4,12 +4,16 @@ the names expressions may use, and each expression parsed once and checked."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Location
 from ..expr import ast
 from ..expr.parser import ExprSyntaxError, parse
 from ..yamlsource import SourceMap
 from .expressions import RefInfo, check_node
+
+if TYPE_CHECKING:
+    from ..model import Spec
 
 
 @dataclass
@@ -29,7 +33,7 @@ class Analysis:
 class Checker:
     """Collects one spec's Analysis; the section modules (obsctl/semantics/<section>.py) call it."""
 
-    def __init__(self, spec: object, smap: SourceMap) -> None:
+    def __init__(self, spec: Spec, smap: SourceMap) -> None:
         self.spec = spec
         self.smap = smap
         self.out = Analysis()

@@ -8,6 +8,7 @@ from ..expr import ast
 from .expressions import RefInfo, uses_events
 
 if TYPE_CHECKING:
+    from ..model import Panel
     from .core import Checker
 
 
@@ -34,7 +35,7 @@ def check_dashboards(c: Checker) -> None:
                 _panel(c, item, base + (i,))
 
 
-def _panel(c: Checker, p: object, path: tuple) -> None:
+def _panel(c: Checker, p: Panel, path: tuple) -> None:
     exprs = [(p.expr, path + ("expr",))] if p.expr else [(q.expr, path + ("queries", k, "expr"))
                                                            for k, q in enumerate(p.queries)]
     if p.type == "text":

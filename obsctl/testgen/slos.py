@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 from ..compile.promql import matchers_text, number
 from ..durations import format_duration, parse_duration
@@ -30,6 +31,9 @@ from ..plan.slos import (
 from ..slo import Tier, burn_threshold, can_fire, effective_tiers, error_budget, scenario_ratios
 from .gotemplate import humanize_percentage
 from .regex_examples import examples as _examples
+
+if TYPE_CHECKING:
+    from ..model import SLO, Spec
 
 #
 # Each SLO gets: a healthy service with no error series at all (recorded values read 0, the budget is whole);
@@ -159,7 +163,7 @@ def test_groups(plan: Plan) -> tuple[list[dict], list[str]]:
     return tests, notes
 
 
-def _missing(slo: object, scenarios: list) -> list[str]:
+def _missing(slo: SLO, scenarios: list) -> list[str]:
     if not _tiers(slo):
         return []
     out = [f"{role} scenario: no constant error ratio {what} with these tiers"
@@ -172,7 +176,7 @@ def _missing(slo: object, scenarios: list) -> list[str]:
     return out
 
 
-def _tiers(slo: object) -> list[Tier]:
+def _tiers(slo: SLO) -> list[Tier]:
     return [t for t in effective_tiers(slo) if t.enabled] if slo.alerting.enabled else []
 
 
@@ -235,7 +239,7 @@ def _healthy(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], rate:
     return sc
 
 
-def _record_series(spec: object, name: str, record: str, window: str | None) -> str:
+def _record_series(spec: Spec, name: str, record: str, window: str | None) -> str:
     labels = record_labels(spec, name)
     if window:
         labels["sloth_window"] = window

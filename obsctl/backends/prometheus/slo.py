@@ -28,6 +28,7 @@ Choices that matter to users:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...compile.promql import number
 from ...durations import parse_duration
@@ -56,6 +57,9 @@ from ...plan.slos import (
 from ...slo import Tier, effective_tiers, error_budget
 from .. import Artifact, BackendError, Renderer
 from .operator import prometheusrule_text
+
+if TYPE_CHECKING:
+    from ...model import Spec
 
 # --- the rules ----------------------------------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ def _check_names(plan: Plan) -> None:
 # --- build ---------------------------------------------------------------------------------------------------------
 
 
-def paths(spec: object) -> dict[str, str]:
+def paths(spec: Spec) -> dict[str, str]:
     """Where the SLO output goes: rules, tests and (with --format prometheusrule) the PrometheusRule."""
     base = f"prometheus/{spec.service}.slo"
     return {"rules": f"{base}.rules.yml", "tests": f"{base}.tests.yml", "prometheusrule": f"{base}.prometheusrule.yml"}
