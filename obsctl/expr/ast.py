@@ -63,10 +63,23 @@ class Call(Node):
 
 
 @dataclass
+class Matching:
+    """PromQL vector matching on a binary operator: `on(a, b)` or `ignoring(a, b)`, then optionally
+    `group_left(c)` / `group_right(c)` (many-to-one / one-to-many, copying labels `c` from the "one" side)."""
+
+    on: bool  # True: on(labels); False: ignoring(labels)
+    labels: list[str] = field(default_factory=list)
+    group: str | None = None  # "left" | "right" | None (one-to-one)
+    include: list[str] = field(default_factory=list)  # the labels listed in group_left(...) / group_right(...)
+
+
+@dataclass
 class BinOp(Node):
     op: str
     left: Node
     right: Node
+    matching: Matching | None = None  # None: match on all labels (PromQL's default)
+    return_bool: bool = False  # `> bool`: a comparison that returns 0/1 instead of filtering
 
 
 @dataclass
