@@ -86,7 +86,8 @@ def validate(
             extra = f" ({errors} error(s), {warnings} warning(s))" if result.diagnostics else ""
             from .report import printable
 
-            print(f"{printable(str(path))}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
+            shown = "<stdin>" if str(path) == "-" else printable(str(path))
+            print(f"{shown}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
     if fmt is not Format.human:
         _emit(all_diags, None, fmt)
     raise typer.Exit(1 if failed else 0)
