@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-PY=${PYTHON:-python3}
+PY=.venv/bin/python  # made by scripts/setup.sh
 "$PY" -m ruff check obsctl tests benchmarks
 "$PY" -m pytest -q "$@"
