@@ -121,6 +121,29 @@ def build(
     raise typer.Exit(code)
 
 
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def diff(
+    spec: SpecArg,
+    against: Annotated[str, typer.Option("--against", "-a", help="a git revision (the spec as it was there) or a "
+                                                                  "directory of output built earlier")],
+    env: EnvOpt = None,
+    target: TargetOpt = None,
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, markdown (a pull-request comment) or json")
+                   ] = DiffFormat.text,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="exit 1 when anything changed")] = False,
+) -> None:
+    """What building the spec would change: alerts, records, routes, receivers, panels, monitors."""
+    from .diff import run_diff
+
+    raise typer.Exit(run_diff(spec, env, against, target or ["all"], fmt.value, exit_code))
+
+
 @app.command("test")
 def test_cmd(
     spec: SpecArg,
