@@ -144,6 +144,19 @@ def diff(
     raise typer.Exit(run_diff(spec, env, against, target or ["all"], fmt.value, exit_code))
 
 
+@app.command()
+def docs(
+    spec: SpecArg,
+    env: EnvOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/docs/<service>"
+                                                                 "[-<env>])")] = None,
+) -> None:
+    """Write the on-call page, the alert catalog and dashboard layout pictures (Markdown and SVG)."""
+    from .catalog import run_docs
+
+    raise typer.Exit(run_docs(spec, env, out))
+
+
 @app.command("test")
 def test_cmd(
     spec: SpecArg,

@@ -90,3 +90,13 @@ def test_validate_only_specs_skips_unrelated_yaml(tmp_path):
     assert result.exit_code == 0, result.output
     assert "svc.yaml: ok" in result.output and "values.yaml" not in result.output
     assert CliRunner().invoke(app, ["validate", *files]).exit_code == 1  # without the flag every file is a spec
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(capsys):
+    """CI logs and redirected output get no spinner or bar; the work still runs."""
+    from obsctl.progress import status, track
+
+    with status("working"):
+        done = list(track(range(3), "steps", total=3))
+    assert done == [0, 1, 2]
+    assert capsys.readouterr() == ("", "")
