@@ -27,5 +27,5 @@ def test_setup_creates_and_installs_into_a_venv():
 
 def test_the_scripts_run_what_setup_installed():
     assert 'PY=.venv/bin/python' in _code("scripts/test.sh")
-    for path in ("scripts/demo.sh", ".ci/run"):
+    for path in ("scripts/test.sh", "scripts/demo.sh", ".ci/run"):
         assert 'export PATH="$PWD/.venv/bin:$PATH"' in _code(path), path
