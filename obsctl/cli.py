@@ -16,7 +16,7 @@ app = typer.Typer(
     name="obsctl",
     help="Monitoring as code: one YAML spec compiled to Prometheus, Loki, Alertmanager, Grafana and Datadog.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # `obsctl --install-completion` (bash, zsh, fish, PowerShell)
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -30,7 +30,26 @@ class Format(StrEnum):
 
 # The target choices come from the backend registry (its names only: no backend module is imported here).
 Target = StrEnum("Target", {name: name for name in (*TARGETS, "all")})
-ALL_TARGETS = Target("all")
+TARGET_HELP = f"target(s): {', '.join(t.value for t in Target)}; repeat -t or separate with commas"
+
+
+def _targets(values: list[str] | None) -> list[str]:
+    """`-t prometheus -t loki` and `-t prometheus,loki` alike; every name checked against the registry."""
+    names = [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
+    choices = [t.value for t in Target]
+    for n in names:
+        if n not in choices:
+            raise typer.BadParameter(f"'{n}' is not one of {', '.join(choices)}")
+    return list(dict.fromkeys(names)) or ["all"]
+
+
+def _complete_target(incomplete: str) -> list[str]:
+    done, _, last = incomplete.rpartition(",")
+    return [f"{done},{t.value}" if done else t.value for t in Target if t.value.startswith(last)]
+
+
+TargetOpt = Annotated[list[str] | None, typer.Option("--target", "-t", help=TARGET_HELP, callback=_targets, metavar="TARGET[,TARGET]",
+                                                     autocompletion=_complete_target, show_default="all")]
 
 
 SpecArg = Annotated[Path, typer.Argument(help="spec file", show_default=False)]
@@ -66,10 +85,17 @@ def validate(
     env: EnvOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.human,
     strict: Annotated[bool, typer.Option("--strict", help="treat warnings as errors")] = False,
+    only_specs: Annotated[bool, typer.Option(
+        "--only-specs", help="skip files that are not obsctl specs (a top-level `service:` and another spec key); "
+                             "for pre-commit and globs over all YAML")] = False,
 ) -> None:
     """Check specs: structure, references, expressions, routing. Exit 0 clean, 1 on errors."""
     from .pipeline import check
 
+    if only_specs:
+        from .recognise import is_spec
+
+        specs = [p for p in specs if is_spec(p)]
     all_diags = []
     failed = False
     for path in specs:
@@ -96,7 +122,7 @@ def validate(
 @app.command()
 def build(
     spec: SpecArg,
-    target: Annotated[list[Target], typer.Option("--target", "-t", help="target(s) to build")] = [ALL_TARGETS],  # noqa: B006
+    target: TargetOpt = None,
     env: EnvOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/<service>[-<env>])")] = None,
     templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,
@@ -106,8 +132,44 @@ def build(
     """Compile a spec to the target's files, checked before anything is written."""
     from .build import run_build
 
-    code = run_build(spec, [t.value for t in target], env, out, templates, fmt, check_only)
+    code = run_build(spec, target or ["all"], env, out, templates, fmt, check_only)
     raise typer.Exit(code)
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def diff(
+    spec: SpecArg,
+    against: Annotated[str, typer.Option("--against", "-a", help="a git revision (the spec as it was there) or a "
+                                                                  "directory of output built earlier")],
+    env: EnvOpt = None,
+    target: TargetOpt = None,
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, markdown (a pull-request comment) or json")
+                   ] = DiffFormat.text,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="exit 1 when anything changed")] = False,
+) -> None:
+    """What building the spec would change: alerts, records, routes, receivers, panels, monitors."""
+    from .diff import run_diff
+
+    raise typer.Exit(run_diff(spec, env, against, target or ["all"], fmt.value, exit_code))
+
+
+@app.command()
+def docs(
+    spec: SpecArg,
+    env: EnvOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/docs/<service>"
+                                                                 "[-<env>])")] = None,
+) -> None:
+    """Write the on-call page, the alert catalog and dashboard layout pictures (Markdown and SVG)."""
+    from .catalog import run_docs
+
+    raise typer.Exit(run_docs(spec, env, out))
 
 
 @app.command("test")
