@@ -25,9 +25,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from obsctl.alert_tests import not_generated, read_not_generated
 from obsctl.compile.promql import quote
 from obsctl.starter import STARTER
+from obsctl.testgen.alerts import not_generated, read_not_generated
 
 EXAMPLES = int(os.environ.get("OBSCTL_FUZZ_EXAMPLES", "30"))
 # Shrinking a failure to its smallest form takes minutes: only in a full run; CI reports the example as drawn.
@@ -163,7 +163,7 @@ def _assert_exact(docs: dict, values: dict[str, str]) -> None:
     if "alert_title" in values:
         assert _rule(docs, "ServiceDown")["annotations"]["title"] == v("alert_title")
     grafana = docs["grafana/dashboards/svc-overview.json"]
-    datadog = docs["datadog/dashboards/overview.json"]
+    datadog = docs["datadog/dashboards/svc.overview.json"]
     if "dashboard_title" in values:
         assert grafana["title"] == datadog["title"] == v("dashboard_title")
     if "panel_title" in values:
