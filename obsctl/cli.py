@@ -64,6 +64,16 @@ def _env_name(value: str | None) -> str | None:
     return value
 
 
+def _codes(values: list[str] | None) -> list[str]:
+    import re
+
+    codes = [c.strip().upper() for v in values or [] for c in v.split(",") if c.strip()]
+    for c in codes:
+        if not re.fullmatch(r"OBS[0-9]{3}", c):
+            raise typer.BadParameter(f"'{c}' is not a diagnostic code (OBS followed by three digits)")
+    return codes
+
+
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="apply this environment's overrides",
                                             callback=_env_name)]
 
@@ -88,6 +98,9 @@ def validate(
     only_specs: Annotated[bool, typer.Option(
         "--only-specs", help="skip files that are not obsctl specs (a top-level `service:` and another spec key); "
                              "for pre-commit and globs over all YAML")] = False,
+    ignore: Annotated[list[str] | None, typer.Option(
+        "--ignore", metavar="CODE[,CODE]", help="leave out warnings with these codes (OBS311,OBS242); errors stay",
+        callback=lambda v: _codes(v))] = None,
 ) -> None:
     """Check specs: structure, references, expressions, routing. Exit 0 clean, 1 on errors."""
     from .pipeline import check
@@ -99,7 +112,7 @@ def validate(
     all_diags = []
     failed = False
     for path in specs:
-        result = check(path, env, every_env=True)
+        result = check(path, env, every_env=True, ignore=frozenset(ignore or ()))
         all_diags.extend(result.diagnostics)
         if fmt is Format.human:
             _emit(result.diagnostics, result.smap, fmt)
