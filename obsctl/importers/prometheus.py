@@ -27,6 +27,7 @@ SERVICE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
 GROUP_KEYS = {"name", "rules", "interval"}
 FIELD_ANNOTATIONS = {"summary": "summary", "description": "description", "runbook_url": "runbook", "title": "title"}
+KEEP_SERVICE = "{{ $labels.service }}"
 PROGRESS_AT = 1000  # rules; below this an import is quick enough to need no progress line
 
 
@@ -378,9 +379,6 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
         report.notes.append("groups without an interval run at Prometheus' global evaluation_interval; the built "
                             "groups say " + spec.get("targets", {}).get("prometheus", {}).get("evaluation_interval",
                                                                                           "1m"))
-    if alerts:
-        report.notes.append(f"obsctl adds the label service=\"{service}\" to every alert (and a summary annotation "
-                            "where the source has none); alerts keep all their other labels")
     return out
 
 
@@ -442,8 +440,12 @@ def _alert(r: SourceRule, d: Decision, service: str, team: str | None, report: I
                        else f"the label '{k}': not a valid label name", r.line)
             continue
         out_labels[k] = v
+    if "service" not in labels:
+        # obsctl sets service="<service>" on every alert, which would replace a service label the series carry;
+        # this template keeps the series' own (and Prometheus drops a label whose value renders empty).
+        out_labels["service"] = KEEP_SERVICE
     if out_labels:
-        entry["labels"] = out_labels
+        entry["labels"] = dict(sorted(out_labels.items()))
     if d.why is not None:
         entry["overrides"] = {"promql": r.expr}
     for k in sorted(set(r.raw) - RULE_KEYS):
