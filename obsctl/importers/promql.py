@@ -283,6 +283,8 @@ def _selector(vs: object, ctx: Context, in_agg: bool, window: bool) -> str | Non
     if vs.name in ctx.records:
         return f"reads the recording rule {vs.name}, whose name obsctl cannot keep"
     kind = ctx.kinds.get(vs.name)
+    if kind is None and ":" in vs.name:
+        return f"reads {vs.name}, a recording rule's name, which obsctl's catalog cannot hold"
     if kind is None:
         return f"the metric {vs.name} has no catalog entry"
     have = {(m.name, m.value) for m in vs.matchers.matchers if str(m.op).endswith("Equal")
