@@ -133,7 +133,9 @@ class _Translator:
         if why is None:
             why = pq.faithful(node, self.ctx)
         if why is None:
-            return {"expr": pq.to_obsctl(node, self.ctx)}, True
+            import dataclasses
+
+            return {"expr": pq.to_obsctl(node, dataclasses.replace(self.ctx, spelling=pq.spellings(expr)))}, True
         self.report.add(file, item, VERBATIM, f"query kept as overrides.promql: {why}")
         return {"overrides": {"promql": expr}}, False
 

@@ -163,7 +163,10 @@ def _guard_split(node: object) -> tuple[object, object] | None:
 
 
 def decide(rule: SourceRule, ctx: pq.Context) -> Decision:
+    import dataclasses
+
     node = rule.parsed
+    ctx = dataclasses.replace(ctx, spelling=pq.spellings(rule.expr))
     if rule.is_alert:
         if (url := _probe(node)) is not None:
             return Decision(probe=url)
@@ -262,7 +265,7 @@ def _duration(value: object) -> str | None:
 
 
 def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, report: ImportReport,
-               forced: dict[int, str]) -> Imported:
+               forced: dict[int, str], no_by: bool = False) -> Imported:
     """The spec for `rules`; `forced` maps rule indexes to a reason to keep them verbatim (from the check)."""
     from .promql import Usage
 
@@ -290,7 +293,14 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
             names_seen[r.name] = names_seen.get(r.name, 0) + 1
     taken = set(metrics)
     kept: dict[str, str] = {}
-    window_spec = SimpleNamespace(defaults=SimpleNamespace(by=[], window="5m"), derived={})
+    # obsctl's record names start with the labels `defaults.by` keeps (`environment:...`); when every record of
+    # the source starts with one such label, that is the spec's defaults.by (the check below proves it changes
+    # no expression)
+    levels = {r.name.split(":")[0] for r in rules if not r.is_alert and r.name.count(":") == 2}
+    by = [next(iter(levels))] if len(levels) == 1 and next(iter(levels)) != "service" and \
+        LABEL_NAME.fullmatch(next(iter(levels))) and all(r.name.count(":") == 2 for r in rules if not r.is_alert) \
+        and not no_by else []
+    window_spec = SimpleNamespace(defaults=SimpleNamespace(by=by, window="5m"), derived={})
     ctx = pq.Context(kinds=kinds, records=records, strip=strip, derived={})
     derived_names: dict[int, tuple[str, str | None]] = {}
     for i, r in enumerate(rules):
@@ -309,6 +319,8 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
     ctx = pq.Context(kinds=kinds, records=records - set(kept), strip=strip, derived=kept)
 
     spec: dict = {"version": 1, "service": service}
+    if by:
+        spec["defaults"] = {"by": by}
     team = {str(r.raw.get("labels", {}).get("team")) for r in rules if r.is_alert}
     if len(team) == 1 and (t := next(iter(team))) != "None" and "{{" not in t:
         spec["team"] = t
@@ -501,7 +513,7 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
     for attempt in range(3):
         trial = ImportReport("prometheus")
         trial.findings = list(report.findings)
-        imported = build_spec(rules, paths, service, trial, forced)
+        imported = build_spec(rules, paths, service, trial, forced, no_by=bool(forced))
         doc = SpecDoc(imported.spec, header=_header(paths))
         with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
             spec_path = Path(tmp) / "obsctl.yaml"

@@ -215,6 +215,7 @@ class Context:
     records: set[str] = field(default_factory=set)  # recording rules of the source (obsctl cannot keep their names)
     strip: dict[str, str] = field(default_factory=dict)  # the source selector obsctl adds back to every query
     derived: dict[str, str] = field(default_factory=dict)  # record -> derived name, when the record keeps its name
+    spelling: dict[int, str] = field(default_factory=dict)  # milliseconds -> the source's spelling (24h, not 1d)
 
 
 def faithful(node: object, ctx: Context, in_agg: bool = False) -> str | None:
@@ -340,7 +341,23 @@ def number(value: float) -> str:
     return repr(value)
 
 
-def duration(td: object) -> str:
+_DURATION = re.compile(r"(?<![\w.])(?:[0-9]+(?:ms|[smhdwy]))+(?![\w.])")
+
+
+def spellings(text: str) -> dict[int, str]:
+    """How the source writes each duration it holds, so a translation keeps `24h` rather than `1d`."""
+    out: dict[int, str] = {}
+    for token in _DURATION.findall(text):
+        try:
+            out.setdefault(_ms(pp.parse_duration(token)), token)
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def duration(td: object, ctx: Context | None = None) -> str:
+    if ctx is not None and (spelt := ctx.spelling.get(_ms(td))):
+        return spelt
     return pp.display_duration(td)
 
 
@@ -358,8 +375,8 @@ def to_obsctl(node: object, ctx: Context) -> str:
         return _sel_text(node, ctx)
     if isinstance(node, pp.MatrixSelector):
         vs = node.vector_selector
-        off = f" offset {duration(vs.offset)}" if vs.offset else ""
-        return f"{_sel_text(vs, ctx, offset=False)}[{duration(node.range)}]{off}"
+        off = f" offset {duration(vs.offset, ctx)}" if vs.offset else ""
+        return f"{_sel_text(vs, ctx, offset=False)}[{duration(node.range, ctx)}]{off}"
     if isinstance(node, pp.Call):
         return f"{node.func.name}({', '.join(to_obsctl(a, ctx) for a in node.args)})"
     if isinstance(node, pp.AggregateExpr):
@@ -390,5 +407,5 @@ def _sel_text(vs: object, ctx: Context, offset: bool = True) -> str:
         ms.append(f"{m.name}{op}{json.dumps(m.value, ensure_ascii=False)}")
     text = name + (f"{{{', '.join(ms)}}}" if ms else "")
     if offset and vs.offset:
-        text += f" offset {duration(vs.offset)}"
+        text += f" offset {duration(vs.offset, ctx)}"
     return text
