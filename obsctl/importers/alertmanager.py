@@ -325,7 +325,7 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
             for target, word in words.items():
                 if target == "pagerduty" and word != sev.lower() or target == "opsgenie" and word != sev.upper():
                     severities[sev][target] = word
-    for sev, entry in severities.items():
+    for entry in severities.values():
         if entry["receivers"] == [BLACKHOLE]:
             entry["receivers"] = []
     routing["severities"] = {k: (v["receivers"] if set(v) == {"receivers"} else v) for k, v in severities.items()}
