@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import promql as pq
+from .prometheus import check_size
 from .report import CHANGED, DROPPED, VERBATIM, ImportFailure, ImportReport
 from .specfile import SpecDoc
 from .yamlin import load_documents, read_text
@@ -370,6 +371,7 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
         report = ImportReport("grafana")
         spec, sources = build_spec(dashboards, service, report, forced)
         doc = SpecDoc(spec, header=f"Imported by `obsctl import grafana` from {', '.join(p.name for p in paths)}.")
+        check_size(doc, paths[0], len(dashboards))
         with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
             spec_path = Path(tmp) / "obsctl.yaml"
             spec_path.write_text(doc.text(), encoding="utf-8")

@@ -217,14 +217,15 @@ def _common_selector(rules: list[SourceRule], records: set[str]) -> dict[str, st
     return selector if not any(n in records for n in selector) else {}
 
 
-def _derived_name(record: str, taken: set[str], node_text: str | None, window_spec: SimpleNamespace) -> tuple[str, str | None]:
+def _derived_name(record: str, taken: set[str], node_text: str | None, window_spec: SimpleNamespace,
+                  keep: bool = True) -> tuple[str, str | None]:
     """(derived name, window) for a recording rule: the name obsctl's `level:metric:operations` turns back into
     `record` when there is one, else the record name with ':' spelt '__'."""
     from ..expr.parser import ExprSyntaxError, parse
     from ..naming import record_name
 
     parts = record.split(":")
-    if len(parts) == 3 and LABEL_NAME.fullmatch(parts[1]) and parts[1] not in taken:
+    if keep and len(parts) == 3 and LABEL_NAME.fullmatch(parts[1]) and parts[1] not in taken:
         try:
             node = parse(node_text) if node_text else parse("0")
         except ExprSyntaxError:
@@ -244,7 +245,7 @@ def _derived_name(record: str, taken: set[str], node_text: str | None, window_sp
     return name, None
 
 
-def _alert_key(name: str, severity: str, taken: set[str]) -> str:
+def _alert_key(name: str, severity: str, taken: dict | set) -> str:
     if ALERT_NAME.fullmatch(name) and name not in taken:
         return name
     base = re.sub(r"[^A-Za-z0-9_]", "_", name) or "Alert"
@@ -309,8 +310,7 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
         text = None
         if i not in forced and pq.faithful(r.parsed, ctx) is None:
             text = pq.to_obsctl(r.parsed, ctx)
-        name, window = _derived_name(r.name, taken if names_seen[r.name] == 1 else taken | {r.name.split(":")[1]
-                                     if r.name.count(":") == 2 else r.name}, text, window_spec)
+        name, window = _derived_name(r.name, taken, text, window_spec, keep=names_seen[r.name] == 1)
         taken.add(name)
         derived_names[i] = (name, window)
         if names_seen[r.name] == 1 and LABEL_NAME.fullmatch(name) and r.name.count(":") == 2 \
@@ -400,7 +400,7 @@ def _alert(r: SourceRule, d: Decision, service: str, team: str | None, report: I
 
     labels = {str(k): v for k, v in (r.raw.get("labels") or {}).items()}
     severity = labels.pop("severity", None)
-    key = _alert_key(r.name, str(severity or ""), set(alerts))
+    key = _alert_key(r.name, str(severity or ""), alerts)
     entry: dict = {}
     if severity is None:
         report.add(r.file, r.item(), CHANGED, "it has no severity label: obsctl requires one, so the built alert "
@@ -515,6 +515,7 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
         trial.findings = list(report.findings)
         imported = build_spec(rules, paths, service, trial, forced, no_by=bool(forced))
         doc = SpecDoc(imported.spec, header=_header(paths))
+        check_size(doc, paths[0], len(rules))
         with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
             spec_path = Path(tmp) / "obsctl.yaml"
             spec_path.write_text(doc.text(), encoding="utf-8")
@@ -543,6 +544,17 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
             return doc, imported.report
     raise ImportFailure("OBS824", "the import did not settle", str(paths[0]),  # pragma: no cover
                         hint="this is a bug in the importer: please report it with the input")
+
+
+def check_size(doc: SpecDoc, first: Path, items: int) -> None:
+    """A spec obsctl would refuse to read (OBS003) is an error here, not a file written for nothing."""
+    from ..yamlsource import MAX_FILE_BYTES
+
+    size = len(doc.text().encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise ImportFailure("OBS825", f"the spec for these {items} items would be {size:,} bytes, over the "
+                            f"{MAX_FILE_BYTES:,} bytes obsctl reads in one spec", str(first),
+                            hint="import the files in parts, one spec per service or team")
 
 
 def _header(paths: list[Path]) -> str:
