@@ -223,6 +223,32 @@ def init(
     raise typer.Exit(write_starter(path, service, force))
 
 
+class ImportKind(StrEnum):
+    prometheus = "prometheus"
+    alertmanager = "alertmanager"
+    grafana = "grafana"
+
+
+@app.command("import")
+def import_cmd(
+    kind: Annotated[ImportKind, typer.Argument(help="what the files are", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="files (a directory of dashboards for grafana)",
+                                                show_default=False)],
+    service: Annotated[str | None, typer.Option("--service", help="service name (default: from the input)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="spec file to write (default: stdout)")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="report format: human or json")] = "human",
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
+) -> None:
+    """Write a spec from existing rules, routing or dashboards, and report what could not be carried over.
+    Exit 0 when everything was, 1 when something was reported."""
+    if fmt not in ("human", "json"):
+        print(f"error: --format must be 'human' or 'json', not '{fmt}'", file=sys.stderr)
+        raise typer.Exit(2)
+    from .importers import run
+
+    raise typer.Exit(run(kind.value, files, service, out, fmt, force))
+
+
 @app.command()
 def version() -> None:
     """Print obsctl's version."""
