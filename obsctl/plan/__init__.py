@@ -15,8 +15,9 @@ from ..diagnostics import Diagnostic
 from ..expr import ast
 from ..slo import Tier, effective_tiers
 from . import alerts as _alerts
+from . import routing as _routing
 from . import slos as _slos
-from .routing import RouteCase, expected_receivers, route_cases
+from .routing import RouteCase, expected_receivers
 
 if TYPE_CHECKING:
     from ..compile.datadog import Datadog
@@ -114,7 +115,7 @@ class Plan:
         """The label sets routing must send to the receivers the spec names (for `amtool config routes test`);
         made on demand: the Alertmanager backend first reports routes Alertmanager would reject."""
         if "route_cases" not in self._cache:
-            self._cache["route_cases"] = route_cases(self.spec)
+            self._cache["route_cases"] = _routing.route_cases(self.spec)
         return self._cache["route_cases"]
 
     def records(self) -> dict[str, str]:
