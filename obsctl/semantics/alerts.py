@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from ..diagnostics import did_you_mean
 from ..expr import ast
 from ..model import RegexMatch
-from ..routing_regex import fullmatch
+from ..routing_regex import fullmatch, re2_error
 from .expressions import has_comparison, uses_events
 from .gotemplate import template_error
-from .labels import agg_text, check_labels
+from .labels import agg_text, check_labels, inference
 
 if TYPE_CHECKING:
     from .core import Checker
@@ -117,11 +117,29 @@ def _may_match(match: dict, static: dict[str, str]) -> bool:
             continue
         have = static[label]
         if isinstance(want, RegexMatch):
-            if not fullmatch(want.regex, have):
+            if not re2_error(want.regex) and not fullmatch(want.regex, have):  # a bad regex is OBS205's
                 return False
         elif have not in ([want] if isinstance(want, str) else want):
             return False
     return True
+
+
+def _input_labels(c: Checker, node: ast.Node) -> set[str]:
+    """The labels the series an expression reads carry (derived metrics followed), as far as the catalog says."""
+    inf = inference(c)
+    out: set[str] = set()
+    stack, seen = [node], set()
+    while stack:
+        for n in ast.walk(stack.pop()):
+            if not isinstance(n, ast.Ref):
+                continue
+            if n.name in c.spec.derived and n.name not in seen:
+                seen.add(n.name)
+                inner = c.out.exprs.get(("derived", n.name, "expr"))
+                if inner is not None:
+                    stack.append(inner)
+            out |= inf.raw(n) or set()
+    return out
 
 
 def _label_checks(c: Checker, name: str, when: ast.Node, guard: ast.Node | None) -> None:
@@ -161,9 +179,11 @@ def _label_checks(c: Checker, name: str, when: ast.Node, guard: ast.Node | None)
                 if inh.equal:
                     # a label missing on both alerts counts as equal: the inhibition would cross its values
                     uses += [(k, f"routing.inhibit[{i}].equal") for k in inh.equal]
+    inputs = _input_labels(c, when) if uses else set()
     seen: set[str] = set()
     for label, where in uses:
-        if label in kept or label in static or label in seen:
+        # only what the condition drops: a label its input series carry (others may be another alert's own label)
+        if label in kept or label in static or label in seen or label not in inputs:
             continue
         seen.add(label)
         c.report("OBS331", "error", f"{where} reads the label '{label}', which the condition's result does not "

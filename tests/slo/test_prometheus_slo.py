@@ -258,7 +258,7 @@ def test_no_slos_no_output(tmp_path: Path) -> None:
 def test_record_names_are_what_the_rules_record() -> None:
     ctx = context(AVAILABILITY)
     names = plan_slos.record_names(ctx.spec, "availability")
-    assert names["selector"] == '{sloth_id="checkout-api-availability", sloth_service="checkout-api", ' \
+    assert names["selector"] == '{job="checkout-api", sloth_id="checkout-api-availability", sloth_service="checkout-api", ' \
                                 'sloth_slo="availability", team="checkout"}'
     assert list(names["error_ratio"]) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
     assert names["period"] == "30d"
@@ -278,14 +278,15 @@ def test_alert_rules_per_tier() -> None:
         ("page-fast", "2m"), ("page-slow", "15m"), ("ticket-fast", "1h"), ("ticket-slow", "3h")]
     fast = alerts[0]
     assert fast.expr == (
-        '(max(slo:sli_error:ratio_rate1h{sloth_id="checkout-api-availability", sloth_service="checkout-api", '
-        'sloth_slo="availability", team="checkout"}) > (14.4 * 0.001) and max(slo:sli_error:ratio_rate5m{sloth_id='
+        '(max(slo:sli_error:ratio_rate1h{job="checkout-api", sloth_id="checkout-api-availability", '
+        'sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > (14.4 * 0.001) and '
+        'max(slo:sli_error:ratio_rate5m{job="checkout-api", sloth_id='
         '"checkout-api-availability", sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > '
         '(14.4 * 0.001)) '
         'and on() (sum(increase(http_requests_total{job="checkout-api"}[1h])) >= 100)')
     # the spec's own `tier` label survives; severity is the spec's vocabulary; the SLO's team wins over the spec's
-    assert fast.labels == {"action": "page", "service": "checkout-api", "severity": "P1", "slo": "availability",
-                           "slo_tier": "page-fast", "team": "checkout", "tier": "1"}
+    assert fast.labels == {"action": "page", "job": "checkout-api", "service": "checkout-api", "severity": "P1",
+                           "slo": "availability", "slo_tier": "page-fast", "team": "checkout", "tier": "1"}
     assert fast.annotations["runbook_url"] == "https://runbooks.example.org/checkout-api/availability"
     assert fast.annotations["description"].startswith("Error ratio {{ $value | humanizePercentage }} over the last 1h")
 
