@@ -94,7 +94,7 @@ FUNCTION_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LabelSet:
     """A node's result: its kind (scalar, instant, range, string) and the labels every series of it carries
     (None when they are unknown)."""
@@ -151,8 +151,10 @@ class Inference:
         self.out: dict[tuple, ExprLabels] = c.out.labels
         self._derived: dict[str, LabelSet] = {}
         self._busy: set[str] = set()
+        self._raw: dict[str, frozenset[str] | None] = {}  # per name: what its series carry
         self.reported: set[tuple] = set()  # paths whose findings the checks have reported
         self.default_by = frozenset(self.spec.defaults.by)
+        self._by_default = LabelSet(INSTANT, self.default_by)
 
     # -- public ---------------------------------------------------------------------------------------------
     def labels(self, path: tuple) -> ExprLabels | None:
@@ -169,7 +171,13 @@ class Inference:
     # -- what a name's series carry -------------------------------------------------------------------------
     def raw(self, ref: ast.Ref) -> frozenset[str] | None:
         """The labels of a catalog metric's series as scraped: declared, selector and target labels."""
-        info = self.refs.get(ref.name)
+        if ref.name in self._raw:
+            return self._raw[ref.name]
+        self._raw[ref.name] = out = self._raw_labels(ref.name)
+        return out
+
+    def _raw_labels(self, name: str) -> frozenset[str] | None:
+        info = self.refs.get(name)
         if info is None or info.target not in self.spec.metrics:
             return None
         m = self.spec.metrics[info.target]
@@ -240,7 +248,7 @@ class Inference:
 
     def _implicit(self, labels: frozenset[str] | None, in_agg: bool) -> LabelSet:
         if IMPLICIT_AGGREGATION and not in_agg:
-            return LabelSet(INSTANT, self.default_by)
+            return self._by_default
         return LabelSet(INSTANT, labels)
 
     def _ref(self, ref: ast.Ref, in_agg: bool) -> LabelSet:
