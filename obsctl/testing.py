@@ -85,7 +85,7 @@ def _scenarios(test_doc: dict) -> list[tuple[str, str, str, float, bool]]:
 
 
 def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
-    from .testgen.alerts import not_generated, read_not_generated
+    from .testgen.alerts import NEVER_FIRES, not_generated, read_not_generated
 
     text = test_file.read_text(encoding="utf-8")
     doc = yaml.safe_load(text) or {}
@@ -111,6 +111,8 @@ def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
         alert, spec_test, scenario, reason = read_not_generated(line)
         if spec_test is not None:  # the user's own test never runs: a failure, not a gap in the generator
             outcomes.append(Outcome("FAIL", alert, scenario, f"cannot be run with promtool: {reason}"))
+        elif reason.startswith(NEVER_FIRES):  # not a gap in the generator: the rule itself is wrong
+            outcomes.append(Outcome("FAIL", alert, scenario, reason))
         else:
             outcomes.append(Outcome("NOT GENERATED", alert, scenario, reason))
     return outcomes

@@ -37,6 +37,7 @@ class AlertPlan:
     ruler: str  # "prometheus" (metrics, probes) or "loki" (log events)
     when: ast.Node | None  # None for a probe alert or a raw override
     guard: ast.Node | None  # the volume guard (`only_if`)
+    guard_on: tuple[str, ...] | None  # the guard joins on these labels (`and on(...)`); None: a plain `and`
     probe: str | None
     overrides: Overrides
     for_: str  # "" when the alert fires at once
@@ -182,7 +183,8 @@ def build_plan(spec: Spec, analysis: Analysis, smap: SourceMap, spec_path: Path,
         labels = _alerts.labels(spec, name)
         alerts[name] = AlertPlan(
             name=name, enabled=a.enabled, ruler=_alerts.ruler(spec, analysis, name),
-            when=exprs.get(("alerts", name, "when")), guard=exprs.get(("alerts", name, "only_if")), probe=a.probe,
+            when=exprs.get(("alerts", name, "when")), guard=exprs.get(("alerts", name, "only_if")),
+            guard_on=_alerts.guard_join(analysis, name), probe=a.probe,
             overrides=a.overrides, for_=a.for_ if a.for_ not in ("0", "0s") else "",
             keep_firing_for=a.keep_firing_for or "", severity=a.severity, labels=labels,
             annotations=_alerts.annotations(spec, name),

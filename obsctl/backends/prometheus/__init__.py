@@ -41,9 +41,9 @@ def recording_group(plan: Plan) -> Group | None:
     return Group(f"{spec.service}.recording", spec.targets.prometheus.evaluation_interval, rules)
 
 
-def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None]:
-    """(condition, volume guard or None, the guard's output labels) as PromQL; the probe or override stands in
-    for the compiled `when`."""
+def alert_parts(plan: Plan, name: str) -> tuple[str, str | None]:
+    """(condition, volume guard or None) as PromQL; the probe or override stands in for the compiled `when`. What
+    the guard joins on is the plan's (`AlertPlan.guard_on`, from the label inference)."""
     a = plan.alerts[name]
     pq = plan.promql()
     try:
@@ -54,11 +54,10 @@ def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None
         else:
             when = pq.compile(a.when)
         guard = pq.compile(a.guard) if a.guard is not None else None
-        labels = pq.output_labels(a.guard) if a.guard is not None else None
     except CompileError as e:
         raise BackendError([plan.error("OBS700", f"alert '{name}': {e}", a.path + ("when",),
                                        "give overrides.promql for this alert")]) from e
-    return when, guard, labels
+    return when, guard
 
 
 def alert_group(plan: Plan) -> Group | None:
