@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import alerts, dashboards, derived, labels, routing, slos, sources, tests
+from . import alerts, dashboards, derived, engines, labels, routing, slos, sources, tests
 from .core import Analysis, Checker, RefInfo
 from .expressions import AGGREGATIONS, COUNTER_FUNCS, FUNCTIONS, GAUGE_FUNCS, RANGE_FUNCS
 from .gotemplate import template_error
@@ -26,7 +26,7 @@ __all__ = ["AGGREGATIONS", "COUNTER_FUNCS", "FUNCTIONS", "GAUGE_FUNCS", "RANGE_F
 
 # In this order: expressions of derived metrics first, since alerts, SLOs and panels name them.
 SECTIONS = (derived.check_derived, sources.check_sources, alerts.check_alerts, routing.check_routing,
-            slos.check_slos, dashboards.check_dashboards, tests.check_tests)
+            slos.check_slos, dashboards.check_dashboards, tests.check_tests, engines.check_engine)
 
 
 def analyse(spec: Spec, smap: SourceMap) -> Analysis:

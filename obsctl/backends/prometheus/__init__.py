@@ -122,9 +122,13 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
                             renderer.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(plan.spec),
                                        exporter=plan.spec.targets.prometheus.blackbox_exporter)))
     # SLO rules and tests; with --format prometheusrule the SLO module emits its own PrometheusRule instead
+    from .engines import build as build_engine
     from .slo import build as build_slo
+    from .slo import rule_groups as slo_groups
 
-    return out + build_slo(plan, renderer)
+    out += build_slo(plan, renderer)
+    # Mimir, Thanos, VictoriaMetrics: every group of the service once more, in the shape that engine loads.
+    return out + build_engine(plan, renderer, gs + (slo_groups(plan) if plan.spec.slos else []))
 
 
 # -- verify ---------------------------------------------------------------------------------------------------
@@ -169,6 +173,11 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
                 if err:
                     problems.append(Problem(art.path, f"rule {rule.get('alert') or rule.get('record')}: PromQL does not "
                                     f"parse: {err}"))
+    from .engines import verify as verify_engine
+
+    found, plain = verify_engine(artifacts, staging)
+    problems += found
+    rule_files += plain
     try:
         problems += check_rules(rule_files) if rule_files else []
         problems += _check_scrape(artifacts, staging)
