@@ -15,7 +15,7 @@ from pathlib import Path
 from .report import ImportFailure, ImportReport
 from .specfile import SpecDoc, part_dir, split_files
 
-KINDS = ("prometheus", "alertmanager", "grafana")
+KINDS = ("prometheus", "alertmanager", "grafana", "datadog")
 
 
 def run(kind: str, files: list[Path], service: str | None, out: Path | None, fmt: str, force: bool = False) -> int:
