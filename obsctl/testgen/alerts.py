@@ -656,6 +656,7 @@ def _yaml_group(g: TestGroup) -> dict:
 def test_file(plan: Plan, renderer: Renderer, groups: list, rule_file: str) -> str:
     """The promtool unit-test file for `rule_file` (a path relative to the test file)."""
     tests, skipped = generate(plan, groups)
+    _refuse_dropped_spec_tests(plan, skipped)
     order = [g.name for g in groups] if len(groups) > 1 else []
     return renderer.render("prometheus/tests.yml.j2", rule_files=[rule_file],
                       evaluation_interval=plan.spec.targets.prometheus.evaluation_interval, group_eval_order=order,
@@ -664,6 +665,24 @@ def test_file(plan: Plan, renderer: Renderer, groups: list, rule_file: str) -> s
 
 
 test_file.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name
+
+
+def _refuse_dropped_spec_tests(plan: Plan, skipped: list[Skipped]) -> None:
+    """What the spec's own `tests:` expect is never dropped silently: a build whose tests file would leave out one of
+    those expectations fails, naming the test and why (generated scenarios that cannot be made are only listed)."""
+    from ..diagnostics import BackendError
+
+    index = {spec_test_label(t.name): i for i, t in enumerate(plan.spec.tests)}
+    errors = []
+    for s in skipped:
+        if s.scenario in index:
+            i = index[s.scenario]
+            errors.append(plan.error(
+                "OBS602", f"test '{plan.spec.tests[i].name}' expects {s.alert}, which cannot become a promtool "
+                f"test: {s.reason}", ("tests", i, "expect"),
+                "fix the series notation, or remove the expectation (promtool tests only Prometheus alerts)"))
+    if errors:
+        raise BackendError(errors)
 
 
 def not_generated_line(s: Skipped) -> str:

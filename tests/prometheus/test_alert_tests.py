@@ -158,7 +158,10 @@ def test_spec_tests_section_becomes_promtool_tests(build, shapes):
                                                          "summary": "queue depth 150"}}]
 
 
-def test_spec_tests_that_cannot_be_generated_read_back_exactly(build, shapes):
+def test_spec_tests_that_cannot_be_generated_stop_the_build(shapes):
+    """An expectation the spec wrote is never dropped: the build fails (OBS602) naming each test, alert and reason."""
+    from obsctl.build import render
+
     shapes.write_text(SHAPES + textwrap.dedent('''\
         tests:
           - name: 'typo: the letter O'
@@ -173,15 +176,16 @@ def test_spec_tests_that_cannot_be_generated_read_back_exactly(build, shapes):
             expect:
               - {at: 2m, quiet: [QueueDeep]}
         '''))
-    text = build(shapes, ["prometheus"])["prometheus/shapes.tests.yml"]
-    assert not any(t["name"].startswith("spec test") for t in yaml.safe_load(text)["tests"])
-    spec_tests = [read_not_generated(line) for line in not_generated(text) if "spec test" in line]
-    assert spec_tests == [
-        ("QueueDeep", "typo: the letter O", "spec test: typo: the letter O", "cannot read series values '0+10x2O'"),
-        ("QueueStalled", "typo: the letter O", "spec test: typo: the letter O",
-         "cannot read series values '0+10x2O'"),
-        ("QueueDeep", 'bad "series"', 'spec test: bad "series"',
-         "cannot read series 'bad{{': unexpected left brace '{' inside braces"),
+    artifacts, diags, _ = render(shapes, ["prometheus"], None)
+    assert artifacts == []
+    errors = [(d.code, d.field, d.message) for d in diags if d.level == "error"]
+    assert errors == [
+        ("OBS602", "tests.0.expect", "test 'typo: the letter O' expects QueueDeep, which cannot become a promtool "
+                                     "test: cannot read series values '0+10x2O'"),
+        ("OBS602", "tests.0.expect", "test 'typo: the letter O' expects QueueStalled, which cannot become a promtool "
+                                     "test: cannot read series values '0+10x2O'"),
+        ("OBS602", "tests.1.expect", "test 'bad \"series\"' expects QueueDeep, which cannot become a promtool test: "
+                                     "cannot read series 'bad{{': unexpected left brace '{' inside braces"),
     ]
     generated = read_not_generated("Subquery: quiet below the threshold: the simulator: no subqueries")
     assert generated == ("Subquery", None, "quiet below the threshold", "the simulator: no subqueries")
@@ -308,9 +312,10 @@ def test_spec_test_at_the_pending_check_time_keeps_the_generated_check_quiet(bui
     assert ok, output
 
 
-def test_spec_test_names_with_line_breaks_read_back_exactly(build, shapes):
-    """A spec test's name is JSON-quoted in its `# not generated:` line; U+2028 and doubled spaces in it used to be
-    collapsed into one space (or, raw, end the comment), so `obsctl test` reported another name."""
+def test_spec_test_names_with_line_breaks_reach_the_error_exactly(shapes):
+    """A spec test's name, U+2028, U+0085 and doubled spaces included, is named exactly when the test cannot run."""
+    from obsctl.build import render
+
     name = "line\u2028sep  and\x85next\ttab"
     shapes.write_text(SHAPES + textwrap.dedent(f'''\
         tests:
@@ -320,7 +325,6 @@ def test_spec_test_names_with_line_breaks_read_back_exactly(build, shapes):
             expect:
               - {{at: 2m, quiet: [QueueDeep]}}
         '''))
-    text = build(shapes, ["prometheus"])["prometheus/shapes.tests.yml"]
-    lines = [line for line in not_generated(text) if "spec test" in line]
-    assert [read_not_generated(line)[1] for line in lines] == [name]
-    assert set(yaml.safe_load(text)) <= {"rule_files", "evaluation_interval", "group_eval_order", "tests"}
+    _, diags, _ = render(shapes, ["prometheus"], None)
+    [d] = [d for d in diags if d.code == "OBS602"]
+    assert f"test '{name}' expects QueueDeep" in d.message
