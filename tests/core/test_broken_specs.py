@@ -70,7 +70,7 @@ CASES = [
     ("unknown-func", BASE.replace("when: error_ratio > 0.05", "when: rat(http_requests_total) > 1"), "OBS202", 12, 11, "unknown function 'rat'"),
     ("arity", BASE.replace("when: error_ratio > 0.05", "when: rate() > 1"), "OBS203", 12, 11, "takes 1 to 2"),
     ("rate-of-gauge", BASE.replace("when: error_ratio > 0.05", "when: rate(queue_depth) > 1"), "OBS210", 12, 11, "rate() of the gauge"),
-    ("delta-of-gauge", BASE.replace("when: error_ratio > 0.05", "when: delta(queue_depth) > 1"), "OBS210", 12, 11, "delta() of the gauge"),
+    ("increase-of-gauge", BASE.replace("when: error_ratio > 0.05", "when: increase(queue_depth) > 1"), "OBS210", 12, 11, "increase() of the gauge"),
     ("quantile-of-counter", BASE.replace("when: error_ratio > 0.05", "when: quantile(0.9, http_requests_total) > 1"), "OBS211", 12, 11, "quantile()"),
     ("histogram-quantile-no-bucket", BASE.replace("when: error_ratio > 0.05", "when: histogram_quantile(0.9, rate(http_requests_total)) > 1"),
      "OBS212", 12, 11, "_bucket"),
