@@ -29,11 +29,19 @@ def render(spec_path: Path, targets: list[str], env: str | None, templates: Path
     renderer = Renderer(environment(templates), plan)
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = [d for d in result.diagnostics if d.level != "error"]
+    from jinja2 import TemplateError
+
     for name in names:
         try:
             artifacts += backend(name).build(plan, renderer)
         except BackendError as e:
             diags += e.diagnostics
+        except TemplateError as e:  # a --templates copy that does not parse or names what is not there
+            where = f"{e.filename}:{e.lineno}: " if getattr(e, "filename", None) and getattr(e, "lineno", None) \
+                else ""
+            diags.append(Diagnostic("OBS015", "error", f"a {name} template failed: {where}{e.message or e}", None,
+                                    "", "fix the template in your --templates folder, or remove it to use "
+                                    "obsctl's own"))
     seen: dict[str, int] = {}
     for a in artifacts:
         seen[a.path] = seen.get(a.path, 0) + 1

@@ -16,7 +16,7 @@ app = typer.Typer(
     name="obsctl",
     help="Monitoring as code: one YAML spec compiled to Prometheus, Loki, Alertmanager, Grafana and Datadog.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # `obsctl --install-completion` (bash, zsh, fish, PowerShell)
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -30,7 +30,26 @@ class Format(StrEnum):
 
 # The target choices come from the backend registry (its names only: no backend module is imported here).
 Target = StrEnum("Target", {name: name for name in (*TARGETS, "all")})
-ALL_TARGETS = Target("all")
+TARGET_HELP = f"target(s): {', '.join(t.value for t in Target)}; repeat -t or separate with commas"
+
+
+def _targets(values: list[str] | None) -> list[str]:
+    """`-t prometheus -t loki` and `-t prometheus,loki` alike; every name checked against the registry."""
+    names = [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
+    choices = [t.value for t in Target]
+    for n in names:
+        if n not in choices:
+            raise typer.BadParameter(f"'{n}' is not one of {', '.join(choices)}")
+    return list(dict.fromkeys(names)) or ["all"]
+
+
+def _complete_target(incomplete: str) -> list[str]:
+    done, _, last = incomplete.rpartition(",")
+    return [f"{done},{t.value}" if done else t.value for t in Target if t.value.startswith(last)]
+
+
+TargetOpt = Annotated[list[str] | None, typer.Option("--target", "-t", help=TARGET_HELP, callback=_targets, metavar="TARGET[,TARGET]",
+                                                     autocompletion=_complete_target, show_default="all")]
 
 
 SpecArg = Annotated[Path, typer.Argument(help="spec file", show_default=False)]
@@ -43,6 +62,16 @@ def _env_name(value: str | None) -> str | None:
     if value is not None and (problem := env_name_problem(value)):
         raise typer.BadParameter(problem)
     return value
+
+
+def _codes(values: list[str] | None) -> list[str]:
+    import re
+
+    codes = [c.strip().upper() for v in values or [] for c in v.split(",") if c.strip()]
+    for c in codes:
+        if not re.fullmatch(r"OBS[0-9]{3}", c):
+            raise typer.BadParameter(f"'{c}' is not a diagnostic code (OBS followed by three digits)")
+    return codes
 
 
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="apply this environment's overrides",
@@ -66,14 +95,24 @@ def validate(
     env: EnvOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.human,
     strict: Annotated[bool, typer.Option("--strict", help="treat warnings as errors")] = False,
+    only_specs: Annotated[bool, typer.Option(
+        "--only-specs", help="skip files that are not obsctl specs (a top-level `service:` and another spec key); "
+                             "for pre-commit and globs over all YAML")] = False,
+    ignore: Annotated[list[str] | None, typer.Option(
+        "--ignore", metavar="CODE[,CODE]", help="leave out warnings with these codes (OBS311,OBS242); errors stay",
+        callback=lambda v: _codes(v))] = None,
 ) -> None:
     """Check specs: structure, references, expressions, routing. Exit 0 clean, 1 on errors."""
     from .pipeline import check
 
+    if only_specs:
+        from .recognise import is_spec
+
+        specs = [p for p in specs if is_spec(p)]
     all_diags = []
     failed = False
     for path in specs:
-        result = check(path, env, every_env=True)
+        result = check(path, env, every_env=True, ignore=frozenset(ignore or ()))
         all_diags.extend(result.diagnostics)
         if fmt is Format.human:
             _emit(result.diagnostics, result.smap, fmt)
@@ -86,7 +125,8 @@ def validate(
             extra = f" ({errors} error(s), {warnings} warning(s))" if result.diagnostics else ""
             from .report import printable
 
-            print(f"{printable(str(path))}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
+            shown = "<stdin>" if str(path) == "-" else printable(str(path))
+            print(f"{shown}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
     if fmt is not Format.human:
         _emit(all_diags, None, fmt)
     raise typer.Exit(1 if failed else 0)
@@ -95,7 +135,7 @@ def validate(
 @app.command()
 def build(
     spec: SpecArg,
-    target: Annotated[list[Target], typer.Option("--target", "-t", help="target(s) to build")] = [ALL_TARGETS],  # noqa: B006
+    target: TargetOpt = None,
     env: EnvOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/<service>[-<env>])")] = None,
     templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,
@@ -105,8 +145,44 @@ def build(
     """Compile a spec to the target's files, checked before anything is written."""
     from .build import run_build
 
-    code = run_build(spec, [t.value for t in target], env, out, templates, fmt, check_only)
+    code = run_build(spec, target or ["all"], env, out, templates, fmt, check_only)
     raise typer.Exit(code)
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def diff(
+    spec: SpecArg,
+    against: Annotated[str, typer.Option("--against", "-a", help="a git revision (the spec as it was there) or a "
+                                                                  "directory of output built earlier")],
+    env: EnvOpt = None,
+    target: TargetOpt = None,
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, markdown (a pull-request comment) or json")
+                   ] = DiffFormat.text,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="exit 1 when anything changed")] = False,
+) -> None:
+    """What building the spec would change: alerts, records, routes, receivers, panels, monitors."""
+    from .diff import run_diff
+
+    raise typer.Exit(run_diff(spec, env, against, target or ["all"], fmt.value, exit_code))
+
+
+@app.command()
+def docs(
+    spec: SpecArg,
+    env: EnvOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/docs/<service>"
+                                                                 "[-<env>])")] = None,
+) -> None:
+    """Write the on-call page, the alert catalog and dashboard layout pictures (Markdown and SVG)."""
+    from .catalog import run_docs
+
+    raise typer.Exit(run_docs(spec, env, out))
 
 
 @app.command("test")
@@ -145,6 +221,32 @@ def init(
     from .starter import write_starter
 
     raise typer.Exit(write_starter(path, service, force))
+
+
+class ImportKind(StrEnum):
+    prometheus = "prometheus"
+    alertmanager = "alertmanager"
+    grafana = "grafana"
+
+
+@app.command("import")
+def import_cmd(
+    kind: Annotated[ImportKind, typer.Argument(help="what the files are", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="files (a directory of dashboards for grafana)",
+                                                show_default=False)],
+    service: Annotated[str | None, typer.Option("--service", help="service name (default: from the input)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="spec file to write (default: stdout)")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="report format: human or json")] = "human",
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
+) -> None:
+    """Write a spec from existing rules, routing or dashboards, and report what could not be carried over.
+    Exit 0 when everything was, 1 when something was reported."""
+    if fmt not in ("human", "json"):
+        print(f"error: --format must be 'human' or 'json', not '{fmt}'", file=sys.stderr)
+        raise typer.Exit(2)
+    from .importers import run
+
+    raise typer.Exit(run(kind.value, files, service, out, fmt, force))
 
 
 @app.command()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, Location, SpecError, did_you_mean
-from .yamlsource import SourceMap, load_text, mib, read_text
+from .yamlsource import STDIN, SourceMap, load_text, mib, read_text
 
 if TYPE_CHECKING:
     from .model import Spec
@@ -326,6 +326,8 @@ def _model_in(annotation: object) -> object:
 
 
 def _display(path: Path) -> str:
+    if str(path) == STDIN:
+        return "<stdin>"
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:

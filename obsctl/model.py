@@ -661,6 +661,12 @@ class Defaults(Strict):
 # --- the spec -----------------------------------------------------------------------------------------------
 
 
+class Lint(Strict):
+    accept: dict[Annotated[str, Field(pattern=r"^OBS[0-9]{3}$")], Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict, description="warnings this spec accepts, each with the reason: {OBS311: \"staging has no "
+        "pager\"}; validate --strict then passes, and an accepted code that no longer fires is a warning (OBS016)")
+
+
 class Spec(Strict):
     version: Literal[1] = 1
     service: str = Field(pattern=rf"^{SERVICE_NAME.pattern}$", description="lowercase, digits and '-', e.g. asset-ws")
@@ -682,6 +688,7 @@ class Spec(Strict):
     routing: Routing | None = None
     tests: list[AlertTest] = Field(default_factory=list)
     targets: Targets = Field(default_factory=Targets)
+    lint: Lint = Field(default_factory=Lint)
     environments: dict[Annotated[str, AfterValidator(_env_name),
                                  Field(json_schema_extra={"pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"})],
                        dict] = Field(

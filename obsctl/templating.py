@@ -2,7 +2,8 @@
 
 Spec strings are data, never templates: Prometheus and Alertmanager use `{{ }}` too, so a summary like
 "{{ $value }}" must reach the output verbatim. Templates emit values with `yaml` (a YAML scalar, quoted as
-needed) or `tojson`, never by pasting strings.
+needed), `yaml_block` or `tojson`, and text inside a `#` comment with `comment`, never by pasting strings. What
+they write reads back as exactly the value, in PyYAML and in Go's yaml.v2/v3 (Prometheus, Alertmanager, Loki).
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def to_comment(value: object) -> str:
 def _block_ok(value: str) -> bool:
     """Whether a literal block (`|-`) reads back as exactly `value` in every YAML reader: line feeds are its only
     special characters, and nothing depends on indentation indicators or chomping."""
-    return ("\n" in value and not _UNSAFE.search(value.replace("\n", "")) and not value.startswith((" ", "\n"))
-            and not value.endswith(("\n", " ")) and " \n" not in value)
+    return ("\n" in value and not _UNSAFE.search(value.replace("\n", "")) and value == value.strip()
+            and not re.search(r"\s\n", value))
 
 
 class _FlowDumper(yaml.SafeDumper):
@@ -63,10 +64,11 @@ class _Dumper(_FlowDumper):
 
 def _str_presenter(dumper: _FlowDumper, value: str) -> yaml.Node:
     # Double quotes are YAML's only style that escapes (\N, \L, \P, \x.., \t): forced for anything a reader
-    # could fold, drop or misread, and for leading or trailing spaces.
+    # could fold, drop or misread, and for leading or trailing whitespace of any kind (a template's `trim`
+    # would take a trailing no-break space off a plain scalar).
     if dumper.block_strings and _block_ok(value):
         style = "|"
-    elif _UNSAFE.search(value) or value != value.strip(" "):
+    elif _UNSAFE.search(value) or value != value.strip():
         style = '"'
     else:
         style = None

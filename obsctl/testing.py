@@ -121,13 +121,14 @@ def route_outcomes(spec_path: Path, env: str | None, templates: Path | None, che
                    config: Path | None) -> list[Outcome] | None:
     """amtool route tests; None when the route cases are not available in this installation."""
     from .plan.routing import route_cases, untested_route
+    from .progress import track
     from .verify.amtool import verify_route
 
     cases = route_cases(checked.spec)
     if cases and config is None:
         return [Outcome("FAIL", "-", "route tests", "no alertmanager.yml was built")]
     out = []
-    for case in cases:
+    for case in track(cases, "amtool route tests", total=len(cases)):
         shown = "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(case.labels.items())) + "}"
         problem = verify_route(config, case.labels, case.receivers)
         want = ", ".join(case.receivers) or "(no receiver)"
@@ -156,12 +157,15 @@ def _have(tool: str, what: str, package: str) -> bool:
 def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
     """Build, run promtool and amtool, print a report per alert and route; 0 when everything passed."""
     from .build import render
+    from .progress import status
     from .report import render_human
     from .verify.promtool import test_rules
 
     if not _have("promtool", "alert tests", "prometheus"):
         return 1
-    artifacts, diags, result = render(spec_path, ["prometheus", "alertmanager"], env, templates, {"format": "rules"})
+    with status(f"building {spec_path}"):
+        artifacts, diags, result = render(spec_path, ["prometheus", "alertmanager"], env, templates,
+                                          {"format": "rules"})
     if diags:
         render_human(diags, result.smap)
     if any(d.level == "error" for d in diags) or not result.checked:
@@ -178,7 +182,8 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
         alerts: list[Outcome] = []
         for art in sorted(artifacts, key=lambda a: a.path):
             if art.path.startswith("prometheus/") and art.path.endswith(".tests.yml"):
-                ok, output = test_rules([root / art.path])
+                with status(f"promtool test rules {art.path}"):
+                    ok, output = test_rules([root / art.path])
                 alerts += alert_outcomes(root / art.path, ok, output)
         config = next((root / a.path for a in artifacts if a.path.endswith("alertmanager.yml")), None)
         routes = route_outcomes(spec_path, env, templates, checked, config)

@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,12 +77,19 @@ def _err(file: str, line: int, col: int, message: str, hint: str = "", code: str
     return SpecError([Diagnostic(code, "error", message, Location(file, line, col), "", hint)])
 
 
+STDIN = "-"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "!")
+
+
 def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
     """The file's text, refusing what is not a regular file, too large or not UTF-8.
 
     What is read is bounded, not what `stat` says: a device reports size 0 and never ends (/dev/zero). The file is
     opened non-blocking so a FIFO cannot hang us, and checked on the open descriptor, so a swap after the first
-    look cannot slip a device in."""
+    look cannot slip a device in. The path `-` reads standard input, as `<stdin>`."""
+    if str(path) == STDIN:
+        data = sys.stdin.buffer.read(limit + 1)
+        return _decode(data, display, limit)
     try:
         mode = os.stat(path).st_mode
         if stat.S_ISDIR(mode):
@@ -100,6 +108,10 @@ def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
     except OSError as e:
         raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
                                     Location(display, 1, 1))]) from None
+    return _decode(data, display, limit)
+
+
+def _decode(data: bytes, display: str, limit: int) -> str:
     if len(data) > limit:
         raise _err(display, 1, 1, f"file is over the {mib(limit)} limit for a spec file",
                    "split the spec and share pieces with `include:`", "OBS003")
@@ -141,8 +153,9 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = e.problem or str(e)
         hint = ""
-        if "found character '\\t'" in problem or "\\t" in problem:
-            hint = "YAML indentation uses spaces, not tabs"
+        source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+        if "\\t" in problem or "\t" in source[: max(col, len(source) - len(source.lstrip()))]:
+            hint = "YAML indentation uses spaces, not tabs: replace the tab on this line with spaces"
         elif "{" in problem or "mapping values are not allowed" in problem:
             hint = "quote values that contain ': ' or start with '{', e.g. summary: \"{{ $value }} errors\""
         raise _err(display, line, col, f"YAML syntax error: {problem}", hint) from None
@@ -190,6 +203,9 @@ class _Builder:
         if id(node) in self.active:
             loc = self.loc(node)
             raise _err(self.file, loc.line, loc.column, "recursive alias", "an alias may not refer to its own anchor", "OBS006")
+        if node.tag not in _COLLECTION_TAGS:  # `!!python/object/apply:...` on a mapping must not pass unnoticed
+            loc = self.loc(node)
+            raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {node.tag}", "remove the tag")
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-PY=${PYTHON:-python3}
+# What scripts/setup.sh installed comes first: tests that run `obsctl` must get this checkout's, not another on PATH.
+export PATH="$PWD/.venv/bin:$PATH"
+PY=.venv/bin/python
 "$PY" -m ruff check obsctl tests benchmarks
 "$PY" -m pytest -q "$@"

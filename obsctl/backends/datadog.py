@@ -61,7 +61,7 @@ from ..naming import slug
 from ..plan import Plan
 from ..plan.routing import expected_receivers
 from ..slo import effective_tiers, error_budget
-from ..verify import Finding, Problem
+from ..verify import Finding, Problem, read_yaml
 from . import Artifact, BackendError, Renderer
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     for a in artifacts:
         if a.path.startswith("datadog/conf.d/http_check.d/"):
             try:
-                doc = yaml.safe_load(a.text)
+                doc = read_yaml(a.text)
             except yaml.YAMLError as e:
                 problems.append(Problem(a.path, f"not YAML: {e}"))
                 continue

@@ -33,7 +33,7 @@ from ..naming import dashboard_uid, slug
 from ..plan import Plan
 from ..plan.sli import error_ratio
 from ..plan.slos import window_name
-from ..verify import Finding, Problem, Skipped
+from ..verify import Finding, Problem, Skipped, read_yaml
 from . import Artifact, BackendError, Renderer
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
                     problems.append(Problem(a.path, f"file name does not match uid {uid!r}", "uid"))
         elif a.path.startswith("grafana/provisioning/"):
             try:
-                doc = yaml.safe_load(text)
+                doc = read_yaml(text)
             except yaml.YAMLError as e:
                 problems.append(Problem(a.path, f"not YAML: {e}"))
                 continue

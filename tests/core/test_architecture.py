@@ -165,3 +165,11 @@ def test_every_verify_returns_typed_findings(tmp_path):
         findings = backend(name).verify([art], tmp_path)
         assert findings, name
         assert all(isinstance(f, Problem | Skipped) for f in findings), (name, findings)
+
+
+def test_target_settings_are_for_registered_targets():
+    """`targets:` in the spec holds settings per target; every key names a target of the registry."""
+    from obsctl.backends import TARGETS
+    from obsctl.model import Targets
+
+    assert set(Targets.model_fields) <= set(TARGETS)

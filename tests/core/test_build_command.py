@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from obsctl.cli import app
@@ -141,6 +142,22 @@ def test_broken_template_override_fails_before_writing(tmp_path, monkeypatch):
                                       str(tmp_path / "t")])
     assert result.exit_code == 1
     assert "OBS900" in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text", ["{% if %}", "{{ no_such_value.field }}", "{% include 'missing.j2' %}"],
+                         ids=["syntax", "undefined", "missing-include"])
+def test_template_errors_in_an_override_are_diagnostics_not_tracebacks(tmp_path, monkeypatch, text):
+    monkeypatch.chdir(tmp_path)
+    spec = _copy_example(tmp_path)
+    mine = tmp_path / "t" / "prometheus"
+    mine.mkdir(parents=True)
+    (mine / "rules.yml.j2").write_text(text + "\n")
+    result = CliRunner().invoke(app, ["build", str(spec), "-t", "prometheus", "--out", "out", "--templates",
+                                      str(tmp_path / "t")])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "OBS015" in result.stderr and "Traceback" not in result.output + result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_tools_are_warnings_in_build(tmp_path, monkeypatch):

@@ -21,7 +21,7 @@ from obsctl.verify.promtool import test_rules
 AWKWARD = [
     "a\x85b", "a\u2028b", "a\u2029b", "a\n\u2028b", "a\n\x85", "a\n b\n", "a\r\nb", "tab\there", "bell\x07",
     "del\x7f", "c1\x9b", "bom\ufeff", " lead", "trail ", "\n", "", "#not a comment", "a: b", "- x", "{{ $value }}",
-    "'quoted' \"twice\"", "back\\slash", "emoji \U0001f600", "nbsp\xa0", "yes", "null", "0o17", "1e3", "~",
+    "'quoted' \"twice\"", "back\\slash", "emoji \U0001f600", "nbsp\xa0", "v\xa0", "\u3000ideographic", "yes", "null", "0o17", "1e3", "~",
 ]
 
 
@@ -34,7 +34,7 @@ def test_yaml_scalar_round_trips(value):
         {"x": [{"k": value, "after": 1}]}
 
 
-@pytest.mark.parametrize("value", ["a\x85b", "a\u2028b", " lead", "trail ", "a\n\u2028b", "tab\there"])
+@pytest.mark.parametrize("value", ["a\x85b", "a\u2028b", " lead", "trail ", "a\n\u2028b", "tab\there", "v\xa0"])
 def test_unsafe_strings_are_double_quoted(value):
     """Double quotes are the only YAML style whose escapes every reader (PyYAML, yaml.v2, yaml.v3) decodes alike."""
     assert to_yaml_scalar(value).startswith('"')

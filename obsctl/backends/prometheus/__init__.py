@@ -16,7 +16,7 @@ from ...compile.promql import CompileError
 from ...plan import Plan
 from ...plan.probes import blackbox_jobs
 from ...plan.rules import Group, Rule, alert_rule
-from ...verify import Finding, Problem, Skipped, parse_back
+from ...verify import Finding, Problem, Skipped, parse_back, read_yaml
 from .. import Artifact, BackendError, Renderer
 from .operator import PROMETHEUSRULE_API, prometheusrule_text
 
@@ -213,7 +213,7 @@ def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[Problem]:
     configs: list = []
     for art in snippets:
         try:
-            doc = yaml.safe_load(art.text)
+            doc = read_yaml(art.text)
         except yaml.YAMLError:
             return []  # reported by verify() already
         if not isinstance(doc, dict) or not isinstance(doc.get("scrape_configs"), list):

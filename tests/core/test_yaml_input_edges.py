@@ -1,0 +1,51 @@
+"""YAML input edges: tags on mappings and lists are refused like tags on values, tabs get a hint, and `-` reads
+the spec from standard input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from obsctl.pipeline import check
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("text", "line", "column"), [
+    ("service: x\nlabels: !!python/object/apply:os.system {a: b}\n", 2, 9),
+    ("service: x\nalerts: !!python/object/new:list []\n", 2, 9),
+    ("service: x\ndefaults: !custom {window: 5m}\n", 2, 11),
+], ids=["mapping", "list", "local-tag"])
+def test_tags_on_collections_are_errors_at_their_position(tmp_path, text, line, column):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    [d] = [d for d in check(spec).diagnostics if d.level == "error"]
+    assert d.code == "OBS001" and "unsupported YAML tag" in d.message
+    assert (d.location.line, d.location.column) == (line, column)
+
+
+def test_core_collection_tags_are_accepted(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("service: x\nlabels: !!map {team: a}\n")
+    assert check(spec).ok
+
+
+def test_tab_indentation_gets_a_hint(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("service: x\nlabels:\n\tteam: a\n")
+    [d] = check(spec).diagnostics
+    assert d.code == "OBS001" and "tabs" in d.hint and d.location.line == 3
+
+
+def test_dash_reads_the_spec_from_standard_input():
+    text = (ROOT / "examples" / "asset-ws" / "obsctl.yaml").read_text()
+    proc = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", "-"], input=text, capture_output=True,
+                          text=True, cwd=ROOT / "examples" / "asset-ws", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "<stdin>: ok"
+    bad = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", "-"], input="service: [\n",
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith("<stdin>:"), bad.stderr
