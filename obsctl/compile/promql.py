@@ -79,6 +79,10 @@ def _shift(node: ast.Node, offset: str) -> ast.Node:
     return node
 
 
+def _scalar(node: ast.Node) -> bool:
+    return isinstance(node, ast.Number | ast.Var) or isinstance(node, ast.Call) and node.func in ("time", "scalar")
+
+
 class PromQL:
     """Compiles expressions of one spec. `records` maps derived names to recording-rule names to query instead."""
 
@@ -129,9 +133,19 @@ class PromQL:
             return self.output_labels(node.args[0]) if node.args else set()
         if isinstance(node, ast.BinOp):
             left, right = self.output_labels(node.left), self.output_labels(node.right)
-            if node.matching is not None and node.matching.group == "right":
+            if _scalar(node.right) or node.op in ("and", "unless"):
+                return left
+            if _scalar(node.left):
                 return right
-            return left if left is not None and right is not None and left >= right else (left or right)
+            if node.op == "or":
+                return None if left is None or right is None else left | right
+            m = node.matching
+            if m is not None and m.group:
+                side = left if m.group == "left" else right
+                return None if side is None else side | set(m.include)
+            if m is not None and left is not None:  # one-to-one: PromQL keeps the on() labels, drops ignoring()
+                return left & set(m.labels) if m.on else left - set(m.labels)
+            return left
         if isinstance(node, ast.Neg | ast.Subquery):
             return self.output_labels(ast.children(node)[0])
         if isinstance(node, ast.Ref):

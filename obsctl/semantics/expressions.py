@@ -84,6 +84,15 @@ def check_node(c: Checker, node: ast.Node, path: tuple, allow_events: bool) -> N
             _duration(c, n.text, path, n.pos)
         elif isinstance(n, ast.Call):
             _check_call(c, n, path)
+        elif isinstance(n, ast.BinOp):
+            _check_binop(c, n, path)
+        elif isinstance(n, ast.Subquery):
+            for text in (n.range, n.step, n.offset):
+                if text:
+                    _duration(c, text, path, n.pos)
+            if uses_events(n, c.out.refs):
+                c.report("OBS253", "error", "a subquery over log events", path,
+                         "LogQL has no subqueries; count the events over the window instead: count(x, 1h)", n.pos)
     if "event" in kinds and "metric" in kinds:
         first_event = next(n for n in ast.walk(node) if isinstance(n, ast.Ref)
                            and c.out.refs.get(n.name, RefInfo("", "")).kind == "event")
@@ -91,6 +100,31 @@ def check_node(c: Checker, node: ast.Node, path: tuple, allow_events: bool) -> N
                     path, "they compile to different backends (LogQL and PromQL); use two alerts", first_event.pos)
     if "event" in kinds and not allow_events:
         c.report("OBS214", "error", "log events cannot be used here", path, "", node.pos)
+
+
+def _is_scalar(node: ast.Node) -> bool:
+    """A number for sure: a literal, a $variable, time() or scalar(...)."""
+    if isinstance(node, ast.Neg):
+        return _is_scalar(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_scalar(node.left) and _is_scalar(node.right)
+    return isinstance(node, ast.Number | ast.Var) or isinstance(node, ast.Call) and node.func in ("time", "scalar")
+
+
+def _check_binop(c: Checker, n: ast.BinOp, path: tuple) -> None:
+    """What PromQL refuses to parse about binary operators, said at validate with the fix."""
+    m = n.matching
+    if m is not None and m.group and n.op in ("and", "or", "unless"):
+        c.report("OBS250", "error", f"group_{m.group} on the set operator '{n.op}'", path,
+                 f"set operators match many-to-many already: write '{n.op} {'on' if m.on else 'ignoring'}"
+                 f"({', '.join(m.labels)})' without group_{m.group}", n.pos)
+    if m is not None and (_is_scalar(n.left) or _is_scalar(n.right)):
+        c.report("OBS251", "error", f"vector matching on '{n.op}' with a number on one side", path,
+                 "on(...)/ignoring(...) match two sets of series; a number applies to every series as it is: "
+                 "drop the matching clause", n.pos)
+    if n.op in ast.COMPARISONS and not n.return_bool and _is_scalar(n.left) and _is_scalar(n.right):
+        c.report("OBS252", "error", f"'{n.op}' between two numbers filters nothing", path,
+                 f"write '{n.op} bool' for 0 or 1, as PromQL requires", n.pos)
 
 
 def _inside_quantile(c: Checker, root: ast.Node, ref: ast.Ref) -> bool:

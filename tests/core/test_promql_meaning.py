@@ -159,3 +159,28 @@ def test_logql_keeps_vector_matching(tmp_path):
     lq = LogQL(c.spec, c.analysis.refs)
     out = lq.compile(parse("count(boom, 5m) > on () group_left count(bang, 5m)"))
     assert " > on () group_left " in out
+
+
+@pytest.mark.parametrize("text,code", [
+    ("flink_jobmanager_numRunningJobs and on (instance) group_left flink_jobmanager_numRunningJobs", "OBS250"),
+    ("flink_jobmanager_numRunningJobs > on (instance) 1", "OBS251"),
+    ("1 > 2", "OBS252"),
+])
+def test_what_validate_refuses_promtool_refuses_too(tmp_path, promtool, text, code):
+    """OBS250-OBS252 say at validate what promtool would say at load time: the compiled rule is invalid."""
+    path = tmp_path / "obsctl.yaml"
+    path.write_text(SPEC + f"  Bad: {{severity: page, when: '{text}'}}\n")
+    result = check(path)
+    assert [d.code for d in result.diagnostics if d.level == "error"] == [code]
+    # the spec has no selector, so the PromQL obsctl would write is the text itself
+    rules = {"groups": [{"name": "t", "rules": [{"alert": "Bad", "expr": text}]}]}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump(rules))
+    proc = subprocess.run([promtool, "check", "rules", str(tmp_path / "r.yml")], capture_output=True, text=True)
+    assert proc.returncode != 0, proc.stdout
+
+
+def test_a_subquery_over_log_events_is_refused_at_validate(tmp_path):
+    path = tmp_path / "obsctl.yaml"
+    path.write_text(SPEC + "  Logs: {severity: page, when: 'max_over_time(count(boom, 5m)[1h:5m]) > 1'}\n"
+                    "sources:\n  logs: {type: loki, format: json}\nevents:\n  boom: {message: boom, stream: {app: a}}\n")
+    assert "OBS253" in [d.code for d in check(path).diagnostics]
