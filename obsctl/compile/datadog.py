@@ -448,7 +448,8 @@ class _Session:
         if isinstance(node, ast.BinOp):
             if node.op not in _OPS:
                 raise CompileError(f"the operator '{node.op}' inside an expression")
-            refuse_matching(node)
+            if not _same_groups(node):
+                refuse_matching(node)
             prec = _OPS[node.op]
             left = self.expr(node.left, window, arith, space)
             right = self.expr(node.right, window, arith, space)
@@ -581,6 +582,16 @@ class _Session:
         q = self.leaf(Leaf("logs", search, 60))
         rolled = f"moving_rollup({q}, {secs}, 'sum')"
         return (rolled, _PREC_ATOM) if node.func == "count" else (f"{rolled} / {secs}", _PREC_MUL)
+
+
+def _same_groups(node: ast.BinOp) -> bool:
+    """`sum by (a) (x) / on (a) sum by (a) (y)`: both sides are one query per group of exactly the `on` labels,
+    which is how Datadog joins a formula's queries, so the matching clause says nothing Datadog does not."""
+    m = node.matching
+    if m is None or not m.on or m.group or node.return_bool:
+        return False
+    return all(isinstance(side, ast.Call) and side.func in _SPACE_AGGS and len(side.args) == 1 and not side.without
+               and side.by is not None and set(side.by) == set(m.labels) for side in (node.left, node.right))
 
 
 def refuse_matching(node: ast.BinOp) -> None:

@@ -66,7 +66,7 @@ class LogQL:
                 if isinstance(side, ast.BinOp) and _PRECEDENCE[side.op] < need:
                     text = f"({text})"
                 parts.append(text)
-            return f"{parts[0]} {node.op}{binop_modifiers(node)} {parts[1]}"
+            return f"{parts[0]} {node.op}{binop_modifiers(node, parts[1])} {parts[1]}"
         if isinstance(node, ast.Call):
             return self._call(node, window)
         if isinstance(node, ast.Ref):

@@ -51,14 +51,16 @@ def _offset(ref: ast.Ref) -> str:
     return (f" offset {ref.offset}" if ref.offset else "") + (f" @ {ref.at}" if ref.at else "")
 
 
-def binop_modifiers(node: ast.BinOp) -> str:
-    """` bool`, ` on (a) group_left (b)`: what follows a binary operator, as PromQL and LogQL write it."""
+def binop_modifiers(node: ast.BinOp, right: str = "") -> str:
+    """` bool`, ` on (a) group_left (b)`: what follows a binary operator, as PromQL and LogQL write it. A bare
+    `group_left` before a `(` would read that bracket as its label list, so it gets `()` there."""
     out = " bool" if node.return_bool else ""
     m = node.matching
     if m is not None:
         out += f" {'on' if m.on else 'ignoring'} ({', '.join(m.labels)})"
         if m.group:
-            out += f" group_{m.group} ({', '.join(m.include)})" if m.include else f" group_{m.group}"
+            bare = not m.include and not right.startswith("(")
+            out += f" group_{m.group}" if bare else f" group_{m.group} ({', '.join(m.include)})"
     return out
 
 
@@ -188,7 +190,7 @@ class PromQL:
             prec = _PRECEDENCE[node.op]
             left = self._wrap(node.left, window, prec + (1 if node.op == "^" else 0))
             right = self._wrap(node.right, window, prec + (0 if node.op == "^" else 1))
-            return f"{left} {node.op}{binop_modifiers(node)} {right}"
+            return f"{left} {node.op}{binop_modifiers(node, right)} {right}"
         if isinstance(node, ast.Ref):
             return self._ref(node)
         if isinstance(node, ast.Subquery):

@@ -79,6 +79,9 @@ CASES = [
     ("kube_pod_info * ON(node) GROUP_RIGHT(pod) node_filesystem_size_bytes",
      "kube_pod_info * on (node) group_right (pod) node_filesystem_size_bytes"),
     ("node_filesystem_avail_bytes > bool 0", "node_filesystem_avail_bytes > bool 0"),
+    # a bare group_left before a bracket would take the bracket as its label list
+    ("node_filesystem_avail_bytes / on (instance) group_left () (node_filesystem_size_bytes + 1)",
+     "node_filesystem_avail_bytes / on (instance) group_left () (node_filesystem_size_bytes + 1)"),
     ("SUM(rate(errors_total[5m])) BY (provider) AND ON(provider) sum by (provider) (rate(requests_total[5m])) > 1",
      "sum by (provider) (rate(errors_total[5m])) and on (provider) sum by (provider) (rate(requests_total[5m])) > 1"),
     ("node_filesystem_avail_bytes unless on (instance) kube_pod_info",
@@ -139,8 +142,8 @@ def test_bad_modifiers_are_syntax_errors_at_their_column(text, column):
 
 @pytest.mark.parametrize("text,named", [
     ("rate(errors_total[5m]) / ignoring (reason) group_left rate(requests_total[5m])", "ignoring(reason) group_left"),
-    ("sum by (provider) (rate(errors_total[5m])) / on (provider) sum by (provider) (rate(requests_total[5m]))",
-     "on(provider)"),
+    ("sum by (provider) (rate(errors_total[5m])) / on () group_left sum(rate(requests_total[5m]))",
+     "on() group_left"),
     ("max_over_time(rate(errors_total[5m])[1h:5m])", "subquery"),
     ("rate(errors_total[5m] @ end())", "@ end()"),
 ])
@@ -151,14 +154,28 @@ def test_datadog_refuses_what_it_cannot_say_by_name(compiled, text, named):
     assert named in str(e.value)
 
 
-def test_logql_keeps_vector_matching(tmp_path):
+def test_datadog_says_matching_on_the_labels_both_sides_group_by(compiled):
+    """One query per provider on each side: Datadog joins formula queries by their group tags, so `on (provider)`
+    over two `sum by (provider)` is what Datadog does anyway."""
+    _, _, dd = compiled
+    text = dd.formula(parse("sum by (provider) (rate(errors_total[5m])) / on (provider) "
+                            "sum by (provider) (rate(requests_total[5m]))")).inline()
+    assert text.count(" by {provider}") == 2 and " / " in text
+
+
+def test_logql_keeps_vector_matching(tmp_path, require_tool):
     path = tmp_path / "obsctl.yaml"
     path.write_text(SPEC + "sources:\n  logs: {type: loki, format: json}\nevents:\n"
                     "  boom: {message: boom, stream: {app: a}}\n  bang: {message: bang, stream: {app: a}}\n")
     c = check(path).checked[0]
     lq = LogQL(c.spec, c.analysis.refs)
-    out = lq.compile(parse("count(boom, 5m) > on () group_left count(bang, 5m)"))
-    assert " > on () group_left " in out
+    outs = [lq.compile(parse(t)) for t in ("count(boom, 5m) > on () group_left count(bang, 5m)",
+                                            "count(boom, 5m) / ignoring () count(bang, 5m) > bool 1")]
+    assert " > on () group_left () (" in outs[0] and " / ignoring () " in outs[1] and " > bool 1" in outs[1]
+    require_tool("logql-check")
+    from obsctl.verify.logql import check_logql
+
+    assert [r.ok for r in check_logql(outs)] == [True, True], outs
 
 
 @pytest.mark.parametrize("text,code", [
