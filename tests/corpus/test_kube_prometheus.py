@@ -19,9 +19,9 @@ from promql_translate import Untranslatable, normal, translate
 from obsctl.compile.promql import PromQL
 from obsctl.pipeline import check
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "kube-prometheus"
-if not CORPUS.is_dir():  # a worktree under /work/wt: shared/ is beside the main checkout
-    CORPUS = Path("/work/shared/corpus/kube-prometheus")
+# shared/ lies beside the checkout (CI), or beside a folder above it (a git worktree)
+CORPUS = next((p / "shared" / "corpus" / "kube-prometheus" for p in Path(__file__).resolve().parents
+               if (p / "shared" / "corpus" / "kube-prometheus").is_dir()), Path("shared/corpus/kube-prometheus"))
 
 # Rules that cannot pass, each with its reason: the rules that read other recording rules by their colon names
 # (`instance:node_num_cpu:sum`); the catalog declares scraped metrics only (OBS104), and in obsctl such a rule is
