@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,10 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
                 hint = "this key takes a mapping of key: value pairs"
             elif kind == "list_type":
                 hint = "this key takes a list: [a, b] or one '- item' per line"
+            elif kind == "string_type" and isinstance(got, int | float | bool) and loc is not None:
+                written = _written(smap, loc)
+                if written and written != str(got):  # 0x200 read as 512, 1e3 as 1000.0, on as true
+                    hint = f"YAML read {written} as {_describe(got)}; quote it to keep the text: '{written}'"
         elif kind == "value_error":
             code = "OBS104"
             if isinstance(err.get("input"), dict) or err["loc"][-1:] == ("[key]",):  # the object's name, or a key
@@ -263,6 +268,12 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
     for py, yml in _FIELD_ALIASES.items():
         field_path = field_path.replace(py, yml)
     return Diagnostic(code, "error", msg, loc, field_path, hint, redact=redact)
+
+
+def _written(smap: SourceMap, loc: Location) -> str:
+    """The plain scalar as written at `loc` (up to the end of the line or a flow delimiter)."""
+    text = smap.line_text(loc)[loc.column - 1:]
+    return re.split(r"[\s,\]}#]", text, maxsplit=1)[0] if text[:1] not in ("'", '"', "") else ""
 
 
 def _describe(v: object) -> str:

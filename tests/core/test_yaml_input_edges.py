@@ -49,3 +49,14 @@ def test_dash_reads_the_spec_from_standard_input():
     bad = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", "-"], input="service: [\n",
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and bad.stderr.startswith("<stdin>:"), bad.stderr
+
+
+# obsctl already reads `on`, `010` and `17:00` as written; hex and exponents are still numbers.
+@pytest.mark.parametrize(("written", "read"), [("0x200", "int 512"), ("1e3", "float 1000.0")])
+def test_yaml_1_1_surprises_in_text_fields_get_a_hint_to_quote(tmp_path, written, read):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("service: x\ntests:\n  - name: t\n    series:\n      'up{job=\"x\"}': " + written +
+                    "\n    expect: [{at: 1m, quiet: []}]\n")
+    errors = [d for d in check(spec).diagnostics if d.code == "OBS103"]
+    assert errors, [d.message for d in check(spec).diagnostics]
+    assert f"'{written}'" in errors[0].hint and read in errors[0].hint and (errors[0].location.line, errors[0].location.column) == (5, 22)
