@@ -80,6 +80,8 @@ class LogQL:
         first = node.args[0] if node.args else None
         info = self.refs.get(first.name) if isinstance(first, ast.Ref) else None
         if info is not None and info.kind == "event" and f in ("count", "rate"):
+            if first.at:
+                raise CompileError(f"'{first.name} @ {first.at}' (LogQL has no '@' modifier)")
             w = first.window or (node.args[1].text if len(node.args) > 1 else window)
             fn = "count_over_time" if f == "count" else "rate"
             offset = f" offset {first.offset}" if first.offset else ""  # LogQL: after the range, as in PromQL

@@ -201,3 +201,12 @@ def test_a_subquery_over_log_events_is_refused_at_validate(tmp_path):
     path.write_text(SPEC + "  Logs: {severity: page, when: 'max_over_time(count(boom, 5m)[1h:5m]) > 1'}\n"
                     "sources:\n  logs: {type: loki, format: json}\nevents:\n  boom: {message: boom, stream: {app: a}}\n")
     assert "OBS253" in [d.code for d in check(path).diagnostics]
+
+
+def test_logql_refuses_at_by_name(tmp_path):
+    """Dropping `@` silently would count the wrong lines: LogQL has no such modifier."""
+    path = tmp_path / "obsctl.yaml"
+    path.write_text(SPEC + "sources:\n  logs: {type: loki, format: json}\nevents:\n  boom: {message: boom, stream: {app: a}}\n")
+    c = check(path).checked[0]
+    with pytest.raises(CompileError, match="@ 100"):
+        LogQL(c.spec, c.analysis.refs).compile(parse("count(boom @ 100, 5m)"))
