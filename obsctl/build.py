@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .backends import TARGETS, Artifact, BackendError, Renderer, backend
 from .diagnostics import Diagnostic
+from .report import shown_path
 from .verify import Skipped
 
 
@@ -95,12 +96,12 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
         render_human([Diagnostic("OBS906", "error", f"cannot write the files to check them in "
                                  f"{tempfile.gettempdir()}: {e.strerror or e}{where}", None, "",
                                  "free space there, or set TMPDIR to another directory")], None)
-        print(f"{spec_path}: build failed; nothing was written", file=sys.stderr)
+        print(f"{shown_path(spec_path)}: build failed; nothing was written", file=sys.stderr)
         return 1
     if diags:
         render_human(diags, result.smap)
     if any(d.level == "error" for d in diags) or not artifacts and not result.checked:
-        print(f"{spec_path}: build failed; nothing was written", file=sys.stderr)
+        print(f"{shown_path(spec_path)}: build failed; nothing was written", file=sys.stderr)
         return 1
     spec = result.checked[0].spec
     out = out or outdir.default_out(spec.service, env)
@@ -111,16 +112,16 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
             outdir.write(out, artifacts, spec.service, env)
     except outdir.OutDirError as e:
         render_human(e.diagnostics, None)
-        print(f"{spec_path}: build failed; {e.outcome}", file=sys.stderr)
+        print(f"{shown_path(spec_path)}: build failed; {e.outcome}", file=sys.stderr)
         return 1
     if check_only:
         for d in diffs:
             sys.stdout.write(d if d.endswith("\n") else d + "\n")
         if diffs:
-            print(f"{out}: {len(diffs)} file(s) are stale; run `obsctl build {spec_path} --out {out}`"
+            print(f"{shown_path(out)}: {len(diffs)} file(s) are stale; run `obsctl build {shown_path(spec_path)} --out {shown_path(out)}`"
                   f"{' --env ' + env if env else ''}", file=sys.stderr)
             return 1
-        print(f"{out}: up to date ({len(artifacts)} files)")
+        print(f"{shown_path(out)}: up to date ({len(artifacts)} files)")
         return 0
     for a in artifacts:
         print(out / a.path)

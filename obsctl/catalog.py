@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .expr import ast
+from .report import shown_path
 
 if TYPE_CHECKING:
     from .pipeline import Checked
@@ -330,20 +331,23 @@ def run_docs(spec_path: Path, env: str | None, out: Path | None) -> int:
     from .progress import status
     from .report import render_human
 
-    with status(f"building {spec_path}"):
+    with status(f"building {shown_path(spec_path)}"):
         out, pages, diags, result = docs_pages(spec_path, env, out)
     if diags:
         render_human(diags, result.smap)
     if out is None:
-        print(f"{spec_path}: does not build; no docs written", file=sys.stderr)
+        print(f"{shown_path(spec_path)}: does not build; no docs written", file=sys.stderr)
         return 1
+    from . import outdir
+    from .backends import Artifact
+
+    # Written like a build: only inside --out, never through a link, all or nothing, with its own file list
+    # (`<service>.docs`: no service name has a dot, so it never meets a build's list in a shared folder).
     try:
-        for page in pages:
-            dest = out / page.path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(page.text, encoding="utf-8")
-    except OSError as e:
-        print(f"error: cannot write to {out}: {e.strerror or e}", file=sys.stderr)
+        outdir.write(out, [Artifact(p.path, p.text) for p in pages], f"{result.checked[0].spec.service}.docs", env)
+    except outdir.OutDirError as e:
+        render_human(e.diagnostics, None)
+        print(f"{shown_path(spec_path)}: no docs written; {e.outcome}", file=sys.stderr)
         return 1
     for page in pages:
         print(out / page.path)

@@ -123,10 +123,9 @@ def validate(
             warnings = len(result.diagnostics) - errors
             status = "invalid" if bad else "ok"
             extra = f" ({errors} error(s), {warnings} warning(s))" if result.diagnostics else ""
-            from .report import printable
+            from .report import shown_path
 
-            shown = "<stdin>" if str(path) == "-" else printable(str(path))
-            print(f"{shown}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
+            print(f"{shown_path(path)}: {status}{extra}", file=sys.stderr if bad else sys.stdout)
     if fmt is not Format.human:
         _emit(all_diags, None, fmt)
     raise typer.Exit(1 if failed else 0)

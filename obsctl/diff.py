@@ -151,9 +151,14 @@ def _matchers(route: dict) -> list[tuple[str, str, str]]:
 
 
 def _matches(route: dict, labels: dict[str, str]) -> bool:
+    from .routing_regex import fullmatch, re2_error
+
     for name, op, value in _matchers(route):
         have = labels.get(name, "")
-        hit = re.fullmatch(value, have) is not None if op in ("=~", "!~") else have == value
+        if op in ("=~", "!~") and re2_error(value):
+            return False  # Alertmanager would not load this config; amtool says so when it is checked
+        # RE2, as Alertmanager: linear time whatever the pattern (Python's re can take minutes on `(a+)+b`)
+        hit = fullmatch(value, have) if op in ("=~", "!~") else have == value
         if hit != (op in ("=", "=~")):
             return False
     return True
@@ -318,22 +323,14 @@ def _field_order(a: dict, b: dict) -> list[str]:
 def read_dir(out: Path, service: str | None = None, env: str | None = None) -> dict[str, str]:
     """The files of a previously built output directory: those its manifest lists for the service (and
     environment) when there is one (a shared deploy directory holds other services' files), else all."""
+    from . import outdir
+
     if not out.is_dir():
         raise DiffError(f"{out} is not a directory")
-    manifest = out / ".obsctl" / f"{service}{'-' + env if env else ''}.files" if service else None
-    if manifest is not None and manifest.is_file():
-        paths = [p for p in manifest.read_text(encoding="utf-8").split() if (out / p).is_file()]
-    else:
-        paths = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                       if p.is_file() and ".obsctl" not in p.relative_to(out).parts
-                       and not p.name.startswith(".obsctl-"))
-    files = {}
-    for p in paths:
-        try:
-            files[p] = (out / p).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise DiffError(f"cannot read {out / p}: {e}") from None
-    return files
+    try:
+        return outdir.read_tree(out, service, env)
+    except outdir.OutDirError as e:
+        raise DiffError("; ".join(d.message for d in e.diagnostics)) from None
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -438,7 +435,19 @@ def summary(changes: list[Change]) -> str:
     return ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no changes"
 
 
+def _printable(text: str) -> str:
+    """Rendered output with the spec's control characters escaped: a value holding ESC sequences must not reach a
+    terminal or a pull-request comment as they are."""
+    from .report import printable
+
+    return printable(text, keep="\n")
+
+
 def render_text(changes: list[Change], old_label: str, new_label: str) -> str:
+    return _printable(_render_text(changes, old_label, new_label))
+
+
+def _render_text(changes: list[Change], old_label: str, new_label: str) -> str:
     out = [f"obsctl diff: {old_label} -> {new_label}: {summary(changes)}"]
     for c in changes:
         out.append(f"{c.kind} {c.name}: {c.change}")
@@ -462,6 +471,10 @@ def _md(value: object) -> str:
 
 def render_markdown(changes: list[Change], old_label: str, new_label: str) -> str:
     """For a pull-request comment: a summary line, then one section per kind with a table of field changes."""
+    return _printable(_render_markdown(changes, old_label, new_label))
+
+
+def _render_markdown(changes: list[Change], old_label: str, new_label: str) -> str:
     out = [f"### obsctl diff: `{old_label}` → `{new_label}`", "", f"**{summary(changes)}**", ""]
     for kind in KINDS:
         mine = [c for c in changes if c.kind == kind]

@@ -609,6 +609,18 @@ class PrometheusTarget(Strict):
     operator_namespace: str = "monitoring"
     operator_labels: Labels = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
     blackbox_exporter: Annotated[str, _address(_TARGET_HINT)] = "blackbox-exporter:9115"
+    engine: Literal["prometheus", "mimir", "thanos", "victoriametrics"] = Field(
+        "prometheus", description="the ruler that loads the rules: besides the Prometheus rule files, mimir writes a "
+        "mimirtool namespace file (Mimir/Cortex rulers), thanos a Thanos ruler rule file, victoriametrics a vmalert "
+        "rule file (docs/targets.md)")
+    source_tenants: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="engine mimir: the tenants every rule group queries (a federated rule "
+        "group); empty: the tenant mimirtool loads the rules into")
+    partial_response_strategy: Literal["abort", "warn"] = Field(
+        "abort", description="engine thanos: what a rule does when a store answers partially (abort: the "
+        "evaluation fails rather than reading part of the data)")
+    concurrency: int = Field(1, ge=1, le=64, description="engine victoriametrics: rules of one group vmalert "
+                             "evaluates at once (1: in order)")
 
 
 class GrafanaTarget(Strict):

@@ -659,3 +659,53 @@ def _read(root: int | None, path: str) -> tuple[bytes, str]:
             return f.read(), ""
     finally:
         os.close(fd)
+
+
+def read_tree(out: Path, service: str | None = None, env: str | None = None) -> dict[str, str]:
+    """The text files of an earlier build in `out`, read the way obsctl writes: the ones its file list names for the
+    service (and environment) when there is one, else every file outside the bookkeeping; never through a
+    symbolic link and never outside `out` (a file-list line that leaves it is OBS903). Raises OutDirError."""
+    try:
+        root = _open_root(out, create=False)
+    except OSError as e:
+        raise _cannot(out, e, "nothing was read") from None
+    if root is None:
+        raise OutDirError([_error("OBS906", f"{out} is not a directory", "give the folder an earlier build wrote")],
+                          "nothing was read")
+    try:
+        listed = _read_manifests(root, out, service, env).mine if service else set()
+        paths = sorted(listed) if listed else _walk(root)
+        files = {}
+        for p in paths:
+            data, why = _read(root, p)
+            if why:
+                continue  # a link or a device where a file was: not obsctl's output
+            files[p] = data.decode("utf-8", "replace")
+        return files
+    except _Symlink as e:
+        raise _escape(out, e.where) from None
+    except OSError as e:
+        raise _cannot(out, e, "nothing was read") from None
+    finally:
+        os.close(root)
+
+
+def _walk(root: int) -> list[str]:
+    """Every regular file below `root` (a directory descriptor), not following links, bookkeeping left out."""
+    out: list[str] = []
+    todo: list[tuple[int, str]] = [(os.dup(root), "")]
+    while todo:
+        fd, prefix = todo.pop()
+        try:
+            for name in sorted(os.listdir(fd)):
+                st = _lstat(fd, name)
+                rel = f"{prefix}{name}"
+                if st is None or (not prefix and name == BOOKKEEPING) or name.startswith(".obsctl-"):
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    todo.append((os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd), rel + "/"))
+                elif stat.S_ISREG(st.st_mode) and safe_path(rel):
+                    out.append(rel)
+        finally:
+            os.close(fd)
+    return sorted(out)

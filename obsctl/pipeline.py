@@ -75,7 +75,7 @@ def _accept(result: Result, ignore: frozenset[str]) -> None:
     accepted: dict[str, str] = {}
     for c in result.checked:
         accepted.update(c.spec.lint.accept)
-    fired = {d.code for d in result.diagnostics if d.level == "warning"}
+    fired = {d.code for d in result.diagnostics}
     result.diagnostics = [d for d in result.diagnostics
                           if not (d.level == "warning" and (d.code in ignore or d.code in accepted))]
     for code in sorted(set(accepted) - fired):

@@ -13,14 +13,15 @@ the specs that include them (or give them the schema line to have them checked o
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 # The spec's top-level keys (obsctl.model.Spec) besides `service`; kept here as text so recognising a file
-# imports no model. tests/core/test_recognise.py keeps the list equal to the model's.
+# imports no model. tests/gitops/test_targets_and_recognise.py keeps the list equal to the model's.
 SPEC_KEYS = frozenset({
     "version", "team", "description", "runbook", "include", "labels", "vars", "defaults", "sources", "metrics",
-    "events", "derived", "dashboards", "alerts", "slos", "routing", "tests", "targets", "environments",
+    "events", "derived", "dashboards", "alerts", "slos", "routing", "tests", "targets", "lint", "environments",
 })
 _TOP_KEY = re.compile(r"^(?:\"([^\"]+)\"|'([^']+)'|([A-Za-z_][A-Za-z0-9_-]*))[ \t]*:(?:[ \t]|$)", re.M)
 _SERVICE = re.compile(r"^[\"']?service[\"']?[ \t]*:[ \t]*[\"']?[\w.-]", re.M)  # `service: name`, not a mapping
@@ -45,8 +46,13 @@ def is_spec(path: Path) -> bool:
     when asked to check them without --only-specs)."""
     if _SPEC_NAME.match(path.name):
         return True
+    from .yamlsource import open_regular
+
     try:
-        with path.open("rb") as f:
+        fd = open_regular(path)  # a FIFO or a device is no spec, and must not hang or act when opened
+        if fd is None:
+            return False
+        with os.fdopen(fd, "rb") as f:
             data = f.read(_READ_LIMIT)
     except OSError:
         return False

@@ -28,6 +28,11 @@ def printable(text: str, keep: str = "") -> str:
     return _UNPRINTABLE.sub(lambda m: m.group() if m.group() in keep else _escape_char(m), text)
 
 
+def shown_path(path: object) -> str:
+    """A spec or output path as the terminal shows it: `-` as <stdin>, control characters escaped."""
+    return "<stdin>" if str(path) == "-" else printable(str(path))
+
+
 def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
     def key(d: Diagnostic) -> tuple:
         loc = d.location

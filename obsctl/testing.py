@@ -14,10 +14,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .durations import parse_duration
+from .report import shown_path
+
+if TYPE_CHECKING:
+    from .pipeline import Checked
 
 _FAILURE = re.compile(r"^\s*alertname: (?P<alert>.*?), time: (?P<time>[0-9a-z.]+),")
 _NAME = re.compile(r"^ {4}name: (?P<name>.*),\s*$")
@@ -80,7 +85,7 @@ def _scenarios(test_doc: dict) -> list[tuple[str, str, str, float, bool]]:
 
 
 def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
-    from .testgen.alerts import not_generated, read_not_generated
+    from .testgen.alerts import NEVER_FIRES, not_generated, read_not_generated
 
     text = test_file.read_text(encoding="utf-8")
     doc = yaml.safe_load(text) or {}
@@ -106,6 +111,8 @@ def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
         alert, spec_test, scenario, reason = read_not_generated(line)
         if spec_test is not None:  # the user's own test never runs: a failure, not a gap in the generator
             outcomes.append(Outcome("FAIL", alert, scenario, f"cannot be run with promtool: {reason}"))
+        elif reason.startswith(NEVER_FIRES):  # not a gap in the generator: the rule itself is wrong
+            outcomes.append(Outcome("FAIL", alert, scenario, reason))
         else:
             outcomes.append(Outcome("NOT GENERATED", alert, scenario, reason))
     return outcomes
@@ -117,14 +124,14 @@ def _fmt(seconds: float) -> str:
     return format_duration(seconds)
 
 
-def route_outcomes(spec_path: Path, env: str | None, templates: Path | None, checked: object,
-                   config: Path | None) -> list[Outcome] | None:
-    """amtool route tests; None when the route cases are not available in this installation."""
-    from .plan.routing import route_cases, untested_route
+def route_outcomes(checked: Checked, config: Path | None) -> list[Outcome]:
+    """amtool route tests of the plan's route cases against the built alertmanager.yml."""
+    from .plan import build_plan
+    from .plan.routing import untested_route
     from .progress import track
     from .verify.amtool import verify_route
 
-    cases = route_cases(checked.spec)
+    cases = build_plan(checked.spec, checked.analysis, checked.smap, checked.path, checked.env).route_cases()
     if cases and config is None:
         return [Outcome("FAIL", "-", "route tests", "no alertmanager.yml was built")]
     out = []
@@ -163,13 +170,13 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
 
     if not _have("promtool", "alert tests", "prometheus"):
         return 1
-    with status(f"building {spec_path}"):
+    with status(f"building {shown_path(spec_path)}"):
         artifacts, diags, result = render(spec_path, ["prometheus", "alertmanager"], env, templates,
                                           {"format": "rules"})
     if diags:
         render_human(diags, result.smap)
     if any(d.level == "error" for d in diags) or not result.checked:
-        print(f"{spec_path}: cannot test: the spec does not build", file=sys.stderr)
+        print(f"{shown_path(spec_path)}: cannot test: the spec does not build", file=sys.stderr)
         return 1
     checked = result.checked[0]
     if checked.spec.routing is not None and not _have("amtool", "route tests", "prometheus-alertmanager"):
@@ -186,14 +193,14 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
                     ok, output = test_rules([root / art.path])
                 alerts += alert_outcomes(root / art.path, ok, output)
         config = next((root / a.path for a in artifacts if a.path.endswith("alertmanager.yml")), None)
-        routes = route_outcomes(spec_path, env, templates, checked, config)
+        routes = route_outcomes(checked, config)
     return report(spec_path, alerts, routes)
 
 
 def report(spec_path: Path, alerts: list[Outcome], routes: list[Outcome] | None, stream: object = None) -> int:
     out = stream or sys.stdout
     width = max([len(o.alert) for o in alerts] + [10])
-    print(f"{spec_path}: alert tests (promtool test rules)", file=out)
+    print(f"{shown_path(spec_path)}: alert tests (promtool test rules)", file=out)
     if not alerts:
         print("  none: the spec has no Prometheus alerts", file=out)
     for o in alerts:
@@ -203,11 +210,8 @@ def report(spec_path: Path, alerts: list[Outcome], routes: list[Outcome] | None,
                 print(f"  {'':<13} {'':<{width}}    {line}", file=out)
         elif o.status == "NOT GENERATED":
             print(f"  {'':<13} {'':<{width}}    {o.detail}", file=out)
-    print(f"{spec_path}: route tests (amtool config routes test)", file=out)
-    if routes is None:
-        print("  unavailable: this installation has no Alertmanager route cases", file=out)
-        routes = []
-    elif not routes:
+    print(f"{shown_path(spec_path)}: route tests (amtool config routes test)", file=out)
+    if not routes:
         print("  none: the spec has no routing section", file=out)
     for o in routes:
         print(f"  {o.status:<13} {o.alert}  {o.scenario}", file=out)

@@ -81,6 +81,20 @@ STDIN = "-"
 _COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "!")
 
 
+def open_regular(path: Path) -> int | None:
+    """A read-only descriptor of `path` when it is a regular file, else None; OSError when it cannot be opened.
+
+    Refused before opening (opening a device can act), opened non-blocking (a FIFO cannot hang us) and checked again
+    on the descriptor (a swap after the first look cannot slip a device in)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
 def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
     """The file's text, refusing what is not a regular file, too large or not UTF-8.
 
@@ -91,19 +105,16 @@ def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
         data = sys.stdin.buffer.read(limit + 1)
         return _decode(data, display, limit)
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
+        if stat.S_ISDIR(os.stat(path).st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        if not stat.S_ISREG(mode):  # refuse before opening: opening a device can act
-            raise _not_regular(display)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        fd = open_regular(path)
     except OSError as e:
         raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
                                     Location(display, 1, 1))]) from None
+    if fd is None:
+        raise _not_regular(display)
     try:
         with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise _not_regular(display)
             data = f.read(limit + 1)
     except OSError as e:
         raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
@@ -169,11 +180,6 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
     builder = _Builder(display, smap)
     value = builder.build(node, ())
     return value, smap
-
-
-def load_file(path: Path, display: str | None = None) -> tuple[object, SourceMap]:
-    display = display or str(path)
-    return load_text(read_text(path, display), display)
 
 
 class _Builder:

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v vmalert >/dev/null 2>&1 || need_apt+=(victoria-metrics)   # vmalert -dryRun, the VictoriaMetrics e2e test
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
@@ -14,7 +15,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # Debian's packages start the daemons where an init system runs; our tests start their own on loopback.
-  $SUDO systemctl stop prometheus prometheus-alertmanager >/dev/null 2>&1 || true
+  $SUDO systemctl stop prometheus prometheus-alertmanager victoria-metrics >/dev/null 2>&1 || true
 fi
 
 # obsctl and its Python dependencies go into a virtual environment, .venv (never into the system interpreter:

@@ -10,35 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..compile.promql import CompileError
-from ..expr import ast
 from ..plan import Plan
 from ..plan.rules import Group, alert_rule
 from ..verify import Finding, Problem, Skipped, parse_back
 from . import Artifact, BackendError, Renderer
 
 
-def _output_labels(plan: Plan, node: ast.Node) -> set[str] | None:
-    """Labels a LogQL result keeps (a set), or None when unknown: decides `and on()` for volume guards."""
-    if isinstance(node, ast.Number | ast.Var):
-        return set()
-    if isinstance(node, ast.Call):
-        if node.without:
-            return None
-        if node.by is not None:
-            return set(node.by)
-        if node.func in ("count", "rate", "sum", "avg", "min", "max"):
-            return set(plan.spec.defaults.by)
-        return _output_labels(plan, node.args[0]) if node.args else set()
-    if isinstance(node, ast.BinOp):
-        left, right = _output_labels(plan, node.left), _output_labels(plan, node.right)
-        return None if left is None or right is None else left | right
-    if isinstance(node, ast.Neg):
-        return _output_labels(plan, node.operand)
-    return None
-
-
-def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None]:
-    """(condition, volume guard or None, the guard's output labels) as LogQL."""
+def alert_parts(plan: Plan, name: str) -> tuple[str, str | None]:
+    """(condition, volume guard or None) as LogQL; the plan says what the guard joins on."""
     a = plan.alerts[name]
     lq = plan.logql()
     try:
@@ -47,7 +26,7 @@ def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None
     except CompileError as e:
         raise BackendError([plan.error("OBS701", f"alert '{name}': {e}", a.path + ("when",),
                                        "give overrides.logql for this alert")]) from e
-    return when, guard, _output_labels(plan, a.guard) if a.guard is not None else None
+    return when, guard
 
 
 def build(plan: Plan, renderer: Renderer) -> list[Artifact]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import TYPE_CHECKING
 
 from ..expr import ast
@@ -19,6 +20,9 @@ from ..semantics import AGGREGATIONS, FUNCTIONS, RANGE_ARG, RANGE_FUNCS, RefInfo
 
 if TYPE_CHECKING:
     from ..model import Spec
+
+
+_VARIABLE = re.compile(r"\$(\{?[A-Za-z_]\w*)")  # a Grafana variable: $env, ${env}
 
 
 class CompileError(ValueError):
@@ -160,7 +164,10 @@ class PromQL:
     def _selector(self, ref: ast.Ref) -> str:
         info = self.refs.get(ref.name)
         base = self.spec.selector_of(info.target) if info else self.spec.sources.metrics.selector
-        pairs = sorted((k, "=", v) for k, v in base.items())
+        # A dashboard variable on a selector label (`{env="$env"}`) replaces the selector's matcher: both together
+        # (`{env="prod", env="$env"}`) could never select another value.
+        chosen = {m.label for m in ref.matchers if _VARIABLE.search(m.value)}
+        pairs = sorted((k, "=", v) for k, v in base.items() if k not in chosen)
         pairs += [(m.label, m.op, m.value) for m in ref.matchers]
         return f"{ref.name}{{{matchers_text(pairs)}}}" if pairs else ref.name
 

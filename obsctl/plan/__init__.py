@@ -15,8 +15,9 @@ from ..diagnostics import Diagnostic
 from ..expr import ast
 from ..slo import Tier, effective_tiers
 from . import alerts as _alerts
+from . import routing as _routing
 from . import slos as _slos
-from .routing import RouteCase, expected_receivers, route_cases
+from .routing import RouteCase, expected_receivers
 
 if TYPE_CHECKING:
     from ..compile.datadog import Datadog
@@ -36,6 +37,7 @@ class AlertPlan:
     ruler: str  # "prometheus" (metrics, probes) or "loki" (log events)
     when: ast.Node | None  # None for a probe alert or a raw override
     guard: ast.Node | None  # the volume guard (`only_if`)
+    guard_on: tuple[str, ...] | None  # the guard joins on these labels (`and on(...)`); None: a plain `and`
     probe: str | None
     overrides: Overrides
     for_: str  # "" when the alert fires at once
@@ -114,7 +116,7 @@ class Plan:
         """The label sets routing must send to the receivers the spec names (for `amtool config routes test`);
         made on demand: the Alertmanager backend first reports routes Alertmanager would reject."""
         if "route_cases" not in self._cache:
-            self._cache["route_cases"] = route_cases(self.spec)
+            self._cache["route_cases"] = _routing.route_cases(self.spec)
         return self._cache["route_cases"]
 
     def records(self) -> dict[str, str]:
@@ -181,7 +183,8 @@ def build_plan(spec: Spec, analysis: Analysis, smap: SourceMap, spec_path: Path,
         labels = _alerts.labels(spec, name)
         alerts[name] = AlertPlan(
             name=name, enabled=a.enabled, ruler=_alerts.ruler(spec, analysis, name),
-            when=exprs.get(("alerts", name, "when")), guard=exprs.get(("alerts", name, "only_if")), probe=a.probe,
+            when=exprs.get(("alerts", name, "when")), guard=exprs.get(("alerts", name, "only_if")),
+            guard_on=_alerts.guard_join(analysis, name), probe=a.probe,
             overrides=a.overrides, for_=a.for_ if a.for_ not in ("0", "0s") else "",
             keep_firing_for=a.keep_firing_for or "", severity=a.severity, labels=labels,
             annotations=_alerts.annotations(spec, name),

@@ -28,6 +28,18 @@ def ruler(spec: Spec, analysis: Analysis, name: str) -> str:
     return "loki" if when is not None and uses_events(analysis, when) else "prometheus"
 
 
+def guard_join(analysis: Analysis, name: str) -> tuple[str, ...] | None:
+    """The labels a volume guard joins its condition on: `and on(<the guard's labels>)`, so a guard by `env` guards
+    each env; None (a plain `and`) when the guard keeps exactly the condition's labels or its labels are unknown."""
+    g = analysis.labels.get(("alerts", name, "only_if"))
+    if g is None or not g.root.known:
+        return None
+    w = analysis.labels.get(("alerts", name, "when"))
+    if w is not None and w.root.labels == g.root.labels and g.root.labels:
+        return None
+    return tuple(sorted(g.root.labels or ()))
+
+
 def labels(spec: Spec, name: str) -> dict[str, str]:
     """severity (the spec's own value), service, team, the spec's labels, then the alert's own; keys sorted."""
     a = spec.alerts[name]

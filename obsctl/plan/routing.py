@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..model import MatchValue, RegexMatch
 from ..slo import effective_tiers
 from .alerts import labels as alert_labels
+from .slos import alert_labels as slo_alert_labels
 from .slos import alert_name
 
 if TYPE_CHECKING:
@@ -62,14 +63,14 @@ def _labels(spec: Spec, alertname: str, severity: str, own: Mapping[str, str] | 
 
 
 def _slo_alerts(spec: Spec, name: str) -> list[tuple[str, str, dict[str, str]]]:
-    """(alertname, severity, own labels) of each enabled burn-rate tier of an SLO that has a severity."""
+    """(alertname, severity, labels) of each enabled burn-rate tier of an SLO that has a severity."""
     slo = spec.slos[name]
     alertname = alert_name(spec, name)
     out = []
     for tier in effective_tiers(slo):
         sev = slo.alerting.page_severity if tier.action == "page" else slo.alerting.ticket_severity
         if tier.enabled and sev:
-            out.append((alertname, sev, {**slo.labels, "slo": name, "action": tier.action, "slo_tier": tier.name}))
+            out.append((alertname, sev, slo_alert_labels(spec, name, tier)))
     return out
 
 
@@ -110,8 +111,8 @@ def route_cases(spec: Spec) -> list[RouteCase]:
             add({**alert_labels(spec, name), "alertname": name}, f"alert {name} (severity {alert.severity})")
     for name, slo in spec.slos.items():
         if slo.alerting.enabled:
-            for alertname, sev, own in _slo_alerts(spec, name):
-                add(_labels(spec, alertname, sev, own), f"SLO {name} tier {own['slo_tier']} (severity {sev})")
+            for alertname, sev, labels in _slo_alerts(spec, name):
+                add({**labels, "alertname": alertname}, f"SLO {name} tier {labels['slo_tier']} (severity {sev})")
     for sev in r.severities:
         add(_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
     if r.default_receiver:

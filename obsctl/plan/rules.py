@@ -40,17 +40,18 @@ class Group:
         return {"name": self.name, "interval": self.interval, "rules": [r.as_template() for r in self.rules]}
 
 
-def guarded(when: str, guard: str | None, guard_labels: set[str] | None) -> str:
-    """The condition joined with its volume guard. A guard without labels is a single sample: `and on()`."""
+def guarded(when: str, guard: str | None, join: tuple[str, ...] | set[str] | None) -> str:
+    """The condition joined with its volume guard: `and on(<the guard's labels>)` (a guard by `env` guards each
+    env; a guard without labels, `on()`, guards them all), or a plain `and` when `join` is None."""
     if not guard:
         return when
-    on = " on()" if guard_labels == set() else ""
+    on = f" on({', '.join(sorted(join))})" if join is not None else ""
     return f"({when}) and{on} ({guard})"
 
 
-def alert_rule(alert: AlertPlan, when: str, guard: str | None, guard_labels: set[str] | None) -> Rule:
+def alert_rule(alert: AlertPlan, when: str, guard: str | None) -> Rule:
     """An alerting rule for a spec alert: its condition and volume guard in the rule file's language (PromQL, or
-    LogQL for Loki), joined as `guarded` says."""
-    return Rule(expr=guarded(when, guard, guard_labels), alert=alert.name, for_=alert.for_,
+    LogQL for Loki), joined on the labels the plan decided (`AlertPlan.guard_on`)."""
+    return Rule(expr=guarded(when, guard, alert.guard_on), alert=alert.name, for_=alert.for_,
                 keep_firing_for=alert.keep_firing_for, labels=alert.labels, annotations=alert.annotations,
                 when=when, guard=guard)

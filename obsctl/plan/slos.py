@@ -33,10 +33,10 @@ def slo_id(spec: Spec, name: str) -> str:
 
 
 def record_labels(spec: Spec, name: str) -> dict[str, str]:
-    """The labels on every recording of one SLO, which select exactly its series: sloth's and the SLO's own labels
-    (an environment label there keeps beta's and prod's recordings apart in one Prometheus)."""
+    """The labels on every recording of one SLO, which select exactly its series: the metric source selector's (so
+    two environments or services sharing one Prometheus never write the same series), the SLO's own, and sloth's."""
     own = {"sloth_id": slo_id(spec, name), "sloth_service": spec.service, "sloth_slo": name}
-    return dict(sorted({**spec.slos[name].labels, **own}.items()))
+    return dict(sorted({**spec.sources.metrics.selector, **spec.slos[name].labels, **own}.items()))
 
 
 def window_name(window: str) -> str:
@@ -97,10 +97,11 @@ def severity(slo: SLO, tier: Tier) -> str:
 
 
 def alert_labels(spec: Spec, name: str, tier: Tier) -> dict[str, str]:
-    """Labels of one tier's alerts, in the order of the spec's other alerts (rule labels, severity, service, team,
-    the spec's labels), then the SLO's labels and slo, action, slo_tier; keys sorted."""
+    """Labels of one tier's alerts: the metric source selector's (the alert of each environment stays its own), then
+    in the order of the spec's other alerts (rule labels, severity, service, team, the spec's labels), then the SLO's
+    labels and slo, action, slo_tier; keys sorted."""
     slo = spec.slos[name]
-    labels = dict(spec.targets.prometheus.rule_labels)
+    labels = {**spec.sources.metrics.selector, **spec.targets.prometheus.rule_labels}
     labels.update(severity=severity(slo, tier), service=spec.service)
     if spec.team:
         labels["team"] = spec.team

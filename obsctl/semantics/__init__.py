@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import alerts, dashboards, derived, routing, slos, sources, tests
+from . import alerts, dashboards, derived, engines, labels, routing, slos, sources, tests
 from .core import Analysis, Checker, RefInfo
 from .expressions import AGGREGATIONS, COUNTER_FUNCS, FUNCTIONS, GAUGE_FUNCS, RANGE_ARG, RANGE_FUNCS
 from .gotemplate import template_error
@@ -26,7 +26,7 @@ __all__ = ["AGGREGATIONS", "COUNTER_FUNCS", "FUNCTIONS", "GAUGE_FUNCS", "RANGE_A
 
 # In this order: expressions of derived metrics first, since alerts, SLOs and panels name them.
 SECTIONS = (derived.check_derived, sources.check_sources, alerts.check_alerts, routing.check_routing,
-            slos.check_slos, dashboards.check_dashboards, tests.check_tests)
+            slos.check_slos, dashboards.check_dashboards, tests.check_tests, engines.check_engine)
 
 
 def analyse(spec: Spec, smap: SourceMap) -> Analysis:
@@ -35,4 +35,5 @@ def analyse(spec: Spec, smap: SourceMap) -> Analysis:
     c.build_refs()
     for section in SECTIONS:
         section(c)
+    labels.check_all(c)  # expressions no section asked about (derived metrics, panels): matching checks too
     return c.out

@@ -14,6 +14,7 @@ from .expressions import RefInfo, check_node
 
 if TYPE_CHECKING:
     from ..model import Spec
+    from .labels import ExprLabels
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Analysis:
 
     exprs: dict[tuple, ast.Node] = field(default_factory=dict)
     refs: dict[str, RefInfo] = field(default_factory=dict)
+    labels: dict[tuple, ExprLabels] = field(default_factory=dict)  # per spec path: every node's inferred labels
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property

@@ -17,6 +17,7 @@ its series or values notation, an alert promtool cannot evaluate) is listed the 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 import promql_parser as pp
 
 from ..durations import format_duration, parse_duration
+from ..expr import ast
 from . import gotemplate
 from .regex_examples import example
 
@@ -46,6 +48,7 @@ from .promsim import (
 )
 
 NOT_GENERATED = "# not generated: "
+NEVER_FIRES = "can never fire: "  # a `# not generated:` reason that `obsctl test` reports as a failure
 SPEC_TEST = "spec test "
 DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 COUNTER_STEPS = [1, 10, 100, 1000, 0, 5, 50, 500, 2, 20, 200, 2000, 10000, 5000, 100000, 1000000]
@@ -206,6 +209,9 @@ class _Family:
     name: str
     labels: dict[str, str]
     bounds: list[float] = field(default_factory=list)
+    # one series (or histogram) per variant, all fed the same values: the labels the catalog declares and the
+    # selectors leave free, with two values each, so a rule that drops or mismatches labels shows it
+    variants: list[dict[str, str]] = field(default_factory=lambda: [{}])
 
     def variables(self, gauge_candidates: list[float], counter_candidates: list[float]) -> list[list[float]]:
         if self.kind == "counter":
@@ -216,7 +222,9 @@ class _Family:
         return [[10.0, 100.0, 1.0, 1000.0], [float(i) for i in range(len(self.bounds) + 1)]]
 
     def series(self, values: list[float], steps: int) -> list[tuple[dict[str, str], str]]:
-        base = dict(self.labels)
+        return [s for v in self.variants for s in self._series({**v, **self.labels}, values, steps)]
+
+    def _series(self, base: dict[str, str], values: list[float], steps: int) -> list[tuple[dict[str, str], str]]:
         if self.kind == "counter":
             return [(base | {"__name__": self.name}, f"0+{fmt_number(values[0])}x{steps}")]
         if self.kind == "gauge":
@@ -239,6 +247,14 @@ def _families(plan: Plan, leaves: list[_Leaf]) -> list[_Family]:
     spec = plan.spec
     probe_jobs = {p.url: probe_job(spec, n) for n, p in spec.sources.probes.items()}
     fams: dict[tuple, _Family] = {}
+    # values other selectors give a label (code="500"): a free label takes them first, so the series still meet
+    known: dict[str, list[str]] = {}
+    for leaf in leaves:
+        for label, op, value in leaf.matchers:
+            if op == pp.MatchOp.Equal and value:
+                known.setdefault(label, [])
+                if value not in known[label]:
+                    known[label].append(value)
     for leaf in leaves:
         name, kind, bounds = leaf.name, None, []
         if not name:
@@ -264,8 +280,23 @@ def _families(plan: Plan, leaves: list[_Leaf]) -> list[_Family]:
         if name == "probe_success" and labels.get("instance") in probe_jobs:
             labels.setdefault("job", probe_jobs[labels["instance"]])
         key = (kind, name, tuple(sorted(labels.items())))
-        fams.setdefault(key, _Family(kind, name, labels, bounds))
+        fams.setdefault(key, _Family(kind, name, labels, bounds, _variants(plan, name, labels, matchers, known)))
     return list(fams.values())
+
+
+def _variants(plan: Plan, name: str, labels: dict[str, str], matchers: list, known: dict[str, list[str]]) -> \
+        list[dict[str, str]]:
+    """Two label sets for a metric's series: each label the catalog declares (and `defaults.by`) that no matcher
+    fixes gets two distinct values, so an expression that keeps it sees two series to tell apart."""
+    m = plan.spec.metrics.get(name)
+    fixed = {x[0] for x in matchers} | set(labels) | {"__name__", "le"}
+    free = [x for x in dict.fromkeys([*(m.labels if m is not None else []), *plan.spec.defaults.by])
+            if x not in fixed]
+    if not free or m is None:
+        return [{}]
+    def values(label: str) -> list[str]:
+        return list(dict.fromkeys([*known.get(label, []), f"{label}-1", f"{label}-2"]))[:2]
+    return [{x: values(x)[i] for x in free} for i in (0, 1)]
 
 
 def _counter_candidates(numbers: list[float]) -> list[float]:
@@ -305,9 +336,14 @@ class _Problem:
 
     def world(self, values: list[float], steps: int) -> tuple[World, list[tuple[str, str]]]:
         series, text = [], []
+        seen: set[tuple] = set()
         for fi, fam in enumerate(self.families):
             vals = [values[v] for v, (f, _) in enumerate(self.owners) if f == fi]
             for labels, notation in fam.series(vals, steps):
+                key = tuple(sorted(labels.items()))
+                if key in seen:  # a variant that is another selector's series (code="500"): that one feeds it
+                    continue
+                seen.add(key)
                 series.append(Series(labels, parse_values(notation)))
                 text.append((series_text(labels), notation))
         return World(series, self.interval, self.records), text
@@ -457,6 +493,10 @@ def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: 
         problem = _Problem(plan, rule, records, families, cands, owners, interval, window)
     except (Unsupported, ValueError) as e:
         return [], [Skipped(rule.name, titles[g], str(e)) for g in goals]
+    never = _never_matches(plan, rule, problem)
+    if never:
+        skipped.append(Skipped(rule.name, titles["fires"], NEVER_FIRES + never))
+        goals = [g for g in goals if g != "fires"]
     for goal in goals:
         try:
             values = _search(problem, goal)
@@ -494,6 +534,42 @@ def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: 
         except (Unsupported, gotemplate.Unsupported, ValueError) as e:
             skipped.append(Skipped(rule.name, titles[goal], str(e)))
     return groups, skipped
+
+
+def _values_only(node: ast.Node) -> ast.Node:
+    """The condition with each comparison turned into a subtraction: the same vector matching, no threshold."""
+    if isinstance(node, ast.BinOp):
+        op = "-" if node.op in ast.COMPARISONS and not node.return_bool else node.op
+        return dataclasses.replace(node, op=op, left=_values_only(node.left), right=_values_only(node.right))
+    return node
+
+
+def _never_matches(plan: Plan, rule: AlertRule, p: _Problem) -> str:
+    """Why the rule returns nothing even with every input series present (its sides, or its condition and its
+    volume guard, have no label set in common), or "" when it can return something or that cannot be told."""
+    from ..compile.promql import CompileError
+    from ..plan.rules import guarded
+
+    a = plan.alerts.get(rule.name)
+    if a is None or a.when is None or a.probe or a.overrides.promql:
+        return ""
+    if any(isinstance(n, ast.Call) and n.func.startswith("absent") or isinstance(n, ast.BinOp) and n.op == "unless"
+           for tree in (a.when, a.guard) if tree is not None for n in ast.walk(tree)):
+        return ""  # these return something only when series are missing
+    try:
+        pq = plan.promql()
+        when = pq.compile(_values_only(a.when))
+        guard = pq.compile(_values_only(a.guard)) if a.guard is not None else None
+        world, _ = p.world([c[0] for c in p.candidates], (p.window + 2 * p.interval) // p.interval + 2)
+        ev = Evaluator(world)
+        t = p.window + 2 * p.interval
+        if not ev.vector(when, t):
+            return "with every input series present, its condition matches no series (its sides share no label set)"
+        if guard is not None and ev.vector(guard, t) and not ev.vector(guarded(when, guard, a.guard_on), t):
+            return "with every input series present, its volume guard never joins its condition (no label set in common)"
+    except (CompileError, Unsupported, ValueError, KeyError):
+        return ""
+    return ""
 
 
 def _fit(notation: str, steps: int) -> str:

@@ -1,4 +1,4 @@
-"""Locating the external tools the verifiers run: promtool, amtool, node (+ the LogQL checker)."""
+"""Locating the external tools the verifiers run: promtool, amtool, vmalert, node (+ the LogQL checker)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ LOGQL_CHECK_DIR = REPO_ROOT / "tools" / "logql-check"
 INSTALL_HINTS: dict[str, str] = {
     "promtool": "apt-get install prometheus",
     "amtool": "apt-get install prometheus-alertmanager",
+    "vmalert": "apt-get install victoria-metrics",
     "node": "apt-get install nodejs npm, then: npm ci --prefix tools/logql-check",
     "logql-check": "npm ci --prefix tools/logql-check",
 }

@@ -544,3 +544,19 @@ def test_environments_can_share_a_grafana(spec):
         assert env in p["name"] and p["options"]["path"].endswith(f"-{env}")
         providers.add((p["name"], p["options"]["path"]))
     assert len(providers) == len(envs)
+
+
+def test_variable_on_a_selector_label_replaces_its_matcher(build, tmp_path):
+    """Issue 10: `{env="$env"}` on a label the source selector fixes replaces the selector's matcher; both together
+    (`{env="prod", env="$env"}`) could never select another environment."""
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(
+        "service: demo\nsources:\n  metrics: {selector: {job: demo, env: prod}}\n"
+        "metrics:\n  requests_total: {kind: counter, labels: [route, env]}\n"
+        "dashboards:\n  main:\n    title: Main\n"
+        "    variables:\n      - {name: env, type: query, query: 'label_values(requests_total, env)'}\n"
+        "    panels:\n      - {title: p, expr: 'sum by (route) (rate(requests_total{env=\"$env\"}))'}\n",
+        encoding="utf-8")
+    text = build(spec, ["grafana"])["grafana/dashboards/demo-main.json"]
+    assert 'requests_total{job=\\"demo\\", env=\\"$env\\"}' in text
+    assert 'env=\\"prod\\"' not in text

@@ -109,7 +109,8 @@ def test_fires_scenario_checks_for_and_exact_labels(build, shapes):
     by_code = next(t for t in doc["tests"] if t["name"] == "ErrorsByCode: fires above the threshold")
     alert = by_code["alert_rule_test"][-1]["exp_alerts"][0]
     assert alert["exp_labels"]["code"] == "500"  # the label the aggregation keeps
-    assert alert["exp_annotations"]["summary"] == "500 responses at 1.67/s"
+    # two routes (the catalog's label, two values) of 1.67/s each, summed by code
+    assert alert["exp_annotations"]["summary"] == "500 responses at 3.33/s"
     probe = next(t for t in doc["tests"] if t["name"].startswith("HomeDown: fires"))
     assert probe["input_series"] == [{"series": 'probe_success{instance="https://shapes.example.org/", '
                                                 'job="blackbox-http_2xx"}', "values": probe["input_series"][0]["values"]}]

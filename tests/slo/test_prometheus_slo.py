@@ -205,6 +205,41 @@ def test_environments_share_one_prometheus(tmp_path: Path, promtool: str) -> Non
     assert ok, output
 
 
+def test_environments_share_one_prometheus_by_the_selector_alone(tmp_path: Path, promtool: str) -> None:
+    """Issue 10: with no SLO labels, the records and alerts carry the source selector's labels, so beta's and prod's
+    rules in one Prometheus write distinct series (they used to write the same ones: "duplicate sample for
+    timestamp") and beta's errors page beta only."""
+    text = (SPECS / "environments.yaml").read_text(encoding="utf-8")
+    text = text.replace("    labels: {environment: prod}\n", "").replace(
+        "    slos:\n      availability: {labels: {environment: beta}}\n", "")
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(text, encoding="utf-8")
+    for env in ("beta", "prod"):
+        rules = slo_build(spec, env)["prometheus/shop.slo.rules.yml"]
+        (tmp_path / f"{env}.rules.yml").write_text(rules, encoding="utf-8")
+    page = {"action": "page", "environment": "beta", "service": "shop", "severity": "critical",
+            "slo": "availability", "slo_tier": "page-fast"}
+    ratio = ('{{environment="{env}", sloth_id="shop-availability", sloth_service="shop", '
+             'sloth_slo="availability", sloth_window="5m"}}')
+    test = {"rule_files": ["beta.rules.yml", "prod.rules.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [
+            {"series": 'http_requests_total{environment="beta", code="200"}', "values": "0+98x20"},
+            {"series": 'http_requests_total{environment="beta", code="500"}', "values": "0+2x20"},
+            {"series": 'http_requests_total{environment="prod", code="200"}', "values": "0+1000x20"},
+        ],
+        "alert_rule_test": [{"eval_time": "5m", "alertname": "ShopAvailabilityBudgetBurn", "exp_alerts": [
+            {"exp_labels": page, "exp_annotations": plan_slos.alert_annotations(
+                context(spec, "beta").spec, "availability", effective_tiers(
+                    context(spec, "beta").spec.slos["availability"])[0], "2%")}]}],
+        "promql_expr_test": [{"expr": "round(slo:sli_error:ratio_rate5m, 0.001)", "eval_time": "5m", "exp_samples": [
+            {"labels": ratio.format(env="beta"), "value": 0.02}, {"labels": ratio.format(env="prod"), "value": 0}]}],
+    }]}
+    (tmp_path / "envs.tests.yml").write_text(yaml.safe_dump(test, sort_keys=False), encoding="utf-8")
+    ok, output = test_rules([tmp_path / "envs.tests.yml"])
+    assert ok, output
+
+
 # --- the rules, without promtool ---------------------------------------------------------------------------------
 
 
@@ -223,7 +258,7 @@ def test_no_slos_no_output(tmp_path: Path) -> None:
 def test_record_names_are_what_the_rules_record() -> None:
     ctx = context(AVAILABILITY)
     names = plan_slos.record_names(ctx.spec, "availability")
-    assert names["selector"] == '{sloth_id="checkout-api-availability", sloth_service="checkout-api", ' \
+    assert names["selector"] == '{job="checkout-api", sloth_id="checkout-api-availability", sloth_service="checkout-api", ' \
                                 'sloth_slo="availability", team="checkout"}'
     assert list(names["error_ratio"]) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
     assert names["period"] == "30d"
@@ -243,14 +278,15 @@ def test_alert_rules_per_tier() -> None:
         ("page-fast", "2m"), ("page-slow", "15m"), ("ticket-fast", "1h"), ("ticket-slow", "3h")]
     fast = alerts[0]
     assert fast.expr == (
-        '(max(slo:sli_error:ratio_rate1h{sloth_id="checkout-api-availability", sloth_service="checkout-api", '
-        'sloth_slo="availability", team="checkout"}) > (14.4 * 0.001) and max(slo:sli_error:ratio_rate5m{sloth_id='
+        '(max(slo:sli_error:ratio_rate1h{job="checkout-api", sloth_id="checkout-api-availability", '
+        'sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > (14.4 * 0.001) and '
+        'max(slo:sli_error:ratio_rate5m{job="checkout-api", sloth_id='
         '"checkout-api-availability", sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > '
         '(14.4 * 0.001)) '
         'and on() (sum(increase(http_requests_total{job="checkout-api"}[1h])) >= 100)')
     # the spec's own `tier` label survives; severity is the spec's vocabulary; the SLO's team wins over the spec's
-    assert fast.labels == {"action": "page", "service": "checkout-api", "severity": "P1", "slo": "availability",
-                           "slo_tier": "page-fast", "team": "checkout", "tier": "1"}
+    assert fast.labels == {"action": "page", "job": "checkout-api", "service": "checkout-api", "severity": "P1",
+                           "slo": "availability", "slo_tier": "page-fast", "team": "checkout", "tier": "1"}
     assert fast.annotations["runbook_url"] == "https://runbooks.example.org/checkout-api/availability"
     assert fast.annotations["description"].startswith("Error ratio {{ $value | humanizePercentage }} over the last 1h")
 

@@ -41,9 +41,9 @@ def recording_group(plan: Plan) -> Group | None:
     return Group(f"{spec.service}.recording", spec.targets.prometheus.evaluation_interval, rules)
 
 
-def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None]:
-    """(condition, volume guard or None, the guard's output labels) as PromQL; the probe or override stands in
-    for the compiled `when`."""
+def alert_parts(plan: Plan, name: str) -> tuple[str, str | None]:
+    """(condition, volume guard or None) as PromQL; the probe or override stands in for the compiled `when`. What
+    the guard joins on is the plan's (`AlertPlan.guard_on`, from the label inference)."""
     a = plan.alerts[name]
     pq = plan.promql()
     try:
@@ -54,11 +54,10 @@ def alert_parts(plan: Plan, name: str) -> tuple[str, str | None, set[str] | None
         else:
             when = pq.compile(a.when)
         guard = pq.compile(a.guard) if a.guard is not None else None
-        labels = pq.output_labels(a.guard) if a.guard is not None else None
     except CompileError as e:
         raise BackendError([plan.error("OBS700", f"alert '{name}': {e}", a.path + ("when",),
                                        "give overrides.promql for this alert")]) from e
-    return when, guard, labels
+    return when, guard
 
 
 def alert_group(plan: Plan) -> Group | None:
@@ -123,9 +122,13 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
                             renderer.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(plan.spec),
                                        exporter=plan.spec.targets.prometheus.blackbox_exporter)))
     # SLO rules and tests; with --format prometheusrule the SLO module emits its own PrometheusRule instead
+    from .engines import build as build_engine
     from .slo import build as build_slo
+    from .slo import rule_groups as slo_groups
 
-    return out + build_slo(plan, renderer)
+    out += build_slo(plan, renderer)
+    # Mimir, Thanos, VictoriaMetrics: every group of the service once more, in the shape that engine loads.
+    return out + build_engine(plan, renderer, gs + (slo_groups(plan) if plan.spec.slos else []))
 
 
 # -- verify ---------------------------------------------------------------------------------------------------
@@ -170,6 +173,11 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
                 if err:
                     problems.append(Problem(art.path, f"rule {rule.get('alert') or rule.get('record')}: PromQL does not "
                                     f"parse: {err}"))
+    from .engines import verify as verify_engine
+
+    found, plain = verify_engine(artifacts, staging)
+    problems += found
+    rule_files += plain
     try:
         problems += check_rules(rule_files) if rule_files else []
         problems += _check_scrape(artifacts, staging)
