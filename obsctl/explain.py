@@ -2,8 +2,8 @@
 read: the parsed expression (as a tree), the labels its result keeps, and its compiled form for every target
 (PromQL, LogQL, Datadog), or the reason a target cannot say it.
 
-Without NAME, every item with an expression is listed. Labels come from the analysis's label inference when it is
-there (obsctl.semantics.labels), else from what the PromQL compiler knows (`PromQL.output_labels`)."""
+Without NAME, every item with an expression is listed. Labels come from the analysis's label inference
+(obsctl.semantics.labels), as the checks see them."""
 
 from __future__ import annotations
 
@@ -61,14 +61,14 @@ def tree_lines(node: ast.Node, depth: int = 0) -> list[str]:
     return [pad + head] + [line for c in ast.children(node) for line in tree_lines(c, depth + 1)]
 
 
-def _labels(analysis: object, plan: object, path: tuple, node: ast.Node) -> str:
-    inferred = getattr(analysis, "labels", None)
-    if isinstance(inferred, dict) and path in inferred:
-        return inferred[path].root.text()
-    known = plan.promql(use_records=False).output_labels(node)
-    if known is None:
-        return "every label of the series it reads (nothing aggregated)"
-    return f"({', '.join(sorted(known))})" if known else "none (one series)"
+def _labels(analysis: object, path: tuple) -> str:
+    inferred = analysis.labels.get(path)
+    if inferred is None:
+        return "not inferred"
+    root = inferred.root
+    if root.kind == "instant" and root.labels is not None and not root.labels:
+        return "none (one series)"
+    return root.text()
 
 
 def _compiled(plan: object, node: ast.Node, window: str | None) -> dict[str, str]:
@@ -123,7 +123,7 @@ def items(plan: object, analysis: object) -> list[Item]:
             continue
         item = found.setdefault(key, Item(*key))
         item.parts.append(Part(".".join(str(p) for p in path), to_text(node), tree_lines(node),
-                               _labels(analysis, plan, path, node), _compiled(plan, node, window)))
+                               _labels(analysis, path), _compiled(plan, node, window)))
     return list(found.values())
 
 

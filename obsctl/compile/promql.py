@@ -85,10 +85,6 @@ def _shift(node: ast.Node, offset: str) -> ast.Node:
     return node
 
 
-def _scalar(node: ast.Node) -> bool:
-    return isinstance(node, ast.Number | ast.Var) or isinstance(node, ast.Call) and node.func in ("time", "scalar")
-
-
 class PromQL:
     """Compiles expressions of one spec. `records` maps derived names to recording-rule names to query instead."""
 
@@ -121,44 +117,6 @@ class PromQL:
     def probe_selector(self, name: str) -> str:
         probe = self.spec.sources.probes[name]
         return f"probe_success{{{matchers_text([('instance', '=', probe.url)])}}}"
-
-    def output_labels(self, node: ast.Node) -> set[str] | None:
-        """Labels an expression's result keeps: a set when aggregated, None when it keeps raw series labels."""
-        if isinstance(node, ast.Number | ast.Var | ast.String):
-            return set()
-        if isinstance(node, ast.Call):
-            if node.func in AGGREGATIONS and not (node.func in ("max", "min") and len(node.args) == 2):
-                if node.func == "quantile" and len(node.args) == 2 and isinstance(node.args[1], ast.Ref) \
-                        and self.refs.get(node.args[1].name, RefInfo("", "")).kind in ("histogram", "summary"):
-                    return set(node.by or []) | set(self.spec.defaults.by)
-                return set(node.by or []) if not node.without else None
-            if node.func in ("time", "vector", "scalar"):
-                return set()
-            if node.func in RANGE_FUNCS:
-                return self.output_labels(node.args[RANGE_ARG.get(node.func, 0)])
-            return self.output_labels(node.args[0]) if node.args else set()
-        if isinstance(node, ast.BinOp):
-            left, right = self.output_labels(node.left), self.output_labels(node.right)
-            if _scalar(node.right) or node.op in ("and", "unless"):
-                return left
-            if _scalar(node.left):
-                return right
-            if node.op == "or":
-                return None if left is None or right is None else left | right
-            m = node.matching
-            if m is not None and m.group:
-                side = left if m.group == "left" else right
-                return None if side is None else side | set(m.include)
-            if m is not None and left is not None:  # one-to-one: PromQL keeps the on() labels, drops ignoring()
-                return left & set(m.labels) if m.on else left - set(m.labels)
-            return left
-        if isinstance(node, ast.Neg | ast.Subquery):
-            return self.output_labels(ast.children(node)[0])
-        if isinstance(node, ast.Ref):
-            info = self.refs.get(node.name)
-            if info and info.kind == "derived":
-                return self.output_labels(self.exprs.get(("derived", node.name, "expr"), ast.Number(0)))
-        return None
 
     # -- internals ------------------------------------------------------------------------------------------
     def _selector(self, ref: ast.Ref) -> str:
