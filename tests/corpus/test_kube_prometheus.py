@@ -29,9 +29,28 @@ CORPUS = next((p / "shared" / "corpus" / "kube-prometheus" for p in Path(__file_
 COLON_REASON = "reads the recording rule {names} by its colon name (catalog metric names have no ':', OBS104)"
 
 
+# OBS272 (many-to-many) is said of a group_left whose "one" side keeps a label beyond the matching ones
+# (`* on (cluster, instance) group_left (node) max by (cluster, instance, node) (...)`): it holds on real
+# clusters, where that label has one value per group (a node per instance, `topk by (...) (1, ...)`), which the
+# label inference cannot know. obsctl refuses these rules at validate until the check can tell.
+MANY_TO_MANY_REASON = "OBS272: {message}; the extra label has one value per group in practice"
+
+
+class Refused(AssertionError):
+    def __init__(self, diagnostics: list) -> None:
+        super().__init__([f"{d.code} {d.message}" for d in diagnostics])
+        self.diagnostics = diagnostics
+
+
 def known_reason(expr: str) -> str | None:
     names = sorted(n for n in translate(expr).catalog() if ":" in n)
     return COLON_REASON.format(names=", ".join(names)) if names else None
+
+
+def refused_reason(e: Refused) -> str | None:
+    """The reason a rule that validate refuses is listed, or None when the refusal is a defect."""
+    codes = {d.code for d in e.diagnostics}
+    return MANY_TO_MANY_REASON.format(message=e.diagnostics[0].message) if codes == {"OBS272"} else None
 
 
 def _rules() -> list[tuple[str, str]]:
@@ -54,16 +73,17 @@ RULES = _rules() if CORPUS.is_dir() else []
 
 
 def roundtrip(expr: str, tmp: Path) -> str:
-    """The PromQL obsctl compiles from the translated expression (AssertionError with the diagnostics if it
-    does not validate)."""
+    """The PromQL obsctl compiles from the translated expression (Refused, with the diagnostics, when it does
+    not validate)."""
     t = translate(expr)
     spec = {"service": "kp", "runbook": "https://runbooks.example.org/kp", "metrics": t.catalog(),
             "derived": {"rule": {"expr": t.text}}}
     path = tmp / "obsctl.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     result = check(path)
-    errors = [f"{d.code} {d.message}" for d in result.diagnostics if d.level == "error"]
-    assert not errors, errors
+    errors = [d for d in result.diagnostics if d.level == "error"]
+    if errors:
+        raise Refused(errors)
     c = result.checked[0]
     return PromQL(c.spec, c.analysis.refs, c.analysis.exprs).compile(c.analysis.exprs[("derived", "rule", "expr")])
 
@@ -83,6 +103,10 @@ def test_rule_round_trips_to_the_same_promql(name, expr, tmp_path, promtool):
         compiled = roundtrip(expr, tmp_path)
     except Untranslatable as e:
         pytest.fail(f"cannot translate: {e}")
+    except Refused as e:
+        if refused_reason(e):
+            pytest.xfail(refused_reason(e))
+        raise
     assert normal(compiled) == normal(expr)
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"record": "r", "expr": compiled}]}]}))
