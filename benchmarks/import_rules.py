@@ -5,11 +5,12 @@ compares every rule with its source. Import time should grow linearly: the per-r
 
 Two stages are timed apart: "translate" (read the rules, infer the catalog, decide and write every rule) and
 "import" (the whole command: translate, then validate, plan and compile the spec and compare each rule with its
-source). A spec over the 2 MiB obsctl reads (OBS003; about 3,000 kube-prometheus rules) cannot be checked, so the
-import stops with OBS825 there and only the translate stage is timed.
+source). A spec over the 2 MiB obsctl reads in one file (about 3,000 kube-prometheus rules) is split into the main
+spec and include files (`<stem>.d/part-N.yaml`), so every size imports whole; the "files" column says into how
+many files.
 
 Usage: python benchmarks/import_rules.py [--corpus DIR] [--sizes 234,1000,2500,5000] [--runs 3]
-(default DIR: ../shared/corpus/kube-prometheus beside the repository, or OBSCTL_CORPUS)
+(default DIR: tests/corpus/kube-prometheus, or OBSCTL_CORPUS)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def corpus_dir(given: str | None) -> Path:
     candidates = [Path(given)] if given else []
     if os.environ.get("OBSCTL_CORPUS"):
         candidates.append(Path(os.environ["OBSCTL_CORPUS"]))
-    candidates += [ROOT.parent / "shared/corpus/kube-prometheus", ROOT.parent.parent / "shared/corpus/kube-prometheus"]
+    candidates += [ROOT / "tests/corpus/kube-prometheus", ROOT.parent / "shared/corpus/kube-prometheus", ROOT.parent.parent / "shared/corpus/kube-prometheus"]
     for c in candidates:
         if list(c.glob("*-prometheusRule.yaml")):
             return c
@@ -77,16 +78,18 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from obsctl.importers.prometheus import build_spec, import_rules, read_rules
     from obsctl.importers.report import ImportFailure, ImportReport
-    from obsctl.importers.specfile import SpecDoc
+    from obsctl.importers.specfile import SpecDoc, split_files
 
     groups = source_rules(corpus_dir(args.corpus))
-    print(f"{'rules':>6} {'translate s':>12} {'ms/rule':>8} {'import s':>9} {'ms/rule':>8}   (median of {args.runs})")
+    print(f"{'rules':>6} {'translate s':>12} {'ms/rule':>8} {'import s':>9} {'ms/rule':>8} {'files':>6}"
+          f"   (median of {args.runs})")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             path = Path(tmp) / f"rules-{size}.yml"
             path.write_text(yaml.safe_dump(scaled(groups, size), sort_keys=False))
             translate, full = [], []
             failure = ""
+            files = 0
             for _ in range(args.runs):
                 t0 = time.perf_counter()
                 report = ImportReport("prometheus")
@@ -94,7 +97,8 @@ def main() -> None:
                 translate.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 try:
-                    import_rules([path], "bench")
+                    doc, _ = import_rules([path], "bench")
+                    files = len(split_files(doc))
                     full.append(time.perf_counter() - t0)
                 except ImportFailure as e:
                     failure = f"{e.diagnostic.code}: {e.diagnostic.message}"
@@ -102,10 +106,11 @@ def main() -> None:
             line = f"{size:>6} {t:>12.2f} {t / size * 1000:>8.2f}"
             if full:
                 f = statistics.median(full)
-                line += f" {f:>9.2f} {f / size * 1000:>8.2f}"
+                line += f" {f:>9.2f} {f / size * 1000:>8.2f} {files:>6}"
             else:
                 line += f"   not imported: {failure}"
             print(line, flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -240,13 +240,14 @@ class ImportKind(StrEnum):
     prometheus = "prometheus"
     alertmanager = "alertmanager"
     grafana = "grafana"
+    datadog = "datadog"
 
 
 @app.command("import")
 def import_cmd(
     kind: Annotated[ImportKind, typer.Argument(help="what the files are", show_default=False)],
-    files: Annotated[list[Path], typer.Argument(help="files (a directory of dashboards for grafana)",
-                                                show_default=False)],
+    files: Annotated[list[Path], typer.Argument(
+        help="files (a directory of dashboards for grafana; monitor JSON for datadog)", show_default=False)],
     service: Annotated[str | None, typer.Option("--service", help="service name (default: from the input)")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="spec file to write (default: stdout)")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="report format: human or json")] = "human",

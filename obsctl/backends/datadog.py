@@ -567,8 +567,8 @@ class _Builder:
                              "in the query with the id Datadog returns.")
                 query = (f'burn_rate("{slo_id_placeholder(stem)}").over("{timeframe}")'
                          f'.long_window("{_dur(long_m)}").short_window("{_dur(short_m)}") > {num(tier.factor)}')
-                sev = slo.alerting.page_severity if tier.action == "page" else slo.alerting.ticket_severity
-                labels = {"severity": sev or "", "service": self.spec.service, **self.spec.labels, **slo.labels,
+                sev = self.plan.slos[name].alerts_by_tier[tier.name].severity  # as the Prometheus rules have it
+                labels = {"severity": sev, "service": self.spec.service, **self.spec.labels, **slo.labels,
                           "slo": name, "action": tier.action, "slo_tier": tier.name}
                 if self.spec.team:
                     labels["team"] = self.spec.team

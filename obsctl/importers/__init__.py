@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 from .report import ImportFailure, ImportReport
-from .specfile import SpecDoc
+from .specfile import SpecDoc, part_dir, split_files
 
-KINDS = ("prometheus", "alertmanager", "grafana")
+KINDS = ("prometheus", "alertmanager", "grafana", "datadog")
 
 
 def run(kind: str, files: list[Path], service: str | None, out: Path | None, fmt: str, force: bool = False) -> int:
@@ -42,17 +42,65 @@ def run(kind: str, files: list[Path], service: str | None, out: Path | None, fmt
         else:
             render_human([e.diagnostic], None)
         return 1
-    text = doc.text()
-    if out is None or str(out) == "-":
-        sys.stdout.write(text)
+    to_stdout = out is None or str(out) == "-"
+    try:
+        files = split_files(doc, "obsctl.yaml" if to_stdout else out.name)
+        if to_stdout and len(files) > 1:
+            raise ImportFailure("OBS826", f"the spec is over the 2 MiB obsctl reads in one file, so it is split into "
+                                f"{len(files) - 1} include files, which standard output cannot hold", doc.source,
+                                hint="give --out SPEC: the parts go to SPEC's folder, under <spec name>.d/")
+    except ImportFailure as e:
+        if fmt == "json":
+            render_json([e.diagnostic])
+        else:
+            render_human([e.diagnostic], None)
+        return 1
+    if not to_stdout and len(files) > 1 and (out.parent / part_dir(out.name)).exists() and not force:
+        print(f"error: {out.parent / part_dir(out.name)} exists; give --force to replace it", file=sys.stderr)
+        return 2
+    if to_stdout:
+        sys.stdout.write(next(iter(files.values())))
         stream = sys.stderr
     else:
-        _write_atomic(out, text)
+        _write_all(out, files)
         stream = sys.stdout
     stream.write(report.render_json() if fmt == "json" else report.render_human())
     if out is not None and str(out) != "-" and fmt != "json":
         stream.write(f"wrote {out}{'' if report.clean else ' (see the report above)'}\n")
     return 0 if report.clean else 1
+
+
+def _write_all(out: Path, files: dict[str, str]) -> None:
+    """The main spec and its parts (`<stem>.d/`): the parts folder is staged whole and swapped in, then the main
+    spec replaced, so a reader sees the old spec or the new one (an old parts folder is replaced: --force)."""
+    import shutil
+
+    parts = {rel: text for rel, text in files.items() if rel != out.name}
+    folder = out.parent / part_dir(out.name)
+    if not parts:
+        _write_atomic(out, files[out.name])
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=out.parent))
+    old = None
+    try:
+        for rel, text in parts.items():
+            (stage / Path(rel).name).write_text(text, encoding="utf-8")
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=out.parent))
+            os.replace(folder, old / folder.name)
+        os.replace(stage, folder)
+        try:
+            _write_atomic(out, files[out.name])
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            if old is not None:
+                os.replace(old / folder.name, folder)
+            raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -402,4 +402,47 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
     c = report.count(file)
     c.items = len(receivers_src) + len(extra) + n_sev + len(cfg.get("inhibit_rules") or []) + len(intervals)
     c.translated = c.items - len({(f.item) for f in report.findings if f.what == DROPPED})
-    return SpecDoc(spec, header=f"Imported by `obsctl import alertmanager` from {path.name}."), report
+    doc = SpecDoc(spec, header=f"Imported by `obsctl import alertmanager` from {path.name}.", source=file, items=c.items)
+    check_routes(path, root, svc, doc, report)
+    return doc, report
+
+
+def check_routes(path: Path, root: dict, service: str, doc: SpecDoc, report: ImportReport) -> None:
+    """Send route cases made from the source tree through amtool for the source config and the built one; report
+    every case that reaches other receivers (obsctl.importers.routecases)."""
+    import tempfile
+
+    from ..build import render
+    from ..verify.tools import ToolMissing, find_tool
+    from .routecases import compare, route_cases
+
+    try:
+        find_tool("amtool")
+    except ToolMissing:
+        report.notes.append("amtool is not installed: the routing was not checked on route cases")
+        return
+    cases = route_cases(root, service, _matchers)
+    with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
+        spec_path = Path(tmp) / "obsctl.yaml"
+        spec_path.write_text(doc.text(), encoding="utf-8")
+        artifacts, diags, _ = render(spec_path, ["alertmanager"], None)
+        errors = [d for d in diags if d.level == "error"]
+        if errors:
+            report.notes.append(f"the routing was not checked on route cases: the imported spec does not build "
+                                f"({errors[0].code} {errors[0].message} [{errors[0].field}])")
+            return
+        built = Path(tmp) / "alertmanager.yml"
+        built.write_text(next(a.text for a in artifacts if a.path == "alertmanager/alertmanager.yml"),
+                         encoding="utf-8")
+        differ, error = compare(path, built, cases)
+    if error:
+        report.notes.append(f"the routing was not checked on route cases: {error}")
+        return
+    for labels, want, got in differ:
+        shown = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        report.add(str(path), f"alerts with {{{shown}}}", CHANGED, f"go to {', '.join(want) or 'no receiver'} "
+                   f"with the source config, to {', '.join(got) or 'no receiver'} with the built one "
+                   "(amtool config routes test)", None)
+    if differ:
+        report.notes.append(f"{len(cases)} route cases from the source tree checked with amtool: {len(differ)} "
+                            "reach other receivers after import")

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import promql as pq
-from .prometheus import check_size
+from .prometheus import write_files
 from .report import CHANGED, DROPPED, VERBATIM, ImportFailure, ImportReport
-from .specfile import SpecDoc
+from .specfile import SpecDoc, split_files
 from .yamlin import load_documents, read_text
 
 # Grafana's dashboard schema versions whose panel model (top-level `panels`, rows as panels) this reads.
@@ -370,11 +370,10 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
     for _ in range(3):
         report = ImportReport("grafana")
         spec, sources = build_spec(dashboards, service, report, forced)
-        doc = SpecDoc(spec, header=f"Imported by `obsctl import grafana` from {', '.join(p.name for p in paths)}.")
-        check_size(doc, paths[0], len(dashboards))
+        doc = SpecDoc(spec, header=f"Imported by `obsctl import grafana` from {', '.join(p.name for p in paths)}.",
+                      source=str(paths[0]), items=len(dashboards))
         with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
-            spec_path = Path(tmp) / "obsctl.yaml"
-            spec_path.write_text(doc.text(), encoding="utf-8")
+            spec_path = write_files(Path(tmp), split_files(doc))
             errors, built = built_queries(spec_path)
         if errors:
             d = errors[0]

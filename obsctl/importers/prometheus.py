@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 from . import promql as pq
 from .report import CHANGED, DROPPED, VERBATIM, ImportFailure, ImportReport
-from .specfile import SpecDoc
+from .specfile import SpecDoc, split_files
 from .yamlin import line_of, load_documents
 
 ALERT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -514,11 +514,9 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
         trial = ImportReport("prometheus")
         trial.findings = list(report.findings)
         imported = build_spec(rules, paths, service, trial, forced, no_by=bool(forced))
-        doc = SpecDoc(imported.spec, header=_header(paths))
-        check_size(doc, paths[0], len(rules))
+        doc = SpecDoc(imported.spec, header=_header(paths), source=str(paths[0]), items=len(rules))
         with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
-            spec_path = Path(tmp) / "obsctl.yaml"
-            spec_path.write_text(doc.text(), encoding="utf-8")
+            spec_path = write_files(Path(tmp), split_files(doc))
             if show:
                 print(f"obsctl import: checking the spec ({attempt + 1})", file=sys.stderr)
             errors, alerts, derived = built_rules(spec_path)
@@ -546,15 +544,12 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
                         hint="this is a bug in the importer: please report it with the input")
 
 
-def check_size(doc: SpecDoc, first: Path, items: int) -> None:
-    """A spec obsctl would refuse to read (OBS003) is an error here, not a file written for nothing."""
-    from ..yamlsource import MAX_FILE_BYTES
-
-    size = len(doc.text().encode("utf-8"))
-    if size > MAX_FILE_BYTES:
-        raise ImportFailure("OBS825", f"the spec for these {items} items would be {size:,} bytes, over the "
-                            f"{MAX_FILE_BYTES:,} bytes obsctl reads in one spec", str(first),
-                            hint="import the files in parts, one spec per service or team")
+def write_files(folder: Path, files: dict[str, str]) -> Path:
+    """Write a spec's files (`split_files`) into a scratch folder; the main spec's path."""
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
+    return folder / next(iter(files))
 
 
 def _header(paths: list[Path]) -> str:

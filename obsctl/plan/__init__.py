@@ -87,6 +87,10 @@ class SloPlan:
     def path(self) -> tuple[str, str]:
         return ("slos", self.name)
 
+    @property
+    def alerts_by_tier(self) -> dict[str, SloAlertPlan]:
+        return {a.tier.name: a for a in self.alerts}
+
 
 @dataclass
 class Plan:

@@ -13,6 +13,7 @@ from ..slo import effective_tiers
 from .alerts import labels as alert_labels
 from .slos import alert_labels as slo_alert_labels
 from .slos import alert_name
+from .slos import severity as slo_severity
 
 if TYPE_CHECKING:
     from ..model import Spec
@@ -63,15 +64,12 @@ def _labels(spec: Spec, alertname: str, severity: str, own: Mapping[str, str] | 
 
 
 def _slo_alerts(spec: Spec, name: str) -> list[tuple[str, str, dict[str, str]]]:
-    """(alertname, severity, labels) of each enabled burn-rate tier of an SLO that has a severity."""
+    """(alertname, severity, labels) of each enabled burn-rate tier of an SLO, with the severity its rules carry
+    (the spec's, else critical / warning)."""
     slo = spec.slos[name]
     alertname = alert_name(spec, name)
-    out = []
-    for tier in effective_tiers(slo):
-        sev = slo.alerting.page_severity if tier.action == "page" else slo.alerting.ticket_severity
-        if tier.enabled and sev:
-            out.append((alertname, sev, slo_alert_labels(spec, name, tier)))
-    return out
+    return [(alertname, slo_severity(slo, tier), slo_alert_labels(spec, name, tier))
+            for tier in effective_tiers(slo) if tier.enabled]
 
 
 def expected_receivers(spec: Spec, labels: Mapping[str, str]) -> list[str]:
