@@ -184,6 +184,20 @@ def docs(
     raise typer.Exit(run_docs(spec, env, out))
 
 
+@app.command()
+def explain(
+    spec: SpecArg,
+    name: Annotated[str | None, typer.Argument(help="an alert, derived metric or panel (title, or dashboard/title)",
+                                               show_default=False)] = None,
+    env: EnvOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+) -> None:
+    """What obsctl made of an expression: the parsed tree, the labels it keeps, and each target's query."""
+    from .explain import run_explain
+
+    raise typer.Exit(run_explain(spec, name, env, fmt))
+
+
 @app.command("test")
 def test_cmd(
     spec: SpecArg,

@@ -257,7 +257,7 @@ class Metric(Strict):
     help: str = ""
     buckets: list[float] = Field(default_factory=list, description="histogram bucket boundaries (le)")
     aggregate: Literal["sum", "avg", "max", "min"] = Field(
-        "sum", description="how series are combined when an expression does not aggregate explicitly")
+        "sum", description="Datadog's space aggregation when an expression does not aggregate explicitly")
     datadog_name: str | None = Field(None, description="the metric's name in Datadog, when not the mapped default")
     selector: Labels | None = Field(
         None, description="label matchers for this metric's series instead of sources.metrics.selector ({} for "

@@ -52,6 +52,7 @@ from ..compile.datadog import (
     no_offset,
     num,
     raw_leaf,
+    refuse_matching,
 )
 from ..compile.promql import CompileError
 from ..durations import parse_duration
@@ -827,6 +828,7 @@ def _comparison(node: ast.Node, spec: Spec) -> tuple[ast.Node, str, float]:
     """(expression, operator, number) of `expr <op> number` (or `number <op> expr`, flipped)."""
     if not isinstance(node, ast.BinOp) or node.op not in _FLIP:
         raise CompileError("a condition that is not a comparison with a number")
+    refuse_matching(node)
     right = _constant(node.right, spec)
     if right is not None:
         return node.left, node.op, right

@@ -439,12 +439,17 @@ class _Session:
             return num(float(value)), _PREC_ATOM
         if isinstance(node, ast.String | ast.DurationLit):
             raise CompileError(f"a bare {'string' if isinstance(node, ast.String) else 'window'}")
+        if isinstance(node, ast.Subquery):
+            raise CompileError(f"the subquery [{node.range}:{node.step or ''}] (Datadog has no subqueries; roll "
+                               "the inner query up with a moving_rollup instead)")
         if isinstance(node, ast.Neg):
             inner = self.expr(node.operand, window, arith, space)
             return f"-{_paren(inner, _PREC_ATOM)}", _PREC_ATOM
         if isinstance(node, ast.BinOp):
             if node.op not in _OPS:
                 raise CompileError(f"the operator '{node.op}' inside an expression")
+            if not _same_groups(node):
+                refuse_matching(node)
             prec = _OPS[node.op]
             left = self.expr(node.left, window, arith, space)
             right = self.expr(node.right, window, arith, space)
@@ -487,6 +492,9 @@ class _Session:
     def _call(self, node: ast.Call, window: str, arith: bool, space: tuple | None) -> tuple[str, int]:
         f, args = node.func, node.args
         first = args[0] if args else None
+        for a in args:
+            if isinstance(a, ast.Subquery):
+                self._expr(a, window, arith, space)  # refused, by name
         info = self.c.refs.get(first.name) if isinstance(first, ast.Ref) else None
         if info is not None and info.kind == "event" and f in ("count", "rate"):
             return self._events(node, window)
@@ -576,8 +584,31 @@ class _Session:
         return (rolled, _PREC_ATOM) if node.func == "count" else (f"{rolled} / {secs}", _PREC_MUL)
 
 
+def _same_groups(node: ast.BinOp) -> bool:
+    """`sum by (a) (x) / on (a) sum by (a) (y)`: both sides are one query per group of exactly the `on` labels,
+    which is how Datadog joins a formula's queries, so the matching clause says nothing Datadog does not."""
+    m = node.matching
+    if m is None or not m.on or m.group or node.return_bool:
+        return False
+    return all(isinstance(side, ast.Call) and side.func in _SPACE_AGGS and len(side.args) == 1 and not side.without
+               and side.by is not None and set(side.by) == set(m.labels) for side in (node.left, node.right))
+
+
+def refuse_matching(node: ast.BinOp) -> None:
+    """Datadog formulas join queries by their group tags only: no `on`/`ignoring`/`group_left`, no `bool`."""
+    m = node.matching
+    if m is not None:
+        clause = f"{'on' if m.on else 'ignoring'}({', '.join(m.labels)})" + (f" group_{m.group}" if m.group else "")
+        raise CompileError(f"the vector matching '{node.op} {clause}' (Datadog formulas join queries on their "
+                           "shared group tags only; aggregate both sides by the same tags instead)")
+    if node.return_bool:
+        raise CompileError(f"the comparison '{node.op} bool' (Datadog formulas have no 0/1 comparisons)")
+
+
 def no_offset(ref: ast.Ref) -> None:
     # Datadog monitors compare with the past only as change()/pct_change() of a whole query, not per selector.
+    if ref.at:
+        raise CompileError(f"'{ref.name} @ {ref.at}' (Datadog queries have no fixed evaluation time)")
     if ref.offset:
         raise CompileError(f"'{ref.name} offset {ref.offset}' (a monitor compares with the past only through "
                            "change() or pct_change() of its whole query)")

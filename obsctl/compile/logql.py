@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..expr import ast
 from ..semantics import RefInfo
-from .promql import _PRECEDENCE, CompileError, number, quote
+from .promql import _PRECEDENCE, CompileError, binop_modifiers, number, quote
 
 if TYPE_CHECKING:
     from ..model import Spec
@@ -66,11 +66,13 @@ class LogQL:
                 if isinstance(side, ast.BinOp) and _PRECEDENCE[side.op] < need:
                     text = f"({text})"
                 parts.append(text)
-            return f"{parts[0]} {node.op} {parts[1]}"
+            return f"{parts[0]} {node.op}{binop_modifiers(node, parts[1])} {parts[1]}"
         if isinstance(node, ast.Call):
             return self._call(node, window)
         if isinstance(node, ast.Ref):
             raise CompileError(f"the log event '{node.name}' must be counted: count({node.name}, 10m)")
+        if isinstance(node, ast.Subquery):
+            raise CompileError("a subquery (LogQL has none)")
         raise CompileError(f"{type(node).__name__} has no LogQL form")
 
     def _call(self, node: ast.Call, window: str) -> str:
@@ -78,6 +80,8 @@ class LogQL:
         first = node.args[0] if node.args else None
         info = self.refs.get(first.name) if isinstance(first, ast.Ref) else None
         if info is not None and info.kind == "event" and f in ("count", "rate"):
+            if first.at:
+                raise CompileError(f"'{first.name} @ {first.at}' (LogQL has no '@' modifier)")
             w = first.window or (node.args[1].text if len(node.args) > 1 else window)
             fn = "count_over_time" if f == "count" else "rate"
             offset = f" offset {first.offset}" if first.offset else ""  # LogQL: after the range, as in PromQL

@@ -1,8 +1,11 @@
 """Compile the neutral expression tree to PromQL.
 
-Meaning, not spelling: `delta` of a counter is `increase` (PromQL's `delta` is for gauges and ignores resets);
-a counter function outside an aggregation is combined with the metric's `aggregate` (sum by default) keeping
-`defaults.by`, so ratios divide aggregated numerators by aggregated denominators; `max(x, 1)` is `clamp_min`.
+An expression that is valid PromQL compiles to the same PromQL: the same label sets, the same result. Nothing
+is aggregated that the expression does not aggregate (`rate(x[5m]) > 0.8` stays per series). Where the language
+adds meaning, labels are kept as PromQL would: `delta` of a counter is `increase` (PromQL's `delta` is for gauges
+and ignores resets; `delta` of a gauge is PromQL's `delta`), `max(x, 1)` is `clamp_min(x, 1)`. obsctl's own
+aggregation happens only where the language itself asks for it: `quantile(0.95, histogram)` sums the buckets
+keeping `by` and then `defaults.by` (the documented default).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..expr import ast
-from ..semantics import RANGE_FUNCS, RefInfo
+from ..semantics import AGGREGATIONS, FUNCTIONS, RANGE_ARG, RANGE_FUNCS, RefInfo
 
 if TYPE_CHECKING:
     from ..model import Spec
@@ -28,7 +31,7 @@ class CompileError(ValueError):
 
 # PromQL binary operator precedence, loosest first.
 _PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
-               "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "^": 6}
+               "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6}
 
 
 def number(value: float) -> str:
@@ -48,8 +51,21 @@ def matchers_text(pairs: list[tuple[str, str, str]]) -> str:
 
 
 def _offset(ref: ast.Ref) -> str:
-    """PromQL's offset modifier, which follows the selector (and its range)."""
-    return f" offset {ref.offset}" if ref.offset else ""
+    """PromQL's offset and `@` modifiers, which follow the selector (and its range)."""
+    return (f" offset {ref.offset}" if ref.offset else "") + (f" @ {ref.at}" if ref.at else "")
+
+
+def binop_modifiers(node: ast.BinOp, right: str = "") -> str:
+    """` bool`, ` on (a) group_left (b)`: what follows a binary operator, as PromQL and LogQL write it. A bare
+    `group_left` before a `(` would read that bracket as its label list, so it gets `()` there."""
+    out = " bool" if node.return_bool else ""
+    m = node.matching
+    if m is not None:
+        out += f" {'on' if m.on else 'ignoring'} ({', '.join(m.labels)})"
+        if m.group:
+            bare = not m.include and not right.startswith("(")
+            out += f" group_{m.group}" if bare else f" group_{m.group} ({', '.join(m.include)})"
+    return out
 
 
 def _shift(node: ast.Node, offset: str) -> ast.Node:
@@ -64,6 +80,8 @@ def _shift(node: ast.Node, offset: str) -> ast.Node:
         return dataclasses.replace(node, left=_shift(node.left, offset), right=_shift(node.right, offset))
     if isinstance(node, ast.Neg):
         return dataclasses.replace(node, operand=_shift(node.operand, offset))
+    if isinstance(node, ast.Subquery):
+        return dataclasses.replace(node, expr=_shift(node.expr, offset))
     return node
 
 
@@ -79,7 +97,7 @@ class PromQL:
 
     # -- public -------------------------------------------------------------------------------------------
     def compile(self, node: ast.Node, window: str | None = None) -> str:
-        return self._expr(node, window or self.spec.defaults.window, in_agg=False)
+        return self._expr(node, window or self.spec.defaults.window)
 
     def derived(self, name: str, inline: bool = False) -> str:
         """A derived metric's PromQL: its record name, or (inline) its whole expression."""
@@ -100,29 +118,6 @@ class PromQL:
         probe = self.spec.sources.probes[name]
         return f"probe_success{{{matchers_text([('instance', '=', probe.url)])}}}"
 
-    def output_labels(self, node: ast.Node) -> set[str] | None:
-        """Labels an expression's result keeps: a set when aggregated, None when it keeps raw series labels."""
-        if isinstance(node, ast.Number | ast.Var):
-            return set()
-        if isinstance(node, ast.Call):
-            if node.func in ("sum", "avg", "min", "max", "count") and len(node.args) == 1:
-                return set(node.by or []) if not node.without else None
-            if node.func in RANGE_FUNCS or node.func == "quantile":
-                return set(node.by or self.spec.defaults.by)
-            return self.output_labels(node.args[-1]) if node.args else set()
-        if isinstance(node, ast.BinOp):
-            left, right = self.output_labels(node.left), self.output_labels(node.right)
-            return left if left is not None and right is not None and left >= right else (left or right)
-        if isinstance(node, ast.Neg):
-            return self.output_labels(node.operand)
-        if isinstance(node, ast.Ref):
-            info = self.refs.get(node.name)
-            if info and info.kind == "derived":
-                return self.output_labels(self.exprs.get(("derived", node.name, "expr"), ast.Number(0)))
-            if info and info.kind in ("gauge", "counter"):
-                return set(self.spec.defaults.by)
-        return None
-
     # -- internals ------------------------------------------------------------------------------------------
     def _selector(self, ref: ast.Ref) -> str:
         info = self.refs.get(ref.name)
@@ -139,13 +134,12 @@ class PromQL:
             return ""
         return f" {'without' if without else 'by'} ({', '.join(labels)})"
 
-    def _implicit(self, metric: str, inner: str, extra_by: list[str] | None = None) -> str:
-        m = self.spec.metrics.get(metric)
-        agg = m.aggregate if m else "sum"
+    def _implicit(self, inner: str, extra_by: list[str] | None = None) -> str:
+        """obsctl's own aggregation (a histogram's quantile): `sum` keeping `extra_by` then `defaults.by`."""
         by = list(extra_by or []) + [b for b in self.spec.defaults.by if b not in (extra_by or [])]
-        return f"{agg} by ({', '.join(by)}) ({inner})" if by else f"{agg}({inner})"
+        return f"sum by ({', '.join(by)}) ({inner})" if by else f"sum({inner})"
 
-    def _expr(self, node: ast.Node, window: str, in_agg: bool) -> str:
+    def _expr(self, node: ast.Node, window: str, in_agg: bool = False) -> str:
         if isinstance(node, ast.Number):
             return number(node.value)
         if isinstance(node, ast.Var):
@@ -156,32 +150,39 @@ class PromQL:
         if isinstance(node, ast.DurationLit):
             raise CompileError(f"a window ({node.text}) cannot stand alone in PromQL")
         if isinstance(node, ast.Neg):
-            return f"-{self._wrap(node.operand, window, in_agg, 7)}"
+            return f"-{self._wrap(node.operand, window, 7)}"
         if isinstance(node, ast.BinOp):
             prec = _PRECEDENCE[node.op]
-            left = self._wrap(node.left, window, in_agg, prec)
-            right = self._wrap(node.right, window, in_agg, prec + (0 if node.op == "^" else 1))
-            return f"{left} {node.op} {right}"
+            left = self._wrap(node.left, window, prec + (1 if node.op == "^" else 0))
+            right = self._wrap(node.right, window, prec + (0 if node.op == "^" else 1))
+            return f"{left} {node.op}{binop_modifiers(node, right)} {right}"
         if isinstance(node, ast.Ref):
-            return self._ref(node, in_agg)
+            return self._ref(node)
+        if isinstance(node, ast.Subquery):
+            return self._subquery(node, window)
         if isinstance(node, ast.Call):
-            return self._call(node, window, in_agg)
+            return self._call(node, window)
         raise CompileError(f"cannot compile {type(node).__name__} to PromQL")
 
-    def _wrap(self, node: ast.Node, window: str, in_agg: bool, min_prec: int) -> str:
-        text = self._expr(node, window, in_agg)
+    def _wrap(self, node: ast.Node, window: str, min_prec: int) -> str:
+        text = self._expr(node, window)
         if isinstance(node, ast.BinOp) and _PRECEDENCE[node.op] < min_prec:
+            return f"({text})"
+        if isinstance(node, ast.Neg) and min_prec > 6:  # `-x ^ 2` is `-(x ^ 2)` in PromQL
             return f"({text})"
         if isinstance(node, ast.Ref) and self.refs.get(node.name, RefInfo("", "")).kind == "derived" \
                 and node.name not in self.records:
             return f"({text})"
         return text
 
-    def _ref(self, node: ast.Ref, in_agg: bool) -> str:
+    def _ref(self, node: ast.Ref) -> str:
+        """A selector as PromQL reads it: every series with its own labels (no implicit aggregation)."""
         info = self.refs.get(node.name)
         if info is None:
             raise CompileError(f"unknown name '{node.name}'")
         if info.kind == "derived":
+            if node.at:
+                raise CompileError(f"'{node.name} @ {node.at}': '@' applies to selectors of catalog metrics")
             return self._shifted_derived(node) if node.offset else self.derived(node.name)
         if info.kind == "event":
             raise CompileError(f"the log event '{node.name}' cannot be queried in PromQL")
@@ -190,54 +191,78 @@ class PromQL:
         sel = self._selector(node)
         if node.window:
             sel += f"[{node.window}]"
-        sel += _offset(node)
-        if in_agg or node.window:
-            return sel
-        return self._implicit(info.target, sel)
+        return sel + _offset(node)
 
-    def _call(self, node: ast.Call, window: str, in_agg: bool) -> str:
+    def _subquery(self, node: ast.Subquery, window: str) -> str:
+        inner = node.expr
+        text = self._expr(inner, window)
+        if isinstance(inner, ast.BinOp | ast.Neg) or (isinstance(inner, ast.Ref) and (inner.offset or inner.at)):
+            text = f"({text})"
+        step = node.step or ""
+        out = f"{text}[{node.range}:{step}]"
+        if node.offset:
+            out += f" offset {node.offset}"
+        if node.at:
+            out += f" @ {node.at}"
+        return out
+
+    def _range_arg(self, node: ast.Call, index: int, window: str) -> str:
+        """The range-vector argument of a range function: `x[5m]` (the window from the selector, the call's
+        trailing window argument, or the context), or a subquery."""
+        arg = node.args[index]
+        if isinstance(arg, ast.Subquery):
+            return self._subquery(arg, window)
+        if not isinstance(arg, ast.Ref):
+            raise CompileError(f"{node.func}() of an expression: write a subquery, e.g. {node.func}((...)[1h:5m])")
+        info = self.refs.get(arg.name)
+        if info is None:
+            raise CompileError(f"unknown name '{arg.name}'")
+        if info.kind == "derived":
+            if arg.name not in self.records:
+                raise CompileError(f"{node.func}() of the derived metric '{arg.name}' without a recording rule")
+            sel = self.records[arg.name] + self.record_selector()
+        elif info.kind == "probe":
+            sel = self.probe_selector(arg.name)
+        else:
+            sel = self._selector(arg)
+        last = node.args[-1]
+        w = arg.window or (last.text if isinstance(last, ast.DurationLit) and last is not arg else window)
+        return f"{sel}[{w}]{_offset(arg)}"
+
+    def _call(self, node: ast.Call, window: str) -> str:
         f = node.func
         args = node.args
         if f in RANGE_FUNCS:
-            ref = args[0]
-            info = self.refs[ref.name]
-            w = ref.window or (args[1].text if len(args) > 1 else window)
-            fn = "increase" if f == "delta" and info.kind == "counter" else f
-            inner = f"{fn}({self._selector(ref)}[{w}]{_offset(ref)})"
-            if in_agg:
-                return inner
-            return self._implicit(info.target, inner)
-        if f in ("sum", "avg", "min", "max", "count") and len(args) == 1:
-            inner = self._expr(args[0], window, in_agg=True)
-            return f"{f}{self._by(node.by, node.without)} ({inner})" if node.by is not None else f"{f}({inner})"
-        if f in ("max", "min"):
+            index = RANGE_ARG.get(f, 0)
+            first = args[index]
+            info = self.refs.get(first.name) if isinstance(first, ast.Ref) else None
+            # `delta` of a counter is `increase` (PromQL's delta ignores resets); of a gauge it is PromQL's delta.
+            fn = "increase" if f == "delta" and info is not None and info.kind == "counter" else f
+            rest = [a for i, a in enumerate(args) if i != index and not isinstance(a, ast.DurationLit)]
+            parts = [self._expr(a, window) for a in args[:index]] + [self._range_arg(node, index, window)]
+            parts += [self._expr(a, window) for a in rest if args.index(a) > index]
+            return f"{fn}({', '.join(parts)})"
+        if f in ("max", "min") and len(args) == 2:
             num = next(a for a in args if isinstance(a, ast.Number | ast.Var))
             other = next(a for a in args if a is not num)
             clamp = "clamp_min" if f == "max" else "clamp_max"
-            return f"{clamp}({self._expr(other, window, in_agg)}, {self._expr(num, window, in_agg)})"
-        if f in ("topk", "bottomk"):
-            return f"{f}{self._by(node.by, node.without)}({self._expr(args[0], window, True)}, " \
-                   f"{self._expr(args[1], window, True)})"
+            return f"{clamp}({self._expr(other, window)}, {self._expr(num, window)})"
         if f == "quantile":
             return self._quantile(node, window)
-        if f == "histogram_quantile":
-            return f"histogram_quantile({self._expr(args[0], window, True)}, {self._expr(args[1], window, True)})"
-        if f == "absent":
-            return f"absent({self._expr(args[0], window, True)})"
-        if f == "round" and len(args) == 2:
-            return f"round({self._expr(args[0], window, in_agg)}, {self._expr(args[1], window, in_agg)})"
-        if f in ("clamp_min", "clamp_max"):
-            return f"{f}({self._expr(args[0], window, in_agg)}, {self._expr(args[1], window, in_agg)})"
-        if f in ("abs", "ceil", "floor", "round"):
-            return f"{f}({self._expr(args[0], window, in_agg)})"
+        if f in AGGREGATIONS:
+            inner = ", ".join(self._expr(a, window) for a in args)
+            return f"{f}{self._by(node.by, node.without)} ({inner})" if node.by is not None else f"{f}({inner})"
+        if f in FUNCTIONS:
+            return f"{f}({', '.join(self._expr(a, window) for a in args)})"
         raise CompileError(f"{f}() has no PromQL form")
 
     def _quantile(self, node: ast.Call, window: str) -> str:
         q, target = node.args
-        qtext = self._expr(q, window, True)
+        qtext = self._expr(q, window)
         info = self.refs.get(target.name) if isinstance(target, ast.Ref) else None
         if info is None or info.kind not in ("histogram", "summary"):
-            return f"quantile{self._by(node.by, node.without)}({qtext}, {self._expr(target, window, True)})"
+            inner = f"({qtext}, {self._expr(target, window)})"
+            return f"quantile{self._by(node.by, node.without)} {inner}" if node.by is not None else f"quantile{inner}"
         by = [b for b in (node.by or []) if b != "le"]
         by += [b for b in self.spec.defaults.by if b not in by]
         w = target.window or window

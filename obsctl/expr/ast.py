@@ -52,6 +52,7 @@ class Ref(Node):
     matchers: list[Matcher] = field(default_factory=list)
     window: str | None = None
     offset: str | None = None  # `x offset 1d`: the value one day earlier
+    at: str | None = None  # `x @ 1609746000`, `x @ start()`: evaluated at a fixed time (PromQL's `@`)
 
 
 @dataclass
@@ -87,6 +88,17 @@ class Neg(Node):
     operand: Node
 
 
+@dataclass
+class Subquery(Node):
+    """`expr[1h:5m]`: the inner expression evaluated every `step` (the rule's interval when None) over `range`."""
+
+    expr: Node
+    range: str
+    step: str | None = None
+    offset: str | None = None
+    at: str | None = None
+
+
 COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
 
 
@@ -101,3 +113,18 @@ def walk(node: Node) -> Iterator[Node]:
         yield from walk(node.right)
     elif isinstance(node, Neg):
         yield from walk(node.operand)
+    elif isinstance(node, Subquery):
+        yield from walk(node.expr)
+
+
+def children(node: Node) -> list[Node]:
+    """A node's direct operands, in order."""
+    if isinstance(node, Call):
+        return list(node.args)
+    if isinstance(node, BinOp):
+        return [node.left, node.right]
+    if isinstance(node, Neg):
+        return [node.operand]
+    if isinstance(node, Subquery):
+        return [node.expr]
+    return []

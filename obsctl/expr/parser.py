@@ -38,6 +38,8 @@ def unquote(literal: str) -> str:
     \\x and octal escapes are bytes and \\u/\\U are code points, so the result must be valid UTF-8; anything
     Go rejects (an unknown escape such as \\8, a short \\x, a surrogate, a raw newline) raises ValueError."""
     quote, body = literal[0], literal[1:-1]
+    if quote == "`":  # a raw string, as in Go and PromQL: no escapes at all
+        return body
     if "\\" not in body and "\n" not in body:
         return body
     out = bytearray()
@@ -94,6 +96,20 @@ def _unquote(tok) -> str:
         raise ExprSyntaxError(str(e), tok.line, tok.column, _ESCAPE_HINT) from None
 
 
+# PromQL's aggregation operators are keywords, so `SUM(x) BY (a)` is PromQL too; function names are not.
+_AGGREGATION_KEYWORDS = frozenset({"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk",
+                                   "bottomk", "quantile", "count_values"})
+
+
+def _func(tok) -> str:
+    name = str(tok)
+    return name.lower() if name.lower() in _AGGREGATION_KEYWORDS else name
+
+
+def _op(tok) -> str:
+    return str(tok).lower()  # `AND`, `Or`, `UNLESS`, `ATAN2` are the same operators
+
+
 @functools.cache
 def _transformer():
     from .lalr_parser import Transformer
@@ -121,26 +137,69 @@ def _transformer():
             minus, operand = items
             return ast.Neg(operand, pos=ast.Pos(minus.line, minus.column))
 
+        def pos(self, items):
+            return items[1]  # unary plus changes nothing
+
         def binop(self, items):
-            left, op, right = items
-            return ast.BinOp(str(op), left, right, pos=ast.Pos(op.line, op.column))
+            left, op, matching, right = items
+            return ast.BinOp(_op(op), left, right, matching, pos=ast.Pos(op.line, op.column))
+
+        def cmpop(self, items):
+            left, op, return_bool, matching, right = items
+            return ast.BinOp(str(op), left, right, matching, return_bool is not None,
+                             pos=ast.Pos(op.line, op.column))
+
+        def labels(self, items):
+            return [str(n) for n in items if n is not None]
+
+        def group(self, items):
+            side, labels = items
+            return (str(side).lower().removeprefix("group_"), labels or [])
+
+        def modifier(self, items):
+            kw, labels, group = items
+            side, include = group if group else (None, [])
+            return ast.Matching(str(kw).lower() == "on", labels or [], side, include)
+
+        def subrange(self, items):
+            return (str(items[0]), str(items[1]) if items[1] is not None else None)
+
+        def mods(self, items):
+            seen: dict[str, str] = {}
+            for kind, value, tok in items:
+                if kind in seen:  # PromQL takes one of each
+                    raise ExprSyntaxError(f"a second '{'@' if kind == 'at' else kind}' on one selector",
+                                          tok.line, tok.column, "give one offset and at most one '@'")
+                seen[kind] = value
+            return seen.get("offset"), seen.get("at")
+
+        def at(self, items):
+            kw, tok = items[0], items[1]
+            if tok.type == "NAME" and str(tok) not in ("start", "end"):
+                raise ExprSyntaxError(f"'@ {tok}()': '@' takes a Unix time, start() or end()", tok.line,
+                                      tok.column, "e.g. x @ 1700000000 or x @ end()")
+            return ("at", f"{tok}()" if tok.type == "NAME" else str(tok), kw)
+
+        def subquery(self, items):
+            inner, (rng, step), (offset, at) = items
+            return ast.Subquery(inner, rng, step, offset, at, pos=inner.pos)
 
         def args(self, items):
             return list(items)
 
         def grouping(self, items):
             kw, *names = items
-            return (str(kw) == "without", [str(n) for n in names if n is not None])
+            return (str(kw).lower() == "without", [str(n) for n in names if n is not None])
 
         def call(self, items):
             name, args, grouping = items
             without, by = grouping if grouping else (False, None)
-            return ast.Call(str(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
+            return ast.Call(_func(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
 
         def agg_prefix(self, items):
             name, grouping, args = items
             without, by = grouping
-            return ast.Call(str(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
+            return ast.Call(_func(name), args or [], by, without, pos=ast.Pos(name.line, name.column))
 
         def matcher(self, items):
             label, op, value = items
@@ -150,14 +209,18 @@ def _transformer():
             return [m for m in items if m is not None]
 
         def range(self, items):
-            return str(items[0])
+            return items[0] if isinstance(items[0], tuple) else str(items[0])
 
         def offset(self, items):
-            return str(items[1])
+            return ("offset", str(items[1]), items[0])
 
         def selector(self, items):
-            name, matchers, window, offset = items
-            return ast.Ref(str(name), matchers or [], window, offset, pos=ast.Pos(name.line, name.column))
+            name, matchers, window, (offset, at) = items
+            pos = ast.Pos(name.line, name.column)
+            if isinstance(window, tuple):  # `x[1h:5m]`: a subquery of the selector itself
+                ref = ast.Ref(str(name), matchers or [], pos=pos)
+                return ast.Subquery(ref, window[0], window[1], offset, at, pos=pos)
+            return ast.Ref(str(name), matchers or [], window, offset, at, pos=pos)
 
     return ToAst()
 
@@ -212,12 +275,7 @@ def _check_depth(tree: ast.Node) -> None:
             raise ExprSyntaxError(f"the expression nests deeper than {MAX_DEPTH} levels", node.pos.line,
                                   node.pos.column, "split it into derived metrics, or sum the terms with one "
                                   "aggregation instead of a chain of '+'")
-        if isinstance(node, ast.Call):
-            stack += [(a, depth + 1) for a in node.args]
-        elif isinstance(node, ast.BinOp):
-            stack += [(node.left, depth + 1), (node.right, depth + 1)]
-        elif isinstance(node, ast.Neg):
-            stack.append((node.operand, depth + 1))
+        stack += [(c, depth + 1) for c in ast.children(node)]
 
 
 

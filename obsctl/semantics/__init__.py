@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 from . import alerts, dashboards, derived, engines, labels, routing, slos, sources, tests
 from .core import Analysis, Checker, RefInfo
-from .expressions import AGGREGATIONS, COUNTER_FUNCS, FUNCTIONS, GAUGE_FUNCS, RANGE_FUNCS
+from .expressions import AGGREGATIONS, COUNTER_FUNCS, FUNCTIONS, GAUGE_FUNCS, RANGE_ARG, RANGE_FUNCS
 from .gotemplate import template_error
 
 if TYPE_CHECKING:
     from ..model import Spec
     from ..yamlsource import SourceMap
 
-__all__ = ["AGGREGATIONS", "COUNTER_FUNCS", "FUNCTIONS", "GAUGE_FUNCS", "RANGE_FUNCS", "Analysis", "RefInfo",
+__all__ = ["AGGREGATIONS", "COUNTER_FUNCS", "FUNCTIONS", "GAUGE_FUNCS", "RANGE_ARG", "RANGE_FUNCS", "Analysis", "RefInfo",
            "analyse", "template_error"]
 
 # In this order: expressions of derived metrics first, since alerts, SLOs and panels name them.

@@ -27,10 +27,9 @@ if TYPE_CHECKING:
 SCALAR, INSTANT, RANGE, STRING = "scalar", "instant", "range", "string"
 # Labels Prometheus attaches to every scraped series (target labels), whatever the exporter declares.
 TARGET_LABELS = frozenset({"job", "instance"})
-# The compilers wrap a counter function or a bare series outside any aggregation in the metric's `aggregate`
-# by `defaults.by` (obsctl/compile/promql.py `_implicit`). The inference states what the compiled query keeps,
-# so it follows them; when that implicit aggregation goes (issue 10, item 2), set this to False.
-IMPLICIT_AGGREGATION = True
+# Whether the compilers wrap a counter function or a bare series outside any aggregation in the metric's
+# `aggregate` by `defaults.by`. They no longer do (issue 10, item 2: PromQL's meaning), so series keep their labels.
+IMPLICIT_AGGREGATION = False
 
 # How a function's result labels follow from its arguments. One entry a line, alphabetical.
 #   keep        the labels of the first argument (element-wise functions)
@@ -58,39 +57,55 @@ FUNCTION_LABELS: dict[str, str] = {
     "clamp_max": "keep",
     "clamp_min": "keep",
     "count": "aggregate",
+    "count_over_time": "range",
     "count_values": "count_values",
+    "day_of_month": "keep",
+    "day_of_week": "keep",
+    "days_in_month": "keep",
     "delta": "range",
     "deriv": "range",
     "exp": "keep",
     "floor": "keep",
     "group": "aggregate",
     "histogram_quantile": "drop_le",
+    "hour": "keep",
     "increase": "range",
     "irate": "range",
+    "label_join": "label_dst",
     "label_replace": "label_dst",
     "last_over_time": "range",
     "ln": "keep",
+    "log10": "keep",
+    "log2": "keep",
     "max": "clamp",
     "max_over_time": "range",
     "min": "clamp",
     "min_over_time": "range",
+    "minute": "keep",
+    "month": "keep",
     "predict_linear": "range",
+    "present_over_time": "range",
     "quantile": "quantile",
     "quantile_over_time": "range",
     "rate": "range",
+    "resets": "range",
     "round": "keep",
     "scalar": "scalar",
+    "sgn": "keep",
     "sort": "keep",
     "sort_desc": "keep",
     "sqrt": "keep",
     "stddev": "aggregate",
+    "stddev_over_time": "range",
     "stdvar": "aggregate",
+    "stdvar_over_time": "range",
     "sum": "aggregate",
     "sum_over_time": "range",
     "time": "scalar",
     "timestamp": "keep",
     "topk": "last",
     "vector": "none",
+    "year": "keep",
 }
 
 

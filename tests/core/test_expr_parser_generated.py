@@ -135,7 +135,7 @@ def test_deepest_allowed_expressions_build_to_every_target(tmp_path):
     spec = tmp_path / "obsctl.yaml"
     text = (ROOT / "examples" / "asset-ws" / "obsctl.yaml").read_text()
     deep = " + ".join(["delta(api_requests_total)"] * (MAX_DEPTH - 1))
-    new = text.replace("expr: delta(api_requests_errors_total) / max(delta(api_requests_total), 1)",
+    new = text.replace("expr: sum(delta(api_requests_errors_total)) / max(sum(delta(api_requests_total)), 1)",
                        f"expr: {deep}", 1)
     assert new != text
     spec.write_text(new)

@@ -23,7 +23,7 @@ metrics:
   github_workflow_status: {kind: counter, labels: [workflow, status], selector: {}}
   web_duration_seconds: {kind: histogram, buckets: [0.1, 0.5, 1], selector: {job: web}}
 derived:
-  deploy_failure_ratio: rate(github_workflow_status{status="failure"}) / rate(github_workflow_status)
+  deploy_failure_ratio: sum(rate(github_workflow_status{status="failure"})) / sum(rate(github_workflow_status))
   web_p95: quantile(0.95, web_duration_seconds)
 alerts:
   DeployFailures: {severity: page, when: deploy_failure_ratio > 0.5}
@@ -31,7 +31,7 @@ alerts:
     severity: page
     when: web_p95 > 1
     datadog: {query: "avg(last_5m):p95:web.duration.seconds{job:web} > 1"}
-  Errors: {severity: page, when: 'rate(http_requests_total{code="500"}) > 1'}
+  Errors: {severity: page, when: 'sum(rate(http_requests_total{code="500"})) > 1'}
 slos:
   deploys:
     objective: 95
@@ -115,7 +115,7 @@ def test_own_selector_wins_over_the_datadog_selector(build, spec):
 
 def test_own_selector_labels_are_known_labels(spec):
     """OBS215 (a label the metric does not declare) knows the metric's own selector, not the source's."""
-    when = "'rate(http_requests_total{code=\"500\"}) > 1'"
+    when = "'sum(rate(http_requests_total{code=\"500\"})) > 1'"
     spec.write_text(SPEC.replace("selector: {}", "selector: {job: github}").replace(
         when, "'rate(github_workflow_status{job=\"github\"}) > 1'"))
     assert check(spec).ok and not [d for d in check(spec).diagnostics if d.code == "OBS215"]

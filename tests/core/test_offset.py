@@ -28,12 +28,12 @@ metrics:
 events:
   boom: {message: boom, stream: {app: shop}}
 derived:
-  error_ratio: {expr: 'rate(http_requests_total{code=~"5.."}) / rate(http_requests_total)'}
+  error_ratio: {expr: 'sum(rate(http_requests_total{code=~"5.."})) / sum(rate(http_requests_total))'}
   server_errors: {expr: 'delta(http_requests_total{code="500"})'}
 alerts:
-  QueueGrew: {severity: page, when: 'queue_depth - queue_depth offset 1d > 10'}
+  QueueGrew: {severity: page, when: 'sum(queue_depth) - sum(queue_depth offset 1d) > 10'}
   ErrorsDoubled: {severity: page, when: 'error_ratio > 2 * error_ratio offset 1w'}
-  Shifted: {severity: page, when: 'rate(http_requests_total offset 1h) > 1 and quantile(0.9, latency_seconds offset 1d) > 0.5'}
+  Shifted: {severity: page, when: 'sum(rate(http_requests_total offset 1h)) > 1 and quantile(0.9, latency_seconds offset 1d) > 0.5'}
   BoomsAnHourAgo: {severity: page, when: 'count(boom offset 1h, 5m) > 3'}
   ErrorsYesterday: {severity: page, when: 'server_errors offset 1d > 5'}
 routing:

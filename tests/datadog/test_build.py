@@ -91,7 +91,7 @@ def test_high_error_rate_keeps_window_for_and_guard(asset_ws, q):
     message = m["message"]
     assert "@pagerduty-asset-ws" in message and "@slack" not in message
     assert "Datadog has no 'for'" in message and "min(last_10m)" in message
-    assert "only_if: delta(api_requests_total) >= 100" in message and "cutoff_min" in message
+    assert "only_if: sum(delta(api_requests_total)) >= 100" in message and "cutoff_min" in message
     assert "API error rate is {{value}}" in message  # {{ $value | humanizePercentage }} translated
     assert "Runbook: docs/ops-runbook.md" in message
     assert message.endswith("Do not edit: change the spec and rebuild.")

@@ -133,8 +133,8 @@ def test_a_removed_receiver(repo):
 
 def test_a_changed_panel_query(repo):
     spec = repo / "specs" / "asset-ws.yaml"
-    _edit(spec, "{title: API request volume (5m rate), expr: rate(api_requests_total), unit: reqps}",
-          "{title: API request volume (5m rate), expr: rate(api_requests_errors_total), unit: reqps}")
+    _edit(spec, "{title: API request volume (5m rate), expr: sum(rate(api_requests_total)), unit: reqps}",
+          "{title: API request volume (5m rate), expr: sum(rate(api_requests_errors_total)), unit: reqps}")
     changes = _changes(spec)
     grafana = ("panel", "grafana asset-ws-ops / API request volume (5m rate)")
     datadog = ("panel", "datadog ops / API request volume (5m rate)")

@@ -98,7 +98,7 @@ def test_the_catalog_says_what_an_alert_means_and_where_it_goes(docs):
     text = (docs["asset-ws"] / "alerts.md").read_text(encoding="utf-8")
     section = text.split("## APIHighErrorRate", 1)[1].split("\n## ", 1)[0]
     assert ("Fires when `api_error_rate_5m` is at or above 0.05 and has held for 10m, and only while "
-            "`delta(api_requests_total) >= 100` (volume guard).") in section
+            "`sum(delta(api_requests_total)) >= 100` (volume guard).") in section
     assert "| severity | P1 (user-visible outage or severe degradation) |" in section
     assert "| receivers | `pager` |" in section and "| for | 10m |" in section
     assert "- `api_requests_total`: counter: API requests served" in section

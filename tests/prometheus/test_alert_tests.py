@@ -30,12 +30,12 @@ SHAPES = textwrap.dedent('''\
       temperature_celsius: {kind: gauge}
       request_duration_seconds: {kind: histogram, buckets: [0.1, 0.25, 0.5, 1, 2.5]}
     derived:
-      error_ratio: delta(http_requests_total{code=~"5.."}) / max(delta(http_requests_total), 1)
+      error_ratio: sum(delta(http_requests_total{code=~"5.."})) / max(sum(delta(http_requests_total)), 1)
     alerts:
       ErrorRatio:
         severity: page
         when: error_ratio >= 0.1
-        only_if: delta(http_requests_total) >= 50
+        only_if: sum(delta(http_requests_total)) >= 50
         for: 5m
         summary: "{{ $value | humanizePercentage }} of requests fail"
       ErrorsByCode:
@@ -153,7 +153,8 @@ def test_spec_tests_section_becomes_promtool_tests(build, shapes):
     assert spec_test["input_series"] == [{"series": 'queue_depth{job="shapes"}', "values": "0 50 150x20"}]
     quiet, firing = spec_test["alert_rule_test"]
     assert quiet == {"eval_time": "2m", "alertname": "QueueDeep", "exp_alerts": []}
-    assert firing["exp_alerts"] == [{"exp_labels": {"service": "shapes", "severity": "ticket"},
+    # `queue_depth > 100` is per series, as in PromQL: the alert keeps the series' labels
+    assert firing["exp_alerts"] == [{"exp_labels": {"job": "shapes", "service": "shapes", "severity": "ticket"},
                                      "exp_annotations": {"runbook_url": "https://runbooks.example.org/shapes",
                                                          "summary": "queue depth 150"}}]
 
