@@ -116,10 +116,18 @@ class LabelSet:
 
     kind: str
     labels: frozenset[str] | None = frozenset()
+    # Labels whose values pick at most one series (`topk by (x) (1, ...)` keeps its input's labels but one series
+    # per x); None: the whole label set, as for any vector.
+    one_per: frozenset[str] | None = None
 
     @property
     def known(self) -> bool:
         return self.labels is not None
+
+    @property
+    def key(self) -> frozenset[str] | None:
+        """The labels that tell this vector's series apart."""
+        return self.one_per if self.one_per is not None else self.labels
 
     def text(self) -> str:
         if self.kind in (SCALAR, STRING):
@@ -138,6 +146,7 @@ class Finding:
     node: ast.BinOp
     message: str
     hint: str
+    level: str = "error"
 
 
 @dataclass
@@ -314,7 +323,11 @@ class Inference:
             return self._grouped(node, inner[-1] if inner else UNKNOWN)
         if rule == "last":
             inner = [self._infer(a, True, out) for a in args]
-            return inner[-1] if inner else UNKNOWN
+            last = inner[-1] if inner else UNKNOWN
+            if node.func in ("topk", "bottomk") and node.by is not None and not node.without and last.known \
+                    and isinstance(args[0], ast.Number) and args[0].value == 1:
+                return LabelSet(last.kind, last.labels, frozenset(node.by))  # one series per group, labels kept
+            return last
         if rule == "absent":
             for a in args:
                 self._infer(a, True, out)
@@ -376,15 +389,16 @@ def binop(node: ast.BinOp, left: LabelSet, right: LabelSet, findings: list[Findi
         return UNKNOWN
     L, R = left.labels, right.labels
     assert L is not None and R is not None
+    KL, KR = left.key, right.key  # what tells each side's series apart (topk by (x) (1, ...): x)
     if m is None:
         sig_l, sig_r = L, R
         many_l = many_r = False
     elif m.on:
         sig_l, sig_r = L & set(m.labels), R & set(m.labels)
-        many_l, many_r = not L <= set(m.labels), not R <= set(m.labels)
+        many_l, many_r = not KL <= set(m.labels), not KR <= set(m.labels)
     else:
         sig_l, sig_r = L - set(m.labels), R - set(m.labels)
-        many_l, many_r = bool(L & set(m.labels)), bool(R & set(m.labels))
+        many_l, many_r = bool(KL & set(m.labels)), bool(KR & set(m.labels))
     if node.op == "or":
         return LabelSet(INSTANT, L if L == R else None)
     if sig_l != sig_r:
@@ -407,9 +421,18 @@ def binop(node: ast.BinOp, left: LabelSet, right: LabelSet, findings: list[Findi
                     f"aggregate the {side} side: sum by ({on}) (...)"))
         elif (group == "left" and many_r) or (group == "right" and many_l):
             one = "right" if group == "left" else "left"
-            findings.append(Finding(
-                "OBS272", node, f"'{node.op}' with group_{group} is many-to-many: the {one} side has several "
-                f"series per matching label set ({on})", f"aggregate the {one} side: sum by ({on}) (...)"))
+            extra = (KR - sig_r) if group == "left" else (KL - sig_l)
+            if extra <= set(m.include):
+                # The join that copies a label in (`* on(instance) group_left(node) node_info`): it holds wherever that
+                # label has one value per group, which labels alone cannot prove; Prometheus errors at run time if not.
+                findings.append(Finding(
+                    "OBS273", node, f"'{node.op}' with group_{group}({_names(extra)}) needs one {one}-side series per "
+                    f"({on}): the {one} side keeps {_names(extra)} besides the matching labels", f"make sure "
+                    f"{_names(extra)} has one value per ({on}), or take one: topk by ({on}) (1, ...)", "warning"))
+            else:
+                findings.append(Finding(
+                    "OBS272", node, f"'{node.op}' with group_{group} is many-to-many: the {one} side has several "
+                    f"series per matching label set ({on})", f"aggregate the {one} side: sum by ({on}) (...)"))
     if set_op:
         return LabelSet(INSTANT, L)
     if m is None:
@@ -456,7 +479,7 @@ def check_labels(c: Checker, path: tuple) -> ExprLabels | None:
     if result is not None and path not in inf.reported:
         inf.reported.add(path)
         for f in result.findings:
-            c.report(f.code, "error", f.message, path, f.hint, f.node.pos)
+            c.report(f.code, f.level, f.message, path, f.hint, f.node.pos)
     return result
 
 

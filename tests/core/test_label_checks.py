@@ -133,8 +133,11 @@ def _op(op: str = "/", on: bool | None = None, labels: tuple = (), group: str | 
     # the left side has several series per env: many-to-one needs group_left
     (_op(on=True, labels=("env",)), _vec("env", "pod"), _vec("env"), {"env"}, ["OBS271"]),
     (_op(on=True, labels=("env",), group="left"), _vec("env", "pod"), _vec("env"), {"env", "pod"}, []),
+    # the "one" side keeps only the label group_left copies in: a join that holds when it has one value per env
     (_op(on=True, labels=("env",), group="left", include=("team",)), _vec("env", "pod"), _vec("env", "team"),
-     {"env", "pod", "team"}, ["OBS272"]),
+     {"env", "pod", "team"}, ["OBS273"]),
+    (_op(on=True, labels=("env",), group="left", include=("team",)), _vec("env", "pod"),
+     _vec("env", "team", "node"), {"env", "pod", "team"}, ["OBS272"]),
     (_op(on=True, labels=("env",), group="right"), _vec("env"), _vec("env", "pod"), {"env", "pod"}, []),
     # both sides many per env: many-to-many
     (_op(on=True, labels=("env",)), _vec("env", "pod"), _vec("env", "route"), {"env"}, ["OBS272"]),
@@ -179,3 +182,30 @@ def test_every_node_has_a_result(tmp_path, monkeypatch):
     # inside the aggregation the counter keeps its series' labels: declared, selector and target labels
     rate = tree.left.args[0]
     assert labels.of(rate) == _vec("provider", "route", "job", "instance")
+
+
+def _join_spec(tmp_path, right: str, include: str = "") -> list[str]:
+    from obsctl.pipeline import check
+
+    spec = tmp_path / "join.yaml"
+    spec.write_text(f"""service: pods
+metrics:
+  kube_pod_status_phase: {{kind: gauge, labels: [namespace, pod, cluster, phase]}}
+  kube_pod_owner: {{kind: gauge, labels: [namespace, pod, owner_kind, cluster]}}
+alerts:
+  PodNotReady:
+    severity: warning
+    when: >-
+      max by (namespace, pod, cluster) (kube_pod_status_phase)
+      * on (namespace, pod, cluster) group_left({include}) {right} > 0
+""")
+    return [d.code for d in check(spec).diagnostics if d.code.startswith("OBS27")]
+
+
+def test_topk_of_one_per_group_is_a_one_side(tmp_path):
+    """kube-prometheus' KubePodNotReady joins `topk by (namespace, pod, cluster) (1, ...)`: one series per group
+    whatever labels it keeps, so the join is many-to-one, not many-to-many."""
+    owner = "max by (namespace, pod, owner_kind, cluster) (kube_pod_owner)"
+    assert _join_spec(tmp_path, f"topk by (namespace, pod, cluster) (1, {owner})") == []
+    assert _join_spec(tmp_path, owner) == ["OBS272"]
+    assert _join_spec(tmp_path, owner, include="owner_kind") == ["OBS273"]

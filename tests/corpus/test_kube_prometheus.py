@@ -29,10 +29,8 @@ CORPUS = next((p / "shared" / "corpus" / "kube-prometheus" for p in Path(__file_
 COLON_REASON = "reads the recording rule {names} by its colon name (catalog metric names have no ':', OBS104)"
 
 
-# OBS272 (many-to-many) is said of a group_left whose "one" side keeps a label beyond the matching ones
-# (`* on (cluster, instance) group_left (node) max by (cluster, instance, node) (...)`): it holds on real
-# clusters, where that label has one value per group (a node per instance, `topk by (...) (1, ...)`), which the
-# label inference cannot know. obsctl refuses these rules at validate until the check can tell.
+# OBS272 (many-to-many) would be a defect on these rules: the joins that copy a label in (`* on (cluster, instance)
+# group_left (node) ...`) are the warning OBS273, and `topk by (...) (1, ...)` is one series per group.
 MANY_TO_MANY_REASON = "OBS272: {message}; the extra label has one value per group in practice"
 
 
