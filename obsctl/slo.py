@@ -1,8 +1,9 @@
 """SLO arithmetic shared by every backend: burn-rate tiers (as data), budgets and thresholds.
 
 The default tiers are the Google SRE workbook's (ch. 5, table 5-8) for a 30-day period: 2% of the budget in 1h
-(factor 14.4) and 5% in 6h (factor 6) page; 10% in 3d (factor 1) and a 1d/2h factor-3 tier ticket. For other
-periods the factors scale so each tier still spends the same share of the budget.
+(factor 14.4) and 5% in 6h (factor 6) page; 10% in 3d (factor 1) and a 1d/2h factor-3 tier ticket. 28-day and
+7-day periods take the shares Sloth's window catalogs give them (BUDGET_SHARES); other periods keep the 30-day
+shares, and validate warns (OBS412) where a tier then burns below 1.
 """
 
 from __future__ import annotations
@@ -40,12 +41,26 @@ WORKBOOK_TIERS: tuple[Tier, ...] = (
 )
 
 
+# The share of the period's error budget each default tier spends in its long window, per period, as the SRE workbook
+# and Sloth's window catalogs set them (Sloth: internal/alert/windows/google-28d.yaml, examples/windows/7d.yaml).
+# A 7-day budget is small, so its tiers spend larger shares: spending 10% of it in 3 days would be a burn of 0.23,
+# below 1, a ticket while the service is inside its budget.
+BUDGET_SHARES: dict[int, tuple[float, ...]] = {
+    30 * 86400: (0.02, 0.05, 0.10, 0.10),
+    28 * 86400: (0.02, 0.05, 0.10, 0.10),
+    7 * 86400: (0.08, 0.125, 0.20, 0.42),
+}
+
+
 def effective_tiers(slo: SLO) -> list[Tier]:
-    """The SLO's tiers: its own list, or the workbook's scaled to its period."""
+    """The SLO's tiers: its own list, or the workbook's windows with each tier's factor from the share of the budget
+    it spends for this period (BUDGET_SHARES; other periods keep the 30-day shares)."""
     if slo.alerting.tiers:
         return [Tier(t.name, t.long, t.short, t.factor, t.action, t.for_, t.enabled) for t in slo.alerting.tiers]
-    scale = parse_duration(slo.period) / WORKBOOK_PERIOD
-    return [Tier(t.name, t.long, t.short, round(t.factor * scale, 4), t.action, t.for_) for t in WORKBOOK_TIERS]
+    period = parse_duration(slo.period)
+    shares = BUDGET_SHARES.get(int(period), BUDGET_SHARES[WORKBOOK_PERIOD])
+    return [Tier(t.name, t.long, t.short, round(share * period / parse_duration(t.long), 4), t.action, t.for_)
+            for t, share in zip(WORKBOOK_TIERS, shares, strict=True)]
 
 
 def error_budget(slo: SLO) -> float:

@@ -59,6 +59,12 @@ def check_slos(c: Checker) -> None:
             if parse_duration(tier.long) > period:
                 c.report("OBS406", "error", f"tier '{tier.name}': window {tier.long} is longer than the period "
                             f"{slo.period}", tpath)
+            if al.enabled and tier.enabled and tier.factor < 1:
+                where = tpath if al.tiers else base + ("period",)
+                c.report("OBS412", "warning", f"tier '{tier.name}' fires at a burn rate of {tier.factor:g}, below 1: it "
+                         f"alerts while the service stays within its {slo.period} budget", where,
+                         "give alerting.tiers with factors of 1 or more, or use a period with default tiers "
+                         "(7d, 28d, 30d)")
             # the alert compares `ratio > factor x budget` and a ratio is at most 1: at exactly 1 it cannot fire
             if al.enabled and tier.enabled and not can_fire(slo, tier):
                 c.report("OBS402", "warning", f"tier '{tier.name}' can never fire: burn rate {tier.factor:g} x "

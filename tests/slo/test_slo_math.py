@@ -100,3 +100,32 @@ def test_obs402_at_exactly_100_percent(tmp_path: Path) -> None:
 def test_obs402_not_for_disabled_tiers_or_alerting(tmp_path: Path) -> None:
     assert _obs402(tmp_path, 90, _one_tier(14.4, enabled=False)) == []
     assert _obs402(tmp_path, 90, "{enabled: false}") == []
+
+
+@pytest.mark.parametrize(("period", "factors"), [
+    ("30d", [14.4, 6.0, 3.0, 1.0]),  # the SRE workbook's table
+    ("28d", [13.44, 5.6, 2.8, 0.9333]),  # Sloth's google-28d windows: the same shares of the budget
+    ("7d", [13.44, 3.5, 1.4, 0.98]),  # Sloth's 7d windows: 8%, 12.5%, 20%, 42% of a week's budget
+])
+def test_default_tiers_follow_the_period(period: str, factors: list[float]) -> None:
+    assert [t.factor for t in effective_tiers(_slo(99.9, period))] == factors
+
+
+def test_a_tier_burning_below_one_is_a_warning(tmp_path: Path) -> None:
+    """On a 7-day SLO the 30-day shares scaled linearly gave the slow ticket tier a factor of 0.23: it opened tickets
+    while the service was inside its budget, and nothing said so. A 14-day period keeps the 30-day shares."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("""service: checkout
+metrics:
+  requests_total: {kind: counter}
+  errors_total: {kind: counter}
+slos:
+  availability:
+    objective: 99.9
+    period: 14d
+    sli: {bad: errors_total, total: requests_total}
+""")
+    warnings = [d for d in check(spec).diagnostics if d.code == "OBS412"]
+    assert [w.message.split("'")[1] for w in warnings] == ["ticket-slow"]
+    assert "0.4667" in warnings[0].message and warnings[0].location.line == 8
+    assert not [d for d in check(spec).diagnostics if d.code == "OBS412" and "7d" in d.message]
