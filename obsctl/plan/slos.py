@@ -45,10 +45,10 @@ def window_name(window: str) -> str:
 
 
 def alert_windows(slo: SLO) -> list[str]:
-    """The windows the SLO's enabled tiers read, and 5m, shortest first."""
+    """The windows the SLO's enabled tiers read, and 5m, shortest first. Recorded whether or not the SLO alerts:
+    dashboards show the burn rate over each of them either way."""
     names = {window_name(SHORT)}
-    if slo.alerting.enabled:
-        names |= {window_name(w) for t in effective_tiers(slo) if t.enabled for w in (t.short, t.long)}
+    names |= {window_name(w) for t in effective_tiers(slo) if t.enabled for w in (t.short, t.long)}
     return sorted(names, key=parse_duration)
 
 

@@ -129,3 +129,26 @@ slos:
     assert [w.message.split("'")[1] for w in warnings] == ["ticket-slow"]
     assert "0.4667" in warnings[0].message and warnings[0].location.line == 8
     assert not [d for d in check(spec).diagnostics if d.code == "OBS412" and "7d" in d.message]
+
+
+def test_every_window_is_recorded_when_the_slo_does_not_alert(tmp_path: Path) -> None:
+    """Dashboards read the burn rate over every tier window: those ratios are recorded with alerting disabled too."""
+    from obsctl.build import render
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("""service: checkout
+metrics:
+  requests_total: {kind: counter}
+  errors_total: {kind: counter}
+slos:
+  availability:
+    objective: 99.9
+    sli: {bad: errors_total, total: requests_total}
+    alerting: {enabled: false}
+""")
+    artifacts, diags, _ = render(spec, ["prometheus"], None)
+    assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
+    rules = next(a.text for a in artifacts if a.path.endswith(".slo.rules.yml"))
+    for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"):
+        assert f"record: slo:sli_error:ratio_rate{window}\n" in rules, window
+    assert "alert:" not in rules
