@@ -69,10 +69,14 @@ def main() -> None:
     if exe is None:
         sys.exit("obsctl is not installed: pip install -e .")
     spec = args.spec or largest_example()
-    print(f"python {sys.version.split()[0]}, {args.runs} runs each, spec {spec.relative_to(ROOT) if spec.is_relative_to(ROOT) else spec} "
-          f"({spec.stat().st_size} bytes)")
-    for label, cmd, budget in (("obsctl --help", [exe, "--help"], 100),
-                               ("obsctl validate", [exe, "validate", str(spec)], 150)):
+    print(
+        f"python {sys.version.split()[0]}, {args.runs} runs each, spec {spec.relative_to(ROOT) if spec.is_relative_to(ROOT) else spec} "
+        f"({spec.stat().st_size} bytes)"
+    )
+    for label, cmd, budget in (
+        ("obsctl --help", [exe, "--help"], 100),
+        ("obsctl validate", [exe, "validate", str(spec)], 150),
+    ):
         report(label, time_command(cmd, args.runs), budget)
     if args.floor:
         print("floor, python -c:")

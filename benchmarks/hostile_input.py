@@ -37,10 +37,14 @@ def cases(tmp: Path) -> dict[str, Path]:
 def measure(spec: Path) -> tuple[float, float, int, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", str(spec)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "obsctl.cli", "validate", str(spec)], capture_output=True, text=True
+    )
     wall = time.perf_counter() - start
     rss_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
-    first = (proc.stderr or proc.stdout).strip().splitlines()[0] if (proc.stderr or proc.stdout).strip() else ""
+    first = (
+        (proc.stderr or proc.stdout).strip().splitlines()[0] if (proc.stderr or proc.stdout).strip() else ""
+    )
     return wall, rss_mb, proc.returncode, first
 
 
@@ -49,7 +53,9 @@ def main() -> None:
         for name, spec in cases(Path(tmp)).items():
             wall, rss, code, first = measure(spec)
             verdict = "within" if wall < 2 and rss < 150 else "OVER"
-            print(f"{name:20} exit {code}  {wall:5.2f} s  peak {rss:6.1f} MB  ({verdict} budget)  {first[:90]}")
+            print(
+                f"{name:20} exit {code}  {wall:5.2f} s  peak {rss:6.1f} MB  ({verdict} budget)  {first[:90]}"
+            )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,11 @@ def corpus_dir(given: str | None) -> Path:
     candidates = [Path(given)] if given else []
     if os.environ.get("OBSCTL_CORPUS"):
         candidates.append(Path(os.environ["OBSCTL_CORPUS"]))
-    candidates += [ROOT / "tests/corpus/kube-prometheus", ROOT.parent / "shared/corpus/kube-prometheus", ROOT.parent.parent / "shared/corpus/kube-prometheus"]
+    candidates += [
+        ROOT / "tests/corpus/kube-prometheus",
+        ROOT.parent / "shared/corpus/kube-prometheus",
+        ROOT.parent.parent / "shared/corpus/kube-prometheus",
+    ]
     for c in candidates:
         if list(c.glob("*-prometheusRule.yaml")):
             return c
@@ -81,8 +85,10 @@ def main() -> None:
     from obsctl.importers.specfile import SpecDoc, split_files
 
     groups = source_rules(corpus_dir(args.corpus))
-    print(f"{'rules':>6} {'translate s':>12} {'ms/rule':>8} {'import s':>9} {'ms/rule':>8} {'files':>6}"
-          f"   (median of {args.runs})")
+    print(
+        f"{'rules':>6} {'translate s':>12} {'ms/rule':>8} {'import s':>9} {'ms/rule':>8} {'files':>6}"
+        f"   (median of {args.runs})"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             path = Path(tmp) / f"rules-{size}.yml"

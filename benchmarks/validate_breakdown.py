@@ -78,8 +78,9 @@ def main() -> None:
     compileall.compile_dir(ROOT / "obsctl", quiet=1)  # as an install would; see cli_startup.py
     runs = []
     for _ in range(args.runs + 1):  # the first run warms the OS file cache
-        out = subprocess.run([sys.executable, __file__, "--child", str(spec)], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(spec)], capture_output=True, text=True, check=True
+        ).stdout
         runs.append(json.loads(out))
     runs = runs[1:]
     print(f"python {sys.version.split()[0]}, {args.runs} runs, spec {spec}")

@@ -13,8 +13,13 @@ from .report import shown_path
 from .verify import Skipped
 
 
-def render(spec_path: Path, targets: list[str], env: str | None, templates: Path | None = None,
-           options: dict | None = None) -> tuple[list[Artifact], list[Diagnostic], object]:
+def render(
+    spec_path: Path,
+    targets: list[str],
+    env: str | None,
+    templates: Path | None = None,
+    options: dict | None = None,
+) -> tuple[list[Artifact], list[Diagnostic], object]:
     """Render (and verify) the artifacts of `targets`. Returns (artifacts, diagnostics, checked)."""
     from .pipeline import check
     from .templating import environment
@@ -38,18 +43,36 @@ def render(spec_path: Path, targets: list[str], env: str | None, templates: Path
         except BackendError as e:
             diags += e.diagnostics
         except TemplateError as e:  # a --templates copy that does not parse or names what is not there
-            where = f"{e.filename}:{e.lineno}: " if getattr(e, "filename", None) and getattr(e, "lineno", None) \
+            where = (
+                f"{e.filename}:{e.lineno}: "
+                if getattr(e, "filename", None) and getattr(e, "lineno", None)
                 else ""
-            diags.append(Diagnostic("OBS015", "error", f"a {name} template failed: {where}{e.message or e}", None,
-                                    "", "fix the template in your --templates folder, or remove it to use "
-                                    "obsctl's own"))
+            )
+            diags.append(
+                Diagnostic(
+                    "OBS015",
+                    "error",
+                    f"a {name} template failed: {where}{e.message or e}",
+                    None,
+                    "",
+                    "fix the template in your --templates folder, or remove it to use obsctl's own",
+                )
+            )
     seen: dict[str, int] = {}
     for a in artifacts:
         seen[a.path] = seen.get(a.path, 0) + 1
     for path, n in seen.items():
         if n > 1:  # two spec names that slug to one file name: nothing may overwrite anything
-            diags.append(Diagnostic("OBS902", "error", f"{n} outputs would be written to {path}", None, "",
-                                    "rename one of the spec entries whose names differ only in punctuation"))
+            diags.append(
+                Diagnostic(
+                    "OBS902",
+                    "error",
+                    f"{n} outputs would be written to {path}",
+                    None,
+                    "",
+                    "rename one of the spec entries whose names differ only in punctuation",
+                )
+            )
     if any(d.level == "error" for d in diags):
         return [], diags, result
     with tempfile.TemporaryDirectory(prefix="obsctl-verify-") as tmp:
@@ -62,11 +85,27 @@ def render(spec_path: Path, targets: list[str], env: str | None, templates: Path
                 if isinstance(problem, Skipped):
                     if problem.tool not in skipped:  # one warning per missing tool, not per file
                         skipped.add(problem.tool)
-                        diags.append(Diagnostic("OBS901", "warning", str(problem), None, "",
-                                                "`obsctl test` and CI need it; install it to check output here"))
+                        diags.append(
+                            Diagnostic(
+                                "OBS901",
+                                "warning",
+                                str(problem),
+                                None,
+                                "",
+                                "`obsctl test` and CI need it; install it to check output here",
+                            )
+                        )
                     continue
-                diags.append(Diagnostic("OBS900", "error", f"generated {name} output failed its check: {problem}",
-                                        None, "", "this is a bug in obsctl or in a --templates override"))
+                diags.append(
+                    Diagnostic(
+                        "OBS900",
+                        "error",
+                        f"generated {name} output failed its check: {problem}",
+                        None,
+                        "",
+                        "this is a bug in obsctl or in a --templates override",
+                    )
+                )
     return artifacts, diags, result
 
 
@@ -77,8 +116,15 @@ def _write_tree(root: Path, artifacts: list[Artifact]) -> None:
         dest.write_text(a.text, encoding="utf-8")
 
 
-def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | None, templates: Path | None,
-              fmt: str, check_only: bool) -> int:
+def run_build(
+    spec_path: Path,
+    targets: list[str],
+    env: str | None,
+    out: Path | None,
+    templates: Path | None,
+    fmt: str,
+    check_only: bool,
+) -> int:
     from .report import render_human
 
     if fmt not in ("rules", "prometheusrule"):
@@ -93,9 +139,20 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
         artifacts, diags, result = render(spec_path, targets, env, templates, {"format": fmt})
     except OSError as e:  # the verification copy lives in the temporary directory (TMPDIR)
         where = f" ({e.filename})" if e.filename else ""
-        render_human([Diagnostic("OBS906", "error", f"cannot write the files to check them in "
-                                 f"{tempfile.gettempdir()}: {e.strerror or e}{where}", None, "",
-                                 "free space there, or set TMPDIR to another directory")], None)
+        render_human(
+            [
+                Diagnostic(
+                    "OBS906",
+                    "error",
+                    f"cannot write the files to check them in "
+                    f"{tempfile.gettempdir()}: {e.strerror or e}{where}",
+                    None,
+                    "",
+                    "free space there, or set TMPDIR to another directory",
+                )
+            ],
+            None,
+        )
         print(f"{shown_path(spec_path)}: build failed; nothing was written", file=sys.stderr)
         return 1
     if diags:
@@ -118,8 +175,11 @@ def run_build(spec_path: Path, targets: list[str], env: str | None, out: Path | 
         for d in diffs:
             sys.stdout.write(d if d.endswith("\n") else d + "\n")
         if diffs:
-            print(f"{shown_path(out)}: {len(diffs)} file(s) are stale; run `obsctl build {shown_path(spec_path)} --out {shown_path(out)}`"
-                  f"{' --env ' + env if env else ''}", file=sys.stderr)
+            print(
+                f"{shown_path(out)}: {len(diffs)} file(s) are stale; run `obsctl build {shown_path(spec_path)} --out {shown_path(out)}`"
+                f"{' --env ' + env if env else ''}",
+                file=sys.stderr,
+            )
             return 1
         print(f"{shown_path(out)}: up to date ({len(artifacts)} files)")
         return 0

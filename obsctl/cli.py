@@ -48,8 +48,18 @@ def _complete_target(incomplete: str) -> list[str]:
     return [f"{done},{t.value}" if done else t.value for t in Target if t.value.startswith(last)]
 
 
-TargetOpt = Annotated[list[str] | None, typer.Option("--target", "-t", help=TARGET_HELP, callback=_targets, metavar="TARGET[,TARGET]",
-                                                     autocompletion=_complete_target, show_default="all")]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-t",
+        help=TARGET_HELP,
+        callback=_targets,
+        metavar="TARGET[,TARGET]",
+        autocompletion=_complete_target,
+        show_default="all",
+    ),
+]
 
 
 SpecArg = Annotated[Path, typer.Argument(help="spec file", show_default=False)]
@@ -74,8 +84,9 @@ def _codes(values: list[str] | None) -> list[str]:
     return codes
 
 
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="apply this environment's overrides",
-                                            callback=_env_name)]
+EnvOpt = Annotated[
+    str | None, typer.Option("--env", "-e", help="apply this environment's overrides", callback=_env_name)
+]
 
 
 def _emit(diags: list, smap: object, fmt: Format) -> None:
@@ -95,12 +106,23 @@ def validate(
     env: EnvOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.human,
     strict: Annotated[bool, typer.Option("--strict", help="treat warnings as errors")] = False,
-    only_specs: Annotated[bool, typer.Option(
-        "--only-specs", help="skip files that are not obsctl specs (a top-level `service:` and another spec key); "
-                             "for pre-commit and globs over all YAML")] = False,
-    ignore: Annotated[list[str] | None, typer.Option(
-        "--ignore", metavar="CODE[,CODE]", help="leave out warnings with these codes (OBS311,OBS242); errors stay",
-        callback=lambda v: _codes(v))] = None,
+    only_specs: Annotated[
+        bool,
+        typer.Option(
+            "--only-specs",
+            help="skip files that are not obsctl specs (a top-level `service:` and another spec key); "
+            "for pre-commit and globs over all YAML",
+        ),
+    ] = False,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            metavar="CODE[,CODE]",
+            help="leave out warnings with these codes (OBS311,OBS242); errors stay",
+            callback=lambda v: _codes(v),
+        ),
+    ] = None,
 ) -> None:
     """Check specs: structure, references, expressions, routing. Exit 0 clean, 1 on errors."""
     from .pipeline import check
@@ -136,10 +158,18 @@ def build(
     spec: SpecArg,
     target: TargetOpt = None,
     env: EnvOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/<service>[-<env>])")] = None,
-    templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="prometheus output: rules (default) or prometheusrule")] = "rules",
-    check_only: Annotated[bool, typer.Option("--check", help="exit 1 with a diff when the files in --out are stale")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="output directory (default: build/<service>[-<env>])")
+    ] = None,
+    templates: Annotated[
+        Path | None, typer.Option("--templates", help="directory with your own template copies")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="prometheus output: rules (default) or prometheusrule")
+    ] = "rules",
+    check_only: Annotated[
+        bool, typer.Option("--check", help="exit 1 with a diff when the files in --out are stale")
+    ] = False,
 ) -> None:
     """Compile a spec to the target's files, checked before anything is written."""
     from .build import run_build
@@ -157,12 +187,19 @@ class DiffFormat(StrEnum):
 @app.command()
 def diff(
     spec: SpecArg,
-    against: Annotated[str, typer.Option("--against", "-a", help="a git revision (the spec as it was there) or a "
-                                                                  "directory of output built earlier")],
+    against: Annotated[
+        str,
+        typer.Option(
+            "--against",
+            "-a",
+            help="a git revision (the spec as it was there) or a directory of output built earlier",
+        ),
+    ],
     env: EnvOpt = None,
     target: TargetOpt = None,
-    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, markdown (a pull-request comment) or json")
-                   ] = DiffFormat.text,
+    fmt: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text, markdown (a pull-request comment) or json")
+    ] = DiffFormat.text,
     exit_code: Annotated[bool, typer.Option("--exit-code", help="exit 1 when anything changed")] = False,
 ) -> None:
     """What building the spec would change: alerts, records, routes, receivers, panels, monitors."""
@@ -175,8 +212,10 @@ def diff(
 def docs(
     spec: SpecArg,
     env: EnvOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: build/docs/<service>"
-                                                                 "[-<env>])")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="output directory (default: build/docs/<service>[-<env>])"),
+    ] = None,
 ) -> None:
     """Write the on-call page, the alert catalog and dashboard layout pictures (Markdown and SVG)."""
     from .catalog import run_docs
@@ -187,8 +226,12 @@ def docs(
 @app.command()
 def explain(
     spec: SpecArg,
-    name: Annotated[str | None, typer.Argument(help="an alert, derived metric or panel (title, or dashboard/title)",
-                                               show_default=False)] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="an alert, derived metric or panel (title, or dashboard/title)", show_default=False
+        ),
+    ] = None,
     env: EnvOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
 ) -> None:
@@ -202,7 +245,9 @@ def explain(
 def test_cmd(
     spec: SpecArg,
     env: EnvOpt = None,
-    templates: Annotated[Path | None, typer.Option("--templates", help="directory with your own template copies")] = None,
+    templates: Annotated[
+        Path | None, typer.Option("--templates", help="directory with your own template copies")
+    ] = None,
 ) -> None:
     """Run the spec's alert tests (promtool) and route tests (amtool)."""
     from .testing import run_tests
@@ -212,7 +257,9 @@ def test_cmd(
 
 @app.command()
 def schema(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="write to this file instead of stdout")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="write to this file instead of stdout")
+    ] = None,
 ) -> None:
     """Print the spec's JSON Schema (for editors with yaml-language-server)."""
     from .schema import schema_text
@@ -246,10 +293,18 @@ class ImportKind(StrEnum):
 @app.command("import")
 def import_cmd(
     kind: Annotated[ImportKind, typer.Argument(help="what the files are", show_default=False)],
-    files: Annotated[list[Path], typer.Argument(
-        help="files (a directory of dashboards for grafana; monitor JSON for datadog)", show_default=False)],
-    service: Annotated[str | None, typer.Option("--service", help="service name (default: from the input)")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="spec file to write (default: stdout)")] = None,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="files (a directory of dashboards for grafana; monitor JSON for datadog)", show_default=False
+        ),
+    ],
+    service: Annotated[
+        str | None, typer.Option("--service", help="service name (default: from the input)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="spec file to write (default: stdout)")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="report format: human or json")] = "human",
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
 ) -> None:

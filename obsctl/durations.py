@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import re
 
-_UNITS_MS = {"y": 365 * 86400000, "w": 7 * 86400000, "d": 86400000, "h": 3600000, "m": 60000, "s": 1000, "ms": 1}
+_UNITS_MS = {
+    "y": 365 * 86400000,
+    "w": 7 * 86400000,
+    "d": 86400000,
+    "h": 3600000,
+    "m": 60000,
+    "s": 1000,
+    "ms": 1,
+}
 # Units must appear in descending order, integers only: exactly what Prometheus and Alertmanager parse.
 DURATION_RE = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
 # Prometheus and Alertmanager hold a duration in a Go time.Duration: int64 nanoseconds, about 292 years.
 MAX_NANOSECONDS = 2**63 - 1
-MAX_DURATION = "292y"  # the longest whole-year duration they accept (292y171d23h47m16s854ms is the exact bound)
+MAX_DURATION = (
+    "292y"  # the longest whole-year duration they accept (292y171d23h47m16s854ms is the exact bound)
+)
 
 
 class DurationRangeError(ValueError):
@@ -18,8 +28,10 @@ class DurationRangeError(ValueError):
     def __init__(self, text: str) -> None:
         shown = text if len(text) <= 40 else text[:37] + "..."
         super().__init__(f"the duration '{shown}' is longer than Prometheus and Alertmanager accept")
-        self.hint = (f"durations are at most {MAX_DURATION} (Go's time.Duration: 2^63-1 nanoseconds, "
-                     "292y171d23h47m16s854ms)")
+        self.hint = (
+            f"durations are at most {MAX_DURATION} (Go's time.Duration: 2^63-1 nanoseconds, "
+            "292y171d23h47m16s854ms)"
+        )
 
 
 def parse_duration(text: str) -> float:

@@ -50,12 +50,16 @@ def tree_lines(node: ast.Node, depth: int = 0) -> list[str]:
             extra += f" group_{m.group}({', '.join(m.include)})" if m.group else ""
         head = f"{node.op}{extra}"
     elif isinstance(node, ast.Call):
-        grouping = f" {'without' if node.without else 'by'} ({', '.join(node.by)})" if node.by is not None else ""
+        grouping = (
+            f" {'without' if node.without else 'by'} ({', '.join(node.by)})" if node.by is not None else ""
+        )
         head = f"{node.func}(){grouping}"
     elif isinstance(node, ast.Neg):
         head = "-"
     elif isinstance(node, ast.Subquery):
-        head = f"subquery [{node.range}:{node.step or ''}]" + (f" offset {node.offset}" if node.offset else "")
+        head = f"subquery [{node.range}:{node.step or ''}]" + (
+            f" offset {node.offset}" if node.offset else ""
+        )
     else:
         head = to_text(node)
     return [pad + head] + [line for c in ast.children(node) for line in tree_lines(c, depth + 1)]
@@ -95,9 +99,16 @@ def _datadog(plan: object, node: ast.Node, window: str | None, events: bool) -> 
     """A condition `query <op> number` as a Datadog monitor states it: the query, then the threshold."""
     dd = plan.datadog()
     tail = ""
-    if isinstance(node, ast.BinOp) and node.op in ast.COMPARISONS and node.matching is None \
-            and not node.return_bool and isinstance(node.right, ast.Number | ast.Var):
-        value = node.right.value if isinstance(node.right, ast.Number) else plan.spec.vars.get(node.right.name)
+    if (
+        isinstance(node, ast.BinOp)
+        and node.op in ast.COMPARISONS
+        and node.matching is None
+        and not node.return_bool
+        and isinstance(node.right, ast.Number | ast.Var)
+    ):
+        value = (
+            node.right.value if isinstance(node.right, ast.Number) else plan.spec.vars.get(node.right.name)
+        )
         tail = f" {node.op} {dd_num(float(value)) if isinstance(value, int | float) else to_text(node.right)}"
         node = node.left
     formula = dd.formula(node, window, events=events)
@@ -122,8 +133,15 @@ def items(plan: object, analysis: object) -> list[Item]:
         else:
             continue
         item = found.setdefault(key, Item(*key))
-        item.parts.append(Part(".".join(str(p) for p in path), to_text(node), tree_lines(node),
-                               _labels(analysis, path), _compiled(plan, node, window)))
+        item.parts.append(
+            Part(
+                ".".join(str(p) for p in path),
+                to_text(node),
+                tree_lines(node),
+                _labels(analysis, path),
+                _compiled(plan, node, window),
+            )
+        )
     return list(found.values())
 
 
@@ -155,8 +173,19 @@ def run_explain(spec_path: Path, name: str | None, env: str | None, fmt: str) ->
     chosen = every if name is None else [i for i in every if name in (i.name, i.name.split("/")[-1])]
     if not chosen:
         known = ", ".join(sorted({i.name for i in every})) or "none"
-        render_human([Diagnostic("OBS260", "error", f"no alert, derived metric or panel named '{printable(name)}'",
-                                 None, "", f"items with an expression: {known}")], None)
+        render_human(
+            [
+                Diagnostic(
+                    "OBS260",
+                    "error",
+                    f"no alert, derived metric or panel named '{printable(name)}'",
+                    None,
+                    "",
+                    f"items with an expression: {known}",
+                )
+            ],
+            None,
+        )
         return 1
     if fmt == "json":
         json.dump([asdict(i) for i in chosen], sys.stdout, indent=2, ensure_ascii=False)

@@ -16,8 +16,15 @@ PAD = 16
 HEADER = 44
 CHAR = 7.0  # average width of a 12px sans-serif character, for wrapping titles
 KIND_COLOURS = {
-    "timeseries": "#dbeafe", "stat": "#dcfce7", "gauge": "#fef3c7", "barchart": "#fce7f3", "bargauge": "#fce7f3",
-    "table": "#ede9fe", "logs": "#e0f2fe", "text": "#f3f4f6", "row": "#e5e7eb",
+    "timeseries": "#dbeafe",
+    "stat": "#dcfce7",
+    "gauge": "#fef3c7",
+    "barchart": "#fce7f3",
+    "bargauge": "#fce7f3",
+    "table": "#ede9fe",
+    "logs": "#e0f2fe",
+    "text": "#f3f4f6",
+    "row": "#e5e7eb",
 }
 
 
@@ -66,7 +73,7 @@ def dashboard_svg(dashboard: dict) -> str:
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text x="{PAD}" y="{PAD + 16}" font-size="16" font-weight="bold" fill="#111827">{escape(title)}</text>',
         f'<text x="{width - PAD}" y="{PAD + 16}" font-size="11" fill="#6b7280" text-anchor="end">'
-        f'{escape(str(dashboard.get("uid", "")))} · {len([p for p, _, _ in placed if p.get("type") != "row"])} '
+        f"{escape(str(dashboard.get('uid', '')))} · {len([p for p, _, _ in placed if p.get('type') != 'row'])} "
         "panels</text>",
     ]
     for p, y, collapsed in placed:
@@ -81,18 +88,26 @@ def dashboard_svg(dashboard: dict) -> str:
         label = str(p.get("title", ""))
         parts.append(f'<g class="panel" data-kind={quoteattr(kind)} data-title={quoteattr(label)}>')
         parts.append(f"<title>{escape(label)} ({escape(kind)})</title>")
-        parts.append(f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" rx="4" fill="{fill}" stroke="#9ca3af"{dash}/>')
+        parts.append(
+            f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" rx="4" fill="{fill}" stroke="#9ca3af"{dash}/>'
+        )
         if kind == "row":
             state = " (collapsed)" if p.get("collapsed") else ""
-            parts.append(f'<text x="{x0 + 8}" y="{y0 + h / 2 + 4:.0f}" font-size="12" font-weight="bold" '
-                         f'fill="#374151">{escape(label)}{escape(state)}</text>')
+            parts.append(
+                f'<text x="{x0 + 8}" y="{y0 + h / 2 + 4:.0f}" font-size="12" font-weight="bold" '
+                f'fill="#374151">{escape(label)}{escape(state)}</text>'
+            )
         else:
-            parts.append(f'<text x="{x0 + 8}" y="{y0 + 18}" font-size="12" font-weight="bold" fill="#111827">')
+            parts.append(
+                f'<text x="{x0 + 8}" y="{y0 + 18}" font-size="12" font-weight="bold" fill="#111827">'
+            )
             for i, line in enumerate(_wrap(label, w - 16)):
                 parts.append(f'<tspan x="{x0 + 8}" dy="{0 if i == 0 else 15}">{escape(line)}</tspan>')
             parts.append("</text>")
-            parts.append(f'<text x="{x0 + w - 8}" y="{y0 + h - 8}" font-size="10" fill="#6b7280" '
-                         f'text-anchor="end">{escape(kind)}</text>')
+            parts.append(
+                f'<text x="{x0 + w - 8}" y="{y0 + h - 8}" font-size="10" fill="#6b7280" '
+                f'text-anchor="end">{escape(kind)}</text>'
+            )
         parts.append("</g>")
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -37,8 +37,9 @@ def _merge(base: object, over: object, base_map: SourceMap, over_map: SourceMap,
     return out
 
 
-def _merge_values(base: object, over: object, base_map: SourceMap, over_map: SourceMap, path: tuple,
-                  taken: set[tuple]) -> object:
+def _merge_values(
+    base: object, over: object, base_map: SourceMap, over_map: SourceMap, path: tuple, taken: set[tuple]
+) -> object:
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for k, v in over.items():
@@ -93,8 +94,9 @@ class _Budget:
     left: int = MAX_TOTAL_BYTES
 
 
-def read_raw(path: Path, seen: tuple[Path, ...] = (), budget: _Budget | None = None,
-             via: Location | None = None) -> tuple[dict, SourceMap]:
+def read_raw(
+    path: Path, seen: tuple[Path, ...] = (), budget: _Budget | None = None, via: Location | None = None
+) -> tuple[dict, SourceMap]:
     """One spec file with its includes merged beneath it (the including file wins).
 
     `via` is the include entry that named this file (where an over-budget error points)."""
@@ -103,15 +105,34 @@ def read_raw(path: Path, seen: tuple[Path, ...] = (), budget: _Budget | None = N
     text = read_text(path, display)
     size = len(text.encode("utf-8"))
     if size > budget.left:
-        raise SpecError([Diagnostic("OBS012", "error", f"the spec and its includes are over the "
-                                    f"{mib(MAX_TOTAL_BYTES)} limit with {display}", via or Location(display, 1, 1),
-                                    "", "share smaller pieces, or split the service into several specs")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "OBS012",
+                    "error",
+                    f"the spec and its includes are over the {mib(MAX_TOTAL_BYTES)} limit with {display}",
+                    via or Location(display, 1, 1),
+                    "",
+                    "share smaller pieces, or split the service into several specs",
+                )
+            ]
+        )
     budget.left -= size
     data, smap = load_text(text, display)
     if not isinstance(data, dict):
         loc = smap.locate(())
-        raise SpecError([Diagnostic("OBS008", "error", "a spec is a YAML mapping (service:, metrics:, alerts: ...)",
-                                    loc, "", "start from `obsctl init`")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "OBS008",
+                    "error",
+                    "a spec is a YAML mapping (service:, metrics:, alerts: ...)",
+                    loc,
+                    "",
+                    "start from `obsctl init`",
+                )
+            ]
+        )
     includes = data.get("include") or []
     if not isinstance(includes, list):
         includes = [includes]
@@ -135,6 +156,7 @@ def read_raw(path: Path, seen: tuple[Path, ...] = (), budget: _Budget | None = N
 def _include_target(path: Path, inc: object, i: int, loc: Location | None, seen: tuple[Path, ...]) -> Path:
     """The real file an include entry names, once it is known to be a spec: never read (and echo in errors) a
     file that is not one, whatever a symlink's own name says."""
+
     def fail(message: str, hint: str = "", code: str = "OBS009") -> SpecError:
         return SpecError([Diagnostic(code, "error", message, loc, f"include[{i}]", hint)])
 
@@ -144,7 +166,9 @@ def _include_target(path: Path, inc: object, i: int, loc: Location | None, seen:
         raise fail(f"include '{inc}' is not a YAML spec (.yaml or .yml)", "include other obsctl specs")
     target = (path.parent / inc).resolve()
     if target in seen or target == path.resolve():
-        raise fail(f"include cycle through {inc}", "a spec may not include itself, directly or through other specs")
+        raise fail(
+            f"include cycle through {inc}", "a spec may not include itself, directly or through other specs"
+        )
     if len(seen) >= MAX_INCLUDE_DEPTH:
         raise fail(f"includes nest deeper than {MAX_INCLUDE_DEPTH}")
     try:
@@ -152,13 +176,18 @@ def _include_target(path: Path, inc: object, i: int, loc: Location | None, seen:
     except OSError:
         raise fail(f"included file not found: {inc}", "paths are relative to the including spec") from None
     if not target.name.endswith((".yaml", ".yml")):
-        raise fail(f"include '{inc}' is a link to a file that is not a YAML spec (.yaml or .yml)",
-                   "include other obsctl specs")
+        raise fail(
+            f"include '{inc}' is a link to a file that is not a YAML spec (.yaml or .yml)",
+            "include other obsctl specs",
+        )
     if stat.S_ISDIR(mode):
         raise fail(f"include '{inc}' is a folder", "include other obsctl specs")
     if not stat.S_ISREG(mode):
-        raise fail(f"include '{inc}' is not a regular file (a device, FIFO or socket)",
-                   "include other obsctl specs", "OBS011")
+        raise fail(
+            f"include '{inc}' is not a regular file (a device, FIFO or socket)",
+            "include other obsctl specs",
+            "OBS011",
+        )
     return target
 
 
@@ -169,17 +198,47 @@ def apply_env(data: dict, smap: SourceMap, env: str | None) -> dict:
         return data
     if not isinstance(envs, dict) or env not in envs:
         names = sorted(envs) if isinstance(envs, dict) else []
-        hint = did_you_mean(env, names) or (f"defined: {', '.join(names)}" if names else "the spec defines no environments")
-        raise SpecError([Diagnostic("OBS010", "error", f"unknown environment '{env}'", smap.locate(("environments",), True),
-                                    "environments", hint)])
+        hint = did_you_mean(env, names) or (
+            f"defined: {', '.join(names)}" if names else "the spec defines no environments"
+        )
+        raise SpecError(
+            [
+                Diagnostic(
+                    "OBS010",
+                    "error",
+                    f"unknown environment '{env}'",
+                    smap.locate(("environments",), True),
+                    "environments",
+                    hint,
+                )
+            ]
+        )
     over = envs[env] or {}
     if not isinstance(over, dict):
-        raise SpecError([Diagnostic("OBS010", "error", "an environment is a mapping of overrides",
-                                    smap.locate(("environments", env)), f"environments.{env}")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "OBS010",
+                    "error",
+                    "an environment is a mapping of overrides",
+                    smap.locate(("environments", env)),
+                    f"environments.{env}",
+                )
+            ]
+        )
     bad = sorted(set(over) & {"environments", "include", "service", "version"})
     if bad:
-        raise SpecError([Diagnostic("OBS010", "error", f"an environment cannot override '{bad[0]}'",
-                                    smap.locate(("environments", env, bad[0]), True), f"environments.{env}.{bad[0]}")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "OBS010",
+                    "error",
+                    f"an environment cannot override '{bad[0]}'",
+                    smap.locate(("environments", env, bad[0]), True),
+                    f"environments.{env}.{bad[0]}",
+                )
+            ]
+        )
     over_map = _remap(smap, ("environments", env), ())
     env_map = SourceMap(values=dict(smap.values), keys=dict(smap.keys), lines=dict(smap.lines))
     merged = _merge(data, over, env_map, over_map, ())
@@ -237,7 +296,9 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
         loc = smap.locate(tuple(path[:-1]), prefer_key=True)
     else:
         loc = smap.locate(tuple(path))
-        if kind.startswith(("int_", "float_", "bool_", "string_type", "dict_type", "list_type", "model_type")):
+        if kind.startswith(
+            ("int_", "float_", "bool_", "string_type", "dict_type", "list_type", "model_type")
+        ):
             code = "OBS103"
             got = err.get("input")
             msg = f"{msg.rstrip('.')} (got {_describe(got)})"
@@ -253,7 +314,9 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
                     hint = f"YAML read {written} as {_describe(got)}; quote it to keep the text: '{written}'"
         elif kind == "value_error":
             code = "OBS104"
-            if isinstance(err.get("input"), dict) or err["loc"][-1:] == ("[key]",):  # the object's name, or a key
+            if isinstance(err.get("input"), dict) or err["loc"][-1:] == (
+                "[key]",
+            ):  # the object's name, or a key
                 loc = smap.locate(tuple(path), prefer_key=True)
             msg = msg.removeprefix("Value error, ")
         elif kind == "string_pattern_mismatch":
@@ -272,7 +335,7 @@ def _diagnostic(err: dict, smap: SourceMap) -> Diagnostic:
 
 def _written(smap: SourceMap, loc: Location) -> str:
     """The plain scalar as written at `loc` (up to the end of the line or a flow delimiter)."""
-    text = smap.line_text(loc)[loc.column - 1:]
+    text = smap.line_text(loc)[loc.column - 1 :]
     return re.split(r"[\s,\]}#]", text, maxsplit=1)[0] if text[:1] not in ("'", '"', "") else ""
 
 
@@ -313,7 +376,8 @@ def _known_fields(loc: tuple) -> set[str]:
         if isinstance(part, int):
             continue
         info = model.model_fields.get(part) or next(
-            (f for f in model.model_fields.values() if f.alias == part), None)
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
         if info is None:
             continue
         model = _model_in(info.annotation)

@@ -50,7 +50,9 @@ def _no_yaml11(v: object) -> object:
 
 def _label_name(v: str) -> str:
     if not LABEL_NAME.fullmatch(v):
-        raise ValueError(f"'{v}' is not a valid label name: use letters, digits and '_', not starting with a digit")
+        raise ValueError(
+            f"'{v}' is not a valid label name: use letters, digits and '_', not starting with a digit"
+        )
     if v.startswith("__"):
         raise ValueError(f"label names starting with '__' are reserved by Prometheus: '{v}'")
     return v
@@ -59,8 +61,10 @@ def _label_name(v: str) -> str:
 def env_name_problem(v: str) -> str:
     """Why `v` cannot name an environment, or ''."""
     if not ENV_NAME.fullmatch(v) or ".." in v:
-        return (f"'{v}' is not a valid environment name: letters, digits, '_', '.' and '-' (no '..'), "
-                "starting with a letter or digit, at most 63 characters")
+        return (
+            f"'{v}' is not a valid environment name: letters, digits, '_', '.' and '-' (no '..'), "
+            "starting with a letter or digit, at most 63 characters"
+        )
     return ""
 
 
@@ -72,28 +76,40 @@ def _env_name(v: str) -> str:
 
 def _metric_name(v: str) -> str:
     if not METRIC_NAME.fullmatch(v) or ":" in v:
-        raise ValueError(f"'{v}' is not a valid metric name: letters, digits and '_' only (':' is for recording rules)")
+        raise ValueError(
+            f"'{v}' is not a valid metric name: letters, digits and '_' only (':' is for recording rules)"
+        )
     return v
 
 
-MAX_SLO_NAME = 100  # Datadog tags (`slo:<name>` on the SLO and its monitors) hold 200 characters, and the name
+MAX_SLO_NAME = (
+    100  # Datadog tags (`slo:<name>` on the SLO and its monitors) hold 200 characters, and the name
+)
 # is part of Datadog file names (slo-<service>-<name>-<tier>.json) that must fit a file system's 255 bytes
 
 
 def _slo_name(v: str) -> str:
     if len(v) > MAX_SLO_NAME:
-        raise ValueError(f"an SLO name is at most {MAX_SLO_NAME} characters (this one has {len(v)}): Datadog "
-                         f"tags carry it, and so do output file names")
+        raise ValueError(
+            f"an SLO name is at most {MAX_SLO_NAME} characters (this one has {len(v)}): Datadog "
+            f"tags carry it, and so do output file names"
+        )
     return v
 
 
-Duration = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and v == 0 else v),
-                     AfterValidator(_duration), Field(json_schema_extra={"pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$|^0$"})]
+Duration = Annotated[
+    str,
+    BeforeValidator(lambda v: str(v) if isinstance(v, int) and v == 0 else v),
+    AfterValidator(_duration),
+    Field(json_schema_extra={"pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$|^0$"}),
+]
 Bool = Annotated[bool, BeforeValidator(_no_yaml11)]
 LabelName = Annotated[str, AfterValidator(_label_name)]
 MetricName = Annotated[str, AfterValidator(_metric_name)]
 Labels = dict[LabelName, str]
-Expr = Annotated[str, Field(min_length=1, description="an obsctl expression (PromQL-flavoured, backend-neutral)")]
+Expr = Annotated[
+    str, Field(min_length=1, description="an obsctl expression (PromQL-flavoured, backend-neutral)")
+]
 Scalar = float | int
 
 
@@ -119,8 +135,11 @@ def _refuse_credentials(v: str, creds: list, where: str, hint: str) -> None:
     from .secrets import describe
 
     if creds:
-        raise PydanticCustomError("OBS107", f"{where} holds {describe(creds)}: a secret would be written into the "
-                                  "output", {"hint": hint, "redact": tuple(c.value for c in creds)})
+        raise PydanticCustomError(
+            "OBS107",
+            f"{where} holds {describe(creds)}: a secret would be written into the output",
+            {"hint": hint, "redact": tuple(c.value for c in creds)},
+        )
 
 
 def _url(hint: str) -> AfterValidator:
@@ -131,8 +150,11 @@ def _url(hint: str) -> AfterValidator:
 
         _refuse_credentials(v, find_credentials(v), "the URL", hint)
         if not re.fullmatch(r"https?://[^/@\s?#]+([/?#]\S*)?", v):
-            raise PydanticCustomError("OBS105", "not an http:// or https:// URL with a host",
-                                      {"hint": "e.g. https://hooks.example.org/alerts; no spaces"})
+            raise PydanticCustomError(
+                "OBS105",
+                "not an http:// or https:// URL with a host",
+                {"hint": "e.g. https://hooks.example.org/alerts; no spaces"},
+            )
         return v
 
     return AfterValidator(check)
@@ -146,8 +168,14 @@ def _address(hint: str) -> AfterValidator:
 
         _refuse_credentials(v, find_credentials(v), "the address", hint)
         if not v or "/" in v or "?" in v or "#" in v or any(c.isspace() for c in v):
-            raise PydanticCustomError("OBS105", "the address is not host:port", {"hint": "give host:port, e.g. app_blue:8000; a "
-                                      "scrape job takes its scheme and path as the fields scheme and metrics_path"})
+            raise PydanticCustomError(
+                "OBS105",
+                "the address is not host:port",
+                {
+                    "hint": "give host:port, e.g. app_blue:8000; a "
+                    "scrape job takes its scheme and path as the fields scheme and metrics_path"
+                },
+            )
         return v
 
     return AfterValidator(check)
@@ -157,24 +185,37 @@ def _links(v: str) -> str:
     # runbooks and annotations reach every notification; a URL in them must work without a secret
     from .secrets import find_in_text
 
-    _refuse_credentials(v, find_in_text(v), "the link", "runbook links and annotations reach everyone the alert "
-                        "notifies: link to a page that needs no credentials in its URL")
+    _refuse_credentials(
+        v,
+        find_in_text(v),
+        "the link",
+        "runbook links and annotations reach everyone the alert "
+        "notifies: link to a page that needs no credentials in its URL",
+    )
     return v
 
 
 def _secret_file(v: str) -> str:
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", v.strip()):
-        raise PydanticCustomError("OBS108", "a *_file setting takes the path of the file that holds the secret, "
-                                  "not the secret itself (this is a URL)",
-                                  {"hint": "write the URL into a file only Alertmanager reads and give its path, "
-                                   "e.g. /etc/alertmanager/secrets/slack-url", "redact": (v,)})
+        raise PydanticCustomError(
+            "OBS108",
+            "a *_file setting takes the path of the file that holds the secret, "
+            "not the secret itself (this is a URL)",
+            {
+                "hint": "write the URL into a file only Alertmanager reads and give its path, "
+                "e.g. /etc/alertmanager/secrets/slack-url",
+                "redact": (v,),
+            },
+        )
     return v
 
 
 SecretFile = Annotated[str, AfterValidator(_secret_file)]
 Link = Annotated[str, AfterValidator(_links)]
-_TARGET_HINT = ("Prometheus takes scrape credentials from basic_auth (password_file) or authorization "
-                "(credentials_file) of the scrape config where it is deployed, never from the address")
+_TARGET_HINT = (
+    "Prometheus takes scrape credentials from basic_auth (password_file) or authorization "
+    "(credentials_file) of the scrape config where it is deployed, never from the address"
+)
 
 
 # --- sources -------------------------------------------------------------------------------------------
@@ -190,7 +231,9 @@ class ScrapeJob(Strict):
     targets: list[ScrapeTarget] = Field(min_length=1, description="host:port, e.g. app_blue:8000")
     metrics_path: str = Field("/metrics", pattern=r"^/")
     scheme: Literal["http", "https"] = "http"
-    interval: Duration | None = Field(None, description="scrape interval (default: sources.metrics.scrape_interval)")
+    interval: Duration | None = Field(
+        None, description="scrape interval (default: sources.metrics.scrape_interval)"
+    )
     labels: Labels = Field(default_factory=dict, description="static labels every target's series get")
 
 
@@ -199,11 +242,14 @@ class MetricSource(Strict):
     selector: Labels = Field(default_factory=dict, description="label matchers added to every metric query")
     scrape_interval: Duration = Field("30s", description="default interval of the scrape jobs")
     targets: list[ScrapeTarget] = Field(
-        default_factory=list, description="shorthand for one scrape job (named after selector.job, else the "
-        "service) of these targets, e.g. app_blue:8000")
+        default_factory=list,
+        description="shorthand for one scrape job (named after selector.job, else the "
+        "service) of these targets, e.g. app_blue:8000",
+    )
     scrape: list[ScrapeJob] = Field(
-        default_factory=list, description="scrape jobs of the service's own targets, emitted as a scrape_configs "
-        "snippet")
+        default_factory=list,
+        description="scrape jobs of the service's own targets, emitted as a scrape_configs snippet",
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> MetricSource:
@@ -221,14 +267,24 @@ class MetricSource(Strict):
 class LogSource(Strict):
     type: Literal["loki", "datadog"] = "loki"
     format: Literal["json", "logfmt", "text"] = "json"
-    message_field: str = Field("msg", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
-                               description="the field that holds the message in json/logfmt logs")
+    message_field: str = Field(
+        "msg",
+        pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+        description="the field that holds the message in json/logfmt logs",
+    )
 
 
 class Probe(Strict):
-    url: Annotated[str, _url("give the credentials to the blackbox exporter module that probes it (basic_auth or "
-                             "bearer_token_file in blackbox.yml) and name that module in module:")] = Field(
-        description="http(s) URL, no credentials in it", json_schema_extra={"pattern": r"^https?://[^/@\s]+(/\S*)?$"})
+    url: Annotated[
+        str,
+        _url(
+            "give the credentials to the blackbox exporter module that probes it (basic_auth or "
+            "bearer_token_file in blackbox.yml) and name that module in module:"
+        ),
+    ] = Field(
+        description="http(s) URL, no credentials in it",
+        json_schema_extra={"pattern": r"^https?://[^/@\s]+(/\S*)?$"},
+    )
     interval: Duration = "30s"
     timeout: Duration = "10s"
     module: str = Field("http_2xx", description="blackbox exporter module")
@@ -257,19 +313,27 @@ class Metric(Strict):
     help: str = ""
     buckets: list[float] = Field(default_factory=list, description="histogram bucket boundaries (le)")
     aggregate: Literal["sum", "avg", "max", "min"] = Field(
-        "sum", description="Datadog's space aggregation when an expression does not aggregate explicitly")
-    datadog_name: str | None = Field(None, description="the metric's name in Datadog, when not the mapped default")
+        "sum", description="Datadog's space aggregation when an expression does not aggregate explicitly"
+    )
+    datadog_name: str | None = Field(
+        None, description="the metric's name in Datadog, when not the mapped default"
+    )
     selector: Labels | None = Field(
-        None, description="label matchers for this metric's series instead of sources.metrics.selector ({} for "
-        "none), for an exporter whose series lack the source's labels")
+        None,
+        description="label matchers for this metric's series instead of sources.metrics.selector ({} for "
+        "none), for an exporter whose series lack the source's labels",
+    )
 
 
 class Event(Strict):
     stream: Labels = Field(description="log stream selector, e.g. {service: asset-worker}")
     message: str = Field(min_length=1)
     match: Literal["exact", "contains", "regex"] = "exact"
-    field: str | None = Field(None, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
-                              description="message field (default: sources.logs.message_field)")
+    field: str | None = Field(
+        None,
+        pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+        description="message field (default: sources.logs.message_field)",
+    )
     help: str = ""
 
 
@@ -363,8 +427,11 @@ class Dashboard(Strict):
     refresh: Duration | None = None
     time: TimeRange = Field(default_factory=TimeRange)
     variables: list[Variable] = Field(default_factory=list)
-    panels: list[Annotated[Annotated[Panel, Tag("<panel>")] | Annotated[Row, Tag("<row>")], Discriminator(_panel_or_row)]] = \
-        Field(default_factory=list)
+    panels: list[
+        Annotated[
+            Annotated[Panel, Tag("<panel>")] | Annotated[Row, Tag("<row>")], Discriminator(_panel_or_row)
+        ]
+    ] = Field(default_factory=list)
 
 
 # --- alerts ---------------------------------------------------------------------------------------------
@@ -389,7 +456,9 @@ class Alert(Strict):
     runbook: Link | None = None
     labels: Labels = Field(default_factory=dict)
     annotations: dict[LabelName, Link] = Field(
-        default_factory=dict, description="more annotations, e.g. a dashboard link (a line each in Datadog messages)")
+        default_factory=dict,
+        description="more annotations, e.g. a dashboard link (a line each in Datadog messages)",
+    )
     overrides: Overrides = Field(default_factory=Overrides)
     datadog: DatadogAlertOptions = Field(default_factory=DatadogAlertOptions)
     enabled: Bool = True
@@ -397,7 +466,9 @@ class Alert(Strict):
     @model_validator(mode="after")
     def _condition(self) -> Alert:
         if bool(self.when) == bool(self.probe) and not (self.overrides.promql or self.overrides.logql):
-            raise ValueError("an alert needs exactly one of 'when' (a condition) or 'probe' (an HTTP probe name)")
+            raise ValueError(
+                "an alert needs exactly one of 'when' (a condition) or 'probe' (an HTTP probe name)"
+            )
         return self
 
 
@@ -406,13 +477,15 @@ class Alert(Strict):
 
 class LatencySLI(Strict):
     metric: str = Field(description="a histogram from the metrics catalog")
-    threshold: float = Field(description="seconds (or the metric's unit); must be one of its bucket boundaries")
+    threshold: float = Field(
+        description="seconds (or the metric's unit); must be one of its bucket boundaries"
+    )
     selector: Labels = Field(default_factory=dict)
 
 
 class SLI(Strict):
-    good: Expr | None = Field(None, description="good events, e.g. api_requests_total{code!~\"5..\"}")
-    bad: Expr | None = Field(None, description="bad events, e.g. api_requests_total{code=~\"5..\"}")
+    good: Expr | None = Field(None, description='good events, e.g. api_requests_total{code!~"5.."}')
+    bad: Expr | None = Field(None, description='bad events, e.g. api_requests_total{code=~"5.."}')
     total: Expr | None = None
     latency: LatencySLI | None = None
 
@@ -439,7 +512,9 @@ class BurnRateTier(Strict):
 class SLOAlerting(Strict):
     page_severity: str | None = None
     ticket_severity: str | None = None
-    tiers: list[BurnRateTier] | None = Field(None, description="burn-rate tiers; default: the SRE workbook's four")
+    tiers: list[BurnRateTier] | None = Field(
+        None, description="burn-rate tiers; default: the SRE workbook's four"
+    )
     min_events: int = Field(0, ge=0, description="low-traffic guard: total events in the long window")
     enabled: Bool = True
 
@@ -459,8 +534,13 @@ class SLO(Strict):
 
 class PagerDuty(Strict):
     routing_key_file: SecretFile
-    url: Annotated[str, _url("the routing key goes in routing_key_file; the URL is PagerDuty's events endpoint "
-                             "alone")] | None = None
+    url: (
+        Annotated[
+            str,
+            _url("the routing key goes in routing_key_file; the URL is PagerDuty's events endpoint alone"),
+        ]
+        | None
+    ) = None
 
 
 class Slack(Strict):
@@ -476,9 +556,16 @@ class Opsgenie(Strict):
 
 
 class Webhook(Strict):
-    url: Annotated[str, _url("put the token in credentials_file (Alertmanager sends it as a Bearer token); "
-                             "the URL must work without it")] = Field(
-        description="http(s) URL, no credentials in it", json_schema_extra={"pattern": r"^https?://[^/@\s]+(/\S*)?$"})
+    url: Annotated[
+        str,
+        _url(
+            "put the token in credentials_file (Alertmanager sends it as a Bearer token); "
+            "the URL must work without it"
+        ),
+    ] = Field(
+        description="http(s) URL, no credentials in it",
+        json_schema_extra={"pattern": r"^https?://[^/@\s]+(/\S*)?$"},
+    )
     credentials_file: SecretFile | None = Field(None, description="bearer token file")
     max_alerts: int = Field(0, ge=0)
 
@@ -516,8 +603,11 @@ def _severity(v: object) -> object:
 
 
 class RegexMatch(Strict):
-    regex: str = Field(min_length=1, description="an RE2 regular expression; Alertmanager anchors it, so it matches "
-                       "the whole value (HighLatency.* for every HighLatency... alert)")
+    regex: str = Field(
+        min_length=1,
+        description="an RE2 regular expression; Alertmanager anchors it, so it matches "
+        "the whole value (HighLatency.* for every HighLatency... alert)",
+    )
     example: str | None = Field(None, description="a value the regex matches, for the generated route tests")
 
 
@@ -528,13 +618,18 @@ def _match_kind(v: object) -> str:
     return "<values>" if isinstance(v, list) else "<value>"
 
 
-MatchValue = Annotated[Annotated[str, Tag("<value>")] | Annotated[list[str], Tag("<values>")]
-                       | Annotated[RegexMatch, Tag("<regex>")], Discriminator(_match_kind)]
+MatchValue = Annotated[
+    Annotated[str, Tag("<value>")]
+    | Annotated[list[str], Tag("<values>")]
+    | Annotated[RegexMatch, Tag("<regex>")],
+    Discriminator(_match_kind),
+]
 
 
 class Route(Strict):
     match: dict[LabelName, MatchValue] = Field(
-        description="label: a value, a list of values, or {regex: ..., example: ...}")
+        description="label: a value, a list of values, or {regex: ..., example: ...}"
+    )
     receivers: list[str]
     continue_: Bool = Field(False, alias="continue")
     group_by: list[LabelName] | None = None
@@ -562,8 +657,9 @@ class TimeInterval(Strict):
 
 
 class Smtp(Strict):
-    smarthost: Annotated[str, _address("give the user as auth_username and the password in auth_password_file")] = \
-        Field(description="host:port of the SMTP server")
+    smarthost: Annotated[
+        str, _address("give the user as auth_username and the password in auth_password_file")
+    ] = Field(description="host:port of the SMTP server")
     from_: str = Field(alias="from")
     auth_username: str | None = None
     auth_password_file: SecretFile | None = None
@@ -572,7 +668,9 @@ class Smtp(Strict):
 class Routing(Strict):
     severities: dict[str, Annotated[Severity, BeforeValidator(_severity)]]
     receivers: dict[str, Receiver] = Field(default_factory=dict)
-    default_receiver: str | None = Field(None, description="where alerts no route matches go (default: a blackhole)")
+    default_receiver: str | None = Field(
+        None, description="where alerts no route matches go (default: a blackhole)"
+    )
     group_by: list[LabelName] = Field(default_factory=lambda: ["alertname", "service"])
     group_wait: Duration = "30s"
     group_interval: Duration = "5m"
@@ -603,24 +701,36 @@ class AlertTest(Strict):
 
 
 class PrometheusTarget(Strict):
-    recording_rules: Bool = Field(True, description="record derived metrics; alerts and panels query the records")
+    recording_rules: Bool = Field(
+        True, description="record derived metrics; alerts and panels query the records"
+    )
     evaluation_interval: Duration = "1m"
     rule_labels: Labels = Field(default_factory=dict)
     operator_namespace: str = "monitoring"
     operator_labels: Labels = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
     blackbox_exporter: Annotated[str, _address(_TARGET_HINT)] = "blackbox-exporter:9115"
     engine: Literal["prometheus", "mimir", "thanos", "victoriametrics"] = Field(
-        "prometheus", description="the ruler that loads the rules: besides the Prometheus rule files, mimir writes a "
+        "prometheus",
+        description="the ruler that loads the rules: besides the Prometheus rule files, mimir writes a "
         "mimirtool namespace file (Mimir/Cortex rulers), thanos a Thanos ruler rule file, victoriametrics a vmalert "
-        "rule file (docs/targets.md)")
+        "rule file (docs/targets.md)",
+    )
     source_tenants: list[Annotated[str, Field(min_length=1)]] = Field(
-        default_factory=list, description="engine mimir: the tenants every rule group queries (a federated rule "
-        "group); empty: the tenant mimirtool loads the rules into")
+        default_factory=list,
+        description="engine mimir: the tenants every rule group queries (a federated rule "
+        "group); empty: the tenant mimirtool loads the rules into",
+    )
     partial_response_strategy: Literal["abort", "warn"] = Field(
-        "abort", description="engine thanos: what a rule does when a store answers partially (abort: the "
-        "evaluation fails rather than reading part of the data)")
-    concurrency: int = Field(1, ge=1, le=64, description="engine victoriametrics: rules of one group vmalert "
-                             "evaluates at once (1: in order)")
+        "abort",
+        description="engine thanos: what a rule does when a store answers partially (abort: the "
+        "evaluation fails rather than reading part of the data)",
+    )
+    concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="engine victoriametrics: rules of one group vmalert evaluates at once (1: in order)",
+    )
 
 
 class GrafanaTarget(Strict):
@@ -632,24 +742,36 @@ class GrafanaTarget(Strict):
 
 class DatadogTarget(Strict):
     namespace: str = Field("", description="prefix for metric names, e.g. 'asset_ws'")
-    dots: Bool = Field(True, description="map '_' to '.' in metric names (api_requests_total -> api.requests.total)")
-    counter_suffix: str = Field("", description="suffix Datadog gives counters, e.g. '.count' for OpenMetrics")
+    dots: Bool = Field(
+        True, description="map '_' to '.' in metric names (api_requests_total -> api.requests.total)"
+    )
+    counter_suffix: str = Field(
+        "", description="suffix Datadog gives counters, e.g. '.count' for OpenMetrics"
+    )
     metric_names: dict[str, str] = Field(default_factory=dict, description="explicit name per metric")
     tags: list[str] = Field(default_factory=list)
     notify_no_data: Bool = False
     selector: Labels | None = Field(
-        None, description="tags scoping every Datadog metric query, instead of sources.metrics.selector "
-        "(Prometheus' job label, say, does not exist in Datadog)")
+        None,
+        description="tags scoping every Datadog metric query, instead of sources.metrics.selector "
+        "(Prometheus' job label, say, does not exist in Datadog)",
+    )
     logs_index: str = Field("*", description="log index that log monitors and widgets search")
     widen_regex: Bool = Field(
-        False, description="map regex matchers Datadog cannot say exactly to wider * wildcards: trailing '.', "
-        "classes and repeats become '*', a leading class [45] becomes alternatives (5.. -> 5*, [45].. -> 4* or 5*)")
+        False,
+        description="map regex matchers Datadog cannot say exactly to wider * wildcards: trailing '.', "
+        "classes and repeats become '*', a leading class [45] becomes alternatives (5.. -> 5*, [45].. -> 4* or 5*)",
+    )
     slo_queries: dict[str, DatadogSLOQuery] = Field(
-        default_factory=dict, description="raw Datadog numerator/denominator per SLO, for SLIs obsctl cannot map")
+        default_factory=dict,
+        description="raw Datadog numerator/denominator per SLO, for SLIs obsctl cannot map",
+    )
 
 
 class DatadogSLOQuery(Strict):
-    numerator: str = Field(min_length=1, description="good events, e.g. sum:api.requests{!code:5*}.as_count()")
+    numerator: str = Field(
+        min_length=1, description="good events, e.g. sum:api.requests{!code:5*}.as_count()"
+    )
     denominator: str = Field(min_length=1, description="total events, e.g. sum:api.requests{*}.as_count()")
 
 
@@ -674,37 +796,52 @@ class Defaults(Strict):
 
 
 class Lint(Strict):
-    accept: dict[Annotated[str, Field(pattern=r"^OBS[0-9]{3}$")], Annotated[str, Field(min_length=1)]] = Field(
-        default_factory=dict, description="warnings this spec accepts, each with the reason: {OBS311: \"staging has no "
-        "pager\"}; validate --strict then passes, and an accepted code that no longer fires is a warning (OBS016)")
+    accept: dict[Annotated[str, Field(pattern=r"^OBS[0-9]{3}$")], Annotated[str, Field(min_length=1)]] = (
+        Field(
+            default_factory=dict,
+            description='warnings this spec accepts, each with the reason: {OBS311: "staging has no '
+            'pager"}; validate --strict then passes, and an accepted code that no longer fires is a warning (OBS016)',
+        )
+    )
 
 
 class Spec(Strict):
     version: Literal[1] = 1
-    service: str = Field(pattern=rf"^{SERVICE_NAME.pattern}$", description="lowercase, digits and '-', e.g. asset-ws")
+    service: str = Field(
+        pattern=rf"^{SERVICE_NAME.pattern}$", description="lowercase, digits and '-', e.g. asset-ws"
+    )
     team: str | None = None
     description: str = ""
     runbook: Link | None = Field(None, description="default runbook link for alerts")
     include: list[str] = Field(default_factory=list, description="specs whose sections this one extends")
     labels: Labels = Field(default_factory=dict, description="labels added to every alert")
     vars: dict[Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")], Scalar] = Field(
-        default_factory=dict, description="numbers expressions use as $name (thresholds per environment)")
+        default_factory=dict, description="numbers expressions use as $name (thresholds per environment)"
+    )
     defaults: Defaults = Field(default_factory=Defaults)
     sources: Sources = Field(default_factory=Sources)
     metrics: dict[MetricName, Metric] = Field(default_factory=dict)
     events: dict[str, Event] = Field(default_factory=dict)
     derived: dict[MetricName, Annotated[Derived, BeforeValidator(_derived)]] = Field(default_factory=dict)
     dashboards: dict[str, Dashboard] = Field(default_factory=dict)
-    alerts: dict[Annotated[str, Field(pattern=rf"^{ALERT_NAME.pattern}$")], Alert] = Field(default_factory=dict)
+    alerts: dict[Annotated[str, Field(pattern=rf"^{ALERT_NAME.pattern}$")], Alert] = Field(
+        default_factory=dict
+    )
     slos: dict[Annotated[str, AfterValidator(_slo_name)], SLO] = Field(default_factory=dict)
     routing: Routing | None = None
     tests: list[AlertTest] = Field(default_factory=list)
     targets: Targets = Field(default_factory=Targets)
     lint: Lint = Field(default_factory=Lint)
-    environments: dict[Annotated[str, AfterValidator(_env_name),
-                                 Field(json_schema_extra={"pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"})],
-                       dict] = Field(
-        default_factory=dict, description="per-environment overrides, merged over the spec by `--env NAME`")
+    environments: dict[
+        Annotated[
+            str,
+            AfterValidator(_env_name),
+            Field(json_schema_extra={"pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"}),
+        ],
+        dict,
+    ] = Field(
+        default_factory=dict, description="per-environment overrides, merged over the spec by `--env NAME`"
+    )
 
     def selector_of(self, metric: str) -> dict[str, str]:
         """The label matchers a catalog metric's own series are selected by: its selector, else the source's."""

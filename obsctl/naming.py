@@ -23,8 +23,25 @@ def record_name(spec: Spec, name: str, node: ast.Node | None) -> str:
     ops = ""
     if node is not None:
         funcs = [n.func for n in ast.walk(node) if isinstance(n, ast.Call)]
-        first = next((f for f in funcs if f in ("rate", "irate", "increase", "delta", "deriv", "avg_over_time",
-                                                 "max_over_time", "min_over_time", "sum_over_time")), "")
+        first = next(
+            (
+                f
+                for f in funcs
+                if f
+                in (
+                    "rate",
+                    "irate",
+                    "increase",
+                    "delta",
+                    "deriv",
+                    "avg_over_time",
+                    "max_over_time",
+                    "min_over_time",
+                    "sum_over_time",
+                )
+            ),
+            "",
+        )
         first = {"delta": "increase"}.get(first, first)
         if "quantile" in funcs or "histogram_quantile" in funcs:
             ops = "quantile"

@@ -112,7 +112,8 @@ def _open_dir(base: int, parts: list[str], create: bool = False, shown: str = ""
                 nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
             except OSError as e:
                 if e.errno in (errno.ELOOP, errno.ENOTDIR) and stat.S_ISLNK(
-                        os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
+                ):
                     raise _Symlink("/".join(filter(None, [shown, *done]))) from None
                 raise
             os.close(fd)
@@ -158,10 +159,17 @@ def _locked(root: int, out: Path, optional: bool = False) -> Iterator[None]:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise OutDirError([_error(
-                    "OBS905", f"another obsctl build is using {out}: it holds the lock {where}",
-                    "wait for it to finish, or build into another --out; the lock is released when that "
-                    "process ends, even when it is killed")], "nothing in --out was changed") from None
+                raise OutDirError(
+                    [
+                        _error(
+                            "OBS905",
+                            f"another obsctl build is using {out}: it holds the lock {where}",
+                            "wait for it to finish, or build into another --out; the lock is released when that "
+                            "process ends, even when it is killed",
+                        )
+                    ],
+                    "nothing in --out was changed",
+                ) from None
             now = _lstat(book, LOCK)
             if now is not None and (now.st_ino, now.st_dev) == (os.fstat(fd).st_ino, os.fstat(fd).st_dev):
                 break
@@ -203,22 +211,35 @@ def _read_manifests(root: int, out: Path, service: str, env: str | None) -> _Man
             with os.fdopen(fd, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
             lines = text.split("\n")
-            if name == manifest_name(service, env) and lines[0].startswith("# obsctl manifest of ") \
-                    and lines[0] != _owner_line(service, env):
-                problems.append(_error(
-                    "OBS904", f"{out / BOOKKEEPING / name} is the file list of another build "
-                    f"({lines[0].removeprefix('# obsctl manifest of ')})",
-                    "service and environment names run together into this file name: build one of them "
-                    "into another --out", Location(str(out / BOOKKEEPING / name), 1, 1)))
+            if (
+                name == manifest_name(service, env)
+                and lines[0].startswith("# obsctl manifest of ")
+                and lines[0] != _owner_line(service, env)
+            ):
+                problems.append(
+                    _error(
+                        "OBS904",
+                        f"{out / BOOKKEEPING / name} is the file list of another build "
+                        f"({lines[0].removeprefix('# obsctl manifest of ')})",
+                        "service and environment names run together into this file name: build one of them "
+                        "into another --out",
+                        Location(str(out / BOOKKEEPING / name), 1, 1),
+                    )
+                )
                 continue
             for i, line in enumerate(lines, 1):
                 if not line or line.startswith("#"):
                     continue
                 if not safe_path(line):
-                    problems.append(_error(
-                        "OBS903", f"the file list names a path outside {out} or in its bookkeeping: {line!r}",
-                        "obsctl writes only plain relative paths there: remove the line (or the file) and build "
-                        "again", Location(str(out / BOOKKEEPING / name), i, 1)))
+                    problems.append(
+                        _error(
+                            "OBS903",
+                            f"the file list names a path outside {out} or in its bookkeeping: {line!r}",
+                            "obsctl writes only plain relative paths there: remove the line (or the file) and build "
+                            "again",
+                            Location(str(out / BOOKKEEPING / name), i, 1),
+                        )
+                    )
                 elif name == manifest_name(service, env):
                     found.mine.add(line)
                 else:
@@ -231,9 +252,16 @@ def _read_manifests(root: int, out: Path, service: str, env: str | None) -> _Man
 
 
 def _escape(out: Path, where: str) -> OutDirError:
-    return OutDirError([_error(
-        "OBS903", f"{out / where} is a symbolic link: obsctl writes and deletes only through real directories "
-        f"inside {out}", "replace the link with a directory (or build into another --out)")])
+    return OutDirError(
+        [
+            _error(
+                "OBS903",
+                f"{out / where} is a symbolic link: obsctl writes and deletes only through real directories "
+                f"inside {out}",
+                "replace the link with a directory (or build into another --out)",
+            )
+        ]
+    )
 
 
 # --- planning: everything is checked before anything is touched -----------------------------------------------
@@ -249,19 +277,35 @@ class Plan:
 def _plan(root: int | None, out: Path, artifacts: list[Artifact], service: str, env: str | None) -> Plan:
     bad = [a.path for a in artifacts if not safe_path(a.path)]
     if bad:
-        raise OutDirError([_error("OBS903", f"an output path would leave {out}: {p!r}",
-                                  "this is a bug in obsctl or a --templates override") for p in bad])
+        raise OutDirError(
+            [
+                _error(
+                    "OBS903",
+                    f"an output path would leave {out}: {p!r}",
+                    "this is a bug in obsctl or a --templates override",
+                )
+                for p in bad
+            ]
+        )
     lists = _read_manifests(root, out, service, env) if root is not None else _Manifests()
     problems = []
     for a in artifacts:
         if a.path in lists.others:
             owner = lists.others[a.path]
-            hint = ("Alertmanager reads one configuration, so one --out holds one service's routing: build "
-                    "each service into its own --out, or give one spec the others' routing with `include:`"
-                    if a.path == _ALERTMANAGER else
-                    "two services or environments cannot share a path: build into another --out")
-            problems.append(_error("OBS904", f"{out / a.path} belongs to another build in {out} "
-                                             f"(listed in {out / BOOKKEEPING / owner}); it is not overwritten", hint))
+            hint = (
+                "Alertmanager reads one configuration, so one --out holds one service's routing: build "
+                "each service into its own --out, or give one spec the others' routing with `include:`"
+                if a.path == _ALERTMANAGER
+                else "two services or environments cannot share a path: build into another --out"
+            )
+            problems.append(
+                _error(
+                    "OBS904",
+                    f"{out / a.path} belongs to another build in {out} "
+                    f"(listed in {out / BOOKKEEPING / owner}); it is not overwritten",
+                    hint,
+                )
+            )
     if problems:
         raise OutDirError(problems)
     wanted = {a.path for a in artifacts}
@@ -285,12 +329,22 @@ def _plan(root: int | None, out: Path, artifacts: list[Artifact], service: str, 
             if st is None:
                 mkdirs.add(d)
             elif not stat.S_ISDIR(st.st_mode):
-                problems.append(_error("OBS906", f"{out / d} is a file where obsctl writes a directory",
-                                       "move it away, or build into another --out"))
+                problems.append(
+                    _error(
+                        "OBS906",
+                        f"{out / d} is a file where obsctl writes a directory",
+                        "move it away, or build into another --out",
+                    )
+                )
         st = _stat_path(root, out, p)
         if st is not None and stat.S_ISDIR(st.st_mode):
-            problems.append(_error("OBS906", f"{out / p} is a directory where obsctl writes a file",
-                                   "move it away, or build into another --out"))
+            problems.append(
+                _error(
+                    "OBS906",
+                    f"{out / p} is a directory where obsctl writes a file",
+                    "move it away, or build into another --out",
+                )
+            )
     if problems:
         raise OutDirError(list({d.message: d for d in problems}.values()))
     return Plan(puts, deletes, sorted(mkdirs, key=lambda d: (d.count("/"), d)))
@@ -423,22 +477,35 @@ def _finish(root: int) -> None:
 
 
 def _valid_journal(data: object) -> bool:
-    return (isinstance(data, dict) and all(isinstance(data.get(k), list) for k in ("puts", "deletes", "mkdirs"))
-            and all(isinstance(p, str) and (safe_path(p) or _is_manifest(p))
-                    for k in ("puts", "deletes", "mkdirs") for p in data[k]))
+    return (
+        isinstance(data, dict)
+        and all(isinstance(data.get(k), list) for k in ("puts", "deletes", "mkdirs"))
+        and all(
+            isinstance(p, str) and (safe_path(p) or _is_manifest(p))
+            for k in ("puts", "deletes", "mkdirs")
+            for p in data[k]
+        )
+    )
 
 
 def _is_manifest(p: str) -> bool:
     parts = p.split("/")
-    return len(parts) == 2 and parts[0] == BOOKKEEPING and parts[1].endswith(".files") and \
-        _NAME.fullmatch(parts[1]) is not None and ".." not in parts[1]
+    return (
+        len(parts) == 2
+        and parts[0] == BOOKKEEPING
+        and parts[1].endswith(".files")
+        and _NAME.fullmatch(parts[1]) is not None
+        and ".." not in parts[1]
+    )
 
 
 def recover(root: int, out: Path) -> str:
     """Finish (or undo) a build that was killed; returns what was done, '' when there was nothing to do."""
     did = ""
     for name in os.listdir(root):  # left by obsctl versions that staged beside the files
-        if name.startswith(".obsctl-staging-") and stat.S_ISDIR(os.stat(name, dir_fd=root, follow_symlinks=False).st_mode):
+        if name.startswith(".obsctl-staging-") and stat.S_ISDIR(
+            os.stat(name, dir_fd=root, follow_symlinks=False).st_mode
+        ):
             _step()
             shutil.rmtree(name, dir_fd=root)
             did = did or "removed a staging folder left by an interrupted build"
@@ -461,9 +528,16 @@ def recover(root: int, out: Path) -> str:
         _finish(root)
         return "dropped the staging of an interrupted build; the files in --out are those of the build before"
     if not _valid_journal(journal):
-        raise OutDirError([_error("OBS903", f"{out / BOOKKEEPING / TXN / JOURNAL} is not a journal obsctl wrote",
-                                  f"check {out} by hand, then remove {out / BOOKKEEPING / TXN}")],
-                          "nothing in --out was changed")
+        raise OutDirError(
+            [
+                _error(
+                    "OBS903",
+                    f"{out / BOOKKEEPING / TXN / JOURNAL} is not a journal obsctl wrote",
+                    f"check {out} by hand, then remove {out / BOOKKEEPING / TXN}",
+                )
+            ],
+            "nothing in --out was changed",
+        )
     _apply(root, out, journal)
     return "finished a build that was interrupted after it was committed"
 
@@ -481,11 +555,18 @@ def _apply(root: int, out: Path, journal: dict) -> None:
             try:
                 t.backward()
             except (OSError, OutDirError) as e:
-                raise OutDirError([_error(
-                    "OBS906", f"cannot write to {out}: {_reason(failure)}; moving the files back failed too: "
-                    f"{_reason(e)}", f"the journal is kept in {out / BOOKKEEPING / TXN}: the next build or --check "
-                    f"into {out} finishes or undoes it")],
-                    f"{out} holds a mix of old and new files until the next build into it") from None
+                raise OutDirError(
+                    [
+                        _error(
+                            "OBS906",
+                            f"cannot write to {out}: {_reason(failure)}; moving the files back failed too: "
+                            f"{_reason(e)}",
+                            f"the journal is kept in {out / BOOKKEEPING / TXN}: the next build or --check "
+                            f"into {out} finishes or undoes it",
+                        )
+                    ],
+                    f"{out} holds a mix of old and new files until the next build into it",
+                ) from None
     finally:
         t.close()
     with contextlib.suppress(OSError):  # the files are in place (or back); a journal left over is a no-op
@@ -494,9 +575,16 @@ def _apply(root: int, out: Path, journal: dict) -> None:
         failure.outcome = "every file moved was moved back: --out holds the build before"
         raise failure
     if failure is not None:
-        raise OutDirError([_error("OBS906", f"cannot write to {out}: {_reason(failure)}",
-                                  "free the path (or space), or build into another --out")],
-                          "every file moved was moved back: --out holds the build before")
+        raise OutDirError(
+            [
+                _error(
+                    "OBS906",
+                    f"cannot write to {out}: {_reason(failure)}",
+                    "free the path (or space), or build into another --out",
+                )
+            ],
+            "every file moved was moved back: --out holds the build before",
+        )
 
 
 def _reason(e: BaseException) -> str:
@@ -530,7 +618,7 @@ def _stage(root: int, plan: Plan) -> None:
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -564,8 +652,16 @@ def _open_root(out: Path, create: bool) -> int | None:
 
 
 def _cannot(out: Path, e: OSError, outcome: str = "nothing in --out was changed") -> OutDirError:
-    return OutDirError([_error("OBS906", f"cannot write to {out}: {_reason(e)}",
-                               "free space, make --out writable, or build into another --out")], outcome)
+    return OutDirError(
+        [
+            _error(
+                "OBS906",
+                f"cannot write to {out}: {_reason(e)}",
+                "free space, make --out writable, or build into another --out",
+            )
+        ],
+        outcome,
+    )
 
 
 def _note(out: Path, did: str) -> None:
@@ -621,7 +717,9 @@ def compare(out: Path, artifacts: list[Artifact], service: str, env: str | None)
             os.close(root)
 
 
-def _diffs(root: int | None, out: Path, artifacts: list[Artifact], service: str, env: str | None) -> list[str]:
+def _diffs(
+    root: int | None, out: Path, artifacts: list[Artifact], service: str, env: str | None
+) -> list[str]:
     plan = _plan(root, out, artifacts, service, env)
     diffs = []
     for a in artifacts:
@@ -637,8 +735,16 @@ def _diffs(root: int | None, out: Path, artifacts: list[Artifact], service: str,
         except UnicodeDecodeError:
             diffs.append(f"{dest}: not UTF-8 text; the spec builds a different file\n")
             continue
-        diffs.append("".join(difflib.unified_diff(old.splitlines(True), a.text.splitlines(True),
-                                                  f"{dest} (committed)", f"{dest} (from the spec)")))
+        diffs.append(
+            "".join(
+                difflib.unified_diff(
+                    old.splitlines(True),
+                    a.text.splitlines(True),
+                    f"{dest} (committed)",
+                    f"{dest} (from the spec)",
+                )
+            )
+        )
     diffs += [f"{out / p}: no longer produced by the spec\n" for p in plan.deletes]
     return diffs
 
@@ -670,8 +776,10 @@ def read_tree(out: Path, service: str | None = None, env: str | None = None) -> 
     except OSError as e:
         raise _cannot(out, e, "nothing was read") from None
     if root is None:
-        raise OutDirError([_error("OBS906", f"{out} is not a directory", "give the folder an earlier build wrote")],
-                          "nothing was read")
+        raise OutDirError(
+            [_error("OBS906", f"{out} is not a directory", "give the folder an earlier build wrote")],
+            "nothing was read",
+        )
     try:
         listed = _read_manifests(root, out, service, env).mine if service else set()
         paths = sorted(listed) if listed else _walk(root)
@@ -703,7 +811,9 @@ def _walk(root: int) -> list[str]:
                 if st is None or (not prefix and name == BOOKKEEPING) or name.startswith(".obsctl-"):
                     continue
                 if stat.S_ISDIR(st.st_mode):
-                    todo.append((os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd), rel + "/"))
+                    todo.append(
+                        (os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd), rel + "/")
+                    )
                 elif stat.S_ISREG(st.st_mode) and safe_path(rel):
                     out.append(rel)
         finally:

@@ -36,7 +36,9 @@ class Result:
         return not any(d.level == "error" for d in self.diagnostics)
 
 
-def check(path: Path, env: str | None = None, every_env: bool = False, ignore: frozenset[str] = frozenset()) -> Result:
+def check(
+    path: Path, env: str | None = None, every_env: bool = False, ignore: frozenset[str] = frozenset()
+) -> Result:
     """Check a spec; with `every_env`, check the base and each of its environments. Warnings whose code is in
     `ignore` (the command line's --ignore) or in the spec's `lint.accept` are left out."""
     from .loader import apply_env, read_raw, validate_model
@@ -76,15 +78,26 @@ def _accept(result: Result, ignore: frozenset[str]) -> None:
     for c in result.checked:
         accepted.update(c.spec.lint.accept)
     fired = {d.code for d in result.diagnostics}
-    result.diagnostics = [d for d in result.diagnostics
-                          if not (d.level == "warning" and (d.code in ignore or d.code in accepted))]
+    result.diagnostics = [
+        d
+        for d in result.diagnostics
+        if not (d.level == "warning" and (d.code in ignore or d.code in accepted))
+    ]
     for code in sorted(set(accepted) - fired):
         if "OBS016" in ignore:
             break
         path = ("lint", "accept", code)
         loc = result.smap.locate(path, prefer_key=True) if result.smap else None
-        result.diagnostics.append(Diagnostic("OBS016", "warning", f"lint.accept lists {code}, which no longer fires",
-                                             loc, ".".join(path), f"remove {code} from lint.accept"))
+        result.diagnostics.append(
+            Diagnostic(
+                "OBS016",
+                "warning",
+                f"lint.accept lists {code}, which no longer fires",
+                loc,
+                ".".join(path),
+                f"remove {code} from lint.accept",
+            )
+        )
 
 
 def _new(diags: list[Diagnostic], env: str | None, seen: set[tuple]) -> list[Diagnostic]:

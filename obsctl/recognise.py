@@ -19,12 +19,34 @@ from pathlib import Path
 
 # The spec's top-level keys (obsctl.model.Spec) besides `service`; kept here as text so recognising a file
 # imports no model. tests/gitops/test_targets_and_recognise.py keeps the list equal to the model's.
-SPEC_KEYS = frozenset({
-    "version", "team", "description", "runbook", "include", "labels", "vars", "defaults", "sources", "metrics",
-    "events", "derived", "dashboards", "alerts", "slos", "routing", "tests", "targets", "lint", "environments",
-})
+SPEC_KEYS = frozenset(
+    {
+        "version",
+        "team",
+        "description",
+        "runbook",
+        "include",
+        "labels",
+        "vars",
+        "defaults",
+        "sources",
+        "metrics",
+        "events",
+        "derived",
+        "dashboards",
+        "alerts",
+        "slos",
+        "routing",
+        "tests",
+        "targets",
+        "lint",
+        "environments",
+    }
+)
 _TOP_KEY = re.compile(r"^(?:\"([^\"]+)\"|'([^']+)'|([A-Za-z_][A-Za-z0-9_-]*))[ \t]*:(?:[ \t]|$)", re.M)
-_SERVICE = re.compile(r"^[\"']?service[\"']?[ \t]*:[ \t]*[\"']?[\w.-]", re.M)  # `service: name`, not a mapping
+_SERVICE = re.compile(
+    r"^[\"']?service[\"']?[ \t]*:[ \t]*[\"']?[\w.-]", re.M
+)  # `service: name`, not a mapping
 _SCHEMA_LINE = re.compile(r"^#[ \t]*yaml-language-server:[ \t]*\$schema=\S*obsctl\.schema\.json", re.M)
 _SPEC_NAME = re.compile(r"^obsctl(\.[^/]*)?\.ya?ml$")
 _READ_LIMIT = 256 * 1024  # enough to see the top-level keys of any real spec; a larger file is not read whole

@@ -68,8 +68,10 @@ def render_human(diags: list[Diagnostic], smap: SourceMap | None, stream: object
         style = "bold red" if d.level == "error" else "bold yellow"
         where = f"{d.location}: " if d.location else ""
         field = f" [dim]\\[{escape(d.field)}][/dim]" if d.field else ""
-        console.print(f"[bold]{escape(where)}[/bold][{style}]{d.level}[/{style}] [cyan]{d.code}[/cyan] "
-                      f"{escape(mask(d.message))}{field}")
+        console.print(
+            f"[bold]{escape(where)}[/bold][{style}]{d.level}[/{style}] [cyan]{d.code}[/cyan] "
+            f"{escape(mask(d.message))}{field}"
+        )
         if d.location and smap is not None:
             line, column = excerpt(smap.line_text(d.location), d.location.column, d.redact)
             if line:
@@ -92,8 +94,8 @@ def excerpt(line: str, column: int, redact: tuple[str, ...] = ()) -> tuple[str, 
     if shown == line:
         return line, column
     # keep the caret on the same character: the text before it may have been masked too
-    before = mask(line[:column - 1])
-    return shown, column if before == line[:column - 1] else len(before) + 1
+    before = mask(line[: column - 1])
+    return shown, column if before == line[: column - 1] else len(before) + 1
 
 
 def _masked(d: Diagnostic) -> dict:
@@ -120,8 +122,11 @@ def render_github(diags: list[Diagnostic], stream: object = None) -> None:
         kind = "error" if d.level == "error" else "warning"
         props = []
         if d.location:
-            props += [f"file={_gh_escape(d.location.file, True)}", f"line={d.location.line}",
-                      f"col={d.location.column}"]
+            props += [
+                f"file={_gh_escape(d.location.file, True)}",
+                f"line={d.location.line}",
+                f"col={d.location.column}",
+            ]
         props.append(f"title={_gh_escape(d.code, True)}")
         msg = mask(d.message + (f" (hint: {d.hint})" if d.hint else ""))
         out.write(f"::{kind} {','.join(props)}::{_gh_escape(msg)}\n")

@@ -11,17 +11,55 @@ import re
 from dataclasses import dataclass
 
 # Query (or fragment) parameter names that carry credentials, compared lowercased with '-' read as '_'.
-CREDENTIAL_PARAMS = frozenset({
-    "token", "access_token", "refresh_token", "id_token", "auth_token", "api_token", "private_token", "bearer",
-    "jwt", "key", "apikey", "api_key", "secret", "client_secret", "password", "passwd", "pwd", "pass", "auth",
-    "authorization", "sig", "signature", "credential", "credentials", "session", "sessionid", "session_id",
-})
-_CREDENTIAL_SUFFIXES = ("_token", "_key", "_secret", "_password", "_passwd", "_sig", "_signature", "_credential",
-                        "_credentials", "_auth")
+CREDENTIAL_PARAMS = frozenset(
+    {
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "auth_token",
+        "api_token",
+        "private_token",
+        "bearer",
+        "jwt",
+        "key",
+        "apikey",
+        "api_key",
+        "secret",
+        "client_secret",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "auth",
+        "authorization",
+        "sig",
+        "signature",
+        "credential",
+        "credentials",
+        "session",
+        "sessionid",
+        "session_id",
+    }
+)
+_CREDENTIAL_SUFFIXES = (
+    "_token",
+    "_key",
+    "_secret",
+    "_password",
+    "_passwd",
+    "_sig",
+    "_signature",
+    "_credential",
+    "_credentials",
+    "_auth",
+)
 
 MASK = "***"
 # scheme://user:password@ or scheme://token@ (what precedes the host)
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/?#@:'\"]*)(?P<pw>:[^\s/@'\"]*)?@")
+_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/?#@:'\"]*)(?P<pw>:[^\s/@'\"]*)?@"
+)
 # user:password@host without a scheme (an SMTP smarthost, a scrape target)
 _BARE_USERINFO = re.compile(r"(?<![\w.%+-])(?P<user>[\w.%+-]+):(?P<pw>[^\s/@'\":]+)@(?=[\w\[])")
 _PARAM = re.compile(r"(?P<sep>[?&;#])(?P<name>[^=&;#\s'\"]+)=(?P<value>[^&;#\s'\"]*)")
@@ -100,5 +138,11 @@ def mask(text: str) -> str:
 
     text = _USERINFO.sub(userinfo, text)
     text = _BARE_USERINFO.sub(lambda m: f"{m.group('user')}:{MASK}@", text)
-    return _PARAM.sub(lambda m: f"{m.group('sep')}{m.group('name')}={MASK}" if is_credential_param(m.group("name"))
-                      and m.group("value") else m.group(0), text)
+    return _PARAM.sub(
+        lambda m: (
+            f"{m.group('sep')}{m.group('name')}={MASK}"
+            if is_credential_param(m.group("name")) and m.group("value")
+            else m.group(0)
+        ),
+        text,
+    )

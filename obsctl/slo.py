@@ -56,11 +56,15 @@ def effective_tiers(slo: SLO) -> list[Tier]:
     """The SLO's tiers: its own list, or the workbook's windows with each tier's factor from the share of the budget
     it spends for this period (BUDGET_SHARES; other periods keep the 30-day shares)."""
     if slo.alerting.tiers:
-        return [Tier(t.name, t.long, t.short, t.factor, t.action, t.for_, t.enabled) for t in slo.alerting.tiers]
+        return [
+            Tier(t.name, t.long, t.short, t.factor, t.action, t.for_, t.enabled) for t in slo.alerting.tiers
+        ]
     period = parse_duration(slo.period)
     shares = BUDGET_SHARES.get(int(period), BUDGET_SHARES[WORKBOOK_PERIOD])
-    return [Tier(t.name, t.long, t.short, round(share * period / parse_duration(t.long), 4), t.action, t.for_)
-            for t, share in zip(WORKBOOK_TIERS, shares, strict=True)]
+    return [
+        Tier(t.name, t.long, t.short, round(share * period / parse_duration(t.long), 4), t.action, t.for_)
+        for t, share in zip(WORKBOOK_TIERS, shares, strict=True)
+    ]
 
 
 def error_budget(slo: SLO) -> float:

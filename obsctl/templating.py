@@ -48,8 +48,12 @@ def to_comment(value: object) -> str:
 def _block_ok(value: str) -> bool:
     """Whether a literal block (`|-`) reads back as exactly `value` in every YAML reader: line feeds are its only
     special characters, and nothing depends on indentation indicators or chomping."""
-    return ("\n" in value and not _UNSAFE.search(value.replace("\n", "")) and value == value.strip()
-            and not re.search(r"\s\n", value))
+    return (
+        "\n" in value
+        and not _UNSAFE.search(value.replace("\n", ""))
+        and value == value.strip()
+        and not re.search(r"\s\n", value)
+    )
 
 
 class _FlowDumper(yaml.SafeDumper):
@@ -81,15 +85,27 @@ _FlowDumper.add_representer(str, _str_presenter)
 def to_yaml_scalar(value: object) -> str:
     """One YAML scalar (or flow collection), quoted when needed: safe to paste after `key: `, and read back
     (by PyYAML and Go's yaml.v2/v3) as exactly `value`."""
-    text = yaml.dump(value, Dumper=_FlowDumper, default_flow_style=True, allow_unicode=True, width=float("inf"),
-                     sort_keys=False)
+    text = yaml.dump(
+        value,
+        Dumper=_FlowDumper,
+        default_flow_style=True,
+        allow_unicode=True,
+        width=float("inf"),
+        sort_keys=False,
+    )
     return text.removesuffix("\n...\n").rstrip("\n")
 
 
 def to_yaml_block(value: object, indent: int = 0) -> str:
     """A YAML block (mapping or list), indented by `indent` spaces after its first line."""
-    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=False, allow_unicode=True, width=float("inf"),
-                     sort_keys=False).rstrip("\n")
+    text = yaml.dump(
+        value,
+        Dumper=_Dumper,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=float("inf"),
+        sort_keys=False,
+    ).rstrip("\n")
     pad = " " * indent
     return text.replace("\n", "\n" + pad)
 
@@ -107,8 +123,18 @@ def _folder_loader(user_dir: Path) -> object:
     root = user_dir.resolve()
 
     def refuse(message: str) -> BackendError:
-        return BackendError([Diagnostic("OBS014", "error", message, None, "",
-                                        "copy the template into the folder instead of linking to it")])
+        return BackendError(
+            [
+                Diagnostic(
+                    "OBS014",
+                    "error",
+                    message,
+                    None,
+                    "",
+                    "copy the template into the folder instead of linking to it",
+                )
+            ]
+        )
 
     class FolderLoader(BaseLoader):
         def get_source(self, environment: object, template: str) -> tuple:
@@ -135,8 +161,14 @@ def environment(user_dir: Path | None = None) -> object:
 
     loaders = [_folder_loader(user_dir)] if user_dir else []
     loaders.append(FileSystemLoader(str(templates_root())))
-    env = SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
-                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["yaml"] = to_yaml_scalar
     env.filters["yaml_block"] = to_yaml_block
     env.filters["comment"] = to_comment

@@ -79,8 +79,15 @@ def _scenarios(test_doc: dict) -> list[tuple[str, str, str, float, bool]]:
         for check in group.get("alert_rule_test") or []:
             alert = str(check.get("alertname"))
             scenario = name.removeprefix(f"{alert}: ") or "unnamed test"
-            out.append((name, alert, scenario, parse_duration(str(check.get("eval_time"))),
-                        bool(check.get("exp_alerts"))))
+            out.append(
+                (
+                    name,
+                    alert,
+                    scenario,
+                    parse_duration(str(check.get("eval_time"))),
+                    bool(check.get("exp_alerts")),
+                )
+            )
     return out
 
 
@@ -106,7 +113,9 @@ def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
         if key not in matched:
             outcomes.append(Outcome("FAIL", key[1], f"{key[0] or 'a test'} at {_fmt(key[2])}", detail))
     if not passed and (other or not failures):
-        outcomes.append(Outcome("FAIL", "-", f"promtool test rules {test_file.name}", "\n".join(other) or output))
+        outcomes.append(
+            Outcome("FAIL", "-", f"promtool test rules {test_file.name}", "\n".join(other) or output)
+        )
     for line in not_generated(text):
         alert, spec_test, scenario, reason = read_not_generated(line)
         if spec_test is not None:  # the user's own test never runs: a failure, not a gap in the generator
@@ -139,14 +148,19 @@ def route_outcomes(checked: Checked, config: Path | None) -> list[Outcome]:
         shown = "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(case.labels.items())) + "}"
         problem = verify_route(config, case.labels, case.receivers)
         want = ", ".join(case.receivers) or "(no receiver)"
-        out.append(Outcome("FAIL" if problem else "PASS", shown, f"-> {want}  ({case.why})",
-                           problem.message if problem else ""))
+        out.append(
+            Outcome(
+                "FAIL" if problem else "PASS",
+                shown,
+                f"-> {want}  ({case.why})",
+                problem.message if problem else "",
+            )
+        )
     routes = checked.spec.routing.routes if checked.spec.routing else []
     for i, route in enumerate(routes):
         if reason := untested_route(route):
             out.append(Outcome("NOT GENERATED", f"routing.routes[{i}]", "its own route case", reason))
     return out
-
 
 
 def _have(tool: str, what: str, package: str) -> bool:
@@ -156,10 +170,14 @@ def _have(tool: str, what: str, package: str) -> bool:
     try:
         find_tool(tool)
     except ToolMissing as e:
-        print(f"error: obsctl test runs the {what} with {tool}, which is not installed.\n"
-              f"  install the Debian package '{package}': {e.hint}", file=sys.stderr)
+        print(
+            f"error: obsctl test runs the {what} with {tool}, which is not installed.\n"
+            f"  install the Debian package '{package}': {e.hint}",
+            file=sys.stderr,
+        )
         return False
     return True
+
 
 def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
     """Build, run promtool and amtool, print a report per alert and route; 0 when everything passed."""
@@ -171,8 +189,9 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
     if not _have("promtool", "alert tests", "prometheus"):
         return 1
     with status(f"building {shown_path(spec_path)}"):
-        artifacts, diags, result = render(spec_path, ["prometheus", "alertmanager"], env, templates,
-                                          {"format": "rules"})
+        artifacts, diags, result = render(
+            spec_path, ["prometheus", "alertmanager"], env, templates, {"format": "rules"}
+        )
     if diags:
         render_human(diags, result.smap)
     if any(d.level == "error" for d in diags) or not result.checked:
@@ -197,7 +216,9 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
     return report(spec_path, alerts, routes)
 
 
-def report(spec_path: Path, alerts: list[Outcome], routes: list[Outcome] | None, stream: object = None) -> int:
+def report(
+    spec_path: Path, alerts: list[Outcome], routes: list[Outcome] | None, stream: object = None
+) -> int:
     out = stream or sys.stdout
     width = max([len(o.alert) for o in alerts] + [10])
     print(f"{shown_path(spec_path)}: alert tests (promtool test rules)", file=out)

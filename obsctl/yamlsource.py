@@ -30,7 +30,9 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # YAML 1.2 core-schema scalars: what users mean when they write them.
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$|^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$")
+_FLOAT = re.compile(
+    r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+)
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9]")  # 0755: octal in YAML 1.1, decimal in 1.2; kept as written
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
@@ -109,31 +111,53 @@ def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         fd = open_regular(path)
     except OSError as e:
-        raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
-                                    Location(display, 1, 1))]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    "OBS002", "error", f"cannot read {display}: {e.strerror or e}", Location(display, 1, 1)
+                )
+            ]
+        ) from None
     if fd is None:
         raise _not_regular(display)
     try:
         with os.fdopen(fd, "rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise SpecError([Diagnostic("OBS002", "error", f"cannot read {display}: {e.strerror or e}",
-                                    Location(display, 1, 1))]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    "OBS002", "error", f"cannot read {display}: {e.strerror or e}", Location(display, 1, 1)
+                )
+            ]
+        ) from None
     return _decode(data, display, limit)
 
 
 def _decode(data: bytes, display: str, limit: int) -> str:
     if len(data) > limit:
-        raise _err(display, 1, 1, f"file is over the {mib(limit)} limit for a spec file",
-                   "split the spec and share pieces with `include:`", "OBS003")
+        raise _err(
+            display,
+            1,
+            1,
+            f"file is over the {mib(limit)} limit for a spec file",
+            "split the spec and share pieces with `include:`",
+            "OBS003",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         before = data[: e.start]
         line = before.count(b"\n") + 1
         col = e.start - (before.rfind(b"\n") + 1) + 1
-        raise _err(display, line, col, f"file is not valid UTF-8 (byte 0x{data[e.start]:02x})",
-                   "save the spec as UTF-8", "OBS004") from None
+        raise _err(
+            display,
+            line,
+            col,
+            f"file is not valid UTF-8 (byte 0x{data[e.start]:02x})",
+            "save the spec as UTF-8",
+            "OBS004",
+        ) from None
 
 
 def mib(n: int) -> str:
@@ -141,8 +165,14 @@ def mib(n: int) -> str:
 
 
 def _not_regular(display: str) -> SpecError:
-    return _err(display, 1, 1, "not a regular file (a device, FIFO or socket)",
-                "give the path of a YAML spec file", "OBS011")
+    return _err(
+        display,
+        1,
+        1,
+        "not a regular file (a device, FIFO or socket)",
+        "give the path of a YAML spec file",
+        "OBS011",
+    )
 
 
 def load_text(text: str, display: str) -> tuple[object, SourceMap]:
@@ -156,8 +186,13 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
     except yaml.composer.ComposerError as e:
         mark = e.problem_mark or e.context_mark
         if "expected a single document" in str(e):
-            raise _err(display, mark.line + 1, mark.column + 1, "a spec file holds a single YAML document",
-                       "remove the extra '---' separator") from None
+            raise _err(
+                display,
+                mark.line + 1,
+                mark.column + 1,
+                "a spec file holds a single YAML document",
+                "remove the extra '---' separator",
+            ) from None
         raise _err(display, mark.line + 1, mark.column + 1, f"YAML error: {e.problem}") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -173,8 +208,14 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
     except yaml.YAMLError as e:
         raise _err(display, 1, 1, f"YAML error: {e}") from None
     except RecursionError:  # the pure-Python composer (no libyaml) recurses per level; libyaml stops at 1000
-        raise _err(display, 1, 1, f"the document nests deeper than {MAX_DEPTH} levels",
-                   "a spec needs a few levels of nesting; flatten it", "OBS013") from None
+        raise _err(
+            display,
+            1,
+            1,
+            f"the document nests deeper than {MAX_DEPTH} levels",
+            "a spec needs a few levels of nesting; flatten it",
+            "OBS013",
+        ) from None
     if node is None:
         raise _err(display, 1, 1, "the spec is empty", "start from `obsctl init`", "OBS005")
     builder = _Builder(display, smap)
@@ -196,20 +237,40 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             loc = self.loc(node)
-            raise _err(self.file, loc.line, loc.column,
-                       f"the document expands to over {MAX_NODES} nodes (anchors and aliases)",
-                       "a spec this large is likely an alias bomb; write it without nested aliases", "OBS006")
+            raise _err(
+                self.file,
+                loc.line,
+                loc.column,
+                f"the document expands to over {MAX_NODES} nodes (anchors and aliases)",
+                "a spec this large is likely an alias bomb; write it without nested aliases",
+                "OBS006",
+            )
         self.smap.values.setdefault(path, self.loc(node))
         if len(path) > MAX_DEPTH:
             loc = self.loc(node)
-            raise _err(self.file, loc.line, loc.column, f"the document nests deeper than {MAX_DEPTH} levels",
-                       "a spec needs a few levels of nesting; flatten this value", "OBS013")
+            raise _err(
+                self.file,
+                loc.line,
+                loc.column,
+                f"the document nests deeper than {MAX_DEPTH} levels",
+                "a spec needs a few levels of nesting; flatten this value",
+                "OBS013",
+            )
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if id(node) in self.active:
             loc = self.loc(node)
-            raise _err(self.file, loc.line, loc.column, "recursive alias", "an alias may not refer to its own anchor", "OBS006")
-        if node.tag not in _COLLECTION_TAGS:  # `!!python/object/apply:...` on a mapping must not pass unnoticed
+            raise _err(
+                self.file,
+                loc.line,
+                loc.column,
+                "recursive alias",
+                "an alias may not refer to its own anchor",
+                "OBS006",
+            )
+        if (
+            node.tag not in _COLLECTION_TAGS
+        ):  # `!!python/object/apply:...` on a mapping must not pass unnoticed
             loc = self.loc(node)
             raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {node.tag}", "remove the tag")
         self.active.add(id(node))
@@ -230,7 +291,12 @@ class _Builder:
                 for src in sources:
                     if not isinstance(src, dict):
                         loc = self.loc(value_node)
-                        raise _err(self.file, loc.line, loc.column, "'<<' merges need a mapping or a list of mappings")
+                        raise _err(
+                            self.file,
+                            loc.line,
+                            loc.column,
+                            "'<<' merges need a mapping or a list of mappings",
+                        )
                     for k, v in src.items():
                         out.setdefault(k, v)
                 continue
@@ -241,8 +307,14 @@ class _Builder:
             if key in explicit:
                 loc = self.loc(key_node)
                 first = self.smap.keys[path + (key,)]
-                raise _err(self.file, loc.line, loc.column, f"duplicate key '{key}' (first defined at line {first.line})",
-                           "each key may appear once in a mapping", "OBS007")
+                raise _err(
+                    self.file,
+                    loc.line,
+                    loc.column,
+                    f"duplicate key '{key}' (first defined at line {first.line})",
+                    "each key may appear once in a mapping",
+                    "OBS007",
+                )
             explicit.add(key)
             self.smap.keys[path + (key,)] = self.loc(key_node)
             out[key] = self.build(value_node, path + (key,))
@@ -252,8 +324,14 @@ class _Builder:
         text = node.value
         if node.style is not None and node.style != "":
             return text  # quoted or block scalars are strings
-        if node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
-                            "tag:yaml.org,2002:null", "tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
+        if node.tag not in (
+            "tag:yaml.org,2002:int",
+            "tag:yaml.org,2002:float",
+            "tag:yaml.org,2002:bool",
+            "tag:yaml.org,2002:null",
+            "tag:yaml.org,2002:str",
+            "tag:yaml.org,2002:timestamp",
+        ):
             if node.tag == "!":
                 return text
             loc = self.loc(node)

@@ -47,7 +47,9 @@ def chromium() -> str:
 
 def page_height(markdown: str, folder: Path) -> int:
     """A viewport tall enough for the page: text lines plus the pictures' own heights."""
-    lines = sum(1 for line in markdown.splitlines() if line.strip() and not line.startswith(("<a ", "![", "|---")))
+    lines = sum(
+        1 for line in markdown.splitlines() if line.strip() and not line.startswith(("<a ", "![", "|---"))
+    )
     pictures = 0
     for src in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):
         m = re.search(r'height="(\d+)"', (folder / src).read_text(encoding="utf-8"))
@@ -64,21 +66,43 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="obsctl-docs-shot-") as tmp:
         folder = Path(tmp) / "docs"
-        subprocess.run([sys.executable, "-m", "obsctl.cli", "docs", str(args.spec), "--out", str(folder)], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "obsctl.cli", "docs", str(args.spec), "--out", str(folder)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         markdown = (folder / "oncall.md").read_text(encoding="utf-8")
         body = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
         html = folder / "oncall.html"
-        html.write_text(f"<!doctype html><html><head><meta charset='utf-8'><style>{CSS}</style></head>"
-                        f"<body>{body}</body></html>", encoding="utf-8")
+        html.write_text(
+            f"<!doctype html><html><head><meta charset='utf-8'><style>{CSS}</style></head>"
+            f"<body>{body}</body></html>",
+            encoding="utf-8",
+        )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         profile = Path(tmp) / "profile"
-        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        "--hide-scrollbars", f"--user-data-dir={profile}",
-                        f"--window-size={WIDTH},{page_height(markdown, folder)}",
-                        f"--screenshot={args.out.resolve()}", html.as_uri()],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                f"--window-size={WIDTH},{page_height(markdown, folder)}",
+                f"--screenshot={args.out.resolve()}",
+                html.as_uri(),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
     print(args.out)
 
 

@@ -37,16 +37,24 @@ tests:
 def _require(*tools: str) -> None:
     for tool in tools:
         if shutil.which(tool) is None:
-            reason = f"{tool} not installed: apt-get install " + \
-                {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}[tool]
+            reason = (
+                f"{tool} not installed: apt-get install "
+                + {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}[tool]
+            )
             if os.environ.get("CI") == "true":
                 pytest.fail(reason)
             pytest.skip(f"SKIPPED, needs {reason}")
 
 
 def _obsctl_test(spec: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "obsctl.cli", "test", str(spec)], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "obsctl.cli", "test", str(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
 
 
 def _copy(tmp_path: Path, extra: str = "", replace: tuple[str, str] | None = None) -> Path:
@@ -80,8 +88,10 @@ def test_spec_tests_pass_then_fail_naming_the_alert_when_the_threshold_changes(t
     spec = _copy(tmp_path, SPEC_TESTS)
     proc = _obsctl_test(spec)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "PASS          APIHighErrorRate                 spec test: error burst pages after 10 minutes " \
-           "(firing at 20m)" in proc.stdout
+    assert (
+        "PASS          APIHighErrorRate                 spec test: error burst pages after 10 minutes "
+        "(firing at 20m)" in proc.stdout
+    )
 
     # 10% errors no longer reach a 50% threshold: the spec's own expectation breaks (the generated scenarios
     # follow the new threshold and keep passing)
@@ -91,8 +101,10 @@ def test_spec_tests_pass_then_fail_naming_the_alert_when_the_threshold_changes(t
     proc = _obsctl_test(spec)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     failed = [line for line in proc.stdout.splitlines() if line.startswith("  FAIL")]
-    assert failed == ["  FAIL          APIHighErrorRate                 spec test: error burst pages after 10 minutes "
-                      "(firing at 20m)"], proc.stdout
+    assert failed == [
+        "  FAIL          APIHighErrorRate                 spec test: error burst pages after 10 minutes "
+        "(firing at 20m)"
+    ], proc.stdout
     assert "got:[]" in proc.stdout
     assert proc.stdout.splitlines()[-1].endswith("1 failed, 2 not generated")
 
@@ -101,8 +113,9 @@ def test_a_spec_test_with_a_typo_fails_naming_the_test_and_the_reason(tmp_path):
     """The spec's own tests are never dropped: one promtool cannot run stops the build (OBS602), so `obsctl test`
     (and `obsctl build`) fail naming the test and the reason, and nothing is written."""
     _require("promtool", "amtool")
-    typo = SPEC_TESTS.replace("error burst pages after 10 minutes", "'burst: pages after 10m'") \
-        .replace("'0+10x30'\n", "'0+10x3O'\n", 1)  # the letter O
+    typo = SPEC_TESTS.replace("error burst pages after 10 minutes", "'burst: pages after 10m'").replace(
+        "'0+10x30'\n", "'0+10x3O'\n", 1
+    )  # the letter O
     proc = _obsctl_test(_copy(tmp_path, typo))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "OBS602" in proc.stderr and "test 'burst: pages after 10m' expects APIHighErrorRate" in proc.stderr
@@ -115,9 +128,11 @@ def test_outcomes_of_not_generated_lines(tmp_path):
     from obsctl.testing import alert_outcomes, report
 
     f = tmp_path / "x.tests.yml"
-    f.write_text(f"# not generated: Slow: {spec_test_label('a: b')}: cannot read series 'bad{{{{'\n"
-                 "# not generated: Slow: quiet below the threshold: needs 1d of history: too long\n"
-                 "rule_files: [x.rules.yml]\ntests: []\n")
+    f.write_text(
+        f"# not generated: Slow: {spec_test_label('a: b')}: cannot read series 'bad{{{{'\n"
+        "# not generated: Slow: quiet below the threshold: needs 1d of history: too long\n"
+        "rule_files: [x.rules.yml]\ntests: []\n"
+    )
     outcomes = alert_outcomes(f, True, "")
     assert [(o.status, o.alert, o.scenario, o.detail) for o in outcomes] == [
         ("FAIL", "Slow", "spec test: a: b", "cannot be run with promtool: cannot read series 'bad{{'"),

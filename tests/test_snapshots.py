@@ -33,18 +33,47 @@ BUILDS = _builds()
 def summary(plan: Plan) -> dict:
     """The plan's decisions as plain data (no syntax trees: the compiled output pins those)."""
     return {
-        "alerts": {name: {"enabled": a.enabled, "ruler": a.ruler, "severity": a.severity, "for": a.for_,
-                          "keep_firing_for": a.keep_firing_for, "probe": a.probe, "guarded": a.guard is not None,
-                          "labels": a.labels, "annotations": a.annotations, "receivers": a.receivers}
-                   for name, a in plan.alerts.items()},
+        "alerts": {
+            name: {
+                "enabled": a.enabled,
+                "ruler": a.ruler,
+                "severity": a.severity,
+                "for": a.for_,
+                "keep_firing_for": a.keep_firing_for,
+                "probe": a.probe,
+                "guarded": a.guard is not None,
+                "labels": a.labels,
+                "annotations": a.annotations,
+                "receivers": a.receivers,
+            }
+            for name, a in plan.alerts.items()
+        },
         "derived": {name: d.record for name, d in plan.derived.items()},
-        "slos": {name: {"alert_name": s.alert_name, "windows": s.windows, "period": s.period,
-                        "record_labels": s.record_labels, "uses_events": s.uses_events,
-                        "alerts": [{"tier": a.tier.name, "factor": a.tier.factor, "long": a.tier.long,
-                                    "short": a.tier.short, "for": a.tier.for_, "severity": a.severity,
-                                    "labels": a.labels} for a in s.alerts]}
-                 for name, s in plan.slos.items()},
-        "route_cases": [{"labels": c.labels, "receivers": c.receivers, "why": c.why} for c in plan.route_cases()],
+        "slos": {
+            name: {
+                "alert_name": s.alert_name,
+                "windows": s.windows,
+                "period": s.period,
+                "record_labels": s.record_labels,
+                "uses_events": s.uses_events,
+                "alerts": [
+                    {
+                        "tier": a.tier.name,
+                        "factor": a.tier.factor,
+                        "long": a.tier.long,
+                        "short": a.tier.short,
+                        "for": a.tier.for_,
+                        "severity": a.severity,
+                        "labels": a.labels,
+                    }
+                    for a in s.alerts
+                ],
+            }
+            for name, s in plan.slos.items()
+        },
+        "route_cases": [
+            {"labels": c.labels, "receivers": c.receivers, "why": c.why} for c in plan.route_cases()
+        ],
     }
 
 
@@ -53,7 +82,9 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("spec,env", BUILDS, ids=[f"{s.parent.name}{'-' + e if e else ''}" for s, e in BUILDS])
+@pytest.mark.parametrize(
+    "spec,env", BUILDS, ids=[f"{s.parent.name}{'-' + e if e else ''}" for s, e in BUILDS]
+)
 def test_example_plan(spec, env, snapshot_json):
     result = check(spec, env)
     assert result.ok, [d.message for d in result.diagnostics if d.level == "error"]

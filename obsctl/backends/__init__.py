@@ -43,8 +43,9 @@ class Renderer:
 
     def render(self, template: str, **values: object) -> str:
         plan = self.plan
-        return self.templates.get_template(template).render(header=plan.header, spec=plan.spec, env=plan.env,
-                                                             **values)
+        return self.templates.get_template(template).render(
+            header=plan.header, spec=plan.spec, env=plan.env, **values
+        )
 
 
 class Backend(Protocol):

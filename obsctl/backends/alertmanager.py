@@ -27,8 +27,20 @@ PATH = "alertmanager/alertmanager.yml"
 PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
 OPSGENIE_PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 RESPONDER_TYPES = ("team", "teams", "user", "escalation", "schedule")
 _REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 
@@ -105,7 +117,9 @@ def _severity_switch(mapping: dict[str, str], default: str) -> str:
         return default
     parts = []
     for i, (sev, word) in enumerate(mapping.items()):
-        parts.append(f"{{{{ {'if' if i == 0 else 'else if'} eq .CommonLabels.severity {_go_string(sev)} }}}}{word}")
+        parts.append(
+            f"{{{{ {'if' if i == 0 else 'else if'} eq .CommonLabels.severity {_go_string(sev)} }}}}{word}"
+        )
     return "".join(parts) + f"{{{{ else }}}}{default}{{{{ end }}}}"
 
 
@@ -135,15 +149,25 @@ def opsgenie_priorities(routing: Routing) -> dict[str, str]:
 def _leaf_routes(matchers: list[str], receivers: list[str], last_continue: bool, extra: dict) -> list[dict]:
     """One route per receiver (continue on all but the last); an empty list routes to the blackhole."""
     names = receivers or [BLACKHOLE]
-    return [dict(receiver=r, matchers=matchers, **extra, continue_=(i < len(names) - 1) or last_continue)
-            for i, r in enumerate(names)]
+    return [
+        dict(receiver=r, matchers=matchers, **extra, continue_=(i < len(names) - 1) or last_continue)
+        for i, r in enumerate(names)
+    ]
 
 
 def _check_match(plan: Plan, match: Mapping[str, MatchValue], path: tuple) -> None:
     for k, v in match.items():
         if isinstance(v, list) and not v:
-            raise BackendError([plan.error("OBS323", f"'{k}' lists no values", path + (k,),
-                                          "give at least one value, or remove the key")])
+            raise BackendError(
+                [
+                    plan.error(
+                        "OBS323",
+                        f"'{k}' lists no values",
+                        path + (k,),
+                        "give at least one value, or remove the key",
+                    )
+                ]
+            )
 
 
 def _route_tree(plan: Plan) -> dict:
@@ -152,18 +176,38 @@ def _route_tree(plan: Plan) -> dict:
     children: list[dict] = []
     for i, route in enumerate(r.routes):
         _check_match(plan, route.match, ("routing", "routes", i, "match"))
-        children += _leaf_routes([matcher(k, v) for k, v in route.match.items()], route.receivers, route.continue_,
-                                 dict(group_by=route.group_by, active_time_intervals=route.active_time_intervals,
-                                      mute_time_intervals=route.mute_time_intervals))
+        children += _leaf_routes(
+            [matcher(k, v) for k, v in route.match.items()],
+            route.receivers,
+            route.continue_,
+            dict(
+                group_by=route.group_by,
+                active_time_intervals=route.active_time_intervals,
+                mute_time_intervals=route.mute_time_intervals,
+            ),
+        )
     for name, sev in r.severities.items():
-        children += _leaf_routes([matcher("severity", name)], sev.receivers, False,
-                                 dict(group_wait=sev.group_wait, group_interval=sev.group_interval,
-                                      repeat_interval=sev.repeat_interval,
-                                      active_time_intervals=sev.active_time_intervals,
-                                      mute_time_intervals=sev.mute_time_intervals))
+        children += _leaf_routes(
+            [matcher("severity", name)],
+            sev.receivers,
+            False,
+            dict(
+                group_wait=sev.group_wait,
+                group_interval=sev.group_interval,
+                repeat_interval=sev.repeat_interval,
+                active_time_intervals=sev.active_time_intervals,
+                mute_time_intervals=sev.mute_time_intervals,
+            ),
+        )
     service = dict(matchers=[matcher("service", service_label(spec))], routes=children)
-    return dict(receiver=r.default_receiver or BLACKHOLE, group_by=r.group_by, group_wait=r.group_wait,
-                group_interval=r.group_interval, repeat_interval=r.repeat_interval, routes=[service])
+    return dict(
+        receiver=r.default_receiver or BLACKHOLE,
+        group_by=r.group_by,
+        group_wait=r.group_wait,
+        group_interval=r.group_interval,
+        repeat_interval=r.repeat_interval,
+        routes=[service],
+    )
 
 
 def _uses_blackhole(route: dict) -> bool:
@@ -180,9 +224,16 @@ def _responders(plan: Plan, name: str, responders: list[dict[str, str]]) -> list
         keys = [k for k in ("id", "name", "username") if k in resp]
         unknown = sorted(set(resp) - {"type", "id", "name", "username"})
         if unknown or resp.get("type") not in RESPONDER_TYPES or len(keys) != 1:
-            raise BackendError([plan.error(
-                "OBS320", "an Opsgenie responder has a type and exactly one of id, name or username", path,
-                f"types: {', '.join(RESPONDER_TYPES)}; e.g. {{type: team, name: platform}}")])
+            raise BackendError(
+                [
+                    plan.error(
+                        "OBS320",
+                        "an Opsgenie responder has a type and exactly one of id, name or username",
+                        path,
+                        f"types: {', '.join(RESPONDER_TYPES)}; e.g. {{type: team, name: platform}}",
+                    )
+                ]
+            )
         out.append({"type": resp["type"], keys[0]: resp[keys[0]]})
     return out
 
@@ -195,25 +246,43 @@ def _receivers(plan: Plan, blackhole: bool) -> list[dict]:
     for name, rec in r.receivers.items():
         item: dict = {"name": name}
         if rec.pagerduty:
-            item["pagerduty"] = dict(routing_key_file=rec.pagerduty.routing_key_file, url=rec.pagerduty.url,
-                                     severity=pd_severity)
+            item["pagerduty"] = dict(
+                routing_key_file=rec.pagerduty.routing_key_file, url=rec.pagerduty.url, severity=pd_severity
+            )
         if rec.slack:
-            item["slack"] = dict(api_url_file=rec.slack.api_url_file, channel=rec.slack.channel,
-                                 send_resolved=rec.slack.send_resolved)
+            item["slack"] = dict(
+                api_url_file=rec.slack.api_url_file,
+                channel=rec.slack.channel,
+                send_resolved=rec.slack.send_resolved,
+            )
         if rec.opsgenie:
-            item["opsgenie"] = dict(api_key_file=rec.opsgenie.api_key_file, priority=og_priority,
-                                    responders=_responders(plan, name, rec.opsgenie.responders),
-                                    tags=",".join(rec.opsgenie.tags) or None)
+            item["opsgenie"] = dict(
+                api_key_file=rec.opsgenie.api_key_file,
+                priority=og_priority,
+                responders=_responders(plan, name, rec.opsgenie.responders),
+                tags=",".join(rec.opsgenie.tags) or None,
+            )
         if rec.webhook:
-            item["webhook"] = dict(url=rec.webhook.url, credentials_file=rec.webhook.credentials_file,
-                                   max_alerts=rec.webhook.max_alerts or None)
+            item["webhook"] = dict(
+                url=rec.webhook.url,
+                credentials_file=rec.webhook.credentials_file,
+                max_alerts=rec.webhook.max_alerts or None,
+            )
         if rec.email:
             item["email"] = dict(to=rec.email.to, send_resolved=rec.email.send_resolved)
         out.append(item)
     if blackhole:
         if BLACKHOLE in r.receivers:
-            raise BackendError([plan.error("OBS321", f"'{BLACKHOLE}' is the name obsctl gives its receiver with no "
-                                          "integrations", ("routing", "receivers", BLACKHOLE), "rename the receiver")])
+            raise BackendError(
+                [
+                    plan.error(
+                        "OBS321",
+                        f"'{BLACKHOLE}' is the name obsctl gives its receiver with no integrations",
+                        ("routing", "receivers", BLACKHOLE),
+                        "rename the receiver",
+                    )
+                ]
+            )
         out.append({"name": BLACKHOLE})
     return out
 
@@ -222,8 +291,16 @@ def _check_names(plan: Plan, values: list[str], allowed: tuple[str, ...], path: 
     for i, v in enumerate(values):
         for part in v.split(":"):
             if not (part.lower() in allowed or (what == "month" and part.isdigit() and 1 <= int(part) <= 12)):
-                raise BackendError([plan.error("OBS322", f"'{part}' is not a {what}", path + (i,),
-                                              f"write full names or ranges, e.g. {allowed[1]}:{allowed[5]}")])
+                raise BackendError(
+                    [
+                        plan.error(
+                            "OBS322",
+                            f"'{part}' is not a {what}",
+                            path + (i,),
+                            f"write full names or ranges, e.g. {allowed[1]}:{allowed[5]}",
+                        )
+                    ]
+                )
 
 
 def _time_intervals(plan: Plan) -> list[dict]:
@@ -234,9 +311,13 @@ def _time_intervals(plan: Plan) -> list[dict]:
             path = ("routing", "time_intervals", name, i)
             _check_names(plan, ti.weekdays, WEEKDAYS, path + ("weekdays",), "weekday")
             _check_names(plan, ti.months, MONTHS, path + ("months",), "month")
-            fields = dict(times=[dict(start_time=t.start, end_time=t.end) for t in ti.times],
-                          weekdays=ti.weekdays, days_of_month=ti.days_of_month, months=ti.months,
-                          location=ti.location)
+            fields = dict(
+                times=[dict(start_time=t.start, end_time=t.end) for t in ti.times],
+                weekdays=ti.weekdays,
+                days_of_month=ti.days_of_month,
+                months=ti.months,
+                location=ti.location,
+            )
             items.append([(k, v) for k, v in fields.items() if v])
         out.append({"name": name, "time_intervals": items})
     return out
@@ -246,15 +327,20 @@ def _global(spec: Spec) -> dict:
     smtp = spec.routing.smtp
     values = {"resolve_timeout": spec.targets.alertmanager.resolve_timeout}
     if smtp:
-        values.update(smtp_smarthost=smtp.smarthost, smtp_from=smtp.from_, smtp_auth_username=smtp.auth_username,
-                      smtp_auth_password_file=smtp.auth_password_file)
+        values.update(
+            smtp_smarthost=smtp.smarthost,
+            smtp_from=smtp.from_,
+            smtp_auth_username=smtp.auth_username,
+            smtp_auth_password_file=smtp.auth_password_file,
+        )
     return {k: v for k, v in values.items() if v is not None}
 
 
 def _every_alert_has_runbook(spec: Spec) -> bool:
     # PagerDuty gets a runbook link only when every alert carries a runbook_url (an empty href is not a link).
-    return bool(spec.runbook) or (all(a.runbook for a in spec.alerts.values())
-                                  and all(s.runbook for s in spec.slos.values()))
+    return bool(spec.runbook) or (
+        all(a.runbook for a in spec.alerts.values()) and all(s.runbook for s in spec.slos.values())
+    )
 
 
 # --- the backend interface ---------------------------------------------------------------------------------
@@ -268,14 +354,25 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     for i, inh in enumerate(spec.routing.inhibit):
         _check_match(plan, inh.source, ("routing", "inhibit", i, "source"))
         _check_match(plan, inh.target, ("routing", "inhibit", i, "target"))
-    inhibit = [dict(source_matchers=[matcher(k, v) for k, v in inh.source.items()],
-                    target_matchers=[matcher(k, v) for k, v in inh.target.items()], equal=inh.equal)
-               for inh in spec.routing.inhibit]
-    text = renderer.render("alertmanager/alertmanager.yml.j2", global_=_global(spec),
-                      templates=spec.targets.alertmanager.templates, route=route,
-                      receivers=_receivers(plan, _uses_blackhole(route)), inhibit_rules=inhibit,
-                      time_intervals=_time_intervals(plan), runbook_links=_every_alert_has_runbook(spec),
-                      interval_name=interval_name)
+    inhibit = [
+        dict(
+            source_matchers=[matcher(k, v) for k, v in inh.source.items()],
+            target_matchers=[matcher(k, v) for k, v in inh.target.items()],
+            equal=inh.equal,
+        )
+        for inh in spec.routing.inhibit
+    ]
+    text = renderer.render(
+        "alertmanager/alertmanager.yml.j2",
+        global_=_global(spec),
+        templates=spec.targets.alertmanager.templates,
+        route=route,
+        receivers=_receivers(plan, _uses_blackhole(route)),
+        inhibit_rules=inhibit,
+        time_intervals=_time_intervals(plan),
+        runbook_links=_every_alert_has_runbook(spec),
+        interval_name=interval_name,
+    )
     return [Artifact(PATH, text)]
 
 
@@ -300,5 +397,3 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
         else:
             problems.append(Skipped("amtool", INSTALL_HINTS["amtool"]))
     return problems
-
-

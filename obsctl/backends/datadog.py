@@ -76,8 +76,15 @@ _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _TAG_CHARS = re.compile(r"[^\w.\-/:]")
 _VALID_TAG = re.compile(r"[A-Za-z][\w.\-/]*:[^\s,]+")  # fullmatch: `$` lets "a:b\n" through
-_PALETTES = {"red": "white_on_red", "green": "white_on_green", "yellow": "white_on_yellow",
-             "orange": "white_on_yellow", "blue": "blue", "grey": "white_on_gray", "gray": "white_on_gray"}
+_PALETTES = {
+    "red": "white_on_red",
+    "green": "white_on_green",
+    "yellow": "white_on_yellow",
+    "orange": "white_on_yellow",
+    "blue": "blue",
+    "grey": "white_on_gray",
+    "gray": "white_on_gray",
+}
 _MARKERS = {"red": "error", "orange": "warning", "yellow": "warning", "green": "ok"}
 _SCALAR = {"stat": "query_value", "gauge": "query_value", "bar": "toplist", "table": "toplist"}
 _UNITS = {"ms": "ms", "s": "s", "percent": "%", "reqps": "req/s", "bytes": "B"}
@@ -92,10 +99,10 @@ def slo_id_placeholder(slo_file_stem: str) -> str:
 # --- the backend interface ---------------------------------------------------------------------------------
 
 
-
 def http_check_file(spec: Spec) -> str:
     """The Agent reads every YAML file in conf.d/http_check.d/: one per service, so services share a directory."""
     return f"datadog/conf.d/http_check.d/{spec.service}.yaml"
+
 
 def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     b = _Builder(plan)
@@ -130,8 +137,9 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
             except yaml.YAMLError as e:
                 problems.append(Problem(a.path, f"not YAML: {e}"))
                 continue
-            if not isinstance(doc, dict) or not all(isinstance(i, dict) and i.get("url") and i.get("name")
-                                                    for i in doc.get("instances") or [None]):
+            if not isinstance(doc, dict) or not all(
+                isinstance(i, dict) and i.get("url") and i.get("name") for i in doc.get("instances") or [None]
+            ):
                 problems.append(Problem(a.path, "every instance needs a name and a url"))
             continue
         try:
@@ -162,8 +170,14 @@ class _Builder:
         self.errors: list = []
         for i, tag in enumerate(self.dd.tags):
             if not _VALID_TAG.fullmatch(tag):
-                self.errors.append(plan.error("OBS710", f"Datadog tag '{tag}' is not key:value",
-                                             ("targets", "datadog", "tags", i), "e.g. cost-center:platform"))
+                self.errors.append(
+                    plan.error(
+                        "OBS710",
+                        f"Datadog tag '{tag}' is not key:value",
+                        ("targets", "datadog", "tags", i),
+                        "e.g. cost-center:platform",
+                    )
+                )
         self.check_names()
 
     def check_names(self) -> None:
@@ -176,14 +190,23 @@ class _Builder:
         # the suffix ends a name, so it need not start with a letter ('.count', '_count')
         if dd.counter_suffix and not re.fullmatch(r"[A-Za-z0-9_.]+", dd.counter_suffix.removeprefix(".")):
             bad.append((("targets", "datadog", "counter_suffix"), dd.counter_suffix, ".count"))
-        bad += [(("targets", "datadog", "metric_names", k), v, "api.requests.count")
-                for k, v in dd.metric_names.items() if not METRIC_NAME.fullmatch(v)]
-        bad += [(("metrics", k, "datadog_name"), m.datadog_name, "api.requests.count")
-                for k, m in self.spec.metrics.items() if m.datadog_name is not None
-                and not METRIC_NAME.fullmatch(m.datadog_name)]
+        bad += [
+            (("targets", "datadog", "metric_names", k), v, "api.requests.count")
+            for k, v in dd.metric_names.items()
+            if not METRIC_NAME.fullmatch(v)
+        ]
+        bad += [
+            (("metrics", k, "datadog_name"), m.datadog_name, "api.requests.count")
+            for k, m in self.spec.metrics.items()
+            if m.datadog_name is not None and not METRIC_NAME.fullmatch(m.datadog_name)
+        ]
         for path, value, example in bad:
-            self.fail("OBS711", f"{'.'.join(path)} '{value}' is not usable in a Datadog metric name", path,
-                      f"{METRIC_NAME_RULE}, e.g. {example}")
+            self.fail(
+                "OBS711",
+                f"{'.'.join(path)} '{value}' is not usable in a Datadog metric name",
+                path,
+                f"{METRIC_NAME_RULE}, e.g. {example}",
+            )
 
     def fail(self, code: str, message: str, path: tuple, hint: str = "") -> None:
         self.errors.append(self.plan.error(code, message, path, hint))
@@ -216,8 +239,9 @@ class _Builder:
                 out.append(handle)
         return list(dict.fromkeys(out))
 
-    def message(self, title: str, texts: list[str], runbook: str | None, notes: list[str],
-                handles: list[str]) -> str:
+    def message(
+        self, title: str, texts: list[str], runbook: str | None, notes: list[str], handles: list[str]
+    ) -> str:
         parts = [_text(title)] + [_text(t) for t in texts if t]
         if runbook:
             parts.append(f"Runbook: {_text(runbook)}")
@@ -260,10 +284,21 @@ class _Builder:
             try:
                 m = self.alert(name, a)
             except CompileError as e:
-                where = ("only_if",) if "volume guard" in str(e) else ("when",) if a.when else \
-                    ("probe",) if a.probe else ()
-                self.fail("OBS701", f"alert '{name}': Datadog cannot express {e}", ("alerts", name, *where),
-                          _hint(e, f"give alerts.{name}.datadog.query: the Datadog monitor query to use instead"))
+                where = (
+                    ("only_if",)
+                    if "volume guard" in str(e)
+                    else ("when",)
+                    if a.when
+                    else ("probe",)
+                    if a.probe
+                    else ()
+                )
+                self.fail(
+                    "OBS701",
+                    f"alert '{name}': Datadog cannot express {e}",
+                    ("alerts", name, *where),
+                    _hint(e, f"give alerts.{name}.datadog.query: the Datadog monitor query to use instead"),
+                )
                 continue
             out.append((f"{self.spec.service}.{name}", m))
         for stem, m in self.slo_monitors():
@@ -290,18 +325,25 @@ class _Builder:
             else:
                 mtype, query, thresholds, opts_extra = self.metric_monitor(name, a, node, notes)
         if a.keep_firing_for and parse_duration(a.keep_firing_for) > 0:
-            notes.append(f"keep_firing_for: {a.keep_firing_for} is not applied: Datadog resolves when the query does.")
+            notes.append(
+                f"keep_firing_for: {a.keep_firing_for} is not applied: Datadog resolves when the query does."
+            )
         texts = [a.summary, a.description, *(f"{k}: {v}" for k, v in sorted(a.annotations.items()))]
         if a.when and not raw:
             cond = a.when + (f" for {a.for_}" if parse_duration(a.for_) else "")
             texts.append(f"Condition (obsctl): {cond}" + (f", only if {a.only_if}" if a.only_if else ""))
-        options = {"thresholds": thresholds, **opts_extra, **self.options(a.severity, a.datadog.renotify_interval)}
+        options = {
+            "thresholds": thresholds,
+            **opts_extra,
+            **self.options(a.severity, a.datadog.renotify_interval),
+        }
         monitor = {
             "name": self.name(f"{name}: {a.title or name}"),
             "type": mtype,
             "query": query,
-            "message": self.message(a.title or name, texts, a.runbook or self.spec.runbook, notes,
-                                    self.handles(labels)),
+            "message": self.message(
+                a.title or name, texts, a.runbook or self.spec.runbook, notes, self.handles(labels)
+            ),
             # the spec's and the alert's labels; the Prometheus-only rule_labels stay out
             "tags": self.tags([("severity", a.severity), *sorted({**self.spec.labels, **a.labels}.items())]),
         }
@@ -315,7 +357,9 @@ class _Builder:
         guard = self.plan.alerts[name].guard
         if isinstance(node, ast.BinOp) and node.op == "and":
             if guard is not None:
-                raise CompileError("'and' in the condition together with a volume guard (one cutoff per query)")
+                raise CompileError(
+                    "'and' in the condition together with a volume guard (one cutoff per query)"
+                )
             return self.band_monitor(name, a, node, notes)
         expr, op, value = _comparison(node, self.spec)
         for_s = int(parse_duration(a.for_))
@@ -326,8 +370,10 @@ class _Builder:
             text, secs = counted
             window = _window(secs, notes)
             query = f"sum(last_{window}):{text} {op} {num(value)}"
-            notes.append(f"Datadog sums each query over the last {window} and then computes the expression, as "
-                         "delta() does over that window.")
+            notes.append(
+                f"Datadog sums each query over the last {window} and then computes the expression, as "
+                "delta() does over that window."
+            )
             return "query alert", query, {"critical": float(value)}, self.metric_options(window, False)
         g = None
         if guard is not None:
@@ -335,13 +381,16 @@ class _Builder:
         guard_note = None
         if g is not None:
             fn = "cutoff_min" if g[1] == ">=" else "cutoff_max"
-            guard_note = (f"Volume guard 'only_if: {a.only_if}' folded into the query with {fn}(..., {num(g[2])}): "
-                          "points where it does not hold have no value, so they cannot fire (Datadog skips them "
-                          "in the window rather than restarting it).")
+            guard_note = (
+                f"Volume guard 'only_if: {a.only_if}' folded into the query with {fn}(..., {num(g[2])}): "
+                "points where it does not hold have no value, so they cannot fire (Datadog skips them "
+                "in the window rather than restarting it)."
+            )
         return self._rolling(a, node, g, notes, guard_note)
 
-    def _rolling(self, a: Alert, node: ast.Node, g: tuple | None, notes: list[str],
-                 guard_note: str | None = None) -> tuple:
+    def _rolling(
+        self, a: Alert, node: ast.Node, g: tuple | None, notes: list[str], guard_note: str | None = None
+    ) -> tuple:
         expr, op, value = _comparison(node, self.spec)
         for_s = int(parse_duration(a.for_))
         formula = self.c.formula(expr, guard=g)
@@ -349,20 +398,26 @@ class _Builder:
         if op in ("==", "!="):
             # x == v at every point <=> the largest |x - v| is 0; x != v at every point <=> the smallest is above 0
             # (notes are prose like the spec's: _text turns {{ $value }} into Datadog's {{value}})
-            notes.append(f"'{op} {num(value)}' is compared as |x - {num(value)}| {'<=' if op == '==' else '>'} 0, so "
-                         "that min/max over the window can hold it at every point ({{ $value }} shows that difference).")
+            notes.append(
+                f"'{op} {num(value)}' is compared as |x - {num(value)}| {'<=' if op == '==' else '>'} 0, so "
+                "that min/max over the window can hold it at every point ({{ $value }} shows that difference)."
+            )
             text = f"abs({text})" if value == 0 else f"abs({text} - {num(value)})"
             op, value = ("<=", 0.0) if op == "==" else (">", 0.0)
         agg = "min" if op in (">", ">=") else "max"
         window = _window(max(for_s, 60), notes)
         query = f"{agg}(last_{window}):{text} {op} {num(value)}"
         if for_s:
-            notes.append(f"Datadog has no 'for': each point of the query is the expression over its own window "
-                         f"(moving_rollup), and {agg}(last_{window}) requires the condition at every point of the "
-                         f"last {window}, so it held for {a.for_}.")
+            notes.append(
+                f"Datadog has no 'for': each point of the query is the expression over its own window "
+                f"(moving_rollup), and {agg}(last_{window}) requires the condition at every point of the "
+                f"last {window}, so it held for {a.for_}."
+            )
         else:
-            notes.append(f"Each point of the query is the expression over its own window (moving_rollup); "
-                         f"{agg}(last_{window}) is Datadog's shortest evaluation window.")
+            notes.append(
+                f"Each point of the query is the expression over its own window (moving_rollup); "
+                f"{agg}(last_{window}) is Datadog's shortest evaluation window."
+            )
         if guard_note:
             notes.append(guard_note)
         notes += formula.notes
@@ -378,16 +433,20 @@ class _Builder:
             try:
                 g = _comparison(bound, self.spec)
                 if g[1] not in (">=", "<="):
-                    raise CompileError(f"'and' of two comparisons where the second is '{g[1]}' (cutoff_min and "
-                                       "cutoff_max keep values equal to the limit: write >= or <=)")
+                    raise CompileError(
+                        f"'and' of two comparisons where the second is '{g[1]}' (cutoff_min and "
+                        "cutoff_max keep values equal to the limit: write >= or <=)"
+                    )
                 result = self._rolling(a, cond, g, attempt)
             except CompileError as e:
                 first_error = first_error or e
                 continue
             fn = "cutoff_min" if g[1] == ">=" else "cutoff_max"
             notes += attempt
-            notes.append(f"The 'and' keeps the value only where its other comparison holds: {fn}(..., {num(g[2])}) "
-                         "leaves no value elsewhere.")
+            notes.append(
+                f"The 'and' keeps the value only where its other comparison holds: {fn}(..., {num(g[2])}) "
+                "leaves no value elsewhere."
+            )
             return result
         raise first_error
 
@@ -404,10 +463,19 @@ class _Builder:
         if a.only_if:
             raise CompileError("a volume guard on log events (a log alert counts one search)")
         if parse_duration(a.for_):
-            raise CompileError(f"'for: {a.for_}' on a log-event alert (a log alert has no per-point evaluation)")
-        if not (isinstance(expr, ast.Call) and expr.func in ("count", "rate") and expr.args
-                and isinstance(expr.args[0], ast.Ref) and not expr.by):
-            raise CompileError("arithmetic on log event counts (a log alert compares one count with a number)")
+            raise CompileError(
+                f"'for: {a.for_}' on a log-event alert (a log alert has no per-point evaluation)"
+            )
+        if not (
+            isinstance(expr, ast.Call)
+            and expr.func in ("count", "rate")
+            and expr.args
+            and isinstance(expr.args[0], ast.Ref)
+            and not expr.by
+        ):
+            raise CompileError(
+                "arithmetic on log event counts (a log alert compares one count with a number)"
+            )
         ref = expr.args[0]
         no_offset(ref)
         w = ref.window or (expr.args[1].text if len(expr.args) > 1 else self.spec.defaults.window)
@@ -429,13 +497,17 @@ class _Builder:
         longer = self.c.longer_messages(ref.name)
         if ev.match == "exact" and longer:
             shown = ", ".join(f"'{m}'" for m in longer)
-            notes.append(f"Exact message '{ev.message}': Datadog searches the official log message as full text, "
-                         f"where a phrase also matches longer messages, so the search excludes {shown}.")
+            notes.append(
+                f"Exact message '{ev.message}': Datadog searches the official log message as full text, "
+                f"where a phrase also matches longer messages, so the search excludes {shown}."
+            )
         elif ev.match == "exact" and "@" in self.c.log_search(ref.name):
             notes.append(f"Exact message '{ev.message}': the search compares the whole attribute.")
         if op in ("<", "<="):
-            notes.append("on_missing_data: default counts no matching log line at all as 0, so the monitor fires "
-                         "when the logs stop entirely.")
+            notes.append(
+                "on_missing_data: default counts no matching log line at all as 0, so the monitor fires "
+                "when the logs stop entirely."
+            )
         return "log alert", query, {"critical": float(value)}, {"on_missing_data": "default"}
 
     def probe_monitor(self, a: Alert, notes: list[str]) -> tuple:
@@ -447,9 +519,11 @@ class _Builder:
             raise CompileError(f"'for: {a.for_}' at a {probe.interval} probe interval (more than 100 checks)")
         url = probe.url.replace("\\", "\\\\").replace('"', '\\"')
         query = f'"http.can_connect".over("url:{url}").by("host","url").last({checks}).count_by_status()'
-        notes.append(f"The Agent's http_check ({http_check_file(self.spec)}) runs every {probe.interval}; "
-                     f"the monitor alerts when the last {checks} checks were critical (no connection, timeout or a "
-                     f"non-2xx status), which is the probe failing for {a.for_}.")
+        notes.append(
+            f"The Agent's http_check ({http_check_file(self.spec)}) runs every {probe.interval}; "
+            f"the monitor alerts when the last {checks} checks were critical (no connection, timeout or a "
+            f"non-2xx status), which is the probe failing for {a.for_}."
+        )
         opts: dict = {"notify_no_data": self.dd.notify_no_data}
         if self.dd.notify_no_data:
             opts["no_data_timeframe"] = max(2, math.ceil(2 * checks * interval / 60))
@@ -458,9 +532,15 @@ class _Builder:
     def http_check_instances(self) -> list[dict]:
         out = []
         for name, p in self.spec.sources.probes.items():
-            inst = {"name": name, "url": p.url, "timeout": max(1, math.ceil(parse_duration(p.timeout))),
-                    "min_collection_interval": max(1, int(parse_duration(p.interval)))}
-            if p.module == "http_2xx":  # blackbox's http_2xx accepts 2xx only; http_check also accepts 1xx/3xx
+            inst = {
+                "name": name,
+                "url": p.url,
+                "timeout": max(1, math.ceil(parse_duration(p.timeout))),
+                "min_collection_interval": max(1, int(parse_duration(p.interval))),
+            }
+            if (
+                p.module == "http_2xx"
+            ):  # blackbox's http_2xx accepts 2xx only; http_check also accepts 1xx/3xx
                 inst["http_response_status_code"] = "2\\d\\d"
             inst["tags"] = self.tags([("probe", name)])
             out.append(inst)
@@ -476,8 +556,14 @@ class _Builder:
             try:
                 numerator, denominator, notes = self.sli(name, slo)
             except CompileError as e:
-                self.fail("OBS702", f"SLO '{name}': Datadog cannot express {e}", ("slos", name, "sli"),
-                          _hint(e, f"give targets.datadog.slo_queries.{name}: {{numerator: ..., denominator: ...}}"))
+                self.fail(
+                    "OBS702",
+                    f"SLO '{name}': Datadog cannot express {e}",
+                    ("slos", name, "sli"),
+                    _hint(
+                        e, f"give targets.datadog.slo_queries.{name}: {{numerator: ..., denominator: ...}}"
+                    ),
+                )
                 continue
             timeframe, tf_note = _timeframe(slo.period)
             if tf_note:
@@ -500,12 +586,18 @@ class _Builder:
     def sli(self, name: str, slo: SLO) -> tuple[str, str, list[str]]:
         own = self.dd.slo_queries.get(name)
         if own is not None:
-            return own.numerator, own.denominator, ["Numerator and denominator are the spec's Datadog queries."]
+            return (
+                own.numerator,
+                own.denominator,
+                ["Numerator and denominator are the spec's Datadog queries."],
+            )
         sli = slo.sli
         if sli.latency:
             lat = sli.latency
             ref = ast.Ref(lat.metric, [ast.Matcher(k, "=", v) for k, v in sorted(lat.selector.items())])
-            bound = str(float(lat.threshold) or 0)  # the Agent's OpenMetrics check writes le="0.5" as upper_bound:0.5
+            bound = str(
+                float(lat.threshold) or 0
+            )  # the Agent's OpenMetrics check writes le="0.5" as upper_bound:0.5
             info = self.plan.ref(f"{lat.metric}_bucket")
             if info is None:
                 raise CompileError(f"the latency SLI on '{lat.metric}', which is not a histogram")
@@ -513,8 +605,14 @@ class _Builder:
             count = ast.Ref(f"{lat.metric}_count", ref.matchers)
             good = self._events_query(bucket, f"the latency SLI on '{lat.metric}'")
             total = self._events_query(count, f"the latency SLI on '{lat.metric}'")
-            return good, total, [f"Good events are the histogram bucket upper_bound:{bound} (the Agent's OpenMetrics "
-                                 "check keeps buckets cumulative by default, like Prometheus' le)."]
+            return (
+                good,
+                total,
+                [
+                    f"Good events are the histogram bucket upper_bound:{bound} (the Agent's OpenMetrics "
+                    "check keeps buckets cumulative by default, like Prometheus' le)."
+                ],
+            )
         total = self._events_query(self.plan.slos[name].sli["total"], "sli.total")
         if sli.good:
             return self._events_query(self.plan.slos[name].sli["good"], "sli.good"), total, []
@@ -527,8 +625,10 @@ class _Builder:
         info = self.plan.ref(node.name)
         if info is None or info.kind != "counter":
             kind = info.kind if info else "unknown name"
-            raise CompileError(f"{what} on the {kind} '{node.name}' (a Datadog metric SLO counts metric events; "
-                               "log events need a log-based metric)")
+            raise CompileError(
+                f"{what} on the {kind} '{node.name}' (a Datadog metric SLO counts metric events; "
+                "log events need a log-based metric)"
+            )
         return self.c._metric_query(node, ("sum", None), ".as_count()", {})
 
     def slo_monitors(self) -> list[tuple[str, dict]]:
@@ -542,9 +642,11 @@ class _Builder:
             for tier in effective_tiers(slo):
                 if not tier.enabled:
                     continue
-                notes = [f"Burn rate above {num(tier.factor)} over both the long and the short window: "
-                         f"{num(round(tier.factor * parse_duration(tier.long) / parse_duration(slo.period) * 100, 2))}% "
-                         f"of the {slo.period} error budget in {tier.long}."]
+                notes = [
+                    f"Burn rate above {num(tier.factor)} over both the long and the short window: "
+                    f"{num(round(tier.factor * parse_duration(tier.long) / parse_duration(slo.period) * 100, 2))}% "
+                    f"of the {slo.period} error budget in {tier.long}."
+                ]
                 if tf_note:
                     notes.append(tf_note)
                 if tier.factor * budget >= 1:
@@ -554,22 +656,41 @@ class _Builder:
                 if long_s > LONG_MAX or long_s < LONG_MIN:
                     long_m = min(max(long_s, LONG_MIN), LONG_MAX)
                     short_m = max(60, round(short_s * long_m / long_s / 60) * 60)
-                    notes.append(f"Datadog's long window is 1h to 48h: the workbook's {tier.long}/{tier.short} "
-                                 f"windows are mapped to {_dur(long_m)}/{_dur(short_m)} (same ratio); the factor "
-                                 f"{num(tier.factor)} is kept.")
+                    notes.append(
+                        f"Datadog's long window is 1h to 48h: the workbook's {tier.long}/{tier.short} "
+                        f"windows are mapped to {_dur(long_m)}/{_dur(short_m)} (same ratio); the factor "
+                        f"{num(tier.factor)} is kept."
+                    )
                 if parse_duration(tier.for_):
-                    notes.append(f"The tier's 'for: {tier.for_}' is not applied: Datadog burn-rate alerts have no "
-                                 "hold time (the short window already filters blips).")
+                    notes.append(
+                        f"The tier's 'for: {tier.for_}' is not applied: Datadog burn-rate alerts have no "
+                        "hold time (the short window already filters blips)."
+                    )
                 if slo.alerting.min_events:
-                    notes.append(f"The low-traffic guard (min_events: {slo.alerting.min_events}) has no Datadog "
-                                 "equivalent on burn-rate alerts: this monitor may fire on low traffic.")
-                notes.append(f"Deploy: create {SLO_DIR}/{stem}.json first, then replace {slo_id_placeholder(stem)} "
-                             "in the query with the id Datadog returns.")
-                query = (f'burn_rate("{slo_id_placeholder(stem)}").over("{timeframe}")'
-                         f'.long_window("{_dur(long_m)}").short_window("{_dur(short_m)}") > {num(tier.factor)}')
-                sev = self.plan.slos[name].alerts_by_tier[tier.name].severity  # as the Prometheus rules have it
-                labels = {"severity": sev, "service": self.spec.service, **self.spec.labels, **slo.labels,
-                          "slo": name, "action": tier.action, "slo_tier": tier.name}
+                    notes.append(
+                        f"The low-traffic guard (min_events: {slo.alerting.min_events}) has no Datadog "
+                        "equivalent on burn-rate alerts: this monitor may fire on low traffic."
+                    )
+                notes.append(
+                    f"Deploy: create {SLO_DIR}/{stem}.json first, then replace {slo_id_placeholder(stem)} "
+                    "in the query with the id Datadog returns."
+                )
+                query = (
+                    f'burn_rate("{slo_id_placeholder(stem)}").over("{timeframe}")'
+                    f'.long_window("{_dur(long_m)}").short_window("{_dur(short_m)}") > {num(tier.factor)}'
+                )
+                sev = (
+                    self.plan.slos[name].alerts_by_tier[tier.name].severity
+                )  # as the Prometheus rules have it
+                labels = {
+                    "severity": sev,
+                    "service": self.spec.service,
+                    **self.spec.labels,
+                    **slo.labels,
+                    "slo": name,
+                    "action": tier.action,
+                    "slo_tier": tier.name,
+                }
                 if self.spec.team:
                     labels["team"] = self.spec.team
                 title = f"SLO {name}: error budget burn ({tier.name})"
@@ -577,10 +698,21 @@ class _Builder:
                     "name": self.name(title),
                     "type": "slo alert",
                     "query": query,
-                    "message": self.message(title, [slo.description], slo.runbook or self.spec.runbook, notes,
-                                            self.handles(labels)),
-                    "tags": self.tags([*([("severity", sev)] if sev else []), ("slo", name),
-                                       ("action", tier.action), ("slo_tier", tier.name)]),
+                    "message": self.message(
+                        title,
+                        [slo.description],
+                        slo.runbook or self.spec.runbook,
+                        notes,
+                        self.handles(labels),
+                    ),
+                    "tags": self.tags(
+                        [
+                            *([("severity", sev)] if sev else []),
+                            ("slo", name),
+                            ("action", tier.action),
+                            ("slo_tier", tier.name),
+                        ]
+                    ),
                 }
                 prio = self.priority(sev)
                 if prio is not None:
@@ -604,22 +736,43 @@ class _Builder:
                 if v.type == "query" and m:
                     prefix = m.group(1)
                 variables[v.name] = prefix
-                tv = {"name": v.name, "prefix": prefix, "available_values": list(v.values),
-                      "defaults": [v.values[0]] if v.type == "custom" and v.values and not v.include_all else ["*"]}
+                tv = {
+                    "name": v.name,
+                    "prefix": prefix,
+                    "available_values": list(v.values),
+                    "defaults": [v.values[0]]
+                    if v.type == "custom" and v.values and not v.include_all
+                    else ["*"],
+                }
                 tvars.append(tv)
             widgets = []
             for i, item in enumerate(d.panels):
                 if hasattr(item, "row"):
-                    inner = [w for j, p in enumerate(item.panels)
-                             if (w := self.widget(p, base + ("panels", i, "panels", j), variables))]
-                    widgets.append({"definition": {"type": "group", "layout_type": "ordered", "title": item.row,
-                                                   "show_title": True, "widgets": inner}})
+                    inner = [
+                        w
+                        for j, p in enumerate(item.panels)
+                        if (w := self.widget(p, base + ("panels", i, "panels", j), variables))
+                    ]
+                    widgets.append(
+                        {
+                            "definition": {
+                                "type": "group",
+                                "layout_type": "ordered",
+                                "title": item.row,
+                                "show_title": True,
+                                "widgets": inner,
+                            }
+                        }
+                    )
                 elif (w := self.widget(item, base + ("panels", i), variables)) is not None:
                     widgets.append(w)
             desc = [d.description] if d.description else []
             desc.append(self.plan.header)
-            payload: dict = {"title": d.title + (f" ({self.plan.env})" if self.plan.env else ""),
-                             "description": "\n\n".join(desc), "layout_type": "ordered"}
+            payload: dict = {
+                "title": d.title + (f" ({self.plan.env})" if self.plan.env else ""),
+                "description": "\n\n".join(desc),
+                "layout_type": "ordered",
+            }
             if self.spec.team:
                 payload["tags"] = [_tag("team", self.spec.team)]
             if tvars:
@@ -635,8 +788,12 @@ class _Builder:
         try:
             return {"definition": self.definition(p, path, variables)}
         except CompileError as e:
-            self.fail("OBS703", f"panel '{p.title}': Datadog cannot express {e}", path,
-                      _hint(e, "give the panel (or its query) overrides.datadog: a Datadog metric query"))
+            self.fail(
+                "OBS703",
+                f"panel '{p.title}': Datadog cannot express {e}",
+                path,
+                _hint(e, "give the panel (or its query) overrides.datadog: a Datadog metric query"),
+            )
             return None
 
     def definition(self, p: Panel, path: tuple, variables: dict[str, str]) -> dict:
@@ -647,22 +804,39 @@ class _Builder:
             info = self.plan.ref(node.name) if isinstance(node, ast.Ref) else None
             if info is None or info.kind != "event":
                 raise CompileError("a logs panel that does not name a log event")
-            return {"type": "log_stream", "title": p.title, "query": self.c.log_search(node.name),
-                    "indexes": [self.dd.logs_index], "columns": ["host", "service"], "message_display": "inline",
-                    "show_date_column": True, "show_message_column": True, "sort": {"column": "time", "order": "desc"}}
+            return {
+                "type": "log_stream",
+                "title": p.title,
+                "query": self.c.log_search(node.name),
+                "indexes": [self.dd.logs_index],
+                "columns": ["host", "service"],
+                "message_display": "inline",
+                "show_date_column": True,
+                "show_message_column": True,
+                "sort": {"column": "time", "order": "desc"},
+            }
         kind = _SCALAR.get(p.type, "timeseries")
         if kind == "query_value" and len(p.queries) > 1:
-            kind = "toplist"  # a query value widget shows one value: several become a top list of latest values
+            kind = (
+                "toplist"  # a query value widget shows one value: several become a top list of latest values
+            )
         scalar = kind != "timeseries"
         queries = []  # (legend, Formula | raw text)
         limits: dict[int, dict] = {}  # query index -> toplist limit, from topk()/bottomk()
 
         def compiled(node: ast.Node) -> Formula:
-            if kind == "toplist" and isinstance(node, ast.Call) and node.func in ("topk", "bottomk") \
-                    and isinstance(node.args[0], ast.Number) and node.by is None:
+            if (
+                kind == "toplist"
+                and isinstance(node, ast.Call)
+                and node.func in ("topk", "bottomk")
+                and isinstance(node.args[0], ast.Number)
+                and node.by is None
+            ):
                 # a top list shows the k largest (smallest) latest values: topk() at the last point, exactly
-                limits[len(queries)] = {"count": int(node.args[0].value),
-                                        "order": "desc" if node.func == "topk" else "asc"}
+                limits[len(queries)] = {
+                    "count": int(node.args[0].value),
+                    "order": "desc" if node.func == "topk" else "asc",
+                }
                 node = node.args[1]
             return self.c.formula(node, events=True, scalar=scalar, variables=variables)
 
@@ -677,7 +851,9 @@ class _Builder:
                 queries.append((q.legend, compiled(self.plan.panel_expr(path + ("queries", k, "expr")))))
         if not queries:
             raise CompileError("a panel without a query")
-        if any(not f.leaves for _, f in queries):  # a Datadog formula computes over queries; a constant has none
+        if any(
+            not f.leaves for _, f in queries
+        ):  # a Datadog formula computes over queries; a constant has none
             raise CompileError("a constant as a panel query (it names no metric or log event)")
         requests = _requests(queries, kind, self.dd.logs_index)
         if scalar and any("q" in r for r in requests) and len(requests) > 1:
@@ -695,8 +871,11 @@ class _Builder:
                 r["display_type"] = "area" if p.stack else "line"
             d["requests"] = requests
             d["show_legend"] = p.legend_mode != "hidden"
-            markers = [{"value": f"y = {num(t.value)}", "display_type": f"{_MARKERS.get(t.color, 'info')} dashed"}
-                       for t in p.thresholds if t.value is not None]
+            markers = [
+                {"value": f"y = {num(t.value)}", "display_type": f"{_MARKERS.get(t.color, 'info')} dashed"}
+                for t in p.thresholds
+                if t.value is not None
+            ]
             if markers:
                 d["markers"] = markers
             axis = {k: num(v) for k, v in (("min", p.min), ("max", p.max)) if v is not None}
@@ -734,7 +913,9 @@ def _requests(queries: list[tuple[str, object]], kind: str, index: str) -> list[
         if f.has_raw:
             text = f.inline()
             req: dict = {"q": text}
-            if kind == "query_value":  # the only legacy scalar request with an aggregator (a toplist has none)
+            if (
+                kind == "query_value"
+            ):  # the only legacy scalar request with an aggregator (a toplist has none)
                 req["aggregator"] = "last"
             elif not scalar and legend and "{{" not in legend:
                 req["metadata"] = [{"expression": text, "alias_name": legend}]
@@ -743,11 +924,17 @@ def _requests(queries: list[tuple[str, object]], kind: str, index: str) -> list[
         text, named = f.named(seen)
         compiled += [_query(qname, leaf, scalar, index) for qname, leaf in named]
         formula: dict = {"formula": text}
-        if legend and "{{" not in legend:  # Datadog names grouped series by their tags; aliases are plain text
+        if (
+            legend and "{{" not in legend
+        ):  # Datadog names grouped series by their tags; aliases are plain text
             formula["alias"] = legend
         formulas.append(formula)
     if compiled:
-        req = {"queries": compiled, "formulas": formulas, "response_format": "scalar" if scalar else "timeseries"}
+        req = {
+            "queries": compiled,
+            "formulas": formulas,
+            "response_format": "scalar" if scalar else "timeseries",
+        }
         out.insert(0, req)
     return out
 
@@ -761,8 +948,13 @@ def _query(name: str, leaf: object, scalar: bool, index: str) -> dict:
         compute: dict = {"aggregation": "count"}
         if leaf.interval and not scalar:
             compute["interval"] = leaf.interval * 1000
-        return {"data_source": "logs", "name": name, "search": {"query": leaf.query},
-                "indexes": [index], "compute": compute}
+        return {
+            "data_source": "logs",
+            "name": name,
+            "search": {"query": leaf.query},
+            "indexes": [index],
+            "compute": compute,
+        }
     q = {"data_source": "metrics", "name": name, "query": leaf.query}
     if scalar:
         q["aggregator"] = "last"
@@ -776,7 +968,7 @@ def _conditional_formats(thresholds: list) -> list[dict]:
         palette = _PALETTES.get(t.color.lower(), "custom_bg" if t.color.startswith("#") else "white_on_gray")
         fmt: dict
         if t.value is None:
-            nxt = next((s.value for s in steps[i + 1:] if s.value is not None), None)
+            nxt = next((s.value for s in steps[i + 1 :] if s.value is not None), None)
             if nxt is None:
                 continue
             fmt = {"comparator": "<", "value": float(nxt), "palette": palette}
@@ -874,8 +1066,9 @@ def _timeframe(period: str) -> tuple[str, str | None]:
     best = min(SLO_TIMEFRAMES, key=lambda k: (abs(SLO_TIMEFRAMES[k] - days), -SLO_TIMEFRAMES[k]))
     if SLO_TIMEFRAMES[best] == days:
         return best, None
-    return best, (f"The SLO period {period} is not a Datadog timeframe (7d, 30d, 90d): mapped to the nearest, "
-                  f"{best}.")
+    return best, (
+        f"The SLO period {period} is not a Datadog timeframe (7d, 30d, 90d): mapped to the nearest, {best}."
+    )
 
 
 def _tag(key: str, value: str) -> str:
@@ -886,8 +1079,10 @@ def _hint(error: Exception, override: str) -> str:
     if str(error).startswith("the metric name '"):
         return "give the metric a Datadog name: metrics.<name>.datadog_name or targets.datadog.metric_names"
     if re.search(r'the matcher \w+[=!]~"', str(error)):
-        return (f"write the regex as Datadog can say it (literals, '|', '.*' at the start or end), set "
-                f"targets.datadog.widen_regex: true to accept a wider wildcard, or {override}")
+        return (
+            f"write the regex as Datadog can say it (literals, '|', '.*' at the start or end), set "
+            f"targets.datadog.widen_regex: true to accept a wider wildcard, or {override}"
+        )
     return override
 
 
@@ -907,6 +1102,7 @@ def _text(text: str) -> str:
         else:
             return inner
         return f"\x00{len(kept) - 1}\x00"  # set aside until the rest is defused
+
     out = _TEMPLATE.sub(sub, text.replace("\x00", "").replace("@", "\uff20"))
     out = re.sub("\\{(?=[{\x00])", "\uff5b", out)  # a '{' that would open a template (or precede a kept one)
     return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], out)

@@ -50,8 +50,15 @@ LOKI_DS = {"type": "loki", "uid": "${loki}"}
 MIXED_DS = {"type": "datasource", "uid": "-- Mixed --"}
 _DATASOURCES = {"prometheus": PROM_DS, "loki": LOKI_DS}
 
-GRAFANA_TYPE = {"timeseries": "timeseries", "stat": "stat", "gauge": "gauge", "bar": "bargauge", "table": "table",
-                "logs": "logs", "text": "text"}
+GRAFANA_TYPE = {
+    "timeseries": "timeseries",
+    "stat": "stat",
+    "gauge": "gauge",
+    "bar": "bargauge",
+    "table": "table",
+    "logs": "logs",
+    "text": "text",
+}
 DEFAULT_WIDTH = {"timeseries": 12, "stat": 6, "gauge": 6, "bar": 12, "table": 24, "logs": 24, "text": 24}
 DEFAULT_HEIGHT = {"text": 4}
 PANEL_HEIGHT = 8
@@ -59,11 +66,36 @@ PANEL_HEIGHT = 8
 _INSTANT = {"gauge", "bar", "table"}
 
 # Unit names metric catalogs commonly use, mapped to Grafana unit ids.
-_UNIT_ALIASES = {"seconds": "s", "second": "s", "milliseconds": "ms", "millisecond": "ms", "microseconds": "µs",
-                 "ratio": "percentunit", "bytes_per_second": "Bps", "requests_per_second": "reqps"}
+_UNIT_ALIASES = {
+    "seconds": "s",
+    "second": "s",
+    "milliseconds": "ms",
+    "millisecond": "ms",
+    "microseconds": "µs",
+    "ratio": "percentunit",
+    "bytes_per_second": "Bps",
+    "requests_per_second": "reqps",
+}
 # Functions whose result keeps the unit of their argument (a gauge's average is still in its unit).
-_UNIT_KEEPING = {"sum", "avg", "min", "max", "topk", "bottomk", "avg_over_time", "max_over_time", "min_over_time",
-                 "abs", "ceil", "floor", "round", "clamp_min", "clamp_max", "quantile", "histogram_quantile"}
+_UNIT_KEEPING = {
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "topk",
+    "bottomk",
+    "avg_over_time",
+    "max_over_time",
+    "min_over_time",
+    "abs",
+    "ceil",
+    "floor",
+    "round",
+    "clamp_min",
+    "clamp_max",
+    "quantile",
+    "histogram_quantile",
+}
 
 BUILTIN_ANNOTATION = {
     "builtIn": 1,
@@ -85,7 +117,9 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     artifacts = []
     for uid, model in dashboards(plan, errors):
         text = renderer.render("grafana/dashboard.json.j2", dashboard=model)
-        artifacts.append(Artifact(f"{DASHBOARD_DIR}/{uid}.json", text if text.endswith("\n") else text + "\n"))
+        artifacts.append(
+            Artifact(f"{DASHBOARD_DIR}/{uid}.json", text if text.endswith("\n") else text + "\n")
+        )
     if errors:
         raise BackendError(errors)
     artifacts.append(Artifact(provisioning_file(plan), provisioning(plan, renderer)))
@@ -199,8 +233,13 @@ def provider_path(plan: Plan) -> str:
 
 
 def provisioning(plan: Plan, renderer: Renderer) -> str:
-    return renderer.render("grafana/provisioning.yml.j2", service=deployment(plan), name=f"obsctl-{deployment(plan)}",
-                           folder=plan.spec.targets.grafana.folder, path=provider_path(plan))
+    return renderer.render(
+        "grafana/provisioning.yml.j2",
+        service=deployment(plan),
+        name=f"obsctl-{deployment(plan)}",
+        folder=plan.spec.targets.grafana.folder,
+        path=provider_path(plan),
+    )
 
 
 # --- dashboards ----------------------------------------------------------------------------------------------
@@ -218,8 +257,14 @@ def dashboards(plan: Plan, errors: list | None = None) -> list[tuple[str, dict]]
         own += b.errors
         uid = model["uid"]
         if uid in seen:
-            own.append(plan.error("OBS512", f"dashboard uid '{uid}' is also the uid of dashboard '{seen[uid]}'",
-                                 ("dashboards", key), "give one of them an explicit uid:"))
+            own.append(
+                plan.error(
+                    "OBS512",
+                    f"dashboard uid '{uid}' is also the uid of dashboard '{seen[uid]}'",
+                    ("dashboards", key),
+                    "give one of them an explicit uid:",
+                )
+            )
         seen[uid] = key
         out.append((uid, model))
     if plan.spec.slos:
@@ -228,8 +273,14 @@ def dashboards(plan: Plan, errors: list | None = None) -> list[tuple[str, dict]]
         own += b.errors
         uid = model["uid"]
         if uid in seen:
-            own.append(plan.error("OBS512", f"the SLO dashboard's uid '{uid}' is also the uid of dashboard "
-                                 f"'{seen[uid]}'", ("dashboards", seen[uid]), "give that dashboard another uid:"))
+            own.append(
+                plan.error(
+                    "OBS512",
+                    f"the SLO dashboard's uid '{uid}' is also the uid of dashboard '{seen[uid]}'",
+                    ("dashboards", seen[uid]),
+                    "give that dashboard another uid:",
+                )
+            )
         out.append((uid, model))
     if errors is None and own:
         raise BackendError(own)
@@ -265,25 +316,49 @@ class _Builder:
         plan = self.plan
         panels = self.layout(d.panels)
         variables = [self.variable(v, i) for i, v in enumerate(d.variables)]
-        return self.wrap(uid=dashboard_uid(plan.spec.service, key, d.uid), title=d.title, description=d.description,
-                         tags=d.tags, refresh=d.refresh, time=(d.time.from_, d.time.to), variables=variables,
-                         panels=panels)
+        return self.wrap(
+            uid=dashboard_uid(plan.spec.service, key, d.uid),
+            title=d.title,
+            description=d.description,
+            tags=d.tags,
+            refresh=d.refresh,
+            time=(d.time.from_, d.time.to),
+            variables=variables,
+            panels=panels,
+        )
 
-    def wrap(self, uid: str, title: str, description: str, tags: list[str], refresh: str | None,
-             time: tuple[str, str], variables: list[dict], panels: list[dict]) -> dict:
+    def wrap(
+        self,
+        uid: str,
+        title: str,
+        description: str,
+        tags: list[str],
+        refresh: str | None,
+        time: tuple[str, str],
+        variables: list[dict],
+        panels: list[dict],
+    ) -> dict:
         spec = self.plan.spec
         for i, v in enumerate(variables):
             if v["name"] in ("datasource", "loki"):
-                self.fail("OBS513", f"the variable name '{v['name']}' is reserved for the {v['name']} datasource "
-                          "variable", ("variables", i, "name"), "choose another name")
+                self.fail(
+                    "OBS513",
+                    f"the variable name '{v['name']}' is reserved for the {v['name']} datasource variable",
+                    ("variables", i, "name"),
+                    "choose another name",
+                )
         grafana = spec.targets.grafana
-        ds_vars = [_datasource_variable("datasource", "Prometheus", "prometheus", grafana.prometheus_datasource)]
+        ds_vars = [
+            _datasource_variable("datasource", "Prometheus", "prometheus", grafana.prometheus_datasource)
+        ]
         if "loki" in self.uses:
             ds_vars.append(_datasource_variable("loki", "Loki", "loki", grafana.loki_datasource))
         model: dict = {
             "uid": uid,
             "title": title,
-            "description": f"{description.rstrip()}\n\n{self.plan.header}" if description else self.plan.header,
+            "description": f"{description.rstrip()}\n\n{self.plan.header}"
+            if description
+            else self.plan.header,
             "tags": list(dict.fromkeys([*tags, "obsctl", spec.service])),
             "timezone": "browser",
             # Provisioned from the spec: edits belong there, not in the UI.
@@ -292,16 +367,18 @@ class _Builder:
         }
         if refresh:
             model["refresh"] = refresh
-        model.update({
-            "time": {"from": time[0], "to": time[1]},
-            "timepicker": {},
-            "fiscalYearStartMonth": 0,
-            "schemaVersion": SCHEMA_VERSION,
-            "links": _links(spec),
-            "annotations": {"list": [dict(BUILTIN_ANNOTATION)]},
-            "templating": {"list": ds_vars + variables},
-            "panels": panels,
-        })
+        model.update(
+            {
+                "time": {"from": time[0], "to": time[1]},
+                "timepicker": {},
+                "fiscalYearStartMonth": 0,
+                "schemaVersion": SCHEMA_VERSION,
+                "links": _links(spec),
+                "annotations": {"list": [dict(BUILTIN_ANNOTATION)]},
+                "templating": {"list": ds_vars + variables},
+                "panels": panels,
+            }
+        )
         return model
 
     def fail(self, code: str, message: str, rel: tuple, hint: str = "") -> None:
@@ -312,11 +389,25 @@ class _Builder:
         common = {"name": v.name, "label": v.label or v.name, "hide": 0, "skipUrlSync": False}
         if v.type == "query":
             if not v.query:
-                self.fail("OBS514", f"query variable '{v.name}' needs a query", ("variables", i),
-                          "e.g. query: label_values(api_requests_total, route)")
-            return {"type": "query", **common, "datasource": dict(PROM_DS), "query": v.query,
-                    "definition": v.query, "refresh": 2, "sort": 1, "includeAll": v.include_all, "multi": v.multi,
-                    "options": [], "regex": ""}
+                self.fail(
+                    "OBS514",
+                    f"query variable '{v.name}' needs a query",
+                    ("variables", i),
+                    "e.g. query: label_values(api_requests_total, route)",
+                )
+            return {
+                "type": "query",
+                **common,
+                "datasource": dict(PROM_DS),
+                "query": v.query,
+                "definition": v.query,
+                "refresh": 2,
+                "sort": 1,
+                "includeAll": v.include_all,
+                "multi": v.multi,
+                "options": [],
+                "regex": "",
+            }
         if not v.values:
             self.fail("OBS514", f"{v.type} variable '{v.name}' needs values", ("variables", i))
             return {"type": v.type, **common}
@@ -327,14 +418,32 @@ class _Builder:
                 try:
                     parse_duration(val)
                 except ValueError:
-                    self.fail("OBS514", f"interval variable '{v.name}': '{val}' is not a duration",
-                              ("variables", i, "values", k), "e.g. 1m, 5m, 1h")
-            return {"type": "interval", **common, "query": ",".join(v.values), "current": current,
-                    "options": options, "auto": False, "refresh": 2}
+                    self.fail(
+                        "OBS514",
+                        f"interval variable '{v.name}': '{val}' is not a duration",
+                        ("variables", i, "values", k),
+                        "e.g. 1m, 5m, 1h",
+                    )
+            return {
+                "type": "interval",
+                **common,
+                "query": ",".join(v.values),
+                "current": current,
+                "options": options,
+                "auto": False,
+                "refresh": 2,
+            }
         # Grafana splits a custom variable's query on commas; a literal comma is written `\,`.
         query = ",".join(val.replace(",", "\\,") for val in v.values)
-        return {"type": "custom", **common, "query": query, "current": current, "options": options,
-                "includeAll": v.include_all, "multi": v.multi}
+        return {
+            "type": "custom",
+            **common,
+            "query": query,
+            "current": current,
+            "options": options,
+            "includeAll": v.include_all,
+            "multi": v.multi,
+        }
 
     # -- layout ---------------------------------------------------------------------------------------------
     def layout(self, items: list) -> list[dict]:
@@ -344,15 +453,23 @@ class _Builder:
         for i, item in enumerate(items):
             if hasattr(item, "row"):
                 grid.newline()
-                row = {"type": "row", "id": self.take_id(), "title": item.row, "collapsed": item.collapsed,
-                       "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": grid.y}, "panels": []}
+                row = {
+                    "type": "row",
+                    "id": self.take_id(),
+                    "title": item.row,
+                    "collapsed": item.collapsed,
+                    "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": grid.y},
+                    "panels": [],
+                }
                 grid.y += 1
                 out.append(row)
                 if item.collapsed:
                     # A collapsed row carries its panels, positioned as if expanded; the grid below the row
                     # continues right after it.
                     inner = _Grid(grid.y)
-                    row["panels"] = [self.panel(p, (i, "panels", j), inner) for j, p in enumerate(item.panels)]
+                    row["panels"] = [
+                        self.panel(p, (i, "panels", j), inner) for j, p in enumerate(item.panels)
+                    ]
                 else:
                     out += [self.panel(p, (i, "panels", j), grid) for j, p in enumerate(item.panels)]
                     grid.newline()
@@ -376,9 +493,11 @@ class _Builder:
             out["description"] = p.description
         if p.type == "text":
             out["gridPos"] = grid.place(w, h)
-            out["options"] = {"mode": "markdown", "content": p.text, "code": {"language": "plaintext",
-                                                                             "showLineNumbers": False,
-                                                                             "showMiniMap": False}}
+            out["options"] = {
+                "mode": "markdown",
+                "content": p.text,
+                "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False},
+            }
             return out
         targets = self.targets(p, path)
         kinds = {t.datasource for t in targets}
@@ -387,9 +506,16 @@ class _Builder:
         out["gridPos"] = grid.place(w, h)
         out["targets"] = [self.target(p, t, k) for k, t in enumerate(targets)]
         if p.type == "logs":
-            out["options"] = {"showTime": True, "showLabels": False, "showCommonLabels": False,
-                              "wrapLogMessage": True, "prettifyLogMessage": False, "enableLogDetails": True,
-                              "sortOrder": "Descending", "dedupStrategy": "none"}
+            out["options"] = {
+                "showTime": True,
+                "showLabels": False,
+                "showCommonLabels": False,
+                "wrapLogMessage": True,
+                "prettifyLogMessage": False,
+                "enableLogDetails": True,
+                "sortOrder": "Descending",
+                "dedupStrategy": "none",
+            }
             return out
         out["fieldConfig"] = {"defaults": self.field_defaults(p, path), "overrides": []}
         out["options"] = self.options(p)
@@ -399,10 +525,14 @@ class _Builder:
 
     def targets(self, p: Panel, path: tuple) -> list[Target]:
         if p.queries and (p.overrides.promql or p.overrides.logql):
-            self.fail("OBS511", f"panel '{p.title}' has queries: give overrides per query, not on the panel",
-                      path + ("overrides",))
-        items = [(q.expr, q.legend, q.overrides, path + ("queries", k)) for k, q in enumerate(p.queries)] \
-            or [(p.expr, p.legend, p.overrides, path)]
+            self.fail(
+                "OBS511",
+                f"panel '{p.title}' has queries: give overrides per query, not on the panel",
+                path + ("overrides",),
+            )
+        items = [(q.expr, q.legend, q.overrides, path + ("queries", k)) for k, q in enumerate(p.queries)] or [
+            (p.expr, p.legend, p.overrides, path)
+        ]
         out = []
         for expr, legend, ov, qpath in items:
             node = self.plan.panel_expr(self.base + qpath + ("expr",)) if expr else None
@@ -434,8 +564,12 @@ class _Builder:
             return Target("prometheus", self.promql.compile(node))
         except CompileError as e:
             lang = "LogQL" if self.plan.uses_events(node) else "PromQL"
-            self.fail("OBS510", f"panel '{p.title}': {e}", qpath + ("expr",),
-                      f"give overrides.{lang.lower()} with the {lang} query")
+            self.fail(
+                "OBS510",
+                f"panel '{p.title}': {e}",
+                qpath + ("expr",),
+                f"give overrides.{lang.lower()} with the {lang} query",
+            )
             return None
 
     def target(self, p: Panel, t: Target, k: int) -> dict:
@@ -463,8 +597,12 @@ class _Builder:
             if is_grafana_unit(unit):
                 out["unit"] = unit
             else:
-                self.fail("OBS515", f"'{unit}' is not a Grafana unit", path + ("unit",),
-                          did_you_mean(unit, set(GRAFANA_UNITS)) or "e.g. short, percentunit, reqps, ms, s, bytes")
+                self.fail(
+                    "OBS515",
+                    f"'{unit}' is not a Grafana unit",
+                    path + ("unit",),
+                    did_you_mean(unit, set(GRAFANA_UNITS)) or "e.g. short, percentunit, reqps, ms, s, bytes",
+                )
         if p.decimals is not None:
             out["decimals"] = p.decimals
         if p.min is not None:
@@ -475,14 +613,21 @@ class _Builder:
         steps = self.thresholds(p, path)
         out["thresholds"] = {"mode": "absolute", "steps": steps}
         if p.type == "timeseries":
-            custom: dict = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 30 if p.stack else 10,
-                            "showPoints": "never", "spanNulls": False,
-                            "stacking": {"mode": "normal" if p.stack else "none", "group": "A"}}
+            custom: dict = {
+                "drawStyle": "line",
+                "lineWidth": 1,
+                "fillOpacity": 30 if p.stack else 10,
+                "showPoints": "never",
+                "spanNulls": False,
+                "stacking": {"mode": "normal" if p.stack else "none", "group": "A"},
+            }
             if len(steps) > 1:
                 custom["thresholdsStyle"] = {"mode": "line"}
             out["custom"] = custom
         elif p.stack:
-            self.fail("OBS516", f"stack applies to timeseries panels, not to a {p.type} panel", path + ("stack",))
+            self.fail(
+                "OBS516", f"stack applies to timeseries panels, not to a {p.type} panel", path + ("stack",)
+            )
         return out
 
     def thresholds(self, p: Panel, path: tuple) -> list[dict]:
@@ -490,7 +635,9 @@ class _Builder:
         base = [t for t in p.thresholds if t.value is None]
         rest = sorted((t for t in p.thresholds if t.value is not None), key=lambda t: t.value)
         if len(base) > 1:
-            self.fail("OBS517", "only one threshold may have value null (the base colour)", path + ("thresholds",))
+            self.fail(
+                "OBS517", "only one threshold may have value null (the base colour)", path + ("thresholds",)
+            )
         values = [t.value for t in rest]
         if len(set(values)) != len(values):
             self.fail("OBS517", "two thresholds have the same value", path + ("thresholds",))
@@ -500,24 +647,51 @@ class _Builder:
     def options(self, p: Panel) -> dict:
         reduce = {"calcs": ["lastNotNull"], "fields": "", "values": False}
         if p.type == "timeseries":
-            return {"legend": {"displayMode": p.legend_mode, "placement": "bottom",
-                               "showLegend": p.legend_mode != "hidden", "calcs": []},
-                    "tooltip": {"mode": "multi", "sort": "desc"}}
+            return {
+                "legend": {
+                    "displayMode": p.legend_mode,
+                    "placement": "bottom",
+                    "showLegend": p.legend_mode != "hidden",
+                    "calcs": [],
+                },
+                "tooltip": {"mode": "multi", "sort": "desc"},
+            }
         if p.type == "stat":
-            return {"reduceOptions": reduce, "colorMode": "value", "graphMode": "area", "justifyMode": "auto",
-                    "textMode": "auto", "orientation": "auto"}
+            return {
+                "reduceOptions": reduce,
+                "colorMode": "value",
+                "graphMode": "area",
+                "justifyMode": "auto",
+                "textMode": "auto",
+                "orientation": "auto",
+            }
         if p.type == "gauge":
-            return {"reduceOptions": reduce, "showThresholdLabels": False, "showThresholdMarkers": True,
-                    "orientation": "auto"}
+            return {
+                "reduceOptions": reduce,
+                "showThresholdLabels": False,
+                "showThresholdMarkers": True,
+                "orientation": "auto",
+            }
         if p.type == "bar":
-            return {"reduceOptions": reduce, "displayMode": "gradient", "valueMode": "color",
-                    "namePlacement": "auto", "showUnfilled": True, "orientation": "horizontal"}
+            return {
+                "reduceOptions": reduce,
+                "displayMode": "gradient",
+                "valueMode": "color",
+                "namePlacement": "auto",
+                "showUnfilled": True,
+                "orientation": "horizontal",
+            }
         return {"showHeader": True, "cellHeight": "sm", "frameIndex": 0}  # table
 
     def default_unit(self, p: Panel, path: tuple) -> str:
         """The unit of what the panel plots, when every query shows a quantity in the same known unit."""
-        nodes = [self.plan.panel_expr(self.base + path + ("expr",))] if p.expr else \
-            [self.plan.panel_expr(self.base + path + ("queries", k, "expr")) for k in range(len(p.queries))]
+        nodes = (
+            [self.plan.panel_expr(self.base + path + ("expr",))]
+            if p.expr
+            else [
+                self.plan.panel_expr(self.base + path + ("queries", k, "expr")) for k in range(len(p.queries))
+            ]
+        )
         units = {self.unit_of(n) for n in nodes} if nodes else {""}
         unit = units.pop() if len(units) == 1 else ""
         unit = _UNIT_ALIASES.get(unit, unit)
@@ -539,7 +713,6 @@ class _Builder:
             return self.unit_of(node.args[-1])
         return ""
 
-
     # -- the SLO dashboard ------------------------------------------------------------------------------------
     def slo_dashboard(self) -> dict:
         """Per SLO, a row: the SLI and the error budget left over the period, the state of its burn-rate
@@ -547,19 +720,29 @@ class _Builder:
         from ..model import Row
 
         spec = self.plan.spec
-        rows = [Row(row=_slo_title(name, slo), panels=slo_panels(self.plan, name, slo))
-                for name, slo in spec.slos.items()]
+        rows = [
+            Row(row=_slo_title(name, slo), panels=slo_panels(self.plan, name, slo))
+            for name, slo in spec.slos.items()
+        ]
         panels = self.layout(rows)
         for panel in panels:
             if panel.get("title") == ALERTS_TITLE:
                 panel["fieldConfig"]["defaults"]["mappings"] = [
-                    {"type": "value", "options": {"0": {"text": "OK", "color": "green", "index": 0}}}]
+                    {"type": "value", "options": {"0": {"text": "OK", "color": "green", "index": 0}}}
+                ]
         key = f"{SLO_DASHBOARD_KEY}-{self.plan.env}" if self.plan.env else SLO_DASHBOARD_KEY
         title = f"{spec.service} ({self.plan.env}) SLOs" if self.plan.env else f"{spec.service} SLOs"
-        return self.wrap(uid=dashboard_uid(spec.service, key), title=title,
-                         description=f"Service level objectives of {spec.service}: SLI, error budget left, "
-                         "burn rate per alerting window and alert state.",
-                         tags=["slo"], refresh="5m", time=("now-7d", "now"), variables=[], panels=panels)
+        return self.wrap(
+            uid=dashboard_uid(spec.service, key),
+            title=title,
+            description=f"Service level objectives of {spec.service}: SLI, error budget left, "
+            "burn rate per alerting window and alert state.",
+            tags=["slo"],
+            refresh="5m",
+            time=("now-7d", "now"),
+            variables=[],
+            panels=panels,
+        )
 
 
 class _Grid:
@@ -588,16 +771,39 @@ class _Grid:
 def _datasource_variable(name: str, label: str, plugin: str, default: str) -> dict:
     # `current` names the instance picked by default; Grafana falls back to the default datasource of the
     # plugin type when no instance has that name.
-    return {"type": "datasource", "name": name, "label": label, "query": plugin,
-            "current": {"selected": False, "text": default, "value": default}, "hide": 0, "includeAll": False,
-            "multi": False, "options": [], "refresh": 1, "regex": "", "skipUrlSync": False}
+    return {
+        "type": "datasource",
+        "name": name,
+        "label": label,
+        "query": plugin,
+        "current": {"selected": False, "text": default, "value": default},
+        "hide": 0,
+        "includeAll": False,
+        "multi": False,
+        "options": [],
+        "refresh": 1,
+        "regex": "",
+        "skipUrlSync": False,
+    }
 
 
 def _links(spec: Spec) -> list[dict]:
     if not spec.runbook or not spec.runbook.startswith(("https://", "http://")):
         return []
-    return [{"title": "Runbook", "type": "link", "url": spec.runbook, "icon": "doc", "tooltip": "", "tags": [],
-             "asDropdown": False, "targetBlank": True, "includeVars": False, "keepTime": False}]
+    return [
+        {
+            "title": "Runbook",
+            "type": "link",
+            "url": spec.runbook,
+            "icon": "doc",
+            "tooltip": "",
+            "tags": [],
+            "asDropdown": False,
+            "targetBlank": True,
+            "includeVars": False,
+            "keepTime": False,
+        }
+    ]
 
 
 def _ref_id(k: int) -> str:
@@ -627,33 +833,63 @@ def slo_panels(plan: Plan, name: str, slo: SLO) -> list:
     target = round(slo.objective / 100, 10)
     decimals = len(f"{slo.objective:g}".partition(".")[2]) + 1
     panels = [
-        Panel(title=f"SLI over {slo.period}", type="stat", queries=[q.query(q.sli(), "SLI")], unit="percentunit",
-              decimals=decimals, thresholds=[Threshold(value=None, color="red"), Threshold(value=target,
-                                                                                         color="green")],
-              description=f"Share of good events over the SLO period; the objective is {slo.objective:g}%."),
-        Panel(title=f"Error budget remaining ({slo.period})", type="gauge",
-              queries=[q.query(q.budget_remaining(), "remaining")], unit="percentunit", decimals=1, min=0, max=1,
-              thresholds=[Threshold(value=None, color="red"), Threshold(value=0.25, color="orange"),
-                          Threshold(value=0.5, color="green")],
-              description="1 - (error ratio over the period / error budget). Below 0 the budget is spent."),
+        Panel(
+            title=f"SLI over {slo.period}",
+            type="stat",
+            queries=[q.query(q.sli(), "SLI")],
+            unit="percentunit",
+            decimals=decimals,
+            thresholds=[Threshold(value=None, color="red"), Threshold(value=target, color="green")],
+            description=f"Share of good events over the SLO period; the objective is {slo.objective:g}%.",
+        ),
+        Panel(
+            title=f"Error budget remaining ({slo.period})",
+            type="gauge",
+            queries=[q.query(q.budget_remaining(), "remaining")],
+            unit="percentunit",
+            decimals=1,
+            min=0,
+            max=1,
+            thresholds=[
+                Threshold(value=None, color="red"),
+                Threshold(value=0.25, color="orange"),
+                Threshold(value=0.5, color="green"),
+            ],
+            description="1 - (error ratio over the period / error budget). Below 0 the budget is spent.",
+        ),
     ]
     tiers = [t for t in effective_tiers(slo) if t.enabled]
     actions = [a for a in ("page", "ticket") if any(t.action == a for t in tiers)]
     if slo.alerting.enabled and actions and q.alerts_query(actions[0]):
-        panels.append(Panel(title=ALERTS_TITLE, type="stat", width=12,
-                            queries=[q.query(q.alerts_query(a), a) for a in actions], unit="none",
-                            thresholds=[Threshold(value=None, color="green"), Threshold(value=1, color="red")],
-                            description="Burn-rate alerts of this SLO firing now, by action."))
+        panels.append(
+            Panel(
+                title=ALERTS_TITLE,
+                type="stat",
+                width=12,
+                queries=[q.query(q.alerts_query(a), a) for a in actions],
+                unit="none",
+                thresholds=[Threshold(value=None, color="green"), Threshold(value=1, color="red")],
+                description="Burn-rate alerts of this SLO firing now, by action.",
+            )
+        )
     windows = q.windows()
     factors: dict[float, str] = {}
     for t in sorted(tiers, key=lambda t: t.factor):
         factors[t.factor] = "red" if t.action == "page" or factors.get(t.factor) == "red" else "orange"
-    panels.append(Panel(
-        title="Burn rate by window", type="timeseries", width=GRID_WIDTH, unit="none", decimals=2,
-        queries=[q.query(q.burn_rate(w), w) for w in windows],
-        thresholds=[Threshold(value=None, color="green")] + [Threshold(value=f, color=c) for f, c in factors.items()],
-        description="Error ratio over each alerting window divided by the error budget. A burn rate of 1 spends "
-        "the budget exactly over the period; the lines mark the tiers' factors (orange tickets, red pages)."))
+    panels.append(
+        Panel(
+            title="Burn rate by window",
+            type="timeseries",
+            width=GRID_WIDTH,
+            unit="none",
+            decimals=2,
+            queries=[q.query(q.burn_rate(w), w) for w in windows],
+            thresholds=[Threshold(value=None, color="green")]
+            + [Threshold(value=f, color=c) for f, c in factors.items()],
+            description="Error ratio over each alerting window divided by the error budget. A burn rate of 1 spends "
+            "the budget exactly over the period; the lines mark the tiers' factors (orange tickets, red pages).",
+        )
+    )
     return panels
 
 
@@ -708,8 +944,11 @@ class SloQueries:
         if self.events:
             return None  # no Prometheus alerts for an SLI over log events
         # `action` is the label the plan gives each tier's alerts (page | ticket).
-        matchers = [("alertname", "=", self.plan.slos[self.name].alert_name),
-                    ("alertstate", "=", "firing"), ("action", "=", action)]
+        matchers = [
+            ("alertname", "=", self.plan.slos[self.name].alert_name),
+            ("alertstate", "=", "firing"),
+            ("action", "=", action),
+        ]
         return f"sum(ALERTS{{{matchers_text(matchers)}}}) or vector(0)"
 
     # -- the SLI's error ratio ------------------------------------------------------------------------------

@@ -24,8 +24,16 @@ def alert_parts(plan: Plan, name: str) -> tuple[str, str | None]:
         when = a.overrides.logql.strip() if a.overrides.logql else lq.compile(a.when)
         guard = lq.compile(a.guard) if a.guard is not None else None
     except CompileError as e:
-        raise BackendError([plan.error("OBS701", f"alert '{name}': {e}", a.path + ("when",),
-                                       "give overrides.logql for this alert")]) from e
+        raise BackendError(
+            [
+                plan.error(
+                    "OBS701",
+                    f"alert '{name}': {e}",
+                    a.path + ("when",),
+                    "give overrides.logql for this alert",
+                )
+            ]
+        ) from e
     return when, guard
 
 
@@ -69,8 +77,18 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
         return problems + [Skipped(e.tool, e.hint)]  # optional for build; the test suite requires it
     for (path, rule, expr), res in zip(exprs, results, strict=True):
         if not res.ok:
-            problems.append(Problem(path, f"rule {rule}: {describe_error(expr, res.error_positions[0] if res.error_positions else 0)}"))
+            problems.append(
+                Problem(
+                    path,
+                    f"rule {rule}: {describe_error(expr, res.error_positions[0] if res.error_positions else 0)}",
+                )
+            )
         elif not res.is_metric:
-            problems.append(Problem(path, f"rule {rule}: a ruler expression must be a metric query (a count, rate or "
-                            f"aggregation over log lines), not a log query: {expr}"))
+            problems.append(
+                Problem(
+                    path,
+                    f"rule {rule}: a ruler expression must be a metric query (a count, rate or "
+                    f"aggregation over log lines), not a log query: {expr}",
+                )
+            )
     return problems

@@ -58,7 +58,9 @@ if TYPE_CHECKING:
 _SENTINEL = re.compile("\x00(\\d+)\x00")
 # Datadog metric names: a letter first, then ASCII letters, digits, '_' and '.', at most 200 characters.
 METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
-METRIC_NAME_RULE = "Datadog metric names start with a letter and hold only ASCII letters, digits, '_' and '.' (at most 200)"
+METRIC_NAME_RULE = (
+    "Datadog metric names start with a letter and hold only ASCII letters, digits, '_' and '.' (at most 200)"
+)
 # Tag values Datadog keeps as they are (it lowercases tags and turns other characters into '_').
 _TAG_VALUE = re.compile(r"[A-Za-z0-9_.\-/:]+")  # fullmatch: `$` lets "x\n" through
 _LOG_TERM = re.compile(r"[A-Za-z0-9_.\-/]+")
@@ -132,11 +134,13 @@ class Formula:
 
     def inline(self) -> str:
         """The whole expression as one Datadog query (monitors). Log searches cannot be inlined."""
+
         def sub(m: re.Match) -> str:
             leaf = self.leaves[int(m.group(1))]
             if leaf.kind == "logs":
                 raise CompileError("log event counts inside a metric monitor query")
             return f"({leaf.query})" if leaf.kind == "raw" and whole is None else leaf.query
+
         whole = _SENTINEL.fullmatch(self.text)  # the formula is one leaf: no brackets needed
         return _SENTINEL.sub(sub, self.text)
 
@@ -151,6 +155,7 @@ class Formula:
                 names[leaf] = f"query{len(names) + 1}"
                 new.append((names[leaf], leaf))
             return names[leaf]
+
         return _SENTINEL.sub(sub, self.text), new
 
     @property
@@ -194,8 +199,11 @@ class Datadog:
             return self.dd.metric_names[name]
         cat = self.spec.metrics.get(info.target)
         if info.series:
-            base = self.dd.metric_names.get(info.target) or (cat.datadog_name if cat else None) \
+            base = (
+                self.dd.metric_names.get(info.target)
+                or (cat.datadog_name if cat else None)
                 or self._mapped(info.target, counter=False)
+            )
             return f"{base}.{info.series}"
         if cat is not None and cat.datadog_name:
             return cat.datadog_name
@@ -220,8 +228,9 @@ class Datadog:
             return own
         return self.dd.selector if self.dd.selector is not None else self.spec.sources.metrics.selector
 
-    def tag_filter(self, matchers: list[ast.Matcher], variables: dict[str, str] | None = None,
-                   metric: str | None = None) -> str:
+    def tag_filter(
+        self, matchers: list[ast.Matcher], variables: dict[str, str] | None = None, metric: str | None = None
+    ) -> str:
         """`{k:v,!k2:v2}`, `{a:b AND c IN (x, y)}` when an alternation needs Datadog's boolean syntax, `{*}` if empty."""
         terms: list[tuple[str, list[str], bool]] = []  # (key, patterns, negated)
         for k, v in sorted(self.selector(metric).items()):
@@ -248,8 +257,10 @@ class Datadog:
         var = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", m.value)
         if var and var.group(1) in variables:
             if variables[var.group(1)] != m.label or m.op not in ("=", "=~"):
-                raise CompileError(f"the matcher {m.label}{m.op}\"{m.value}\": Datadog template variable "
-                                   f"${var.group(1)} filters the tag '{variables[var.group(1)]}' with '='")
+                raise CompileError(
+                    f'the matcher {m.label}{m.op}"{m.value}": Datadog template variable '
+                    f"${var.group(1)} filters the tag '{variables[var.group(1)]}' with '='"
+                )
             return ("", [f"${var.group(1)}"], False)
         neg = m.op in ("!=", "!~")
         if m.op in ("=", "!="):
@@ -261,8 +272,10 @@ class Datadog:
                 raise
             pats = _widened_patterns(m)
             shown = " or ".join(f"{m.label}:{p}" for p in pats)
-            note = (f'{m.label}{m.op}"{m.value}" is widened to {shown} (targets.datadog.widen_regex: Datadog tag '
-                    "filters have only * wildcards).")
+            note = (
+                f'{m.label}{m.op}"{m.value}" is widened to {shown} (targets.datadog.widen_regex: Datadog tag '
+                "filters have only * wildcards)."
+            )
             if note not in self.pending:
                 self.pending.append(note)
             return (m.label, pats, neg)
@@ -281,31 +294,53 @@ class Datadog:
         fmt = logs.format if logs else "text"
         terms = [f"{k}:{v if _LOG_TERM.fullmatch(v) else phrase(v)}" for k, v in sorted(ev.stream.items())]
         if ev.match == "regex":
-            raise CompileError(f"the regex match of event '{event}' (Datadog log search has no regular expressions)")
+            raise CompileError(
+                f"the regex match of event '{event}' (Datadog log search has no regular expressions)"
+            )
         fld = "message" if fmt == "text" else ev.field or (logs.message_field if logs else "msg")
         if fld in MESSAGE_ATTRIBUTES:
             terms.append(phrase(ev.message))
             if ev.match == "exact":
                 terms += [f"-{phrase(m)}" for m in self.longer_messages(event)]
         elif ev.match == "contains":
-            raise CompileError(f"the 'contains' match of event '{event}' on the attribute '{fld}' (Datadog matches "
-                               "attributes whole; full-text phrases search the official message)")
+            raise CompileError(
+                f"the 'contains' match of event '{event}' on the attribute '{fld}' (Datadog matches "
+                "attributes whole; full-text phrases search the official message)"
+            )
         else:
             if not _FIELD.fullmatch(fld):
-                raise CompileError(f"the message field '{fld}' of event '{event}' (not a Datadog attribute path)")
+                raise CompileError(
+                    f"the message field '{fld}' of event '{event}' (not a Datadog attribute path)"
+                )
             terms.append(f"@{fld}:{phrase(ev.message)}")
         return " ".join(terms)
 
     def longer_messages(self, event: str) -> list[str]:
         """Messages of the spec's other events in the same stream that contain this event's message."""
         ev = self.spec.events[event]
-        return sorted({o.message for name, o in self.spec.events.items()
-                       if name != event and o.stream == ev.stream and o.match != "regex"
-                       and ev.message in o.message and o.message != ev.message})
+        return sorted(
+            {
+                o.message
+                for name, o in self.spec.events.items()
+                if name != event
+                and o.stream == ev.stream
+                and o.match != "regex"
+                and ev.message in o.message
+                and o.message != ev.message
+            }
+        )
 
     # -- the rolling form ------------------------------------------------------------------------------------
-    def formula(self, node: ast.Node, window: str | None = None, *, guard: tuple[ast.Node, str, float] | None = None,
-                events: bool = False, scalar: bool = False, variables: dict[str, str] | None = None) -> Formula:
+    def formula(
+        self,
+        node: ast.Node,
+        window: str | None = None,
+        *,
+        guard: tuple[ast.Node, str, float] | None = None,
+        events: bool = False,
+        scalar: bool = False,
+        variables: dict[str, str] | None = None,
+    ) -> Formula:
         """Compile `node` point by point. `guard` = (lhs, op, value) folds a volume guard in; `events` allows
         log event counts (dashboards); `scalar` compiles event counts as one count over the widget's time."""
         s = _Session(self, events, scalar, variables or {})
@@ -314,14 +349,18 @@ class Datadog:
         if guard is not None:
             lhs, op, value = guard
             if op not in (">=", "<="):
-                raise CompileError(f"the volume guard's '{op}' (Datadog's cutoff_min/cutoff_max keep values equal to "
-                                   "the limit: write >= or <=)")
+                raise CompileError(
+                    f"the volume guard's '{op}' (Datadog's cutoff_min/cutoff_max keep values equal to "
+                    "the limit: write >= or <=)"
+                )
             s.fold = Fold(s.expr(lhs, w, False)[0], op, value)
         text, _ = s.expr(node, w, guard is not None)
         s.notes += self.take_notes()
         if guard is not None and not s.folded:
-            raise CompileError("the volume guard: its left side does not occur in the condition (through arithmetic "
-                               "only), and a Datadog query alert has no AND of two queries")
+            raise CompileError(
+                "the volume guard: its left side does not occur in the condition (through arithmetic "
+                "only), and a Datadog query alert has no AND of two queries"
+            )
         return Formula(text, s.leaves, s.notes, s.event_windows)
 
     def take_notes(self) -> list[str]:
@@ -365,7 +404,9 @@ class Datadog:
             if d.overrides.datadog:
                 return None
             inner = self.exprs.get(("derived", node.name, "expr"))
-            return None if inner is None else self._count(inner, d.window or self.spec.defaults.window, windows)
+            return (
+                None if inner is None else self._count(inner, d.window or self.spec.defaults.window, windows)
+            )
         if isinstance(node, ast.Call):
             space = None
             if node.func == "sum" and len(node.args) == 1 and not node.without:
@@ -387,8 +428,13 @@ class Datadog:
         return None
 
     # -- shared ------------------------------------------------------------------------------------------------
-    def _metric_query(self, ref: ast.Ref, space: tuple[str, list[str] | None] | None, modifier: str,
-                      variables: dict[str, str]) -> str:
+    def _metric_query(
+        self,
+        ref: ast.Ref,
+        space: tuple[str, list[str] | None] | None,
+        modifier: str,
+        variables: dict[str, str],
+    ) -> str:
         no_offset(ref)
         info = self.refs[ref.name]
         cat = self.spec.metrics.get(info.target)
@@ -440,8 +486,10 @@ class _Session:
         if isinstance(node, ast.String | ast.DurationLit):
             raise CompileError(f"a bare {'string' if isinstance(node, ast.String) else 'window'}")
         if isinstance(node, ast.Subquery):
-            raise CompileError(f"the subquery [{node.range}:{node.step or ''}] (Datadog has no subqueries; roll "
-                               "the inner query up with a moving_rollup instead)")
+            raise CompileError(
+                f"the subquery [{node.range}:{node.step or ''}] (Datadog has no subqueries; roll "
+                "the inner query up with a moving_rollup instead)"
+            )
         if isinstance(node, ast.Neg):
             inner = self.expr(node.operand, window, arith, space)
             return f"-{_paren(inner, _PREC_ATOM)}", _PREC_ATOM
@@ -467,8 +515,10 @@ class _Session:
         no_offset(node)
         if info.kind == "derived":
             if space is not None:
-                raise CompileError(f"an aggregation over the derived metric '{node.name}' (Datadog aggregates each "
-                                   "metric query, not the result of arithmetic)")
+                raise CompileError(
+                    f"an aggregation over the derived metric '{node.name}' (Datadog aggregates each "
+                    "metric query, not the result of arithmetic)"
+                )
             d = self.c.spec.derived[node.name]
             if d.overrides.datadog:
                 return self.leaf(raw_leaf(d.overrides.datadog)), _PREC_ATOM
@@ -483,10 +533,14 @@ class _Session:
             agg = space[0] if space else "min"
             return self.leaf(Leaf("metric", f"{agg}:network.http.can_connect{{url:{url}}}")), _PREC_ATOM
         if info.kind == "gauge":
-            return self.leaf(Leaf("metric", self.c._metric_query(node, space, "", self.variables))), _PREC_ATOM
+            return self.leaf(
+                Leaf("metric", self.c._metric_query(node, space, "", self.variables))
+            ), _PREC_ATOM
         if info.kind == "counter":
-            raise CompileError(f"the counter '{node.name}' without rate() or delta() (Datadog stores counters as "
-                               "counts per interval, not as running totals)")
+            raise CompileError(
+                f"the counter '{node.name}' without rate() or delta() (Datadog stores counters as "
+                "counts per interval, not as running totals)"
+            )
         raise CompileError(f"the {info.kind} '{node.name}' used directly")
 
     def _call(self, node: ast.Call, window: str, arith: bool, space: tuple | None) -> tuple[str, int]:
@@ -520,11 +574,15 @@ class _Session:
             if node.without:
                 raise CompileError(f"{f} without (...) (Datadog groups by the tags it keeps: write 'by')")
             if isinstance(first, ast.Ref) and self.c.refs.get(first.name, RefInfo("", "")).kind == "derived":
-                raise CompileError(f"{f}() over the derived metric '{first.name}' (Datadog aggregates each metric "
-                                   "query, not the result of arithmetic)")
+                raise CompileError(
+                    f"{f}() over the derived metric '{first.name}' (Datadog aggregates each metric "
+                    "query, not the result of arithmetic)"
+                )
             if not (isinstance(first, ast.Ref) or isinstance(first, ast.Call) and first.func in _LEAF_FUNCS):
-                raise CompileError(f"{f}() over an expression (Datadog aggregates each metric query, not the result "
-                                   "of arithmetic)")
+                raise CompileError(
+                    f"{f}() over an expression (Datadog aggregates each metric query, not the result "
+                    "of arithmetic)"
+                )
             return self.expr(first, window, arith, (f, list(node.by or [])))
         if f in ("max", "min", "clamp_min", "clamp_max") and len(args) == 2:
             return self._clamp(node, window, arith, space)
@@ -534,8 +592,12 @@ class _Session:
         if f in ("quantile", "histogram_quantile"):
             target = args[1] if len(args) > 1 else first
             name = getattr(target, "name", "")
-            raise CompileError(f"{f}() of the histogram '{name}' (Datadog distribution percentiles are not computed "
-                               "from Prometheus buckets)" if name else f"{f}()")
+            raise CompileError(
+                f"{f}() of the histogram '{name}' (Datadog distribution percentiles are not computed "
+                "from Prometheus buckets)"
+                if name
+                else f"{f}()"
+            )
         raise CompileError(f"{f}()")
 
     def _clamp(self, node: ast.Call, window: str, arith: bool, space: tuple | None) -> tuple[str, int]:
@@ -557,11 +619,19 @@ class _Session:
             # A folded guard inside the clamp: cutoff_min(x, n) >= n already when n >= the clamp's bound, so the
             # clamp is a no-op and is dropped (clamp_min would turn the guard's NaN back into a number).
             fold = self.fold
-            if fold is not None and (lower and fold.op == ">=" and fold.value >= bound
-                                     or not lower and fold.op == "<=" and fold.value <= bound):
-                self.notes.append(f"{f}(..., {num(bound)}) needs no clamp here: the volume guard leaves only points "
-                                  f"{'at or above' if lower else 'at or below'} {num(fold.value)}, where it changes "
-                                  "nothing.")
+            if fold is not None and (
+                lower
+                and fold.op == ">="
+                and fold.value >= bound
+                or not lower
+                and fold.op == "<="
+                and fold.value <= bound
+            ):
+                self.notes.append(
+                    f"{f}(..., {num(bound)}) needs no clamp here: the volume guard leaves only points "
+                    f"{'at or above' if lower else 'at or below'} {num(fold.value)}, where it changes "
+                    "nothing."
+                )
                 return inner
             raise CompileError("the volume guard inside a max()/min() it does not bound")
         return f"{'clamp_min' if lower else 'clamp_max'}({_unwrap(inner[0])}, {num(bound)})", _PREC_ATOM
@@ -590,17 +660,28 @@ def _same_groups(node: ast.BinOp) -> bool:
     m = node.matching
     if m is None or not m.on or m.group or node.return_bool:
         return False
-    return all(isinstance(side, ast.Call) and side.func in _SPACE_AGGS and len(side.args) == 1 and not side.without
-               and side.by is not None and set(side.by) == set(m.labels) for side in (node.left, node.right))
+    return all(
+        isinstance(side, ast.Call)
+        and side.func in _SPACE_AGGS
+        and len(side.args) == 1
+        and not side.without
+        and side.by is not None
+        and set(side.by) == set(m.labels)
+        for side in (node.left, node.right)
+    )
 
 
 def refuse_matching(node: ast.BinOp) -> None:
     """Datadog formulas join queries by their group tags only: no `on`/`ignoring`/`group_left`, no `bool`."""
     m = node.matching
     if m is not None:
-        clause = f"{'on' if m.on else 'ignoring'}({', '.join(m.labels)})" + (f" group_{m.group}" if m.group else "")
-        raise CompileError(f"the vector matching '{node.op} {clause}' (Datadog formulas join queries on their "
-                           "shared group tags only; aggregate both sides by the same tags instead)")
+        clause = f"{'on' if m.on else 'ignoring'}({', '.join(m.labels)})" + (
+            f" group_{m.group}" if m.group else ""
+        )
+        raise CompileError(
+            f"the vector matching '{node.op} {clause}' (Datadog formulas join queries on their "
+            "shared group tags only; aggregate both sides by the same tags instead)"
+        )
     if node.return_bool:
         raise CompileError(f"the comparison '{node.op} bool' (Datadog formulas have no 0/1 comparisons)")
 
@@ -610,8 +691,10 @@ def no_offset(ref: ast.Ref) -> None:
     if ref.at:
         raise CompileError(f"'{ref.name} @ {ref.at}' (Datadog queries have no fixed evaluation time)")
     if ref.offset:
-        raise CompileError(f"'{ref.name} offset {ref.offset}' (a monitor compares with the past only through "
-                           "change() or pct_change() of its whole query)")
+        raise CompileError(
+            f"'{ref.name} offset {ref.offset}' (a monitor compares with the past only through "
+            "change() or pct_change() of its whole query)"
+        )
 
 
 def _range_window(node: ast.Call, default: str) -> str:
@@ -649,7 +732,9 @@ def _tag_value(label: str, op: str, value: str) -> str:
     if not value:
         raise CompileError(f'the matcher {label}{op}"" (an absent label has no Datadog tag filter)')
     if not _TAG_VALUE.fullmatch(value):
-        raise CompileError(f'the matcher {label}{op}"{value}" (Datadog tag values are letters, digits and _ - . / :)')
+        raise CompileError(
+            f'the matcher {label}{op}"{value}" (Datadog tag values are letters, digits and _ - . / :)'
+        )
     return value
 
 
@@ -683,12 +768,13 @@ def _widened_patterns(m: ast.Matcher) -> list[str]:
         heads = [""]
         cls = re.match(r"\[([A-Za-z0-9_\-/]+)\]", branch)
         if cls and "-" not in cls.group(1):
-            heads, branch = list(cls.group(1)), branch[cls.end():]
+            heads, branch = list(cls.group(1)), branch[cls.end() :]
         lead = branch.startswith(".*")
         body = branch[2:] if lead else branch
         literal, i = "", 0
-        while i < len(body) and (body[i] not in _REGEX_META or body[i] == "\\" and i + 1 < len(body)
-                                 and not body[i + 1].isalnum()):
+        while i < len(body) and (
+            body[i] not in _REGEX_META or body[i] == "\\" and i + 1 < len(body) and not body[i + 1].isalnum()
+        ):
             literal += body[i + 1] if body[i] == "\\" else body[i]
             i += 2 if body[i] == "\\" else 1
         rest = body[i:]
@@ -708,14 +794,16 @@ def _split_alternation(pattern: str, construct: str) -> list[str]:
     while i < len(pattern):
         c = pattern[i]
         if c == "\\" and i + 1 < len(pattern):
-            cur += pattern[i:i + 2]
+            cur += pattern[i : i + 2]
             i += 2
             continue
         if c == "|":
             branches.append(cur)
             cur = ""
         elif c in "()[]{}":
-            raise CompileError(f"{construct} (Datadog tag filters have only * wildcards, no regex groups or classes)")
+            raise CompileError(
+                f"{construct} (Datadog tag filters have only * wildcards, no regex groups or classes)"
+            )
         else:
             cur += c
         i += 1
@@ -734,8 +822,10 @@ def _unescape(body: str, construct: str) -> str:
             i += 2
             continue
         if c in _REGEX_META:
-            raise CompileError(f"{construct} (Datadog tag filters have only * wildcards: '{c}' in a regex has no "
-                               "exact equivalent; write '.*' at the start or end for a wildcard)")
+            raise CompileError(
+                f"{construct} (Datadog tag filters have only * wildcards: '{c}' in a regex has no "
+                "exact equivalent; write '.*' at the start or end for a wildcard)"
+            )
         out += c
         i += 1
     return out

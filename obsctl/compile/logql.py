@@ -32,12 +32,18 @@ class LogQL:
         field = ev.field or (logs.message_field if logs else "msg")
         fmt = logs.format if logs else "text"
         if ev.match == "regex":
-            return f"{q} |~ {quote(ev.message)}" if fmt == "text" else f"{q} | {fmt} | {field}=~{quote(ev.message)}"
+            return (
+                f"{q} |~ {quote(ev.message)}"
+                if fmt == "text"
+                else f"{q} | {fmt} | {field}=~{quote(ev.message)}"
+            )
         # A cheap line filter first; skipped when JSON escaping could make the raw line differ from the message.
         if fmt == "text" or not re.search(r'["\\\x00-\x1f]|[^\x00-\x7f]', ev.message):
             q += f" |= {quote(ev.message)}"
         if ev.match == "contains":
-            return q if fmt == "text" else f"{q} | {fmt} | {field}=~{quote('.*' + re.escape(ev.message) + '.*')}"
+            return (
+                q if fmt == "text" else f"{q} | {fmt} | {field}=~{quote('.*' + re.escape(ev.message) + '.*')}"
+            )
         if fmt == "text":
             return f"{{{stream}}} |~ {quote('^' + re.escape(ev.message) + '$')}"
         return f"{q} | {fmt} | {field}={quote(ev.message)}"

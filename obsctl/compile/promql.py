@@ -30,8 +30,24 @@ class CompileError(ValueError):
 
 
 # PromQL binary operator precedence, loosest first.
-_PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
-               "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6}
+_PRECEDENCE = {
+    "or": 1,
+    "and": 2,
+    "unless": 2,
+    "==": 3,
+    "!=": 3,
+    "<": 3,
+    "<=": 3,
+    ">": 3,
+    ">=": 3,
+    "+": 4,
+    "-": 4,
+    "*": 5,
+    "/": 5,
+    "%": 5,
+    "atan2": 5,
+    "^": 6,
+}
 
 
 def number(value: float) -> str:
@@ -72,7 +88,9 @@ def _shift(node: ast.Node, offset: str) -> ast.Node:
     """A copy of `node` evaluated `offset` earlier: every selector in it gets the offset."""
     if isinstance(node, ast.Ref):
         if node.offset:
-            raise CompileError(f"an offset of an offset ('{node.name} offset {node.offset}' inside another offset)")
+            raise CompileError(
+                f"an offset of an offset ('{node.name} offset {node.offset}' inside another offset)"
+            )
         return dataclasses.replace(node, offset=offset)
     if isinstance(node, ast.Call):
         return dataclasses.replace(node, args=[_shift(a, offset) for a in node.args])
@@ -88,8 +106,13 @@ def _shift(node: ast.Node, offset: str) -> ast.Node:
 class PromQL:
     """Compiles expressions of one spec. `records` maps derived names to recording-rule names to query instead."""
 
-    def __init__(self, spec: Spec, refs: dict[str, RefInfo], exprs: dict[tuple, ast.Node],
-                 records: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        refs: dict[str, RefInfo],
+        exprs: dict[tuple, ast.Node],
+        records: dict[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self.refs = refs
         self.exprs = exprs
@@ -170,8 +193,11 @@ class PromQL:
             return f"({text})"
         if isinstance(node, ast.Neg) and min_prec > 6:  # `-x ^ 2` is `-(x ^ 2)` in PromQL
             return f"({text})"
-        if isinstance(node, ast.Ref) and self.refs.get(node.name, RefInfo("", "")).kind == "derived" \
-                and node.name not in self.records:
+        if (
+            isinstance(node, ast.Ref)
+            and self.refs.get(node.name, RefInfo("", "")).kind == "derived"
+            and node.name not in self.records
+        ):
             return f"({text})"
         return text
 
@@ -196,7 +222,9 @@ class PromQL:
     def _subquery(self, node: ast.Subquery, window: str) -> str:
         inner = node.expr
         text = self._expr(inner, window)
-        if isinstance(inner, ast.BinOp | ast.Neg) or (isinstance(inner, ast.Ref) and (inner.offset or inner.at)):
+        if isinstance(inner, ast.BinOp | ast.Neg) or (
+            isinstance(inner, ast.Ref) and (inner.offset or inner.at)
+        ):
             text = f"({text})"
         step = node.step or ""
         out = f"{text}[{node.range}:{step}]"
@@ -213,13 +241,17 @@ class PromQL:
         if isinstance(arg, ast.Subquery):
             return self._subquery(arg, window)
         if not isinstance(arg, ast.Ref):
-            raise CompileError(f"{node.func}() of an expression: write a subquery, e.g. {node.func}((...)[1h:5m])")
+            raise CompileError(
+                f"{node.func}() of an expression: write a subquery, e.g. {node.func}((...)[1h:5m])"
+            )
         info = self.refs.get(arg.name)
         if info is None:
             raise CompileError(f"unknown name '{arg.name}'")
         if info.kind == "derived":
             if arg.name not in self.records:
-                raise CompileError(f"{node.func}() of the derived metric '{arg.name}' without a recording rule")
+                raise CompileError(
+                    f"{node.func}() of the derived metric '{arg.name}' without a recording rule"
+                )
             sel = self.records[arg.name] + self.record_selector()
         elif info.kind == "probe":
             sel = self.probe_selector(arg.name)
@@ -251,7 +283,9 @@ class PromQL:
             return self._quantile(node, window)
         if f in AGGREGATIONS:
             inner = ", ".join(self._expr(a, window) for a in args)
-            return f"{f}{self._by(node.by, node.without)} ({inner})" if node.by is not None else f"{f}({inner})"
+            return (
+                f"{f}{self._by(node.by, node.without)} ({inner})" if node.by is not None else f"{f}({inner})"
+            )
         if f in FUNCTIONS:
             return f"{f}({', '.join(self._expr(a, window) for a in args)})"
         raise CompileError(f"{f}() has no PromQL form")
@@ -262,7 +296,11 @@ class PromQL:
         info = self.refs.get(target.name) if isinstance(target, ast.Ref) else None
         if info is None or info.kind not in ("histogram", "summary"):
             inner = f"({qtext}, {self._expr(target, window)})"
-            return f"quantile{self._by(node.by, node.without)} {inner}" if node.by is not None else f"quantile{inner}"
+            return (
+                f"quantile{self._by(node.by, node.without)} {inner}"
+                if node.by is not None
+                else f"quantile{inner}"
+            )
         by = [b for b in (node.by or []) if b != "le"]
         by += [b for b in self.spec.defaults.by if b not in by]
         w = target.window or window
@@ -271,8 +309,10 @@ class PromQL:
             sel = self._selector(ref) + _offset(target)
             return f"max by ({', '.join(by)}) ({sel})" if by else f"max({sel})"
         bucket = ast.Ref(f"{target.name}_bucket", target.matchers)
-        return f"histogram_quantile({qtext}, sum by ({', '.join(['le'] + by)}) " \
-               f"(rate({self._selector(bucket)}[{w}]{_offset(target)})))"
+        return (
+            f"histogram_quantile({qtext}, sum by ({', '.join(['le'] + by)}) "
+            f"(rate({self._selector(bucket)}[{w}]{_offset(target)})))"
+        )
 
     def _shifted_derived(self, ref: ast.Ref) -> str:
         """`derived offset 1d`: its recording rule shifted, or (inline) its expression with every selector shifted."""
@@ -280,7 +320,11 @@ class PromQL:
             return f"{self.records[ref.name]}{self.record_selector()} offset {ref.offset}"
         d = self.spec.derived[ref.name]
         if d.overrides.promql:
-            raise CompileError(f"'{ref.name} offset {ref.offset}': the derived metric is a raw PromQL override, "
-                               "which obsctl cannot shift")
-        return self.compile(_shift(self.exprs[("derived", ref.name, "expr")], ref.offset),
-                            d.window or self.spec.defaults.window)
+            raise CompileError(
+                f"'{ref.name} offset {ref.offset}': the derived metric is a raw PromQL override, "
+                "which obsctl cannot shift"
+            )
+        return self.compile(
+            _shift(self.exprs[("derived", ref.name, "expr")], ref.offset),
+            d.window or self.spec.defaults.window,
+        )

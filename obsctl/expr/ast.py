@@ -71,7 +71,9 @@ class Matching:
     on: bool  # True: on(labels); False: ignoring(labels)
     labels: list[str] = field(default_factory=list)
     group: str | None = None  # "left" | "right" | None (one-to-one)
-    include: list[str] = field(default_factory=list)  # the labels listed in group_left(...) / group_right(...)
+    include: list[str] = field(
+        default_factory=list
+    )  # the labels listed in group_left(...) / group_right(...)
 
 
 @dataclass

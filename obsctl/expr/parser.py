@@ -28,8 +28,10 @@ def _parser():
 
 _ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
 _HEX = frozenset("0123456789abcdefABCDEF")
-_ESCAPE_HINT = ("strings take PromQL's (Go's) escapes: \\n \\t \\\\ \\\" \\xHH \\uHHHH \\UHHHHHHHH \\ooo; "
-                "write \\\\ for a backslash")
+_ESCAPE_HINT = (
+    "strings take PromQL's (Go's) escapes: \\n \\t \\\\ \\\" \\xHH \\uHHHH \\UHHHHHHHH \\ooo; "
+    "write \\\\ for a backslash"
+)
 
 
 def unquote(literal: str) -> str:
@@ -61,7 +63,7 @@ def unquote(literal: str) -> str:
             i += 2
         elif e in ("x", "u", "U"):
             n = {"x": 2, "u": 4, "U": 8}[e]
-            digits = body[i + 2:i + 2 + n]
+            digits = body[i + 2 : i + 2 + n]
             if len(digits) < n or not _HEX.issuperset(digits):
                 raise ValueError(f"'\\{e}' needs {n} hex digits in a string")
             value = int(digits, 16)
@@ -73,7 +75,7 @@ def unquote(literal: str) -> str:
                 out += chr(value).encode()
             i += 2 + n
         elif e and e in "01234567":
-            digits = body[i + 1:i + 4]
+            digits = body[i + 1 : i + 4]
             if len(digits) < 3 or not set(digits) <= set("01234567") or int(digits, 8) > 255:
                 raise ValueError(f"'\\{digits}' is not an octal escape (three digits, at most \\377)")
             out.append(int(digits, 8))
@@ -85,7 +87,9 @@ def unquote(literal: str) -> str:
     try:
         return out.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError("the string's \\x or octal escapes are not valid UTF-8 (write \\u00e9 for é)") from None
+        raise ValueError(
+            "the string's \\x or octal escapes are not valid UTF-8 (write \\u00e9 for é)"
+        ) from None
 
 
 def _unquote(tok) -> str:
@@ -97,8 +101,22 @@ def _unquote(tok) -> str:
 
 
 # PromQL's aggregation operators are keywords, so `SUM(x) BY (a)` is PromQL too; function names are not.
-_AGGREGATION_KEYWORDS = frozenset({"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk",
-                                   "bottomk", "quantile", "count_values"})
+_AGGREGATION_KEYWORDS = frozenset(
+    {
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+    }
+)
 
 
 def _func(tok) -> str:
@@ -120,8 +138,12 @@ def _transformer():
             tok = items[0]
             value = float(tok)
             if not math.isfinite(value):  # 1e999: no backend can write it, and JSON has no Infinity
-                raise ExprSyntaxError(f"the number {tok} is out of range", tok.line, tok.column,
-                                      "numbers must be finite (at most about 1.8e308)")
+                raise ExprSyntaxError(
+                    f"the number {tok} is out of range",
+                    tok.line,
+                    tok.column,
+                    "numbers must be finite (at most about 1.8e308)",
+                )
             return ast.Number(value, pos=ast.Pos(tok.line, tok.column))
 
         def var(self, items):
@@ -146,8 +168,9 @@ def _transformer():
 
         def cmpop(self, items):
             left, op, return_bool, matching, right = items
-            return ast.BinOp(str(op), left, right, matching, return_bool is not None,
-                             pos=ast.Pos(op.line, op.column))
+            return ast.BinOp(
+                str(op), left, right, matching, return_bool is not None, pos=ast.Pos(op.line, op.column)
+            )
 
         def labels(self, items):
             return [str(n) for n in items if n is not None]
@@ -168,16 +191,24 @@ def _transformer():
             seen: dict[str, str] = {}
             for kind, value, tok in items:
                 if kind in seen:  # PromQL takes one of each
-                    raise ExprSyntaxError(f"a second '{'@' if kind == 'at' else kind}' on one selector",
-                                          tok.line, tok.column, "give one offset and at most one '@'")
+                    raise ExprSyntaxError(
+                        f"a second '{'@' if kind == 'at' else kind}' on one selector",
+                        tok.line,
+                        tok.column,
+                        "give one offset and at most one '@'",
+                    )
                 seen[kind] = value
             return seen.get("offset"), seen.get("at")
 
         def at(self, items):
             kw, tok = items[0], items[1]
             if tok.type == "NAME" and str(tok) not in ("start", "end"):
-                raise ExprSyntaxError(f"'@ {tok}()': '@' takes a Unix time, start() or end()", tok.line,
-                                      tok.column, "e.g. x @ 1700000000 or x @ end()")
+                raise ExprSyntaxError(
+                    f"'@ {tok}()': '@' takes a Unix time, start() or end()",
+                    tok.line,
+                    tok.column,
+                    "e.g. x @ 1700000000 or x @ end()",
+                )
             return ("at", f"{tok}()" if tok.type == "NAME" else str(tok), kw)
 
         def subquery(self, items):
@@ -244,14 +275,23 @@ def _parse_cached(text: str) -> ast.Node:
         tree = _parser().parse(text)
     except UnexpectedEOF as e:
         expected = _expected(e.expected)
-        raise ExprSyntaxError(f"the expression ends too early{expected}", len(lines), len(lines[-1]) + 1,
-                              "check for an unclosed '(' or a missing operand") from None
+        raise ExprSyntaxError(
+            f"the expression ends too early{expected}",
+            len(lines),
+            len(lines[-1]) + 1,
+            "check for an unclosed '(' or a missing operand",
+        ) from None
     except UnexpectedToken as e:
         if e.token.type == "$END":
-            raise ExprSyntaxError(f"the expression ends too early{_expected(e.expected)}", len(lines),
-                                  len(lines[-1]) + 1, "check for an unclosed '(' or a missing operand") from None
-        raise ExprSyntaxError(f"unexpected '{e.token}'{_expected(e.expected)}", e.line, e.column,
-                              _hint_for(str(e.token))) from None
+            raise ExprSyntaxError(
+                f"the expression ends too early{_expected(e.expected)}",
+                len(lines),
+                len(lines[-1]) + 1,
+                "check for an unclosed '(' or a missing operand",
+            ) from None
+        raise ExprSyntaxError(
+            f"unexpected '{e.token}'{_expected(e.expected)}", e.line, e.column, _hint_for(str(e.token))
+        ) from None
     except UnexpectedCharacters as e:
         ch = e.char
         shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
@@ -272,16 +312,28 @@ def _check_depth(tree: ast.Node) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise ExprSyntaxError(f"the expression nests deeper than {MAX_DEPTH} levels", node.pos.line,
-                                  node.pos.column, "split it into derived metrics, or sum the terms with one "
-                                  "aggregation instead of a chain of '+'")
+            raise ExprSyntaxError(
+                f"the expression nests deeper than {MAX_DEPTH} levels",
+                node.pos.line,
+                node.pos.column,
+                "split it into derived metrics, or sum the terms with one "
+                "aggregation instead of a chain of '+'",
+            )
         stack += [(c, depth + 1) for c in ast.children(node)]
 
 
-
 _READABLE = {
-    "RPAR": "')'", "LPAR": "'('", "COMMA": "','", "NAME": "a name", "NUMBER": "a number", "STRING": "a string",
-    "DURATION": "a duration", "CMP": "a comparison", "RSQB": "']'", "RBRACE": "'}'", "MATCHOP": "'=' or '=~'",
+    "RPAR": "')'",
+    "LPAR": "'('",
+    "COMMA": "','",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "DURATION": "a duration",
+    "CMP": "a comparison",
+    "RSQB": "']'",
+    "RBRACE": "'}'",
+    "MATCHOP": "'=' or '=~'",
 }
 
 

@@ -8,8 +8,24 @@ import json
 
 from . import ast
 
-_PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
-               "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6}
+_PRECEDENCE = {
+    "or": 1,
+    "and": 2,
+    "unless": 2,
+    "==": 3,
+    "!=": 3,
+    "<": 3,
+    "<=": 3,
+    ">": 3,
+    ">=": 3,
+    "+": 4,
+    "-": 4,
+    "*": 5,
+    "/": 5,
+    "%": 5,
+    "atan2": 5,
+    "^": 6,
+}
 
 
 def _number(value: float) -> str:
@@ -29,7 +45,11 @@ def _modifiers(node: ast.BinOp) -> str:
 def _selector(node: ast.Ref) -> str:
     text = node.name
     if node.matchers:
-        text += "{" + ", ".join(f"{m.label}{m.op}{json.dumps(m.value, ensure_ascii=False)}" for m in node.matchers) + "}"
+        text += (
+            "{"
+            + ", ".join(f"{m.label}{m.op}{json.dumps(m.value, ensure_ascii=False)}" for m in node.matchers)
+            + "}"
+        )
     if node.window:
         text += f"[{node.window}]"
     if node.offset:
@@ -63,7 +83,11 @@ def to_text(node: ast.Node) -> str:
     if isinstance(node, ast.Subquery):
         inner = to_text(node.expr)
         if isinstance(node.expr, ast.BinOp | ast.Neg | ast.Ref):
-            inner = f"({inner})" if not isinstance(node.expr, ast.Ref) or node.expr.offset or node.expr.at else inner
+            inner = (
+                f"({inner})"
+                if not isinstance(node.expr, ast.Ref) or node.expr.offset or node.expr.at
+                else inner
+            )
         text = f"{inner}[{node.range}:{node.step or ''}]"
         if node.offset:
             text += f" offset {node.offset}"

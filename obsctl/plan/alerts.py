@@ -13,8 +13,12 @@ if TYPE_CHECKING:
 
 def uses_events(analysis: Analysis, node: ast.Node) -> bool:
     """Whether an expression reads a log event (so Loki, not Prometheus, evaluates it)."""
-    return any(isinstance(n, ast.Ref) and analysis.refs.get(n.name) is not None
-               and analysis.refs[n.name].kind == "event" for n in ast.walk(node))
+    return any(
+        isinstance(n, ast.Ref)
+        and analysis.refs.get(n.name) is not None
+        and analysis.refs[n.name].kind == "event"
+        for n in ast.walk(node)
+    )
 
 
 def ruler(spec: Spec, analysis: Analysis, name: str) -> str:

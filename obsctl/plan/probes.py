@@ -19,8 +19,12 @@ def blackbox_jobs(spec: Spec) -> list[dict]:
     modules = [k[0] for k in by_key]
     jobs = []
     for (module, interval, timeout), urls in by_key.items():
-        job = f"blackbox-{module}" if modules.count(module) == 1 else f"blackbox-{module}-{interval}-{timeout}"
-        jobs.append({"name": job, "module": module, "interval": interval, "timeout": timeout, "targets": urls})
+        job = (
+            f"blackbox-{module}" if modules.count(module) == 1 else f"blackbox-{module}-{interval}-{timeout}"
+        )
+        jobs.append(
+            {"name": job, "module": module, "interval": interval, "timeout": timeout, "targets": urls}
+        )
     return jobs
 
 

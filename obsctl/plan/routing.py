@@ -50,7 +50,9 @@ def service_label(spec: Spec) -> str:
     return spec.labels.get("service", spec.service)
 
 
-def _labels(spec: Spec, alertname: str, severity: str, own: Mapping[str, str] | None = None) -> dict[str, str]:
+def _labels(
+    spec: Spec, alertname: str, severity: str, own: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The labels of an alert obsctl generates, in the Prometheus backend's order: rule labels, severity, service,
     team, the spec's labels, the alert's own; alertname last (Prometheus sets it from the rule name)."""
     labels = dict(spec.targets.prometheus.rule_labels)
@@ -68,8 +70,11 @@ def _slo_alerts(spec: Spec, name: str) -> list[tuple[str, str, dict[str, str]]]:
     (the spec's, else critical / warning)."""
     slo = spec.slos[name]
     alertname = alert_name(spec, name)
-    return [(alertname, slo_severity(slo, tier), slo_alert_labels(spec, name, tier))
-            for tier in effective_tiers(slo) if tier.enabled]
+    return [
+        (alertname, slo_severity(slo, tier), slo_alert_labels(spec, name, tier))
+        for tier in effective_tiers(slo)
+        if tier.enabled
+    ]
 
 
 def expected_receivers(spec: Spec, labels: Mapping[str, str]) -> list[str]:
@@ -110,7 +115,10 @@ def route_cases(spec: Spec) -> list[RouteCase]:
     for name, slo in spec.slos.items():
         if slo.alerting.enabled:
             for alertname, sev, labels in _slo_alerts(spec, name):
-                add({**labels, "alertname": alertname}, f"SLO {name} tier {labels['slo_tier']} (severity {sev})")
+                add(
+                    {**labels, "alertname": alertname},
+                    f"SLO {name} tier {labels['slo_tier']} (severity {sev})",
+                )
     for sev in r.severities:
         add(_labels(spec, "ObsctlRouteTest", sev), f"any alert with severity {sev}")
     if r.default_receiver:
@@ -127,7 +135,9 @@ def route_cases(spec: Spec) -> list[RouteCase]:
         base = {k: vals[0] for k, vals in _examples(route.match).items()}
         for variant in variants:
             wanted = {**base, **variant}
-            labels = _labels(spec, wanted.get("alertname", "ObsctlRouteTest"), wanted.get("severity", first_sev), wanted)
+            labels = _labels(
+                spec, wanted.get("alertname", "ObsctlRouteTest"), wanted.get("severity", first_sev), wanted
+            )
             shown = ", ".join(f"{k}={v}" for k, v in wanted.items())
             add(labels, f"routing.routes[{i}] ({shown})")
     return cases
@@ -135,8 +145,10 @@ def route_cases(spec: Spec) -> list[RouteCase]:
 
 def _examples(match: Mapping[str, MatchValue]) -> dict[str, list[str]]:
     """Label values that satisfy each key of a `match:`: the listed values, or a regex's example."""
-    return {k: [v.example] if isinstance(v, RegexMatch) else [v] if isinstance(v, str) else list(v)
-            for k, v in match.items()}
+    return {
+        k: [v.example] if isinstance(v, RegexMatch) else [v] if isinstance(v, str) else list(v)
+        for k, v in match.items()
+    }
 
 
 def untested_route(route: object) -> str:
@@ -144,5 +156,7 @@ def untested_route(route: object) -> str:
     keys = [k for k, v in route.match.items() if isinstance(v, RegexMatch) and v.example is None]
     if not keys:
         return ""
-    return (f"{', '.join(keys)} matches a regex without an example: value, so no label set is generated for it "
-            "(alerts whose labels match it are still tested)")
+    return (
+        f"{', '.join(keys)} matches a regex without an example: value, so no label set is generated for it "
+        "(alerts whose labels match it are still tested)"
+    )

@@ -26,8 +26,15 @@ class Rule:
     guard: str | None = None
 
     def as_template(self) -> dict:
-        return {"record": self.record, "alert": self.alert, "expr": self.expr, "for": self.for_,
-                "keep_firing_for": self.keep_firing_for, "labels": self.labels, "annotations": self.annotations}
+        return {
+            "record": self.record,
+            "alert": self.alert,
+            "expr": self.expr,
+            "for": self.for_,
+            "keep_firing_for": self.keep_firing_for,
+            "labels": self.labels,
+            "annotations": self.annotations,
+        }
 
 
 @dataclass
@@ -52,6 +59,13 @@ def guarded(when: str, guard: str | None, join: tuple[str, ...] | set[str] | Non
 def alert_rule(alert: AlertPlan, when: str, guard: str | None) -> Rule:
     """An alerting rule for a spec alert: its condition and volume guard in the rule file's language (PromQL, or
     LogQL for Loki), joined on the labels the plan decided (`AlertPlan.guard_on`)."""
-    return Rule(expr=guarded(when, guard, alert.guard_on), alert=alert.name, for_=alert.for_,
-                keep_firing_for=alert.keep_firing_for, labels=alert.labels, annotations=alert.annotations,
-                when=when, guard=guard)
+    return Rule(
+        expr=guarded(when, guard, alert.guard_on),
+        alert=alert.name,
+        for_=alert.for_,
+        keep_firing_for=alert.keep_firing_for,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        when=when,
+        guard=guard,
+    )

@@ -46,7 +46,7 @@ def _python(x: float) -> str:
     text = repr(float(x))
     dot = text.find(".")
     if x > 0 and dot > 6:
-        mantissa = f"{text[0]}.{text[1:dot]}{text[dot + 1:]}".rstrip("0.")
+        mantissa = f"{text[0]}.{text[1:dot]}{text[dot + 1 :]}".rstrip("0.")
         return f"{mantissa}e+0{dot - 1}"
     return text
 
@@ -95,13 +95,17 @@ def sli(plan: Plan, name: str) -> Sli:
     """The SLI of an SLO in counters; BackendError when it counts log events."""
     spec = plan.spec
     s = spec.slos[name].sli
+
     def source(metric: str) -> tuple[tuple[str, str, str], ...]:
         return tuple(sorted((k, "=", v) for k, v in spec.selector_of(metric).items()))
 
     if s.latency:
         own = source(s.latency.metric) + tuple(sorted((k, "=", v) for k, v in s.latency.selector.items()))
-        return Sli(Selector(f"{s.latency.metric}_bucket", own + (le_matcher(s.latency.threshold),)),
-                   Selector(f"{s.latency.metric}_count", own), counts_good=True)
+        return Sli(
+            Selector(f"{s.latency.metric}_bucket", own + (le_matcher(s.latency.threshold),)),
+            Selector(f"{s.latency.metric}_count", own),
+            counts_good=True,
+        )
     parts = {}
     for part in ("good", "bad", "total"):
         path = ("slos", name, "sli", part)
@@ -110,14 +114,24 @@ def sli(plan: Plan, name: str) -> Sli:
             continue
         info = plan.ref(node.name) if isinstance(node, ast.Ref) else None
         if info is not None and info.kind == "event":
-            raise BackendError([plan.error(
-                "OBS410", f"SLO '{name}': sli.{part} counts the log event '{node.name}'; Prometheus SLO rules count "
-                "metrics", path, "count the event with a Loki recording rule, declare the recorded series under "
-                "metrics: as a counter, and name it here")])
+            raise BackendError(
+                [
+                    plan.error(
+                        "OBS410",
+                        f"SLO '{name}': sli.{part} counts the log event '{node.name}'; Prometheus SLO rules count "
+                        "metrics",
+                        path,
+                        "count the event with a Loki recording rule, declare the recorded series under "
+                        "metrics: as a counter, and name it here",
+                    )
+                ]
+            )
         if not isinstance(node, ast.Ref):
             raise BackendError([plan.error("OBS403", f"SLO '{name}': sli.{part} must name a counter", path)])
         target = info.target if info is not None else node.name
-        parts[part] = Selector(node.name, source(target) + tuple((m.label, m.op, m.value) for m in node.matchers))
+        parts[part] = Selector(
+            node.name, source(target) + tuple((m.label, m.op, m.value) for m in node.matchers)
+        )
     counts_good = "good" in parts
     return Sli(parts["good" if counts_good else "bad"], parts["total"], counts_good)
 

@@ -87,7 +87,6 @@ def _camel(text: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", text) if p)
 
 
-
 # --- alerts --------------------------------------------------------------------------------------------------
 
 
@@ -115,7 +114,9 @@ def percent(ratio: float) -> str:
     return f"{float(f'{ratio * 100:.6g}'):g}%"
 
 
-def alert_annotations(spec: Spec, name: str, tier: Tier, value: str = "{{ $value | humanizePercentage }}") -> dict:
+def alert_annotations(
+    spec: Spec, name: str, tier: Tier, value: str = "{{ $value | humanizePercentage }}"
+) -> dict:
     """summary, description and runbook_url of one tier's alerts (`value`: what Prometheus prints for $value)."""
     slo = spec.slos[name]
     budget = error_budget(slo)
@@ -123,11 +124,9 @@ def alert_annotations(spec: Spec, name: str, tier: Tier, value: str = "{{ $value
     out = {
         "summary": f"{spec.service} SLO {name}: error budget burning {tier.factor:g}x too fast ({tier.action})",
         "description": f"Error ratio {value} over the last {window_name(tier.long)}, and above "
-                       f"{percent(burn_threshold(slo, tier))} over the last {window_name(tier.short)}: "
-                       f"{tier.factor:g}x the error budget of {percent(budget)} ({slo.objective:g}% over "
-                       f"{slo.period}). At this rate the whole budget lasts {lasts}.",
+        f"{percent(burn_threshold(slo, tier))} over the last {window_name(tier.short)}: "
+        f"{tier.factor:g}x the error budget of {percent(budget)} ({slo.objective:g}% over "
+        f"{slo.period}). At this rate the whole budget lasts {lasts}.",
         "runbook_url": slo.runbook or spec.runbook or "",
     }
     return dict(sorted((k, v) for k, v in out.items() if v))
-
-

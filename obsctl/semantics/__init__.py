@@ -21,12 +21,30 @@ if TYPE_CHECKING:
     from ..model import Spec
     from ..yamlsource import SourceMap
 
-__all__ = ["AGGREGATIONS", "COUNTER_FUNCS", "FUNCTIONS", "GAUGE_FUNCS", "RANGE_ARG", "RANGE_FUNCS", "Analysis", "RefInfo",
-           "analyse", "template_error"]
+__all__ = [
+    "AGGREGATIONS",
+    "COUNTER_FUNCS",
+    "FUNCTIONS",
+    "GAUGE_FUNCS",
+    "RANGE_ARG",
+    "RANGE_FUNCS",
+    "Analysis",
+    "RefInfo",
+    "analyse",
+    "template_error",
+]
 
 # In this order: expressions of derived metrics first, since alerts, SLOs and panels name them.
-SECTIONS = (derived.check_derived, sources.check_sources, alerts.check_alerts, routing.check_routing,
-            slos.check_slos, dashboards.check_dashboards, tests.check_tests, engines.check_engine)
+SECTIONS = (
+    derived.check_derived,
+    sources.check_sources,
+    alerts.check_alerts,
+    routing.check_routing,
+    slos.check_slos,
+    dashboards.check_dashboards,
+    tests.check_tests,
+    engines.check_engine,
+)
 
 
 def analyse(spec: Spec, smap: SourceMap) -> Analysis:

@@ -23,13 +23,14 @@ class Analysis:
 
     exprs: dict[tuple, ast.Node] = field(default_factory=dict)
     refs: dict[str, RefInfo] = field(default_factory=dict)
-    labels: dict[tuple, ExprLabels] = field(default_factory=dict)  # per spec path: every node's inferred labels
+    labels: dict[tuple, ExprLabels] = field(
+        default_factory=dict
+    )  # per spec path: every node's inferred labels
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.level == "error"]
-
 
 
 class Checker:
@@ -40,17 +41,27 @@ class Checker:
         self.smap = smap
         self.out = Analysis()
 
-    def report(self, code: str, level: str, message: str, path: tuple, hint: str = "",
-               pos: ast.Pos | None = None, key: bool = False) -> None:
+    def report(
+        self,
+        code: str,
+        level: str,
+        message: str,
+        path: tuple,
+        hint: str = "",
+        pos: ast.Pos | None = None,
+        key: bool = False,
+    ) -> None:
         loc = self.smap.locate(path, prefer_key=key)
         if loc and pos is not None:
             loc = self._inside(loc, path, pos)
-        self.out.diagnostics.append(Diagnostic(code, level, message, loc, ".".join(str(p) for p in path), hint))
+        self.out.diagnostics.append(
+            Diagnostic(code, level, message, loc, ".".join(str(p) for p in path), hint)
+        )
 
     def _inside(self, loc: Location, path: tuple, pos: ast.Pos) -> Location:
         # Point into the expression: exact for one-line plain and quoted scalars, the line for block scalars.
         line = self.smap.line_text(loc)
-        text = line[loc.column - 1:]
+        text = line[loc.column - 1 :]
         if pos.line == 1 and text[:1] in ("'", '"'):
             return Location(loc.file, loc.line, loc.column + pos.column)
         if pos.line == 1 and text[:1] not in ("|", ">"):
@@ -63,13 +74,23 @@ class Checker:
         s = self.spec
         refs = self.out.refs
         owners: dict[str, str] = {}
-        for section, names in (("metrics", s.metrics), ("derived", s.derived), ("events", s.events),
-                               ("sources.probes", s.sources.probes)):
+        for section, names in (
+            ("metrics", s.metrics),
+            ("derived", s.derived),
+            ("events", s.events),
+            ("sources.probes", s.sources.probes),
+        ):
             for name in names:
                 if name in owners:
                     path = tuple(section.split(".")) + (name,)
-                    self.report("OBS230", "error", f"'{name}' is defined in both {owners[name]} and {section}",
-                                path, "names are shared by metrics, derived metrics, events and probes", key=True)
+                    self.report(
+                        "OBS230",
+                        "error",
+                        f"'{name}' is defined in both {owners[name]} and {section}",
+                        path,
+                        "names are shared by metrics, derived metrics, events and probes",
+                        key=True,
+                    )
                 owners[name] = section
         for name, m in s.metrics.items():
             refs[name] = RefInfo(m.kind, name)
@@ -89,11 +110,15 @@ class Checker:
         try:
             node = parse(text)
         except ExprSyntaxError as e:
-            self.report("OBS200", "error", f"cannot parse expression: {e}", path,
-                        e.hint or "expressions read like PromQL: rate(x), delta(x) / max(delta(y), 1), x >= 0.05",
-                        ast.Pos(e.line, e.column))
+            self.report(
+                "OBS200",
+                "error",
+                f"cannot parse expression: {e}",
+                path,
+                e.hint or "expressions read like PromQL: rate(x), delta(x) / max(delta(y), 1), x >= 0.05",
+                ast.Pos(e.line, e.column),
+            )
             return None
         self.out.exprs[path] = node
         check_node(self, node, path, allow_events)
         return node
-

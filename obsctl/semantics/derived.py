@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from .core import Checker
 
 
-
 def check_derived(c: Checker) -> None:
     for name, d in c.spec.derived.items():
         c.expr(d.expr, ("derived", name, "expr"), allow_events=False)

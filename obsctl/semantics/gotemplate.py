@@ -12,11 +12,51 @@ from ..expr.parser import unquote
 # Go text/template actions as Prometheus parses them in labels and annotations (promtool's Go 1.19 text/template:
 # its lexer and the checks its parser makes before anything runs).
 _TEMPLATE_FUNCS = {
-    "humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp", "toTime", "title",
-    "toUpper", "toLower", "stripPort", "match", "reReplaceAll", "graphLink", "tableLink", "parseDuration",
-    "stripDomain", "query", "first", "label", "value", "strvalue", "sortByLabel", "args", "safeHtml", "pathPrefix",
-    "externalURL", "printf", "len", "index", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "print",
-    "println", "html", "js", "urlquery", "slice", "call",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "toTime",
+    "title",
+    "toUpper",
+    "toLower",
+    "stripPort",
+    "match",
+    "reReplaceAll",
+    "graphLink",
+    "tableLink",
+    "parseDuration",
+    "stripDomain",
+    "query",
+    "first",
+    "label",
+    "value",
+    "strvalue",
+    "sortByLabel",
+    "args",
+    "safeHtml",
+    "pathPrefix",
+    "externalURL",
+    "printf",
+    "len",
+    "index",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+    "not",
+    "print",
+    "println",
+    "html",
+    "js",
+    "urlquery",
+    "slice",
+    "call",
 }
 _KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range", "template", "with"}
 # Prometheus declares these before the template's own text (`{{$labels := .Labels}}...`).
@@ -36,7 +76,7 @@ def template_error(text: str) -> str:
         end = _action_end(text, start + 2)
         if isinstance(end, str):
             return end
-        body = _TRIM.sub("", text[start + 2:end])
+        body = _TRIM.sub("", text[start + 2 : end])
         pos = end + 2
         if body.lstrip(" \t\r\n").startswith("/*"):
             continue
@@ -140,8 +180,8 @@ def _lex_action(body: str) -> list[_Token]:
             j = body.index(c, i + 1) if c == "`" else i + 1
             while c != "`" and body[j] != c:
                 j += 2 if body[j] == "\\" else 1
-            kind = {"\"": "string", "'": "char", "`": "raw"}[c]
-            out.append((kind, body[i:j + 1]))
+            kind = {'"': "string", "'": "char", "`": "raw"}[c]
+            out.append((kind, body[i : j + 1]))
             i = j + 1
         elif c == "|":
             out.append(("pipe", c))
@@ -188,8 +228,15 @@ def _lex_action(body: str) -> list[_Token]:
             if j < n and body[j] not in _TERMINATORS:
                 raise _TemplateSyntax(f"bad character {body[j]!r}")
             word = body[i:j]
-            kind = "keyword" if word in _KEYWORDS else "bool" if word in ("true", "false") else \
-                "nil" if word == "nil" else "ident"
+            kind = (
+                "keyword"
+                if word in _KEYWORDS
+                else "bool"
+                if word in ("true", "false")
+                else "nil"
+                if word == "nil"
+                else "ident"
+            )
             out.append((kind, word))
             i = j
         else:
@@ -204,7 +251,7 @@ def _go_number_error(text: str) -> str:
     """What Go's parser says of a number token (text/template's newNumber), or ''."""
     split = re.search(r"(?<=[0-9a-fA-F._])[+-]", text)
     if split and text.endswith("i"):  # a complex constant, 1+2i: both parts must be floats
-        ok = _go_float(text[:split.start()]) is not None and _go_float(text[split.start():-1]) is not None
+        ok = _go_float(text[: split.start()]) is not None and _go_float(text[split.start() : -1]) is not None
         return "" if ok else f"illegal number syntax: {text!r}"
     if text.endswith("i") and _go_float(text[:-1]) is not None:
         return ""
@@ -227,7 +274,7 @@ def _go_int(text: str) -> int | None:
         value = sign * int(body, 0)
     except ValueError:
         return None
-    return value if -(2 ** 63) <= value < 2 ** 64 else None
+    return value if -(2**63) <= value < 2**64 else None
 
 
 def _go_float(text: str) -> float | None:
@@ -241,8 +288,9 @@ def _go_float(text: str) -> float | None:
             if "p" not in body.lower() or re.search(r"(?<![0-9a-fA-F])_|_(?![0-9a-fA-F])", digits):
                 return None  # Go's hexadecimal floats need their exponent, and '_' only between digits
             value = float.fromhex(body[:2] + body[2:].replace("_", ""))
-        elif re.fullmatch(r"(?=\.?[0-9])[0-9_]*\.?[0-9_]*([eE][+-]?[0-9][0-9_]*)?", body) and \
-                not re.search(r"(?<![0-9])_|_(?![0-9])", body):
+        elif re.fullmatch(r"(?=\.?[0-9])[0-9_]*\.?[0-9_]*([eE][+-]?[0-9][0-9_]*)?", body) and not re.search(
+            r"(?<![0-9])_|_(?![0-9])", body
+        ):
             value = float(body.replace("_", ""))
         else:
             return None
@@ -256,7 +304,9 @@ class _Block:
     kind: str  # if, with, range, define, block
     vars: int  # how many variables were visible when it opened: `end` forgets the rest
     in_else: bool = False
-    outer: list[str] | None = None  # define and block bodies are templates of their own: the variables outside
+    outer: list[str] | None = (
+        None  # define and block bodies are templates of their own: the variables outside
+    )
 
 
 class _TemplateState:
@@ -279,7 +329,7 @@ class _TemplateState:
         first = next((t for t in toks if t[0] != "space"), None)
         if first is None:
             raise _TemplateSyntax("missing value for command")
-        rest = toks[toks.index(first) + 1:]
+        rest = toks[toks.index(first) + 1 :]
         word = first[1] if first[0] == "keyword" else ""
         if word in ("break", "continue"):
             extra = next((t for t in rest if t[0] != "space"), None)
@@ -296,7 +346,7 @@ class _TemplateState:
             if block.outer is not None:
                 self.vars[:] = block.outer
             else:
-                del self.vars[block.vars:]
+                del self.vars[block.vars :]
         elif word == "else":
             top = self.blocks[-1] if self.blocks else None
             if top is None or top.kind in ("define", "block"):
@@ -309,7 +359,7 @@ class _TemplateState:
                 if nxt != ("keyword", "if") or top.kind != "if":
                     raise _TemplateSyntax(f"unexpected {nxt[1]!r} in else")
                 top.in_else = False  # `else if` is an else holding an if that shares the `end`
-                self.pipeline(rest[rest.index(nxt) + 1:], "if")
+                self.pipeline(rest[rest.index(nxt) + 1 :], "if")
         elif word in ("if", "with", "range"):
             self.blocks.append(_Block(word, len(self.vars)))
             self.pipeline(rest, word)
@@ -317,7 +367,7 @@ class _TemplateState:
             name = next((t for t in rest if t[0] != "space"), None)
             if name is None or name[0] not in ("string", "raw"):
                 raise _TemplateSyntax(f"unexpected {name[1] if name else 'end'!r} in {word} clause")
-            after = rest[rest.index(name) + 1:]
+            after = rest[rest.index(name) + 1 :]
             if word == "define":
                 if self.blocks:
                     raise _TemplateSyntax("unexpected <define> in command")
@@ -363,7 +413,19 @@ class _TemplateState:
             if i >= len(toks):
                 break
             kind = toks[i][0]
-            if kind not in ("bool", "char", "dot", "field", "ident", "number", "nil", "raw", "string", "var", "lparen"):
+            if kind not in (
+                "bool",
+                "char",
+                "dot",
+                "field",
+                "ident",
+                "number",
+                "nil",
+                "raw",
+                "string",
+                "var",
+                "lparen",
+            ):
                 raise _TemplateSyntax(f"unexpected {toks[i][1]!r} in {context}")
             first, i = self.command(toks, i)
             if commands and first in ("bool", "char", "dot", "nil", "number", "raw", "string"):
@@ -414,8 +476,11 @@ class _TemplateState:
                     raise _TemplateSyntax(f"invalid syntax: {text}") from None
         if kind == "lparen":
             return kind
-        return kind if kind in ("bool", "char", "dot", "field", "ident", "number", "nil", "raw", "string",
-                                "var") else ""
+        return (
+            kind
+            if kind in ("bool", "char", "dot", "field", "ident", "number", "nil", "raw", "string", "var")
+            else ""
+        )
 
     def after_operand(self, toks: list[_Token], i: int, kind: str) -> int:
         """Past the operand at toks[i] (a parenthesised pipeline as a whole) and the fields chained to it."""
@@ -426,7 +491,7 @@ class _TemplateState:
                 if depth == 0:
                     break
                 j += 1
-            self.pipeline(toks[i + 1:j], "parenthesized pipeline")
+            self.pipeline(toks[i + 1 : j], "parenthesized pipeline")
             i = j
         i += 1
         if i < len(toks) and toks[i][0] == "field":
@@ -441,5 +506,3 @@ def _skip(toks: list[_Token], i: int) -> int:
     while i < len(toks) and toks[i][0] == "space":
         i += 1
     return i
-
-

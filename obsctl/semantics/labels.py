@@ -154,7 +154,9 @@ class ExprLabels:
     """Every node of one expression tree with its LabelSet, and the matching problems inside it."""
 
     root: LabelSet
-    nodes: dict[int, LabelSet] = field(default_factory=dict)  # id(node) -> its result (the tree is kept alive)
+    nodes: dict[int, LabelSet] = field(
+        default_factory=dict
+    )  # id(node) -> its result (the tree is kept alive)
     findings: list[Finding] = field(default_factory=list)
 
     def of(self, node: ast.Node) -> LabelSet:
@@ -207,8 +209,11 @@ class Inference:
         m = self.spec.metrics[info.target]
         if not m.labels:
             return None
-        extra = {"le"} if info.series == "bucket" else ({"quantile"} if info.kind == "summary" and not info.series
-                                                      else set())
+        extra = (
+            {"le"}
+            if info.series == "bucket"
+            else ({"quantile"} if info.kind == "summary" and not info.series else set())
+        )
         return frozenset(m.labels) | extra | frozenset(self.spec.selector_of(info.target)) | TARGET_LABELS
 
     def _derived_labels(self, name: str) -> LabelSet:
@@ -304,7 +309,9 @@ class Inference:
             # obsctl's range functions name the series; the window comes from context (obsctl/compile/promql.py)
             for a in args:
                 self._infer(a, True, out)
-            return self._implicit(self.raw(first) if info is not None and info.kind != "derived" else None, in_agg)
+            return self._implicit(
+                self.raw(first) if info is not None and info.kind != "derived" else None, in_agg
+            )
         if rule == "clamp" and len(args) == 2:
             num = next((a for a in args if isinstance(a, ast.Number | ast.Var)), args[1])
             other = args[0] if num is args[1] else args[1]
@@ -324,16 +331,28 @@ class Inference:
         if rule == "last":
             inner = [self._infer(a, True, out) for a in args]
             last = inner[-1] if inner else UNKNOWN
-            if node.func in ("topk", "bottomk") and node.by is not None and not node.without and last.known \
-                    and isinstance(args[0], ast.Number) and args[0].value == 1:
-                return LabelSet(last.kind, last.labels, frozenset(node.by))  # one series per group, labels kept
+            if (
+                node.func in ("topk", "bottomk")
+                and node.by is not None
+                and not node.without
+                and last.known
+                and isinstance(args[0], ast.Number)
+                and args[0].value == 1
+            ):
+                return LabelSet(
+                    last.kind, last.labels, frozenset(node.by)
+                )  # one series per group, labels kept
             return last
         if rule == "absent":
             for a in args:
                 self._infer(a, True, out)
             if isinstance(first, ast.Ref):
-                sel = self.spec.selector_of(info.target) if info is not None and info.kind != "derived" else {}
-                return LabelSet(INSTANT, frozenset(sel) | frozenset(m.label for m in first.matchers if m.op == "="))
+                sel = (
+                    self.spec.selector_of(info.target) if info is not None and info.kind != "derived" else {}
+                )
+                return LabelSet(
+                    INSTANT, frozenset(sel) | frozenset(m.label for m in first.matchers if m.op == "=")
+                )
             return LabelSet(INSTANT)
         if rule == "drop_le":
             inner = [self._infer(a, True, out) for a in args]
@@ -345,8 +364,13 @@ class Inference:
             return LabelSet(INSTANT, vec.labels) if vec is not None else LabelSet(SCALAR)
         if rule == "label_dst" and len(args) >= 2 and isinstance(args[1], ast.String) and inner[0].known:
             return LabelSet(INSTANT, inner[0].labels | {args[1].value})
-        if rule == "count_values" and args and isinstance(args[0], ast.String) and node.by is not None \
-                and not node.without:
+        if (
+            rule == "count_values"
+            and args
+            and isinstance(args[0], ast.String)
+            and node.by is not None
+            and not node.without
+        ):
             return LabelSet(INSTANT, frozenset(node.by) | {args[0].value})
         if rule == "none":
             return LabelSet(INSTANT)
@@ -357,7 +381,9 @@ class Inference:
     def _grouped(self, node: ast.Call, inner: LabelSet) -> LabelSet:
         if node.by is None:
             # LogQL's aggregations keep defaults.by when the spec names no grouping (obsctl/compile/logql.py)
-            return LabelSet(INSTANT, self.default_by if self.default_by and self._events(node) else frozenset())
+            return LabelSet(
+                INSTANT, self.default_by if self.default_by and self._events(node) else frozenset()
+            )
         if not node.without:
             return LabelSet(INSTANT, frozenset(node.by))
         return LabelSet(INSTANT, inner.labels - set(node.by) if inner.labels is not None else None)
@@ -366,7 +392,9 @@ class Inference:
 # -- vector matching ---------------------------------------------------------------------------------------------
 
 
-def binop(node: ast.BinOp, left: LabelSet, right: LabelSet, findings: list[Finding] | None = None) -> LabelSet:
+def binop(
+    node: ast.BinOp, left: LabelSet, right: LabelSet, findings: list[Finding] | None = None
+) -> LabelSet:
     """The result of `left op right`, appending to `findings` when the sides can never match or need a group."""
     findings = findings if findings is not None else []
     if left.kind in (SCALAR, STRING) and right.kind in (SCALAR, STRING):
@@ -402,37 +430,69 @@ def binop(node: ast.BinOp, left: LabelSet, right: LabelSet, findings: list[Findi
     if node.op == "or":
         return LabelSet(INSTANT, L if L == R else None)
     if sig_l != sig_r:
-        findings.append(Finding("OBS270", node, f"the two sides of '{node.op}' can never match: the left side "
-                                f"keeps ({_names(L)}), the right side ({_names(R)})", _hint(node, L, R)))
+        findings.append(
+            Finding(
+                "OBS270",
+                node,
+                f"the two sides of '{node.op}' can never match: the left side "
+                f"keeps ({_names(L)}), the right side ({_names(R)})",
+                _hint(node, L, R),
+            )
+        )
     elif not set_op:
         group = m.group if m is not None else None
         on = _names(sig_l)
         if group is None and (many_l or many_r):
             if many_l and many_r:
-                findings.append(Finding(
-                    "OBS272", node, f"'{node.op}' is many-to-many: both sides have several series per "
-                    f"matching label set ({on})", f"aggregate both sides to the labels they share, e.g. "
-                    f"sum by ({on}) (...) {node.op} sum by ({on}) (...)"))
+                findings.append(
+                    Finding(
+                        "OBS272",
+                        node,
+                        f"'{node.op}' is many-to-many: both sides have several series per "
+                        f"matching label set ({on})",
+                        f"aggregate both sides to the labels they share, e.g. "
+                        f"sum by ({on}) (...) {node.op} sum by ({on}) (...)",
+                    )
+                )
             else:
                 side, word = ("left", "group_left") if many_l else ("right", "group_right")
-                findings.append(Finding(
-                    "OBS271", node, f"the {side} side of '{node.op}' has several series per matching label set "
-                    f"({on}), and matching is one-to-one", f"write '{node.op} on({on}) {word}' (many-to-one), or "
-                    f"aggregate the {side} side: sum by ({on}) (...)"))
+                findings.append(
+                    Finding(
+                        "OBS271",
+                        node,
+                        f"the {side} side of '{node.op}' has several series per matching label set "
+                        f"({on}), and matching is one-to-one",
+                        f"write '{node.op} on({on}) {word}' (many-to-one), or "
+                        f"aggregate the {side} side: sum by ({on}) (...)",
+                    )
+                )
         elif (group == "left" and many_r) or (group == "right" and many_l):
             one = "right" if group == "left" else "left"
             extra = (KR - sig_r) if group == "left" else (KL - sig_l)
             if extra <= set(m.include):
                 # The join that copies a label in (`* on(instance) group_left(node) node_info`): it holds wherever that
                 # label has one value per group, which labels alone cannot prove; Prometheus errors at run time if not.
-                findings.append(Finding(
-                    "OBS273", node, f"'{node.op}' with group_{group}({_names(extra)}) needs one {one}-side series per "
-                    f"({on}): the {one} side keeps {_names(extra)} besides the matching labels", f"make sure "
-                    f"{_names(extra)} has one value per ({on}), or take one: topk by ({on}) (1, ...)", "warning"))
+                findings.append(
+                    Finding(
+                        "OBS273",
+                        node,
+                        f"'{node.op}' with group_{group}({_names(extra)}) needs one {one}-side series per "
+                        f"({on}): the {one} side keeps {_names(extra)} besides the matching labels",
+                        f"make sure "
+                        f"{_names(extra)} has one value per ({on}), or take one: topk by ({on}) (1, ...)",
+                        "warning",
+                    )
+                )
             else:
-                findings.append(Finding(
-                    "OBS272", node, f"'{node.op}' with group_{group} is many-to-many: the {one} side has several "
-                    f"series per matching label set ({on})", f"aggregate the {one} side: sum by ({on}) (...)"))
+                findings.append(
+                    Finding(
+                        "OBS272",
+                        node,
+                        f"'{node.op}' with group_{group} is many-to-many: the {one} side has several "
+                        f"series per matching label set ({on})",
+                        f"aggregate the {one} side: sum by ({on}) (...)",
+                    )
+                )
     if set_op:
         return LabelSet(INSTANT, L)
     if m is None:
@@ -456,7 +516,9 @@ def _hint(node: ast.BinOp, L: frozenset[str], R: frozenset[str]) -> str:
     if R < L:
         return f"write '{op} on({_names(R)}) group_left' (many-to-one), or aggregate the left side: {_agg(R)}"
     if L < R:
-        return f"write '{op} on({_names(L)}) group_right' (one-to-many), or aggregate the right side: {_agg(L)}"
+        return (
+            f"write '{op} on({_names(L)}) group_right' (one-to-many), or aggregate the right side: {_agg(L)}"
+        )
     return f"aggregate both sides to the labels they share: {_agg(L & R)} {op} {_agg(L & R)}"
 
 
@@ -489,8 +551,20 @@ def check_all(c: Checker) -> None:
         check_labels(c, path)
 
 
-__all__ = ["COUNTER_FUNCS", "agg_text", "FUNCTION_LABELS", "IMPLICIT_AGGREGATION", "ExprLabels", "Finding", "Inference",
-           "LabelSet", "binop", "check_all", "check_labels", "inference"]
+__all__ = [
+    "COUNTER_FUNCS",
+    "agg_text",
+    "FUNCTION_LABELS",
+    "IMPLICIT_AGGREGATION",
+    "ExprLabels",
+    "Finding",
+    "Inference",
+    "LabelSet",
+    "binop",
+    "check_all",
+    "check_labels",
+    "inference",
+]
 
 
 agg_text = _agg  # the `sum by (...)` a hint shows, for the section checks

@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from .core import Checker
 
 
-
 def check_tests(c: Checker) -> None:
     names = set(c.spec.alerts)
     for i, t in enumerate(c.spec.tests):
@@ -18,5 +17,10 @@ def check_tests(c: Checker) -> None:
             for fld in ("firing", "quiet"):
                 for k, a in enumerate(getattr(exp, fld)):
                     if a not in names:
-                        c.report("OBS601", "error", f"unknown alert '{a}'", ("tests", i, "expect", j, fld, k),
-                                    did_you_mean(a, names))
+                        c.report(
+                            "OBS601",
+                            "error",
+                            f"unknown alert '{a}'",
+                            ("tests", i, "expect", j, fld, k),
+                            did_you_mean(a, names),
+                        )

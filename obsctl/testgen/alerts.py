@@ -54,7 +54,9 @@ DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 COUNTER_STEPS = [1, 10, 100, 1000, 0, 5, 50, 500, 2, 20, 200, 2000, 10000, 5000, 100000, 1000000]
 MAX_COMBINATIONS = 4096
 MAX_VARIABLES = 6
-MAX_HORIZON_MS = 6 * 3600 * 1000  # simulated time per scenario: promtool evaluates the whole rule file each step
+MAX_HORIZON_MS = (
+    6 * 3600 * 1000
+)  # simulated time per scenario: promtool evaluates the whole rule file each step
 
 
 @dataclass
@@ -102,8 +104,18 @@ def _rules(groups: list) -> tuple[list[AlertRule], dict[str, tuple[object, dict[
             if r.record:
                 records[r.record] = (pp.parse(r.expr), dict(r.labels))
             else:
-                alerts.append(AlertRule(r.alert, r.when, r.guard, r.expr, _ms(r.for_), _ms(r.keep_firing_for),
-                                        r.labels, r.annotations))
+                alerts.append(
+                    AlertRule(
+                        r.alert,
+                        r.when,
+                        r.guard,
+                        r.expr,
+                        _ms(r.for_),
+                        _ms(r.keep_firing_for),
+                        r.labels,
+                        r.annotations,
+                    )
+                )
     return alerts, records
 
 
@@ -194,8 +206,9 @@ def _concrete(leaf: _Leaf) -> dict[str, str]:
                 labels[name] = ex
     for name, op, value in leaf.matchers:
         if op in (pp.MatchOp.NotEqual, pp.MatchOp.NotRe) and not _matches(labels, [(name, op, value)]):
-            labels[name] = next((c for c in ("x", "other", "1", "none") if _matches({name: c}, [(name, op, value)])),
-                                "x")
+            labels[name] = next(
+                (c for c in ("x", "other", "1", "none") if _matches({name: c}, [(name, op, value)])), "x"
+            )
     if not _matches(labels, leaf.matchers):
         raise Unsupported(f"cannot build a series for {leaf.name} that matches all its matchers")
     return {k: v for k, v in labels.items() if v != "" and k != "__name__"}
@@ -224,13 +237,17 @@ class _Family:
     def series(self, values: list[float], steps: int) -> list[tuple[dict[str, str], str]]:
         return [s for v in self.variants for s in self._series({**v, **self.labels}, values, steps)]
 
-    def _series(self, base: dict[str, str], values: list[float], steps: int) -> list[tuple[dict[str, str], str]]:
+    def _series(
+        self, base: dict[str, str], values: list[float], steps: int
+    ) -> list[tuple[dict[str, str], str]]:
         if self.kind == "counter":
             return [(base | {"__name__": self.name}, f"0+{fmt_number(values[0])}x{steps}")]
         if self.kind == "gauge":
             return [(base | {"__name__": self.name}, f"{fmt_number(values[0])}x{steps}")]
         n, k = values[0], int(values[1])
-        obs = self.bounds[k] if k < len(self.bounds) else (self.bounds[-1] * 2 if self.bounds[-1] > 0 else 1.0)
+        obs = (
+            self.bounds[k] if k < len(self.bounds) else (self.bounds[-1] * 2 if self.bounds[-1] > 0 else 1.0)
+        )
         out = []
         for i, b in enumerate(self.bounds + [math.inf]):
             le = "+Inf" if math.isinf(b) else fmt_number(b)
@@ -263,7 +280,11 @@ def _families(plan: Plan, leaves: list[_Leaf]) -> list[_Family]:
         for part in ("_bucket", "_sum", "_count"):
             base = spec.metrics.get(name.removesuffix(part)) if name.endswith(part) else None
             if base is not None and base.kind == "histogram":
-                name, kind, bounds = name.removesuffix(part), "histogram", list(base.buckets or DEFAULT_BUCKETS)
+                name, kind, bounds = (
+                    name.removesuffix(part),
+                    "histogram",
+                    list(base.buckets or DEFAULT_BUCKETS),
+                )
             elif base is not None and base.kind == "summary":
                 kind = "counter"
         if kind is None:
@@ -280,22 +301,30 @@ def _families(plan: Plan, leaves: list[_Leaf]) -> list[_Family]:
         if name == "probe_success" and labels.get("instance") in probe_jobs:
             labels.setdefault("job", probe_jobs[labels["instance"]])
         key = (kind, name, tuple(sorted(labels.items())))
-        fams.setdefault(key, _Family(kind, name, labels, bounds, _variants(plan, name, labels, matchers, known)))
+        fams.setdefault(
+            key, _Family(kind, name, labels, bounds, _variants(plan, name, labels, matchers, known))
+        )
     return list(fams.values())
 
 
-def _variants(plan: Plan, name: str, labels: dict[str, str], matchers: list, known: dict[str, list[str]]) -> \
-        list[dict[str, str]]:
+def _variants(
+    plan: Plan, name: str, labels: dict[str, str], matchers: list, known: dict[str, list[str]]
+) -> list[dict[str, str]]:
     """Two label sets for a metric's series: each label the catalog declares (and `defaults.by`) that no matcher
     fixes gets two distinct values, so an expression that keeps it sees two series to tell apart."""
     m = plan.spec.metrics.get(name)
     fixed = {x[0] for x in matchers} | set(labels) | {"__name__", "le"}
-    free = [x for x in dict.fromkeys([*(m.labels if m is not None else []), *plan.spec.defaults.by])
-            if x not in fixed]
+    free = [
+        x
+        for x in dict.fromkeys([*(m.labels if m is not None else []), *plan.spec.defaults.by])
+        if x not in fixed
+    ]
     if not free or m is None:
         return [{}]
+
     def values(label: str) -> list[str]:
         return list(dict.fromkeys([*known.get(label, []), f"{label}-1", f"{label}-2"]))[:2]
+
     return [{x: values(x)[i] for x in free} for i in (0, 1)]
 
 
@@ -369,8 +398,11 @@ def _search(p: _Problem, goal: str) -> list[float] | None:
 
     def ok(values: list[float]) -> bool:
         cond, guard, whole = p.outcome(values, t)
-        return {"fires": cond and guard and whole, "quiet": not cond and guard,
-                "guarded": cond and not guard}[goal]
+        return {
+            "fires": cond and guard and whole,
+            "quiet": not cond and guard,
+            "guarded": cond and not guard,
+        }[goal]
 
     fallback = None
     for idx in combos:
@@ -406,7 +438,10 @@ def _expected(rule: AlertRule, samples: list[Sample]) -> list[dict]:
         labels = {k: v for k, v in s.labels.items() if k != "__name__"}
         for k, v in rule.labels.items():
             labels[k] = gotemplate.render(v, s.value, s.labels) if "{{" in v else v
-        ann = {k: gotemplate.render(v, s.value, s.labels) if "{{" in v else v for k, v in rule.annotations.items()}
+        ann = {
+            k: gotemplate.render(v, s.value, s.labels) if "{{" in v else v
+            for k, v in rule.annotations.items()
+        }
         out.append({"labels": dict(sorted(labels.items())), "annotations": dict(sorted(ann.items()))})
     return sorted(out, key=lambda a: sorted(a["labels"].items()))
 
@@ -463,8 +498,9 @@ class _Times:
         return t
 
 
-def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: _Times) -> \
-        tuple[list[TestGroup], list[Skipped]]:
+def _generate(
+    plan: Plan, rule: AlertRule, records: dict, interval: int, times: _Times
+) -> tuple[list[TestGroup], list[Skipped]]:
     groups: list[TestGroup] = []
     skipped: list[Skipped] = []
     for_text = format_duration(rule.for_ms / 1000)
@@ -472,8 +508,11 @@ def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: 
     if plan.spec.alerts[rule.name].probe and not plan.spec.alerts[rule.name].overrides.promql:
         titles = {"fires": f"fires when the probe fails{after}", "quiet": "quiet while the probe succeeds"}
     else:
-        titles = {"fires": f"fires above the threshold{after}", "quiet": "quiet below the threshold",
-                  "guarded": "quiet under the volume guard"}
+        titles = {
+            "fires": f"fires above the threshold{after}",
+            "quiet": "quiet below the threshold",
+            "guarded": "quiet under the volume guard",
+        }
     goals = ["fires", "quiet"] + (["guarded"] if rule.guard else [])
     try:
         whole = pp.parse(rule.expr)
@@ -487,9 +526,11 @@ def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: 
                 owners.append((fi, slot))
         window = max(_max_range(whole, records), interval)
         if window + rule.for_ms > MAX_HORIZON_MS:
-            raise Unsupported(f"it needs {format_duration((window + rule.for_ms) / 1000)} of history; promtool would "
-                              f"evaluate the whole rule file every {format_duration(interval / 1000)} over that span "
-                              f"(the generator stops at {format_duration(MAX_HORIZON_MS / 1000)})")
+            raise Unsupported(
+                f"it needs {format_duration((window + rule.for_ms) / 1000)} of history; promtool would "
+                f"evaluate the whole rule file every {format_duration(interval / 1000)} over that span "
+                f"(the generator stops at {format_duration(MAX_HORIZON_MS / 1000)})"
+            )
         problem = _Problem(plan, rule, records, families, cands, owners, interval, window)
     except (Unsupported, ValueError) as e:
         return [], [Skipped(rule.name, titles[g], str(e)) for g in goals]
@@ -511,7 +552,9 @@ def _generate(plan: Plan, rule: AlertRule, records: dict, interval: int, times: 
             if goal == "fires":
                 first = next((t for t in sorted(firing) if firing[t]), None)
                 if first is None:
-                    skipped.append(Skipped(rule.name, titles[goal], "the generated input did not make it fire"))
+                    skipped.append(
+                        Skipped(rule.name, titles[goal], "the generated input did not make it fire")
+                    )
                     continue
                 checks = []
                 quiet_at = times.take_before(rule.name, first - interval) if rule.for_ms else None
@@ -553,8 +596,15 @@ def _never_matches(plan: Plan, rule: AlertRule, p: _Problem) -> str:
     a = plan.alerts.get(rule.name)
     if a is None or a.when is None or a.probe or a.overrides.promql:
         return ""
-    if any(isinstance(n, ast.Call) and n.func.startswith("absent") or isinstance(n, ast.BinOp) and n.op == "unless"
-           for tree in (a.when, a.guard) if tree is not None for n in ast.walk(tree)):
+    if any(
+        isinstance(n, ast.Call)
+        and n.func.startswith("absent")
+        or isinstance(n, ast.BinOp)
+        and n.op == "unless"
+        for tree in (a.when, a.guard)
+        if tree is not None
+        for n in ast.walk(tree)
+    ):
         return ""  # these return something only when series are missing
     try:
         pq = plan.promql()
@@ -582,8 +632,9 @@ def _fit(notation: str, steps: int) -> str:
 # -- the spec's tests: section --------------------------------------------------------------------------------
 
 
-def _spec_tests(plan: Plan, rules: dict[str, AlertRule], records: dict, times: _Times) -> \
-        tuple[list[TestGroup], list[Skipped]]:
+def _spec_tests(
+    plan: Plan, rules: dict[str, AlertRule], records: dict, times: _Times
+) -> tuple[list[TestGroup], list[Skipped]]:
     groups, skipped = [], []
     for t in plan.spec.tests:
         label = spec_test_label(t.name)
@@ -601,8 +652,11 @@ def _spec_tests(plan: Plan, rules: dict[str, AlertRule], records: dict, times: _
             for name, fires in [(a, True) for a in exp.firing] + [(a, False) for a in exp.quiet]:
                 a = plan.spec.alerts.get(name)
                 if a is None or not a.enabled or plan.alerts[name].ruler != "prometheus":
-                    why = "the alert is disabled" if a is not None and not a.enabled else \
-                        "the alert is evaluated by the Loki ruler; promtool runs PromQL only"
+                    why = (
+                        "the alert is disabled"
+                        if a is not None and not a.enabled
+                        else "the alert is evaluated by the Loki ruler; promtool runs PromQL only"
+                    )
                     skipped.append(Skipped(name, label, why))
                     continue
                 times.used.add((name, at))
@@ -616,11 +670,18 @@ def _spec_tests(plan: Plan, rules: dict[str, AlertRule], records: dict, times: _
                         samples = ev.vector(rule.expr, at) or [Sample({}, math.nan)]
                     checks.append(Check(at, name, _expected(rule, samples)))
                 except (Unsupported, gotemplate.Unsupported, ValueError) as e:
-                    skipped.append(Skipped(name, label, f"cannot compute the expected labels and annotations: {e}"))
+                    skipped.append(
+                        Skipped(name, label, f"cannot compute the expected labels and annotations: {e}")
+                    )
         if checks:
-            groups.append(TestGroup(f"spec test: {t.name}", interval,
-                                    [(series_text(s.labels), v) for s, v in zip(series, t.series.values(),
-                                                                                strict=True)], checks))
+            groups.append(
+                TestGroup(
+                    f"spec test: {t.name}",
+                    interval,
+                    [(series_text(s.labels), v) for s, v in zip(series, t.series.values(), strict=True)],
+                    checks,
+                )
+            )
     return groups, skipped
 
 
@@ -639,7 +700,9 @@ def generate(plan: Plan, groups: list) -> tuple[list[TestGroup], list[Skipped]]:
         skipped += s
     for name, a in plan.spec.alerts.items():
         if a.enabled and plan.alerts[name].ruler == "loki":
-            skipped.append(Skipped(name, "generated scenarios", "evaluated by the Loki ruler; promtool runs PromQL only"))
+            skipped.append(
+                Skipped(name, "generated scenarios", "evaluated by the Loki ruler; promtool runs PromQL only")
+            )
     return out, skipped
 
 
@@ -648,8 +711,10 @@ def _yaml_group(g: TestGroup) -> dict:
         "name": g.name,
         "interval": format_duration(g.interval / 1000),
         "series": g.series,
-        "checks": [{"eval_time": format_duration(c.eval_time / 1000), "alertname": c.alertname,
-                    "alerts": c.alerts} for c in sorted(g.checks, key=lambda c: (c.eval_time, c.alertname))],
+        "checks": [
+            {"eval_time": format_duration(c.eval_time / 1000), "alertname": c.alertname, "alerts": c.alerts}
+            for c in sorted(g.checks, key=lambda c: (c.eval_time, c.alertname))
+        ],
     }
 
 
@@ -658,10 +723,14 @@ def test_file(plan: Plan, renderer: Renderer, groups: list, rule_file: str) -> s
     tests, skipped = generate(plan, groups)
     _refuse_dropped_spec_tests(plan, skipped)
     order = [g.name for g in groups] if len(groups) > 1 else []
-    return renderer.render("prometheus/tests.yml.j2", rule_files=[rule_file],
-                      evaluation_interval=plan.spec.targets.prometheus.evaluation_interval, group_eval_order=order,
-                      tests=[_yaml_group(g) for g in tests],
-                      not_generated=[not_generated_line(s) for s in skipped])
+    return renderer.render(
+        "prometheus/tests.yml.j2",
+        rule_files=[rule_file],
+        evaluation_interval=plan.spec.targets.prometheus.evaluation_interval,
+        group_eval_order=order,
+        tests=[_yaml_group(g) for g in tests],
+        not_generated=[not_generated_line(s) for s in skipped],
+    )
 
 
 test_file.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name
@@ -677,10 +746,15 @@ def _refuse_dropped_spec_tests(plan: Plan, skipped: list[Skipped]) -> None:
     for s in skipped:
         if s.scenario in index:
             i = index[s.scenario]
-            errors.append(plan.error(
-                "OBS602", f"test '{plan.spec.tests[i].name}' expects {s.alert}, which cannot become a promtool "
-                f"test: {s.reason}", ("tests", i, "expect"),
-                "fix the series notation, or remove the expectation (promtool tests only Prometheus alerts)"))
+            errors.append(
+                plan.error(
+                    "OBS602",
+                    f"test '{plan.spec.tests[i].name}' expects {s.alert}, which cannot become a promtool "
+                    f"test: {s.reason}",
+                    ("tests", i, "expect"),
+                    "fix the series notation, or remove the expectation (promtool tests only Prometheus alerts)",
+                )
+            )
     if errors:
         raise BackendError(errors)
 
@@ -694,7 +768,9 @@ def not_generated_line(s: Skipped) -> str:
 
 def not_generated(text: str) -> list[str]:
     """The `# not generated:` lines of a test file, for `obsctl test` to report."""
-    return [line[len(NOT_GENERATED):].strip() for line in text.splitlines() if line.startswith(NOT_GENERATED)]
+    return [
+        line[len(NOT_GENERATED) :].strip() for line in text.splitlines() if line.startswith(NOT_GENERATED)
+    ]
 
 
 def spec_test_label(name: str) -> str:

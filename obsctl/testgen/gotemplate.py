@@ -22,6 +22,7 @@ class Unsupported(Exception):
 
 # -- Go number formatting (go_float and its digits live in obsctl.gonum) ----------------------------------
 
+
 def _g4(v: float) -> str:
     """Go's %.4g (same as C's for finite values); Go spells the non-finite ones NaN, +Inf, -Inf."""
     if math.isnan(v):
@@ -121,7 +122,7 @@ _VERB = re.compile(r"%([-+ 0#]*)(\d*)(?:\.(\d+))?([a-zA-Z%])")
 def go_printf(fmt: str, args: list[object]) -> str:
     out, pos, i = [], 0, 0
     for m in _VERB.finditer(fmt):
-        out.append(fmt[pos:m.start()])
+        out.append(fmt[pos : m.start()])
         pos = m.end()
         flags, width, prec, verb = m.groups()
         if verb == "%":
@@ -177,7 +178,9 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\||[^\s|"`]+')
 
 
 class _Data:
-    def __init__(self, value: float, labels: dict[str, str], external_labels: dict[str, str], external_url: str):
+    def __init__(
+        self, value: float, labels: dict[str, str], external_labels: dict[str, str], external_url: str
+    ):
         self.value = value
         self.labels = labels
         self.external_labels = external_labels
@@ -188,10 +191,14 @@ class _Data:
             return self.value
         if tok in ("$externalURL", ".ExternalURL"):
             return self.external_url
-        for prefix, mapping in (("$labels.", self.labels), (".Labels.", self.labels),
-                                ("$externalLabels.", self.external_labels), (".ExternalLabels.", self.external_labels)):
-            if tok.startswith(prefix) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok[len(prefix):]):
-                return mapping.get(tok[len(prefix):], "")  # Prometheus prints a missing label as nothing
+        for prefix, mapping in (
+            ("$labels.", self.labels),
+            (".Labels.", self.labels),
+            ("$externalLabels.", self.external_labels),
+            (".ExternalLabels.", self.external_labels),
+        ):
+            if tok.startswith(prefix) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok[len(prefix) :]):
+                return mapping.get(tok[len(prefix) :], "")  # Prometheus prints a missing label as nothing
         if tok.startswith('"'):
             try:
                 return unquote(tok)  # Go's strconv.Unquote, as text/template reads it
@@ -210,8 +217,18 @@ def _pipeline(body: str, data: _Data) -> object:
     tokens = _TOKEN.findall(body)
     if not tokens:
         raise Unsupported("an empty action")
-    if tokens[0] in ("if", "else", "end", "range", "with", "define", "template", "block", "break", "continue") \
-            or any(":=" in t or t.startswith("(") or t.endswith(")") for t in tokens):
+    if tokens[0] in (
+        "if",
+        "else",
+        "end",
+        "range",
+        "with",
+        "define",
+        "template",
+        "block",
+        "break",
+        "continue",
+    ) or any(":=" in t or t.startswith("(") or t.endswith(")") for t in tokens):
         raise Unsupported(f"'{{{{ {body} }}}}'")
     commands: list[list[str]] = [[]]
     for t in tokens:
@@ -247,14 +264,19 @@ def _print(v: object) -> str:
     return str(v)
 
 
-def render(text: str, value: float, labels: dict[str, str], external_labels: dict[str, str] | None = None,
-           external_url: str = "") -> str:
+def render(
+    text: str,
+    value: float,
+    labels: dict[str, str],
+    external_labels: dict[str, str] | None = None,
+    external_url: str = "",
+) -> str:
     """The text Prometheus makes of an alert label or annotation template (raises Unsupported when unsure)."""
     data = _Data(value, labels, external_labels or {}, external_url)
     out: list[str] = []
     pos = 0
     for m in _ACTION.finditer(text):
-        chunk = text[pos:m.start()]
+        chunk = text[pos : m.start()]
         if m.group(1):
             chunk = chunk.rstrip(" \t\r\n")
         out.append(chunk)

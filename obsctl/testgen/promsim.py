@@ -53,7 +53,9 @@ class Sample:
 class World:
     series: list[Series]
     interval_ms: int
-    records: dict[str, tuple[object, dict[str, str]]] = field(default_factory=dict)  # record -> (parsed expr, labels)
+    records: dict[str, tuple[object, dict[str, str]]] = field(
+        default_factory=dict
+    )  # record -> (parsed expr, labels)
 
 
 # -- promtool's expanding notation ----------------------------------------------------------------------------
@@ -123,8 +125,12 @@ def _q(v: str) -> str:
 # -- evaluation -----------------------------------------------------------------------------------------------
 
 _CMP: dict[str, Callable[[float, float], bool]] = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
 }
 
 
@@ -198,7 +204,9 @@ class Evaluator:
             raise _no("@ modifiers")
         return int(vs.offset.total_seconds() * 1000) if vs.offset else 0
 
-    def _selected(self, vs: pp.VectorSelector, start: int, end: int) -> list[tuple[dict[str, str], list[tuple[int, Value]]]]:
+    def _selected(
+        self, vs: pp.VectorSelector, start: int, end: int
+    ) -> list[tuple[dict[str, str], list[tuple[int, Value]]]]:
         """Series matching `vs` with their (t, v) samples in [start, end] (records are evaluated, not stored)."""
         if vs.name in self.world.records:
             raise _no("a range over a recording rule")
@@ -207,8 +215,11 @@ class Evaluator:
         out = []
         for s in sorted(self.world.series, key=lambda s: _key(s.labels)):
             if self._matches(s.labels, vs):
-                pts = [(i * step, s.values[i]) for i in range(first, min(last, len(s.values) - 1) + 1)
-                       if s.values[i] is not None]
+                pts = [
+                    (i * step, s.values[i])
+                    for i in range(first, min(last, len(s.values) - 1) + 1)
+                    if s.values[i] is not None
+                ]
                 out.append((s.labels, pts))
         return out
 
@@ -229,7 +240,9 @@ class Evaluator:
                 out.append(Sample(dict(labels), float(recent[-1][1])))
         return out
 
-    def _range(self, node: object, t_ms: int) -> list[tuple[dict[str, str], list[tuple[int, float]], int, int]]:
+    def _range(
+        self, node: object, t_ms: int
+    ) -> list[tuple[dict[str, str], list[tuple[int, float]], int, int]]:
         if isinstance(node, pp.SubqueryExpr):
             raise _no("subqueries")
         if not isinstance(node, pp.MatrixSelector):
@@ -291,7 +304,9 @@ class Evaluator:
             return t / 1000
         if name in _SIMPLE:
             extra = [self._scalar(a, t) for a in args[1:]]
-            return [Sample(_drop_name(s.labels), _SIMPLE[name](s.value, *extra)) for s in self.vector(args[0], t)]
+            return [
+                Sample(_drop_name(s.labels), _SIMPLE[name](s.value, *extra)) for s in self.vector(args[0], t)
+            ]
         if name == "histogram_quantile":
             return self._histogram_quantile(self._scalar(args[0], t), self.vector(args[1], t))
         raise _no(f"the function {name}()")
@@ -304,7 +319,11 @@ class Evaluator:
 
     def _aggregate(self, node: pp.AggregateExpr, t: int) -> list[Sample]:
         op = str(node.op)
-        param = self._scalar(node.param, t) if node.param is not None and op in ("topk", "bottomk", "quantile") else None
+        param = (
+            self._scalar(node.param, t)
+            if node.param is not None and op in ("topk", "bottomk", "quantile")
+            else None
+        )
         inner = self.vector(node.expr, t)
         mod = node.modifier
         without = mod is not None and mod.type == pp.AggModifierType.Without
@@ -397,7 +416,9 @@ class Evaluator:
         lsigs = {self._signature(s.labels, mod) for s in lhs}
         return list(lhs) + [s for s in rhs if self._signature(s.labels, mod) not in lsigs]
 
-    def _vector_op(self, op: str, lhs: list[Sample], rhs: list[Sample], mod: object, return_bool: bool) -> list[Sample]:
+    def _vector_op(
+        self, op: str, lhs: list[Sample], rhs: list[Sample], mod: object, return_bool: bool
+    ) -> list[Sample]:
         if mod is not None and mod.card != pp.VectorMatchCardinality.OneToOne:
             raise _no("group_left/group_right matching")
         right: dict[tuple, Sample] = {}
@@ -446,11 +467,14 @@ class Evaluator:
 def _absent_labels(node: object) -> dict[str, str]:
     if not isinstance(node, pp.VectorSelector):
         return {}
-    return {m.name: m.value for m in node.matchers.matchers
-            if m.op == pp.MatchOp.Equal and m.name != "__name__"}
+    return {
+        m.name: m.value for m in node.matchers.matchers if m.op == pp.MatchOp.Equal and m.name != "__name__"
+    }
 
 
-def _extrapolated(pts: list[tuple[int, float]], start: int, end: int, counter: bool, rate: bool) -> float | None:
+def _extrapolated(
+    pts: list[tuple[int, float]], start: int, end: int, counter: bool, rate: bool
+) -> float | None:
     """Prometheus 2.42's extrapolatedRate, step for step."""
     if len(pts) < 2:
         return None
@@ -536,9 +560,13 @@ def _round(v: float, to: float = 1.0) -> float:
 
 
 _SIMPLE: dict[str, Callable[..., float]] = {
-    "abs": abs, "ceil": lambda v: float(math.ceil(v)), "floor": lambda v: float(math.floor(v)),
-    "round": _round, "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
-    "clamp_min": lambda v, lo: max(v, lo), "clamp_max": lambda v, hi: min(v, hi),
+    "abs": abs,
+    "ceil": lambda v: float(math.ceil(v)),
+    "floor": lambda v: float(math.floor(v)),
+    "round": _round,
+    "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
+    "clamp_min": lambda v, lo: max(v, lo),
+    "clamp_max": lambda v, hi: min(v, hi),
     "clamp": lambda v, lo, hi: math.nan if lo > hi else max(min(v, hi), lo),
 }
 

@@ -32,8 +32,11 @@ def examples(pattern: str, limit: int = 12) -> list[str]:
             elif name == "ANY":
                 alts = ["0", "a"]
             elif name == "IN":
-                alts = [c for c in "0123456789abcdefghijklmnopqrstuvwxyz_-.ABCXYZ" if re.fullmatch(
-                    _parser_text(arg), c)][:2]
+                alts = [
+                    c
+                    for c in "0123456789abcdefghijklmnopqrstuvwxyz_-.ABCXYZ"
+                    if re.fullmatch(_parser_text(arg), c)
+                ][:2]
             elif name == "BRANCH":
                 alts = [x for branch in arg[1] for x in gen(branch, depth + 1)]
             elif name == "SUBPATTERN":
@@ -68,7 +71,14 @@ def _parser_text(items: list) -> str:
         elif name == "RANGE":
             parts.append(f"{re.escape(chr(arg[0]))}-{re.escape(chr(arg[1]))}")
         elif name == "CATEGORY":
-            parts.append({"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
-                          "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w",
-                          "CATEGORY_NOT_WORD": r"\W"}.get(str(arg), ""))
+            parts.append(
+                {
+                    "CATEGORY_DIGIT": r"\d",
+                    "CATEGORY_NOT_DIGIT": r"\D",
+                    "CATEGORY_SPACE": r"\s",
+                    "CATEGORY_NOT_SPACE": r"\S",
+                    "CATEGORY_WORD": r"\w",
+                    "CATEGORY_NOT_WORD": r"\W",
+                }.get(str(arg), "")
+            )
     return f"[{''.join(parts)}]"

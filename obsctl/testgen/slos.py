@@ -73,8 +73,13 @@ def _label_values(matchers: list[tuple[str, str, str]], good: bool) -> dict[str,
     for label in dict.fromkeys(m[0] for m in matchers):
         mine = [(op, v) for k, op, v in matchers if k == label]
         cands = [v for op, v in mine if op == "="] + [x for op, v in mine if op == "=~" for x in _examples(v)]
-        words = ("200", "500") if "code" in label else ("success", "failure") if any(
-            k in label for k in ("status", "result", "outcome")) else ("other", "other")
+        words = (
+            ("200", "500")
+            if "code" in label
+            else ("success", "failure")
+            if any(k in label for k in ("status", "result", "outcome"))
+            else ("other", "other")
+        )
         cands += [*(words if good else words[::-1]), "obsctl", "0", ""]
         value = next((c for c in cands if all(_holds(op, v, c) for op, v in mine)), None)
         if value is None:
@@ -97,7 +102,10 @@ def sli_series(s: Sli) -> list[tuple[str, str]] | None:
         total = _label_values(list(s.total.matchers), not good)
         if event is None or total is None:
             return None
-        return [(_series_text(s.events.metric, event), "event"), (_series_text(s.total.metric, total), "total")]
+        return [
+            (_series_text(s.events.metric, event), "event"),
+            (_series_text(s.total.metric, total), "total"),
+        ]
     event = _label_values(list(s.total.matchers + s.events.matchers), good)
     if event is None:
         return None
@@ -106,7 +114,10 @@ def sli_series(s: Sli) -> list[tuple[str, str]] | None:
             continue
         rest = _label_values(list(s.total.matchers) + [(m[0], _NEGATE[m[1]], m[2])], not good)
         if rest is not None:
-            return [(_series_text(s.events.metric, event), "event"), (_series_text(s.total.metric, rest), "rest")]
+            return [
+                (_series_text(s.events.metric, event), "event"),
+                (_series_text(s.total.metric, rest), "rest"),
+            ]
     return None
 
 
@@ -129,13 +140,24 @@ class _Scenario:
     def expect_alerts(self, minute: int, firing: list[Tier], value: float) -> None:
         """At `minute` exactly these tiers fire, with `value` (the long window's error ratio) as $value."""
         spec = self.plan.spec
-        self.alerts.append({"eval_time": _when(minute), "alertname": alert_name(spec, self.name), "exp_alerts": [
-            {"exp_labels": alert_labels(spec, self.name, t),
-             "exp_annotations": alert_annotations(spec, self.name, t, humanize_percentage(value))} for t in firing]})
+        self.alerts.append(
+            {
+                "eval_time": _when(minute),
+                "alertname": alert_name(spec, self.name),
+                "exp_alerts": [
+                    {
+                        "exp_labels": alert_labels(spec, self.name, t),
+                        "exp_annotations": alert_annotations(spec, self.name, t, humanize_percentage(value)),
+                    }
+                    for t in firing
+                ],
+            }
+        )
 
     def expect_value(self, minute: int, expr: str, value: float, labels: str = "{}") -> None:
-        self.exprs.append({"expr": expr, "eval_time": _when(minute), "exp_samples": [{"labels": labels,
-                                                                                       "value": value}]})
+        self.exprs.append(
+            {"expr": expr, "eval_time": _when(minute), "exp_samples": [{"labels": labels, "value": value}]}
+        )
 
     def as_test(self) -> dict:
         out = {"name": self.title, "interval": "1m", "input_series": self.series}
@@ -155,7 +177,9 @@ def test_groups(plan: Plan) -> tuple[list[dict], list[str]]:
         series = sli_series(s)
         alert = alert_name(plan.spec, name)
         if series is None:
-            notes.append(f"{alert}: every scenario: no label values found that match both {s.events} and {s.total}")
+            notes.append(
+                f"{alert}: every scenario: no label values found that match both {s.events} and {s.total}"
+            )
             continue
         scenarios = _scenarios(plan, name, s, series)
         tests += [sc.as_test() for sc in scenarios]
@@ -166,13 +190,17 @@ def test_groups(plan: Plan) -> tuple[list[dict], list[str]]:
 def _missing(slo: SLO, scenarios: list) -> list[str]:
     if not _tiers(slo):
         return []
-    out = [f"{role} scenario: no constant error ratio {what} with these tiers"
-           for role, what in (("page", "pages"), ("ticket", "tickets without paging"), ("quiet", "stays quiet"))
-           if scenario_ratios(slo)[role] is None]
+    out = [
+        f"{role} scenario: no constant error ratio {what} with these tiers"
+        for role, what in (("page", "pages"), ("ticket", "tickets without paging"), ("quiet", "stays quiet"))
+        if scenario_ratios(slo)[role] is None
+    ]
     if slo.alerting.min_events < 2:
         out.append("low-traffic burst: alerting.min_events is under 2, so no burst can stay under the guard")
     elif not any(sc.burst for sc in scenarios):
-        out.append("low-traffic burst: no tier can fire on a burst (each tier's `for` outlasts its short window)")
+        out.append(
+            "low-traffic burst: no tier can fire on a burst (each tier's `for` outlasts its short window)"
+        )
     return out
 
 
@@ -225,15 +253,25 @@ def _healthy(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], rate:
     at = 3 * _STEP
     for text, role in series:
         if s.counts_good or role != "event":
-            sc.series.append({"series": text, "values": _ramp(_per_minute(role, s.counts_good, rate, 0.0), at)})
+            sc.series.append(
+                {"series": text, "values": _ramp(_per_minute(role, s.counts_good, rate, 0.0), at)}
+            )
     period = window_name(slo.period)
     for w in dict.fromkeys(alert_windows(slo) + [period]):
         rec = RATIO.format(window=w)
         sc.expect_value(at, record_selector(spec, name, rec), 0, _record_series(spec, name, rec, w))
-    sc.expect_value(at, record_selector(spec, name, REMAINING), 1, _record_series(spec, name, REMAINING, period))
-    sc.expect_value(at, record_selector(spec, name, OBJECTIVE), round(slo.objective / 100, 10),
-                    _record_series(spec, name, OBJECTIVE, None))
-    sc.expect_value(at, record_selector(spec, name, BUDGET), error_budget(slo), _record_series(spec, name, BUDGET, None))
+    sc.expect_value(
+        at, record_selector(spec, name, REMAINING), 1, _record_series(spec, name, REMAINING, period)
+    )
+    sc.expect_value(
+        at,
+        record_selector(spec, name, OBJECTIVE),
+        round(slo.objective / 100, 10),
+        _record_series(spec, name, OBJECTIVE, None),
+    )
+    sc.expect_value(
+        at, record_selector(spec, name, BUDGET), error_budget(slo), _record_series(spec, name, BUDGET, None)
+    )
     if _tiers(slo):
         sc.expect_alerts(at, [], 0)
     return sc
@@ -246,25 +284,43 @@ def _record_series(spec: Spec, name: str, record: str, window: str | None) -> st
     return _series_text(record, labels)
 
 
-def _steady(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], rate: float, ratio: float,
-            outcome: str, check_records: bool) -> _Scenario:
+def _steady(
+    plan: Plan,
+    name: str,
+    s: Sli,
+    series: list[tuple[str, str]],
+    rate: float,
+    ratio: float,
+    outcome: str,
+    check_records: bool,
+) -> _Scenario:
     """A constant error ratio from t=0: a tier's condition holds from the first evaluation with two samples on,
     so each tier fires once its `for` has passed, when the ratio is above its threshold."""
     slo = plan.spec.slos[name]
     tiers = _tiers(slo)
     burn = f"{ratio / error_budget(slo):.3g}x the budget"
     sc = _Scenario(plan, name, f"{percent(ratio)} errors ({burn}) {outcome}")
-    first = {t.name: min([m for m, f in _simulate(t, lambda m: m >= _STEP, 24 * 60).items() if f] or [0])
-             for t in tiers}
+    first = {
+        t.name: min([m for m, f in _simulate(t, lambda m: m >= _STEP, 24 * 60).items() if f] or [0])
+        for t in tiers
+    }
     times = sorted(set(first.values()))
     if outcome == "pages":  # tickets are the other scenarios' business: stop once every page tier fired
         times = [m for m in times if m <= max(first[t.name] for t in tiers if t.action == "page")]
     for text, role in series:
-        sc.series.append({"series": text, "values": _ramp(_per_minute(role, s.counts_good, rate, ratio),
-                                                          times[-1] + 1)})
+        sc.series.append(
+            {"series": text, "values": _ramp(_per_minute(role, s.counts_good, rate, ratio), times[-1] + 1)}
+        )
     for minute in times:
-        sc.expect_alerts(minute, [t for t in tiers if can_fire(slo, t) and ratio > burn_threshold(slo, t)
-                                  and first[t.name] <= minute], ratio)
+        sc.expect_alerts(
+            minute,
+            [
+                t
+                for t in tiers
+                if can_fire(slo, t) and ratio > burn_threshold(slo, t) and first[t.name] <= minute
+            ],
+            ratio,
+        )
     if check_records:
         _expect_recorded(sc, times[-1], ratio)
     return sc
@@ -274,11 +330,15 @@ def _expect_recorded(sc: _Scenario, minute: int, ratio: float) -> None:
     """Every recorded ratio and burn rate near its exact value (counted, so no float is compared exactly)."""
     spec, name, slo = sc.plan.spec, sc.name, sc.slo
     burn = ratio / error_budget(slo)
-    checks = [(RATIO.format(window=w), ratio) for w in dict.fromkeys(alert_windows(slo) + [window_name(slo.period)])]
+    checks = [
+        (RATIO.format(window=w), ratio) for w in dict.fromkeys(alert_windows(slo) + [window_name(slo.period)])
+    ]
     checks += [(CURRENT_BURN, burn), (PERIOD_BURN, burn), (REMAINING, 1 - burn)]
     for rec, want in checks:
         tolerance = number(float(f"{abs(want) * 1e-6 + 1e-12:.3g}"))
-        sc.expect_value(minute, f"count(abs({record_selector(spec, name, rec)} - {number(want)}) <= {tolerance})", 1)
+        sc.expect_value(
+            minute, f"count(abs({record_selector(spec, name, rec)} - {number(want)}) <= {tolerance})", 1
+        )
 
 
 def _burst_worlds(tier: Tier, events: int, min_events: int) -> list[object]:
@@ -293,8 +353,9 @@ def _burst_worlds(tier: Tier, events: int, min_events: int) -> list[object]:
         return sum(1 for i in range(start + 1, start + length + 1) if i - 1 >= low and i <= t)
 
     def world(closed: bool, stretch: float) -> object:
-        return lambda t: (steps(short, t, closed) > 0
-                          and steps(long, t, closed) * events / length * stretch >= min_events)
+        return lambda t: (
+            steps(short, t, closed) > 0 and steps(long, t, closed) * events / length * stretch >= min_events
+        )
 
     return [world(True, 1.0), world(False, 1.0), world(False, long / (long - 1))]
 
@@ -313,14 +374,19 @@ def _low_traffic(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], t
         out = []
         for w in range(3):
             per_tier = {t.name: _simulate(t, _burst_worlds(t, events, guard)[w], horizon) for t in live}
-            out.append({m: frozenset(n for n, f in per_tier.items() if f[m]) for m in range(0, horizon + 1, _STEP)})
+            out.append(
+                {m: frozenset(n for n, f in per_tier.items() if f[m]) for m in range(0, horizon + 1, _STEP)}
+            )
         return out
 
     loud, quiet = firing(big), firing(small)
     times = []
     for t in live:
-        agreed = [m for m in sorted(loud[0]) if t.name in loud[0][m] and all(w[m] == loud[0][m] for w in loud)
-                  and all(not w[m] for w in quiet)]
+        agreed = [
+            m
+            for m in sorted(loud[0])
+            if t.name in loud[0][m] and all(w[m] == loud[0][m] for w in loud) and all(not w[m] for w in quiet)
+        ]
         if agreed:
             times.append(agreed[len(agreed) // 2])
     times = sorted(set(times))
@@ -328,8 +394,13 @@ def _low_traffic(plan: Plan, name: str, s: Sli, series: list[tuple[str, str]], t
         return []
     out = []
     for events, states, title in (
-            (small, quiet, f"a burst of {small} failing event{'s' * (small != 1)}, under min_events {guard}, stays quiet"),
-            (big, loud, f"the same burst with {big} failing events (over min_events) fires")):
+        (
+            small,
+            quiet,
+            f"a burst of {small} failing event{'s' * (small != 1)}, under min_events {guard}, stays quiet",
+        ),
+        (big, loud, f"the same burst with {big} failing events (over min_events) fires"),
+    ):
         sc = _Scenario(plan, name, title)
         sc.burst = True
         ramp = " ".join(number(round(i * events / _BURST_LENGTH, 6)) for i in range(1, _BURST_LENGTH + 1))

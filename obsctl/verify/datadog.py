@@ -146,8 +146,14 @@ def metric_query_problems(query: str, file: str, where: str) -> list[Problem]:
     problems = [] if balanced and depth == 0 else [Problem(file, "the query's { } do not balance", where)]
     for m in _METRIC_REF.finditer("".join(outside)):
         if not _METRIC_NAME.fullmatch(m.group(1)):
-            problems.append(Problem(file, f"'{m.group(1)}' is not a Datadog metric name (a letter, then ASCII "
-                                          "letters, digits, '_' and '.', at most 200 characters)", where))
+            problems.append(
+                Problem(
+                    file,
+                    f"'{m.group(1)}' is not a Datadog metric name (a letter, then ASCII "
+                    "letters, digits, '_' and '.', at most 200 characters)",
+                    where,
+                )
+            )
     return problems
 
 

@@ -27,10 +27,18 @@ def check_rules(files: Iterable[tuple[str, Path]]) -> list[Problem]:
             # -rule takes globs and comma-separated lists: a plain copied name cannot be misread as either.
             staged = Path(tmp) / f"rules-{i}.yml"
             shutil.copyfile(path, staged)
-            proc = subprocess.run([vmalert, "-dryRun", "-loggerLevel=ERROR", f"-rule={staged}"],
-                                  capture_output=True, text=True, check=False, cwd=tmp, timeout=60)
+            proc = subprocess.run(
+                [vmalert, "-dryRun", "-loggerLevel=ERROR", f"-rule={staged}"],
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=tmp,
+                timeout=60,
+            )
             if proc.returncode != 0:
-                problems.append(Problem(name, "vmalert -dryRun: " + _message(proc.stderr or proc.stdout, staged)))
+                problems.append(
+                    Problem(name, "vmalert -dryRun: " + _message(proc.stderr or proc.stdout, staged))
+                )
     return problems
 
 

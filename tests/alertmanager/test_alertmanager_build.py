@@ -18,9 +18,26 @@ from obsctl.build import render
 from obsctl.verify.amtool import check_config
 
 # Inline secret fields of Alertmanager 0.25; obsctl only ever writes their *_file siblings.
-INLINE_SECRETS = {"routing_key", "service_key", "api_url", "api_key", "auth_password", "auth_secret", "credentials",
-                  "password", "client_secret", "slack_api_url", "opsgenie_api_key", "smtp_auth_password",
-                  "smtp_auth_secret", "victorops_api_key", "bot_token", "user_key", "token", "webhook_url"}
+INLINE_SECRETS = {
+    "routing_key",
+    "service_key",
+    "api_url",
+    "api_key",
+    "auth_password",
+    "auth_secret",
+    "credentials",
+    "password",
+    "client_secret",
+    "slack_api_url",
+    "opsgenie_api_key",
+    "smtp_auth_password",
+    "smtp_auth_secret",
+    "victorops_api_key",
+    "bot_token",
+    "user_key",
+    "token",
+    "webhook_url",
+}
 
 
 def _keys(node: object) -> set[str]:
@@ -62,8 +79,9 @@ def test_asset_ws_tree(tmp_path):
     assert (p1["group_wait"], p1["repeat_interval"]) == ("10s", "1h")
     assert "group_wait" not in _children(config)[1]  # P2 inherits the root's timing
     assert [r["name"] for r in config["receivers"]] == ["pager", "oncall", "incidents", am.BLACKHOLE]
-    assert config["inhibit_rules"] == [{"source_matchers": ['severity="P1"'],
-                                        "target_matchers": ['severity=~"P2|P3"'], "equal": ["service"]}]
+    assert config["inhibit_rules"] == [
+        {"source_matchers": ['severity="P1"'], "target_matchers": ['severity=~"P2|P3"'], "equal": ["service"]}
+    ]
     assert config["global"] == {"resolve_timeout": "5m"}
 
 
@@ -73,9 +91,11 @@ def test_asset_ws_receivers(tmp_path):
     (pd,) = rec["pager"]["pagerduty_configs"]
     assert pd["routing_key_file"] == "/etc/alertmanager/secrets/pagerduty-asset-ws"
     # The spec's own vocabulary, mapped through Severity.pagerduty, as a template over the severity label.
-    assert pd["severity"] == ('{{ if eq .CommonLabels.severity "P1" }}critical'
-                              '{{ else if eq .CommonLabels.severity "P2" }}error'
-                              '{{ else if eq .CommonLabels.severity "P3" }}warning{{ else }}error{{ end }}')
+    assert pd["severity"] == (
+        '{{ if eq .CommonLabels.severity "P1" }}critical'
+        '{{ else if eq .CommonLabels.severity "P2" }}error'
+        '{{ else if eq .CommonLabels.severity "P3" }}warning{{ else }}error{{ end }}'
+    )
     assert pd["links"] == [{"href": "{{ .CommonAnnotations.runbook_url }}", "text": "Runbook"}]
     (slack,) = rec["oncall"]["slack_configs"]
     assert slack["api_url_file"] == "/etc/alertmanager/secrets/slack-webhook"
@@ -89,25 +109,44 @@ def test_full_spec_uses_every_feature(tmp_path):
     _, config = write_config(FULL, tmp_path)
     text = (tmp_path / "alertmanager.yml").read_text()
     assert config["global"] == {
-        "resolve_timeout": "10m", "smtp_smarthost": "smtp.example.org:587", "smtp_from": "alertmanager@example.org",
-        "smtp_auth_username": "alertmanager", "smtp_auth_password_file": "/etc/alertmanager/secrets/smtp-password"}
+        "resolve_timeout": "10m",
+        "smtp_smarthost": "smtp.example.org:587",
+        "smtp_from": "alertmanager@example.org",
+        "smtp_auth_username": "alertmanager",
+        "smtp_auth_password_file": "/etc/alertmanager/secrets/smtp-password",
+    }
     assert config["templates"] == ["/etc/alertmanager/templates/*.tmpl"]
     assert config["route"]["receiver"] == "catchall"
     rec = {r["name"]: r for r in config["receivers"]}
     assert am.BLACKHOLE not in rec  # a default receiver is given and every severity names receivers
     kinds = {k for r in config["receivers"] for k in r if k.endswith("_configs")}
-    assert kinds == {"pagerduty_configs", "slack_configs", "opsgenie_configs", "webhook_configs", "email_configs"}
+    assert kinds == {
+        "pagerduty_configs",
+        "slack_configs",
+        "opsgenie_configs",
+        "webhook_configs",
+        "email_configs",
+    }
     assert rec["quiet"] == {"name": "quiet"}
     (og,) = rec["genie"]["opsgenie_configs"]
     assert og["api_key_file"] == "/etc/alertmanager/secrets/opsgenie-key"
-    assert og["priority"] == ('{{ if eq .CommonLabels.severity "critical" }}P1'
-                              '{{ else if eq .CommonLabels.severity "warning" }}P3{{ else }}P3{{ end }}')
-    assert og["responders"] == [{"type": "team", "name": "payments"}, {"type": "user", "username": "ops@example.org"}]
+    assert og["priority"] == (
+        '{{ if eq .CommonLabels.severity "critical" }}P1'
+        '{{ else if eq .CommonLabels.severity "warning" }}P3{{ else }}P3{{ end }}'
+    )
+    assert og["responders"] == [
+        {"type": "team", "name": "payments"},
+        {"type": "user", "username": "ops@example.org"},
+    ]
     assert og["tags"] == "payments,obsctl"
     (wh,) = rec["audit"]["webhook_configs"]
-    assert wh == {"url": "https://audit.example.org/hook", "max_alerts": 20,
-                  "http_config": {"authorization": {"type": "Bearer",
-                                                    "credentials_file": "/etc/alertmanager/secrets/audit-token"}}}
+    assert wh == {
+        "url": "https://audit.example.org/hook",
+        "max_alerts": 20,
+        "http_config": {
+            "authorization": {"type": "Bearer", "credentials_file": "/etc/alertmanager/secrets/audit-token"}
+        },
+    }
     assert rec["mail"]["email_configs"] == [{"to": "payments-oncall@example.org", "send_resolved": True}]
     (pd,) = rec["pager"]["pagerduty_configs"]
     assert pd["url"] == "https://events.eu.pagerduty.com/v2/enqueue"
@@ -115,8 +154,12 @@ def test_full_spec_uses_every_feature(tmp_path):
     assert '"critical" }}critical' in pd["severity"] and '"info" }}info' in pd["severity"]
 
     children = _children(config)
-    assert children[0] == {"receiver": "dba", "matchers": [r'component=~"db\\.primary|db\\|replica"'],
-                           "group_by": ["alertname", "component"], "continue": True}
+    assert children[0] == {
+        "receiver": "dba",
+        "matchers": [r'component=~"db\\.primary|db\\|replica"'],
+        "group_by": ["alertname", "component"],
+        "continue": True,
+    }
     assert children[1] == {"receiver": "quiet", "matchers": ['alertname="Nightly"']}
     warning = [c for c in children if c["matchers"] == ['severity="warning"']]
     assert [c["receiver"] for c in warning] == ["chat", "genie"]
@@ -125,17 +168,31 @@ def test_full_spec_uses_every_feature(tmp_path):
     assert info["mute_time_intervals"] == ["maintenance"]
 
     assert config["inhibit_rules"] == [
-        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity=~"warning|info"'],
-         "equal": ["service", "component"]},
+        {
+            "source_matchers": ['severity="critical"'],
+            "target_matchers": ['severity=~"warning|info"'],
+            "equal": ["service", "component"],
+        },
         {"source_matchers": ['alertname="HighErrors"'], "target_matchers": ['component="db.primary"']},
     ]
     assert config["time_intervals"] == [
-        {"name": "business-hours", "time_intervals": [
-            {"times": [{"start_time": "09:00", "end_time": "17:30"}], "weekdays": ["monday:friday"],
-             "location": "Europe/Berlin"}]},
-        {"name": "maintenance", "time_intervals": [
-            {"times": [{"start_time": "02:00", "end_time": "04:00"}], "weekdays": ["saturday"]},
-            {"days_of_month": ["1", "-1"], "months": ["january:march", "12"]}]},
+        {
+            "name": "business-hours",
+            "time_intervals": [
+                {
+                    "times": [{"start_time": "09:00", "end_time": "17:30"}],
+                    "weekdays": ["monday:friday"],
+                    "location": "Europe/Berlin",
+                }
+            ],
+        },
+        {
+            "name": "maintenance",
+            "time_intervals": [
+                {"times": [{"start_time": "02:00", "end_time": "04:00"}], "weekdays": ["saturday"]},
+                {"days_of_month": ["1", "-1"], "months": ["january:march", "12"]},
+            ],
+        },
     ]
     # Times stay quoted strings: a YAML 1.1 reader would turn 09:00 into a number.
     assert "start_time: '09:00'" in text
@@ -155,13 +212,24 @@ def test_notification_templates_render(amtool, tmp_path):
     _, config = write_config(FULL, tmp_path)
     empty = tmp_path / "none.tmpl"
     empty.write_text("")
-    texts = [v for r in config["receivers"] for k, cfgs in r.items() if k.endswith("_configs") for c in cfgs
-             for v in c.values() if isinstance(v, str) and "{{" in v]
+    texts = [
+        v
+        for r in config["receivers"]
+        for k, cfgs in r.items()
+        if k.endswith("_configs")
+        for c in cfgs
+        for v in c.values()
+        if isinstance(v, str) and "{{" in v
+    ]
     texts += [c["details"]["runbook"] for r in config["receivers"] for c in r.get("pagerduty_configs", [])]
     assert len(texts) >= 6
     for text in texts:
-        proc = subprocess.run([amtool, "template", "render", f"--template.glob={empty}", f"--template.text={text}"],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [amtool, "template", "render", f"--template.glob={empty}", f"--template.text={text}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 0, (text, proc.stderr)
 
 
@@ -172,9 +240,13 @@ def test_no_secret_values_in_output(tmp_path):
         secrets[name] = f"TOPSECRET-{name}-value"
         secret.write_text(secrets[name])
     spec = FULL.read_text()
-    for old, name in (("/etc/alertmanager/secrets/pd-payments", "pd"), ("/etc/alertmanager/secrets/slack-url", "slack"),
-                      ("/etc/alertmanager/secrets/opsgenie-key", "og"), ("/etc/alertmanager/secrets/audit-token", "token"),
-                      ("/etc/alertmanager/secrets/smtp-password", "smtp")):
+    for old, name in (
+        ("/etc/alertmanager/secrets/pd-payments", "pd"),
+        ("/etc/alertmanager/secrets/slack-url", "slack"),
+        ("/etc/alertmanager/secrets/opsgenie-key", "og"),
+        ("/etc/alertmanager/secrets/audit-token", "token"),
+        ("/etc/alertmanager/secrets/smtp-password", "smtp"),
+    ):
         assert old in spec
         spec = spec.replace(old, str(tmp_path / f"{name}.secret"))
     path = tmp_path / "obsctl.yaml"
@@ -185,8 +257,13 @@ def test_no_secret_values_in_output(tmp_path):
     config = yaml.safe_load(text)
     assert not _keys(config) & INLINE_SECRETS
     file_refs = {k for k in _keys(config) if k.endswith("_file")}
-    assert file_refs == {"routing_key_file", "api_url_file", "api_key_file", "credentials_file",
-                         "smtp_auth_password_file"}
+    assert file_refs == {
+        "routing_key_file",
+        "api_url_file",
+        "api_key_file",
+        "credentials_file",
+        "smtp_auth_password_file",
+    }
     assert all(str(tmp_path / f"{n}.secret") in text for n in secrets)
 
 
@@ -194,11 +271,19 @@ def test_build_is_deterministic(tmp_path):
     first = build_text(FULL)
     assert build_text(FULL) == first
     # A fresh interpreter with another hash seed: no set or dict ordering leaks into the output.
-    script = ("import sys; from pathlib import Path; from obsctl.build import render; "
-              "a, d, _ = render(Path(sys.argv[1]), ['alertmanager'], None); sys.stdout.write(a[0].text)")
+    script = (
+        "import sys; from pathlib import Path; from obsctl.build import render; "
+        "a, d, _ = render(Path(sys.argv[1]), ['alertmanager'], None); sys.stdout.write(a[0].text)"
+    )
     for seed in ("1", "4242"):
-        proc = subprocess.run([sys.executable, "-c", script, str(FULL)], capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": seed}, cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, "-c", script, str(FULL)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=ROOT,
+        )
         assert proc.stdout == first
 
 
@@ -218,17 +303,47 @@ def _errors(spec_text: str, tmp_path: Path) -> list:
     return [d for d in diags if d.level == "error"]
 
 
-@pytest.mark.parametrize("old,new,code,field", [
-    ('weekdays: ["monday:friday"]', 'weekdays: ["mon:fri"]', "OBS322",
-     "routing.time_intervals.business-hours.0.weekdays.0"),
-    ('months: ["january:march", "12"]', 'months: ["jan"]', "OBS322", "routing.time_intervals.maintenance.1.months.0"),
-    ("{type: team, name: payments}", "{type: squad, name: payments}", "OBS320",
-     "routing.receivers.genie.opsgenie.responders.0"),
-    ("{type: team, name: payments}", "{type: team, name: payments, id: x1}", "OBS320",
-     "routing.receivers.genie.opsgenie.responders.0"),
-    ('{component: ["db.primary", "db|replica"]}', "{component: []}", "OBS323", "routing.routes.0.match.component"),
-    ("target: {severity: [warning, info]}", "target: {severity: []}", "OBS323", "routing.inhibit.0.target.severity"),
-])
+@pytest.mark.parametrize(
+    "old,new,code,field",
+    [
+        (
+            'weekdays: ["monday:friday"]',
+            'weekdays: ["mon:fri"]',
+            "OBS322",
+            "routing.time_intervals.business-hours.0.weekdays.0",
+        ),
+        (
+            'months: ["january:march", "12"]',
+            'months: ["jan"]',
+            "OBS322",
+            "routing.time_intervals.maintenance.1.months.0",
+        ),
+        (
+            "{type: team, name: payments}",
+            "{type: squad, name: payments}",
+            "OBS320",
+            "routing.receivers.genie.opsgenie.responders.0",
+        ),
+        (
+            "{type: team, name: payments}",
+            "{type: team, name: payments, id: x1}",
+            "OBS320",
+            "routing.receivers.genie.opsgenie.responders.0",
+        ),
+        (
+            '{component: ["db.primary", "db|replica"]}',
+            "{component: []}",
+            "OBS323",
+            "routing.routes.0.match.component",
+        ),
+        (
+            "target: {severity: [warning, info]}",
+            "target: {severity: []}",
+            "OBS323",
+            "routing.inhibit.0.target.severity",
+        ),
+    ],
+)
 def test_what_alertmanager_would_reject_is_reported_at_the_spec(tmp_path, old, new, code, field):
     text = FULL.read_text()
     assert old in text
@@ -250,7 +365,9 @@ def test_verify_reports_what_amtool_rejects(amtool, tmp_path):
     (tmp_path / am.PATH).write_text(bad.text)
     problems = am.verify([bad], tmp_path)
     assert len(problems) == 1 and 'undefined receiver "nope"' in str(problems[0])
-    assert str(am.verify([Artifact(am.PATH, "route: [")], tmp_path)[0]).startswith(f"{am.PATH}: not valid YAML")
+    assert str(am.verify([Artifact(am.PATH, "route: [")], tmp_path)[0]).startswith(
+        f"{am.PATH}: not valid YAML"
+    )
 
 
 def test_severity_without_receivers_goes_nowhere(tmp_path):
@@ -283,7 +400,8 @@ def test_time_interval_name_is_one_name_for_amtool(amtool, tmp_path):
         "alerts:\n  A: {severity: P1, when: rate(x_total) > 1}\n"
         "routing:\n  receivers:\n    r: {webhook: {url: 'https://example.org/hook'}}\n"
         f"  severities:\n    P1: {{receivers: [r], mute_time_intervals: [{json.dumps(name)}, 'a, b']}}\n"
-        f"  time_intervals:\n    {json.dumps(name)}: [{{weekdays: [saturday]}}]\n    'a, b': []\n")
+        f"  time_intervals:\n    {json.dumps(name)}: [{{weekdays: [saturday]}}]\n    'a, b': []\n"
+    )
     path, data = write_config(spec, tmp_path)
     assert check_config(path) == []
     assert [ti["name"] for ti in data["time_intervals"]] == [name, "a, b"]

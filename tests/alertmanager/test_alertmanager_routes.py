@@ -21,11 +21,22 @@ def test_asset_ws_route_cases_follow_its_design():
     by_sev = {c.labels["severity"]: c.receivers for c in cases}
     assert by_sev == {"P1": ["pager"], "P2": ["oncall", "incidents"], "P3": ["incidents"]}
     alerts = {c.labels["alertname"]: c for c in cases}
-    assert set(alerts) >= {"APIUnavailable", "APIHighErrorRate", "APILatencyRegression", "WebSocketAuthFailuresSpike",
-                           "WebSocketSessionInitFailures", "WorkerStalled", "WorkerPersistentRefreshFailures"}
+    assert set(alerts) >= {
+        "APIUnavailable",
+        "APIHighErrorRate",
+        "APILatencyRegression",
+        "WebSocketAuthFailuresSpike",
+        "WebSocketSessionInitFailures",
+        "WorkerStalled",
+        "WorkerPersistentRefreshFailures",
+    }
     # the labels the Prometheus rule gives the alert, plus its alertname
-    assert alerts["APIHighErrorRate"].labels == {"alertname": "APIHighErrorRate", "severity": "P1",
-                                                 "service": "asset-ws", "team": "asset-platform"}
+    assert alerts["APIHighErrorRate"].labels == {
+        "alertname": "APIHighErrorRate",
+        "severity": "P1",
+        "service": "asset-ws",
+        "team": "asset-platform",
+    }
     assert alerts["APIHighErrorRate"].receivers == ["pager"]
     assert alerts["WebSocketAuthFailuresSpike"].receivers == ["oncall", "incidents"]
     assert all(c.why for c in cases)
@@ -64,15 +75,24 @@ def test_full_cases_cover_alerts_slos_severities_and_routes():
     assert expected["an alert with no severity goes to the default receiver"] == ["catchall"]
     # spec labels ride along, quotes and all
     stuck = next(c for c in cases if c.why.startswith("alert QueueStuck"))
-    assert stuck.labels == {"alertname": "QueueStuck", "severity": "warning", "service": "payments-api",
-                            "team": "payments", "tier": 'backend "core"', "component": "db.primary"}
+    assert stuck.labels == {
+        "alertname": "QueueStuck",
+        "severity": "warning",
+        "service": "payments-api",
+        "team": "payments",
+        "tier": 'backend "core"',
+        "component": "db.primary",
+    }
 
 
 def test_expected_receivers_reads_the_spec():
     spec = context(FULL).spec
     base = {"service": "payments-api", "alertname": "X"}
     assert expected_receivers(spec, {**base, "severity": "info"}) == ["mail"]
-    assert expected_receivers(spec, {**base, "severity": "info", "component": "db|replica"}) == ["dba", "mail"]
+    assert expected_receivers(spec, {**base, "severity": "info", "component": "db|replica"}) == [
+        "dba",
+        "mail",
+    ]
     assert expected_receivers(spec, {**base, "severity": "unknown"}) == ["catchall"]
     assert expected_receivers(spec, {"service": "other", "severity": "critical"}) == ["catchall"]
     asset = context(ASSET_WS).spec
@@ -139,8 +159,10 @@ def test_awkward_severity_names_survive(amtool, tmp_path):
     config, data = write_config(spec, tmp_path)
     assert data["route"]["routes"][0]["routes"][-1]["matchers"] == ['severity="P3 \\"low\\" \\\\ x"']
     assert data["inhibit_rules"][0]["target_matchers"] == ['severity=~"P3 \\"low\\" \\\\\\\\ x|P4"']
-    assert 'eq .CommonLabels.severity "P3 \\"low\\" \\\\ x" }}warning' in \
-        data["receivers"][0]["pagerduty_configs"][0]["severity"]
+    assert (
+        'eq .CommonLabels.severity "P3 \\"low\\" \\\\ x" }}warning'
+        in data["receivers"][0]["pagerduty_configs"][0]["severity"]
+    )
     cases = route_cases(context(spec).spec)
     assert any(c.labels["severity"] == weird and c.receivers == ["tickets"] for c in cases)
     assert _failures(config, cases) == []

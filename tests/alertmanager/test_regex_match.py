@@ -82,8 +82,9 @@ def test_a_regex_without_example_gets_no_route_case_but_a_note(spec, tmp_path, m
     assert not [c for c in route_cases(ctx.spec) if c.why.startswith("routing.routes[0]")]
     assert "regex without an example" in untested_route(ctx.spec.routing.routes[0])
     # alerts whose names match it are still routed through it
-    assert expected_receivers(ctx.spec, {"service": "web", "severity": "high", "alertname": "HighLatencyP95"}) == \
-        ["perf"]
+    assert expected_receivers(
+        ctx.spec, {"service": "web", "severity": "high", "alertname": "HighLatencyP95"}
+    ) == ["perf"]
 
 
 def test_obsctl_test_reports_the_untested_route(spec, require_tool, capsys):
@@ -100,18 +101,28 @@ def test_obsctl_test_reports_the_untested_route(spec, require_tool, capsys):
 
 def test_datadog_handles_follow_regex_routes(build, spec):
     files = build(spec, ["datadog"])
-    messages = {json.loads(t)["name"].split()[-1]: json.loads(t)["message"] for p, t in files.items()
-                if p.startswith("datadog/monitors/")}
+    messages = {
+        json.loads(t)["name"].split()[-1]: json.loads(t)["message"]
+        for p, t in files.items()
+        if p.startswith("datadog/monitors/")
+    }
     assert "Notify: @perf" in messages["HighLatencyP95"]
     assert "Notify: @oncall" in messages["HighErrorRate"]
 
 
-@pytest.mark.parametrize("value,code,field", [
-    ('{regex: "HighLatency(.*"}', "OBS205", "routing.routes.0.match.alertname.regex"),
-    ('{regex: "(?!Low).*"}', "OBS205", "routing.routes.0.match.alertname.regex"),
-    ('{regex: "HighLatency.*", example: XHighLatency}', "OBS324", "routing.routes.0.match.alertname.example"),
-    ('{regex: ""}', "OBS100", "routing.routes.0.match.alertname.regex"),
-])
+@pytest.mark.parametrize(
+    "value,code,field",
+    [
+        ('{regex: "HighLatency(.*"}', "OBS205", "routing.routes.0.match.alertname.regex"),
+        ('{regex: "(?!Low).*"}', "OBS205", "routing.routes.0.match.alertname.regex"),
+        (
+            '{regex: "HighLatency.*", example: XHighLatency}',
+            "OBS324",
+            "routing.routes.0.match.alertname.example",
+        ),
+        ('{regex: ""}', "OBS100", "routing.routes.0.match.alertname.regex"),
+    ],
+)
 def test_bad_regexes_are_spec_errors(spec, value, code, field):
     spec.write_text(SPEC.replace('{regex: "HighLatency.*", example: HighLatencyP50}', value))
     errors = [(d.code, d.field) for d in check(spec).diagnostics if d.level == "error"]
@@ -120,26 +131,32 @@ def test_bad_regexes_are_spec_errors(spec, value, code, field):
 
 def test_inhibit_regex_is_checked_and_severity_regex_warns_when_it_matches_none(spec):
     spec.write_text(SPEC.replace('{regex: "HighErrorRate|HighLatency.*"}', '{regex: "High[Error"}'))
-    assert [d.field for d in check(spec).diagnostics if d.code == "OBS205"] == \
-        ["routing.inhibit.0.target.alertname.regex"]
+    assert [d.field for d in check(spec).diagnostics if d.code == "OBS205"] == [
+        "routing.inhibit.0.target.alertname.regex"
+    ]
     spec.write_text(SPEC.replace("target: {alertname:", "target: {severity: {regex: 'crit.*'}, alertname:"))
-    assert [d.field for d in check(spec).diagnostics if d.code == "OBS315"] == \
-        ["routing.inhibit.0.target.severity.regex"]
+    assert [d.field for d in check(spec).diagnostics if d.code == "OBS315"] == [
+        "routing.inhibit.0.target.severity.regex"
+    ]
 
 
-@pytest.mark.parametrize("value", [
-    '{regex: "(a)\\\\1"}',  # a backreference
-    '{regex: "(?<=x)a"}',  # a lookbehind
-    '{regex: "(?>a)"}',  # an atomic group
-    '{regex: "a++"}',  # a possessive repeat (Python 3.11 takes it)
-    '{regex: "\\\\Z"}',  # Python's end of text; Go has \\z
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{regex: "(a)\\\\1"}',  # a backreference
+        '{regex: "(?<=x)a"}',  # a lookbehind
+        '{regex: "(?>a)"}',  # an atomic group
+        '{regex: "a++"}',  # a possessive repeat (Python 3.11 takes it)
+        '{regex: "\\\\Z"}',  # Python's end of text; Go has \\z
+    ],
+)
 def test_routing_regexes_are_held_to_re2_syntax(spec, value):
     """Before: Python's `re` plus a hand-written list of what RE2 lacks; `a++` and `\\Z` slipped through and amtool
     refused the built config. After: compiled by RE2, the engine Go's regexp (Alertmanager's) follows."""
     spec.write_text(SPEC.replace('{regex: "HighLatency.*", example: HighLatencyP50}', value))
-    assert [d.field for d in check(spec).diagnostics if d.code == "OBS205"] == \
-        ["routing.routes.0.match.alertname.regex"]
+    assert [d.field for d in check(spec).diagnostics if d.code == "OBS205"] == [
+        "routing.routes.0.match.alertname.regex"
+    ]
 
 
 def test_example_check_is_linear_time(spec, tmp_path):
@@ -149,12 +166,27 @@ def test_example_check_is_linear_time(spec, tmp_path):
     import sys
     import time
 
-    spec.write_text(SPEC.replace('{regex: "HighLatency.*", example: HighLatencyP50}',
-                                 '{regex: "(a+)+b", example: ' + "a" * 32 + "}"))
+    spec.write_text(
+        SPEC.replace(
+            '{regex: "HighLatency.*", example: HighLatencyP50}',
+            '{regex: "(a+)+b", example: ' + "a" * 32 + "}",
+        )
+    )
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", "from obsctl.cli import main; main()", "validate", "--format", "json",
-                           str(spec)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from obsctl.cli import main; main()",
+            "validate",
+            "--format",
+            "json",
+            str(spec),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert time.monotonic() - started < 30
     assert [d["code"] for d in json.loads(proc.stdout) if d["level"] == "error"] == ["OBS324"]
 
@@ -166,7 +198,11 @@ def test_re2_loads_only_for_specs_with_routing_regexes(tmp_path):
 
     from amhelpers import ASSET_WS
 
-    code = ("import sys; from pathlib import Path; from obsctl.pipeline import check; "
-            "r = check(Path(sys.argv[1])); assert r.ok; print('re2' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, str(ASSET_WS)], capture_output=True, text=True, check=True)
+    code = (
+        "import sys; from pathlib import Path; from obsctl.pipeline import check; "
+        "r = check(Path(sys.argv[1])); assert r.ok; print('re2' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ASSET_WS)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

@@ -20,8 +20,12 @@ def _module_name(path: Path) -> str:
 
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
-    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING" or \
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    return (
+        isinstance(test, ast.Name)
+        and test.id == "TYPE_CHECKING"
+        or isinstance(test, ast.Attribute)
+        and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(path: Path, modules: set[str]) -> set[str]:
@@ -41,12 +45,14 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
             elif isinstance(child, ast.ImportFrom):
                 if child.level:
                     base = package.split(".")
-                    base = base[:len(base) - child.level + 1]
+                    base = base[: len(base) - child.level + 1]
                     target = ".".join(base + ([child.module] if child.module else []))
                 else:
                     target = child.module or ""
                 found.add(target)
-                found.update(f"{target}.{a.name}" for a in child.names)  # `from . import slo` imports a module
+                found.update(
+                    f"{target}.{a.name}" for a in child.names
+                )  # `from . import slo` imports a module
             visit(child)
 
     visit(ast.parse(path.read_text(encoding="utf-8")))
@@ -118,8 +124,12 @@ def test_no_backend_imports_another():
     from obsctl.backends import TARGETS
 
     graph = _graph()
-    owner = {m: t for m in graph for t in TARGETS if m == f"obsctl.backends.{t}" or
-             m.startswith(f"obsctl.backends.{t}.")}
+    owner = {
+        m: t
+        for m in graph
+        for t in TARGETS
+        if m == f"obsctl.backends.{t}" or m.startswith(f"obsctl.backends.{t}.")
+    }
     crossing = sorted(f"{m} -> {i}" for m, t in owner.items() for i in graph[m] if owner.get(i, t) != t)
     assert crossing == []
 
@@ -135,11 +145,13 @@ def test_target_choices_come_from_the_registry():
 
 
 def test_validate_loads_no_plan_backend_or_template():
-    probe = ("import sys\nfrom obsctl.cli import main\n"
-             f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
-             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends.', "
-             "'obsctl.templating', 'jinja2', 'obsctl.testgen', 'obsctl.verify'))))\n")
+    probe = (
+        "import sys\nfrom obsctl.cli import main\n"
+        f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends.', "
+        "'obsctl.templating', 'jinja2', 'obsctl.testgen', 'obsctl.verify'))))\n"
+    )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
@@ -155,9 +167,13 @@ def test_every_verify_returns_typed_findings(tmp_path):
     from obsctl.backends import TARGETS, Artifact, backend
     from obsctl.verify import Problem, Skipped
 
-    broken = {"prometheus": "prometheus/x.rules.yml", "loki": "loki/x.rules.yml",
-              "alertmanager": "alertmanager/alertmanager.yml", "grafana": "grafana/dashboards/x.json",
-              "datadog": "datadog/monitors/x.json"}
+    broken = {
+        "prometheus": "prometheus/x.rules.yml",
+        "loki": "loki/x.rules.yml",
+        "alertmanager": "alertmanager/alertmanager.yml",
+        "grafana": "grafana/dashboards/x.json",
+        "datadog": "datadog/monitors/x.json",
+    }
     for name in TARGETS:
         art = Artifact(broken[name], "{not: [valid\n")
         (tmp_path / art.path).parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,9 @@ def test_duration_bound_is_promtools(promtool, tmp_path):
     assert "292y" in err.value.hint
     for text, ok in ((LONGEST, True), (TOO_LONG, False)):
         rules = tmp_path / "r.yml"
-        rules.write_text(f"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        for: {text}\n")
+        rules.write_text(
+            f"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        for: {text}\n"
+        )
         proc = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
         assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
 

@@ -38,19 +38,37 @@ def test_check_reports_stale_and_obsolete_files_with_a_diff(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     spec = _copy_example(tmp_path)
     runner = CliRunner()
-    assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog"]
+        ).exit_code
+        == 0
+    )
     text = spec.read_text().replace("when: api_error_rate_5m >= 0.05", "when: api_error_rate_5m >= 0.1")
     spec.write_text(text.replace("  WorkerPersistentRefreshFailures:", "  WorkerRefreshFailures:"))
     mine = tmp_path / "out" / "prometheus" / "prometheus.yml"  # a file obsctl did not write: never touched
     mine.write_text("global: {}\n")
-    result = runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog", "--check"])
+    result = runner.invoke(
+        app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog", "--check"]
+    )
     assert result.exit_code == 1
-    assert "-        expr: (service:api_error_rate_5m:ratio_increase5m{job=\"asset-ws\"} >= 0.05)" in result.stdout
-    assert "+        expr: (service:api_error_rate_5m:ratio_increase5m{job=\"asset-ws\"} >= 0.1)" in result.stdout
+    assert (
+        '-        expr: (service:api_error_rate_5m:ratio_increase5m{job="asset-ws"} >= 0.05)' in result.stdout
+    )
+    assert (
+        '+        expr: (service:api_error_rate_5m:ratio_increase5m{job="asset-ws"} >= 0.1)' in result.stdout
+    )
     assert "asset-ws.WorkerPersistentRefreshFailures.json: no longer produced by the spec" in result.stdout
     assert "prometheus.yml" not in result.stdout
-    assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog"]).exit_code == 0
-    assert not (tmp_path / "out" / "datadog" / "monitors" / "asset-ws.WorkerPersistentRefreshFailures.json").exists()
+    assert (
+        runner.invoke(
+            app, ["build", str(spec), "--out", "out", "-t", "prometheus", "-t", "datadog"]
+        ).exit_code
+        == 0
+    )
+    assert not (
+        tmp_path / "out" / "datadog" / "monitors" / "asset-ws.WorkerPersistentRefreshFailures.json"
+    ).exists()
     assert (tmp_path / "out" / "datadog" / "monitors" / "asset-ws.WorkerRefreshFailures.json").exists()
     assert mine.read_text() == "global: {}\n"
 
@@ -65,7 +83,9 @@ def test_services_share_an_output_directory(tmp_path, monkeypatch):
     assert runner.invoke(app, ["build", str(other), "--out", "out", "-t", "prometheus"]).exit_code == 0
     assert (tmp_path / "out" / "prometheus" / "asset-ws.rules.yml").is_file()
     assert (tmp_path / "out" / "prometheus" / "asset-worker.rules.yml").is_file()
-    assert runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "--check"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["build", str(spec), "--out", "out", "-t", "prometheus", "--check"]).exit_code == 0
+    )
 
 
 def test_unwritable_output_is_an_error_not_a_traceback(tmp_path, monkeypatch):
@@ -86,7 +106,9 @@ def test_validate_a_directory_is_an_error(tmp_path, monkeypatch):
 def test_two_outputs_with_one_path_fail_the_build(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     spec = _copy_example(tmp_path)
-    text = spec.read_text() + """
+    text = (
+        spec.read_text()
+        + """
 slos:
   api.availability:
     objective: 99.9
@@ -97,6 +119,7 @@ slos:
     sli: {bad: api_requests_errors_total, total: api_requests_total}
     alerting: {page_severity: P1, ticket_severity: P3}
 """
+    )
     spec.write_text(text)
     result = CliRunner().invoke(app, ["build", str(spec), "--out", "out", "-t", "datadog"])
     assert result.exit_code == 1 and "OBS902" in result.stderr
@@ -107,9 +130,10 @@ def test_nothing_is_written_when_a_target_fails(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     spec = _copy_example(tmp_path)
     # Datadog cannot express a histogram quantile without an override: the whole build must fail.
-    text = spec.read_text().replace("  ws_connections_active: {kind: gauge",
-                                    "  req_seconds: {kind: histogram, buckets: [0.1, 1]}\n"
-                                    "  ws_connections_active: {kind: gauge")
+    text = spec.read_text().replace(
+        "  ws_connections_active: {kind: gauge",
+        "  req_seconds: {kind: histogram, buckets: [0.1, 1]}\n  ws_connections_active: {kind: gauge",
+    )
     text = text.replace("    when: ws_auth_failures_5m >= 50", "    when: quantile(0.9, req_seconds) >= 1")
     spec.write_text(text)
     result = CliRunner().invoke(app, ["build", str(spec), "--out", "out"])
@@ -126,8 +150,19 @@ def test_templates_override(tmp_path, monkeypatch):
     mine.mkdir(parents=True)
     original = (ROOT / "templates" / "prometheus" / "rules.yml.j2").read_text()
     (mine / "rules.yml.j2").write_text("# reviewed by the platform team\n" + original)
-    result = CliRunner().invoke(app, ["build", str(spec), "-t", "prometheus", "--out", "out",
-                                      "--templates", str(tmp_path / "my-templates")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(spec),
+            "-t",
+            "prometheus",
+            "--out",
+            "out",
+            "--templates",
+            str(tmp_path / "my-templates"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "prometheus" / "asset-ws.rules.yml").read_text().startswith("# reviewed by")
 
@@ -138,22 +173,27 @@ def test_broken_template_override_fails_before_writing(tmp_path, monkeypatch):
     mine = tmp_path / "t" / "prometheus"
     mine.mkdir(parents=True)
     (mine / "rules.yml.j2").write_text("groups: [\n")
-    result = CliRunner().invoke(app, ["build", str(spec), "-t", "prometheus", "--out", "out", "--templates",
-                                      str(tmp_path / "t")])
+    result = CliRunner().invoke(
+        app, ["build", str(spec), "-t", "prometheus", "--out", "out", "--templates", str(tmp_path / "t")]
+    )
     assert result.exit_code == 1
     assert "OBS900" in result.stderr and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("text", ["{% if %}", "{{ no_such_value.field }}", "{% include 'missing.j2' %}"],
-                         ids=["syntax", "undefined", "missing-include"])
+@pytest.mark.parametrize(
+    "text",
+    ["{% if %}", "{{ no_such_value.field }}", "{% include 'missing.j2' %}"],
+    ids=["syntax", "undefined", "missing-include"],
+)
 def test_template_errors_in_an_override_are_diagnostics_not_tracebacks(tmp_path, monkeypatch, text):
     monkeypatch.chdir(tmp_path)
     spec = _copy_example(tmp_path)
     mine = tmp_path / "t" / "prometheus"
     mine.mkdir(parents=True)
     (mine / "rules.yml.j2").write_text(text + "\n")
-    result = CliRunner().invoke(app, ["build", str(spec), "-t", "prometheus", "--out", "out", "--templates",
-                                      str(tmp_path / "t")])
+    result = CliRunner().invoke(
+        app, ["build", str(spec), "-t", "prometheus", "--out", "out", "--templates", str(tmp_path / "t")]
+    )
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "OBS015" in result.stderr and "Traceback" not in result.output + result.stderr

@@ -28,8 +28,11 @@ def _build(*args: str) -> object:
 
 def _tree(root: Path) -> dict[str, bytes]:
     """Every file under `root` but obsctl's bookkeeping, with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.relative_to(root).parts[0] != ".obsctl"}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != ".obsctl"
+    }
 
 
 def _no_leftovers(out: Path) -> None:
@@ -92,7 +95,11 @@ def test_environment_names_that_would_be_paths_are_refused(tmp_path, monkeypatch
     result = _build(str(spec), "--env", "x/../../../..", "-t", "prometheus")
     assert result.exit_code == 2 and "not a valid environment name" in result.output
     result = CliRunner().invoke(app, ["validate", str(spec)])
-    assert result.exit_code == 1 and "OBS104" in result.output and "not a valid environment name" in result.output
+    assert (
+        result.exit_code == 1
+        and "OBS104" in result.output
+        and "not a valid environment name" in result.output
+    )
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "spec.yaml"]
     assert not (tmp_path.parent / "prometheus").exists()  # where build/asset-ws-x/../../../.. led
 
@@ -111,7 +118,9 @@ def test_two_services_in_one_out_keep_their_own_datadog_files(tmp_path, monkeypa
     monitors = tmp_path / "out" / "datadog" / "monitors"
     assert (monitors / "asset-ws.WorkerPersistentRefreshFailures.json").is_file()
     assert (monitors / "asset-worker.WorkerPersistentRefreshFailures.json").is_file()
-    spec.write_text(spec.read_text().replace("  WorkerPersistentRefreshFailures:", "  WorkerRefreshFailures:"))
+    spec.write_text(
+        spec.read_text().replace("  WorkerPersistentRefreshFailures:", "  WorkerRefreshFailures:")
+    )
     assert _build(str(spec), "--out", "out", "-t", "datadog").exit_code == 0
     assert not (monitors / "asset-ws.WorkerPersistentRefreshFailures.json").exists()
     assert (monitors / "asset-worker.WorkerPersistentRefreshFailures.json").is_file()
@@ -140,12 +149,19 @@ def test_names_that_run_together_into_one_file_list_are_an_error(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     base = "version: 1\nservice: {svc}\nenvironments:\n  {env}: {{}}\n"
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
-    first.write_text(base.format(svc="a-b", env="c") + ASSET_WS.read_text().split("environments:")[0]
-                     .replace("service: asset-ws", "").replace("version: 1\n", ""))
+    first.write_text(
+        base.format(svc="a-b", env="c")
+        + ASSET_WS.read_text()
+        .split("environments:")[0]
+        .replace("service: asset-ws", "")
+        .replace("version: 1\n", "")
+    )
     second.write_text(first.read_text().replace("service: a-b", "service: a").replace("  c: {}", "  b-c: {}"))
     assert _build(str(first), "--env", "c", "--out", "out", "-t", "prometheus").exit_code == 0
     result = _build(str(second), "--env", "b-c", "--out", "out", "-t", "prometheus")
-    assert result.exit_code == 1 and "OBS904" in result.stderr and "service a-b, environment c" in result.stderr
+    assert (
+        result.exit_code == 1 and "OBS904" in result.stderr and "service a-b, environment c" in result.stderr
+    )
     assert (tmp_path / "out" / "prometheus" / "a-b.rules.yml").is_file()
 
 
@@ -173,7 +189,10 @@ def test_a_failure_while_moving_files_in_restores_the_old_tree(tmp_path, monkeyp
     monkeypatch.setattr(outdir, "_step", in_the_way)
     result = _build(str(changed), "--out", "out", "-t", "datadog")
     assert result.exit_code == 1 and "OBS906" in result.stderr
-    assert "moved back: --out holds the build before" in result.stderr and "nothing was written" not in result.stderr
+    assert (
+        "moved back: --out holds the build before" in result.stderr
+        and "nothing was written" not in result.stderr
+    )
     old.pop("datadog/monitors/asset-ws.WorkerStalled.json")  # the test's own directory replaced it
     assert _tree(tmp_path / "out") == old
     _no_leftovers(tmp_path / "out")
@@ -261,12 +280,21 @@ def test_a_killed_obsctl_build_is_recovered_by_the_next_command(tmp_path, monkey
         out = tmp_path / f"at{k}"
         shutil.copytree(tmp_path / "old", out)
         env = {**os.environ, outdir._KILL_HOOK: str(k)}
-        killed = subprocess.run([*OBSCTL, "build", str(changed), "--out", str(out), "-t", "datadog"], env=env,
-                                capture_output=True, text=True, check=False)
+        killed = subprocess.run(
+            [*OBSCTL, "build", str(changed), "--out", str(out), "-t", "datadog"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert (out / ".obsctl" / "txn").is_dir()
-        after = subprocess.run([*OBSCTL, "build", str(changed), "--out", str(out), "-t", "datadog", "--check"],
-                               capture_output=True, text=True, check=False)
+        after = subprocess.run(
+            [*OBSCTL, "build", str(changed), "--out", str(out), "-t", "datadog", "--check"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert after.returncode == (0 if expected is new else 1) and "Traceback" not in after.stderr
         assert "interrupted" in after.stderr
         assert _tree(out) == expected
@@ -322,7 +350,9 @@ def test_a_full_disk_in_out_is_an_error_and_changes_nothing(tmp_path, monkeypatc
     assert _build(str(spec), "--out", "out", "-t", "datadog").exit_code == 0
     before = _tree(tmp_path / "out")
     real_write = os.write
-    monkeypatch.setattr(os, "write", lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(
+        os, "write", lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
+    )
     result = _build(str(_changed_spec(spec)), "--out", "out", "-t", "datadog")
     monkeypatch.setattr(os, "write", real_write)
     assert result.exit_code == 1 and "OBS906" in result.stderr and "No space left on device" in result.stderr

@@ -49,7 +49,9 @@ def test_explain_shows_tree_labels_and_each_target(tmp_path):
 def test_explain_names_what_a_target_cannot_say(tmp_path):
     out = _run(tmp_path, "Joined").output
     assert "ignoring(reason) group_left()" in out
-    assert "promql: rate(errors_total[5m]) / ignoring (reason) group_left rate(requests_total[5m]) > 0.1" in out
+    assert (
+        "promql: rate(errors_total[5m]) / ignoring (reason) group_left rate(requests_total[5m]) > 0.1" in out
+    )
     assert "datadog: cannot: the vector matching '/ ignoring(reason) group_left'" in out
 
 
@@ -68,7 +70,8 @@ def test_an_unknown_name_is_obs260_with_the_names_there_are(tmp_path):
 
 
 def test_explain_an_example_panel():
-    result = CliRunner().invoke(app, ["explain", str(ROOT / "examples" / "asset-ws" / "obsctl.yaml"),
-                                      "WebSocket active connections"])
+    result = CliRunner().invoke(
+        app, ["explain", str(ROOT / "examples" / "asset-ws" / "obsctl.yaml"), "WebSocket active connections"]
+    )
     assert result.exit_code == 0, result.output
     assert "promql: sum(ws_connections_active{" in result.output

@@ -23,7 +23,7 @@ import gen_expr_parser  # noqa: E402
 CORPUS = [
     "delta(api_requests_errors_total) / max(delta(api_requests_total), 1)",
     "rate(x[10m]) > 0.8 and on_call == 1 or y unless z",
-    "sum by (route, code) (rate(http_requests_total{code=~\"5..\", route!=\"/health\"}[5m]))",
+    'sum by (route, code) (rate(http_requests_total{code=~"5..", route!="/health"}[5m]))',
     "sum without () (rate(node_disk_io_time_seconds_total[5m])) > 0.8",
     "quantile(0.95, latency_seconds) * 1000 >= $p95_budget",
     "count(refresh_completed, 10m) == 0",
@@ -31,10 +31,10 @@ CORPUS = [
     "rate(x offset 1w) % 2 ^ 3 ^ -2",
     "-(a + b) * -c <= 1.5e3",
     "max(x, 'single \\'quoted\\'') != .5",
-    "x{a=\"1\",}[1h30m] offset 2d",
+    'x{a="1",}[1h30m] offset 2d',
     "avg by (instance) (x) / on_missing",
 ]
-INVALID = ["", "a +", "a && b", "(a", "x{a=1}", "x[5]", "a = b", "1 +* 2", "\"unterminated", "x\u2028+ y"]
+INVALID = ["", "a +", "a && b", "(a", "x{a=1}", "x[5]", "a = b", "1 +* 2", '"unterminated', "x\u2028+ y"]
 
 
 def _positions(node: ast.Node) -> list[tuple[str, int, int]]:
@@ -44,19 +44,25 @@ def _positions(node: ast.Node) -> list[tuple[str, int, int]]:
 def test_committed_parser_is_generated_from_the_current_grammar():
     pytest.importorskip("lark", reason="lark (a dev dependency) generates the parser")
     committed = (ROOT / "obsctl" / "expr" / "lalr_parser.py").read_text(encoding="utf-8")
-    assert f"# grammar sha256: {gen_expr_parser.grammar_digest()}" in committed, \
+    assert f"# grammar sha256: {gen_expr_parser.grammar_digest()}" in committed, (
         "grammar.lark changed: run scripts/gen_expr_parser.py"
+    )
     fresh = gen_expr_parser.generate()
     # lark numbers parser states in an order that varies between runs, so the tables are compared by
     # behaviour (the next test); the code around them must be exactly what the generator writes.
-    assert committed[:committed.index("DATA = (")] == fresh[:fresh.index("DATA = (")], \
+    assert committed[: committed.index("DATA = (")] == fresh[: fresh.index("DATA = (")], (
         "run scripts/gen_expr_parser.py (with the pinned dev lark)"
+    )
 
 
 def test_generated_parser_parses_as_lark_does():
     lark = pytest.importorskip("lark", reason="lark (a dev dependency) is the reference parser")
-    reference = lark.Lark(gen_expr_parser.GRAMMAR.read_text(), parser="lalr", maybe_placeholders=True,
-                          transformer=_transformer())
+    reference = lark.Lark(
+        gen_expr_parser.GRAMMAR.read_text(),
+        parser="lalr",
+        maybe_placeholders=True,
+        transformer=_transformer(),
+    )
     for text in CORPUS:
         ours = parse(text)
         theirs = reference.parse(text)
@@ -101,10 +107,12 @@ def test_no_runtime_cache_pickle_or_lark(tmp_path):
         if os.geteuid() == 0:  # the attacker is another local user
             os.chown(p, 65534, 65534)
     before = sorted(os.listdir(shared_tmp))
-    probe = ("import sys\nfrom obsctl.cli import main\n"
-             f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
-             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-             "print('LOADED', *sorted(m for m in ('pickle', 'lark') if m in sys.modules))\nsys.exit(code)\n")
+    probe = (
+        "import sys\nfrom obsctl.cli import main\n"
+        f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "print('LOADED', *sorted(m for m in ('pickle', 'lark') if m in sys.modules))\nsys.exit(code)\n"
+    )
     env = dict(os.environ, TMPDIR=str(shared_tmp), TEMP=str(shared_tmp), TMP=str(shared_tmp))
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -113,13 +121,17 @@ def test_no_runtime_cache_pickle_or_lark(tmp_path):
     assert proc.stdout.strip().splitlines()[-1] == "LOADED", proc.stdout
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a\u2028+ b", "unexpected character 'U+2028'"),
-    ("a +\u0085b", "unexpected character 'U+0085'"),
-    ("x * 1e999", "the number 1e999 is out of range"),
-    (" + ".join(["x"] * 600), f"nests deeper than {MAX_DEPTH} levels"),
-    ("-" * 300 + "x", f"nests deeper than {MAX_DEPTH} levels"),
-], ids=["U+2028", "U+0085", "1e999", "600-terms", "300-negations"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a\u2028+ b", "unexpected character 'U+2028'"),
+        ("a +\u0085b", "unexpected character 'U+0085'"),
+        ("x * 1e999", "the number 1e999 is out of range"),
+        (" + ".join(["x"] * 600), f"nests deeper than {MAX_DEPTH} levels"),
+        ("-" * 300 + "x", f"nests deeper than {MAX_DEPTH} levels"),
+    ],
+    ids=["U+2028", "U+0085", "1e999", "600-terms", "300-negations"],
+)
 def test_hostile_expressions_are_errors_not_tracebacks(text, message):
     with pytest.raises(ExprSyntaxError) as e:
         parse(text)
@@ -135,12 +147,18 @@ def test_deepest_allowed_expressions_build_to_every_target(tmp_path):
     spec = tmp_path / "obsctl.yaml"
     text = (ROOT / "examples" / "asset-ws" / "obsctl.yaml").read_text()
     deep = " + ".join(["delta(api_requests_total)"] * (MAX_DEPTH - 1))
-    new = text.replace("expr: sum(delta(api_requests_errors_total)) / max(sum(delta(api_requests_total)), 1)",
-                       f"expr: {deep}", 1)
+    new = text.replace(
+        "expr: sum(delta(api_requests_errors_total)) / max(sum(delta(api_requests_total)), 1)",
+        f"expr: {deep}",
+        1,
+    )
     assert new != text
     spec.write_text(new)
     artifacts, diags, _ = render(spec, ["all"], None)
     assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
     assert any(a.path.startswith("datadog/") for a in artifacts)
-    assert any(deep.count("+") <= a.text.count("increase(api_requests_total") for a in artifacts
-               if a.path.startswith("prometheus/"))
+    assert any(
+        deep.count("+") <= a.text.count("increase(api_requests_total")
+        for a in artifacts
+        if a.path.startswith("prometheus/")
+    )

@@ -35,22 +35,83 @@ PHASES = list(Phase) if "OBSCTL_FUZZ_EXAMPLES" in os.environ else [p for p in Ph
 
 TOKENS = [
     # YAML
-    ": ", "- ", "#", " #", "&a", "*a", "!!python/object", "|", ">", "'", '"', "%", "@", "`", "{", "}", "[", "]",
-    ",", "?", "---", "...", "~", "null", "yes", "<<",
+    ": ",
+    "- ",
+    "#",
+    " #",
+    "&a",
+    "*a",
+    "!!python/object",
+    "|",
+    ">",
+    "'",
+    '"',
+    "%",
+    "@",
+    "`",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "?",
+    "---",
+    "...",
+    "~",
+    "null",
+    "yes",
+    "<<",
     # JSON and escapes as text
-    "\\", '\\"', "\\n", "\\u2028", "\\x85", "/*",
+    "\\",
+    '\\"',
+    "\\n",
+    "\\u2028",
+    "\\x85",
+    "/*",
     # PromQL
-    '{job="x"}', "=~", ") or vector(1", "[5m]", "__name__",
+    '{job="x"}',
+    "=~",
+    ") or vector(1",
+    "[5m]",
+    "__name__",
     # Go templates (Prometheus, Alertmanager) and Datadog's
-    "{{", "}}", "{{ $value }}", "{{ $labels.job }}", "{{ .Labels }}", "{{/* c */}}", "{{#is_alert}}",
+    "{{",
+    "}}",
+    "{{ $value }}",
+    "{{ $labels.job }}",
+    "{{ .Labels }}",
+    "{{/* c */}}",
+    "{{#is_alert}}",
     # line breaks, controls, spaces
-    "\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\t", "\x00", "\x1b[31m", "\x7f", "\x9b", "\ufeff", " ", "  ",
+    "\n",
+    "\r",
+    "\r\n",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\t",
+    "\x00",
+    "\x1b[31m",
+    "\x7f",
+    "\x9b",
+    "\ufeff",
+    " ",
+    "  ",
     "\xa0",
     # ordinary text
-    "a", "Error", "inhibit_rules: []", "receivers:", "- name: x", "ü", "日本",
+    "a",
+    "Error",
+    "inhibit_rules: []",
+    "receivers:",
+    "- name: x",
+    "ü",
+    "日本",
 ]
-TEXT = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=6).map("".join).map(
-    lambda s: s if s.strip() else "v" + s)  # blank text means "not given" to several fields
+TEXT = (
+    st.lists(st.sampled_from(TOKENS), min_size=1, max_size=6)
+    .map("".join)
+    .map(lambda s: s if s.strip() else "v" + s)
+)  # blank text means "not given" to several fields
 FILE_NAME = TEXT.map(lambda s: s.replace("/", "_").replace("\x00", "_")[:80] + ".yaml")
 
 # field -> where it goes in the spec (a path of keys)
@@ -75,11 +136,20 @@ FIELDS: dict[str, tuple] = {
 def _base() -> dict:
     spec = yaml.safe_load(STARTER.format(service="svc", path="obsctl.yaml"))
     spec["sources"]["logs"] = {"type": "loki", "format": "json", "message_field": "msg"}
-    spec["events"] = {"refresh_completed": {"stream": {"service": "svc-worker"}, "message": "refresh completed"}}
+    spec["events"] = {
+        "refresh_completed": {"stream": {"service": "svc-worker"}, "message": "refresh completed"}
+    }
     spec["alerts"]["WorkerStalled"] = {"severity": "page", "when": "count(refresh_completed, 10m) == 0"}
-    spec["tests"] = [{"name": "errors page", "series": {
-        'http_requests_total{job="svc", code="500"}': "0+100x30", 'http_requests_total{job="svc", code="200"}': "0x30"},
-        "expect": [{"at": "20m", "firing": ["HighErrorRate"]}]}]
+    spec["tests"] = [
+        {
+            "name": "errors page",
+            "series": {
+                'http_requests_total{job="svc", code="500"}': "0+100x30",
+                'http_requests_total{job="svc", code="200"}': "0x30",
+            },
+            "expect": [{"at": "20m", "firing": ["HighErrorRate"]}],
+        }
+    ]
     return spec
 
 
@@ -101,22 +171,29 @@ class _Unchecked:
         return []
 
 
-def _build(tmp: Path, values: dict[str, str], file_name: str = "obsctl.yaml", check_tools: bool = False) \
-        -> tuple[int, str, dict[str, object]]:
+def _build(
+    tmp: Path, values: dict[str, str], file_name: str = "obsctl.yaml", check_tools: bool = False
+) -> tuple[int, str, dict[str, object]]:
     """Write the spec (JSON with ASCII escapes, so the spec file itself holds every value exactly) and build it
     with the CLI's build function. Returns (exit code, stderr, {output path: parsed document})."""
     from obsctl import build as build_mod
     from obsctl.backends import backend
 
     spec = _base()
-    for field, path in FIELDS.items():  # every field is given, so the output's structure is the same each time
+    for (
+        field,
+        path,
+    ) in FIELDS.items():  # every field is given, so the output's structure is the same each time
         _put(spec, path, values.get(field, f"plain {field.replace('_', ' ')}"))
     path = tmp / file_name
     path.write_text(json.dumps(spec, ensure_ascii=True, indent=1), encoding="utf-8")
     out = tmp / "out"
     err = io.StringIO()
-    patch = contextlib.nullcontext() if check_tools else \
-        mock.patch.object(build_mod, "backend", lambda name: _Unchecked(backend(name)))
+    patch = (
+        contextlib.nullcontext()
+        if check_tools
+        else mock.patch.object(build_mod, "backend", lambda name: _Unchecked(backend(name)))
+    )
     with patch, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         code = build_mod.run_build(path, ["all"], None, out, None, "rules", False)
     docs: dict[str, object] = {}
@@ -154,8 +231,12 @@ def _assert_exact(docs: dict, values: dict[str, str]) -> None:
     """Each value is where the spec puts it, unchanged."""
     v = values.get
     rule = _rule(docs, "HighErrorRate")
-    for field, key in [("summary", "summary"), ("description", "description"), ("annotation", "dashboard"),
-                       ("runbook", "runbook_url")]:
+    for field, key in [
+        ("summary", "summary"),
+        ("description", "description"),
+        ("annotation", "dashboard"),
+        ("runbook", "runbook_url"),
+    ]:
         if field in values:
             assert rule["annotations"][key] == v(field), field
     if "label" in values:
@@ -181,11 +262,18 @@ def _assert_exact(docs: dict, values: dict[str, str]) -> None:
         assert exprs and any(f in exprs[0] for f in forms), (exprs, forms)
     if "test_name" in values:
         doc, text = docs["prometheus/svc.tests.yml"]
-        names = [t["name"] for t in doc["tests"]] + [read_not_generated(line)[1] for line in not_generated(text)]
+        names = [t["name"] for t in doc["tests"]] + [
+            read_not_generated(line)[1] for line in not_generated(text)
+        ]
         assert "spec test: " + v("test_name") in names or v("test_name") in names
     everything = [s for d in docs.values() for s in _strings(d[0] if isinstance(d, tuple) else d)]
-    for field in ("dashboard_description", "slo_description"):  # a receiver's description is documentation only
-        if field in values and values[field].strip():  # written where a description goes, maybe with a note after
+    for field in (
+        "dashboard_description",
+        "slo_description",
+    ):  # a receiver's description is documentation only
+        if (
+            field in values and values[field].strip()
+        ):  # written where a description goes, maybe with a note after
             assert any(values[field].rstrip() in s for s in everything), field
 
 
@@ -228,8 +316,14 @@ def _check(code: int, err: str, docs: dict, values: dict[str, str], baseline: di
     _assert_exact(docs, values)
 
 
-@settings(derandomize=True, database=None, max_examples=EXAMPLES, deadline=None, phases=PHASES,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    derandomize=True,
+    database=None,
+    max_examples=EXAMPLES,
+    deadline=None,
+    phases=PHASES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(values=st.fixed_dictionaries({}, optional={f: TEXT for f in FIELDS}), file_name=FILE_NAME)
 def test_free_text_reads_back_exactly_or_is_refused(values, file_name, baseline, tmp_path_factory):
     code, err, docs = _build(tmp_path_factory.mktemp("fuzz"), values, file_name)
@@ -240,11 +334,22 @@ def test_free_text_reads_back_exactly_or_is_refused(values, file_name, baseline,
 HOSTILE = "x\u2028inhibit_rules: [{equal: [a]}]\x85\n- name: y\r\u2029#\t}} \\\" ' : - \x7f\x1b[0m\ufeff "
 
 
-@pytest.mark.parametrize("values", [
-    {f: HOSTILE for f in FIELDS if f not in ("summary", "description", "annotation", "label")},  # no templates
-    {"summary": "a\n\u2028b {{ $value }}", "label": "a\x85b", "description": " lead\ttrail ",
-     "annotation": "\u2029", "channel": "#a\x85b", "event_message": "x\u2028y \"q\" \\"},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            f: HOSTILE for f in FIELDS if f not in ("summary", "description", "annotation", "label")
+        },  # no templates
+        {
+            "summary": "a\n\u2028b {{ $value }}",
+            "label": "a\x85b",
+            "description": " lead\ttrail ",
+            "annotation": "\u2029",
+            "channel": "#a\x85b",
+            "event_message": 'x\u2028y "q" \\',
+        },
+    ],
+)
 def test_hostile_values_build(values, baseline, tmp_path):
     """Values with every kind of line break are accepted and kept exactly (not only refused)."""
     code, err, docs = _build(tmp_path, values, HOSTILE.replace("\n", "_") + ".yaml")

@@ -40,36 +40,95 @@ def alert(when: str, extra: str = "") -> str:
 # (id, spec, code, line, column, fragment of the message, fragment of the hint)
 CASES = [
     # Issue 10, Why: a one-to-many division with no matching compiles, and no sample ever matches.
-    ("one-to-many-division",
-     alert("sum by (provider) (delta(errors_total)) / sum(delta(requests_total)) > 0.05"),
-     "OBS270", 17, 51, "can never match", "/ on() group_left"),
-    ("disjoint-sides",
-     alert("sum by (provider) (delta(errors_total)) / sum by (route) (delta(requests_total)) > 0.05"),
-     "OBS270", 17, 51, "left side keeps (provider), the right side (route)", "sum(...) / sum(...)"),
-    ("set-operation-never-matches",
-     alert("sum by (provider) (delta(errors_total)) > 1 and sum by (route) (delta(requests_total)) > 1"),
-     "OBS270", 17, 55, "of 'and' can never match", "and on()"),
-    ("derived-never-matches",
-     BASE.replace("alerts:\n", "derived:\n  ratio: sum by (route) (delta(errors_total)) / sum(delta(requests_total))\n"
-                  "alerts:\n") + "    when: ratio > 0.1\n",
-     "OBS270", 15, 47, "can never match", "group_left"),
-    ("panel-never-matches",
-     alert("queue_depth > 1", "dashboards:\n  main:\n    title: Main\n    panels:\n"
-           "      - {title: p, expr: 'sum by (provider) (rate(errors_total)) / sum(rate(requests_total))'}\n"),
-     "OBS270", 22, 66, "can never match", "group_left"),
+    (
+        "one-to-many-division",
+        alert("sum by (provider) (delta(errors_total)) / sum(delta(requests_total)) > 0.05"),
+        "OBS270",
+        17,
+        51,
+        "can never match",
+        "/ on() group_left",
+    ),
+    (
+        "disjoint-sides",
+        alert("sum by (provider) (delta(errors_total)) / sum by (route) (delta(requests_total)) > 0.05"),
+        "OBS270",
+        17,
+        51,
+        "left side keeps (provider), the right side (route)",
+        "sum(...) / sum(...)",
+    ),
+    (
+        "set-operation-never-matches",
+        alert("sum by (provider) (delta(errors_total)) > 1 and sum by (route) (delta(requests_total)) > 1"),
+        "OBS270",
+        17,
+        55,
+        "of 'and' can never match",
+        "and on()",
+    ),
+    (
+        "derived-never-matches",
+        BASE.replace(
+            "alerts:\n",
+            "derived:\n  ratio: sum by (route) (delta(errors_total)) / sum(delta(requests_total))\nalerts:\n",
+        )
+        + "    when: ratio > 0.1\n",
+        "OBS270",
+        15,
+        47,
+        "can never match",
+        "group_left",
+    ),
+    (
+        "panel-never-matches",
+        alert(
+            "queue_depth > 1",
+            "dashboards:\n  main:\n    title: Main\n    panels:\n"
+            "      - {title: p, expr: 'sum by (provider) (rate(errors_total)) / sum(rate(requests_total))'}\n",
+        ),
+        "OBS270",
+        22,
+        66,
+        "can never match",
+        "group_left",
+    ),
     # Issue 10, Why: a volume guard that keeps a label the condition does not can never join it.
-    ("guard-never-joins",
-     alert("sum(delta(errors_total)) > 5", "    only_if: sum by (route) (delta(requests_total)) >= 100\n"),
-     "OBS330", 18, 53, "can never join", "sum(...)"),
-    ("route-reads-dropped-label",
-     alert("sum(delta(errors_total)) > 5").replace("    page: [oncall]\n", "    page: [oncall]\n  routes:\n"
-                                                   "    - {match: {alertname: A, provider: openai}, receivers: [oncall]}\n"),
-     "OBS331", 19, 36, "reads the label 'provider'", "sum by (provider)"),
-    ("inhibit-equal-dropped-label",
-     alert("sum(delta(errors_total)) > 5").replace(
-         "    page: [oncall]\n", "    page: [oncall]\n  inhibit:\n"
-         "    - {source: {severity: page}, target: {severity: page}, equal: [route]}\n"),
-     "OBS331", 19, 36, "inhibit[0].equal reads the label 'route'", "sum by (route)"),
+    (
+        "guard-never-joins",
+        alert("sum(delta(errors_total)) > 5", "    only_if: sum by (route) (delta(requests_total)) >= 100\n"),
+        "OBS330",
+        18,
+        53,
+        "can never join",
+        "sum(...)",
+    ),
+    (
+        "route-reads-dropped-label",
+        alert("sum(delta(errors_total)) > 5").replace(
+            "    page: [oncall]\n",
+            "    page: [oncall]\n  routes:\n"
+            "    - {match: {alertname: A, provider: openai}, receivers: [oncall]}\n",
+        ),
+        "OBS331",
+        19,
+        36,
+        "reads the label 'provider'",
+        "sum by (provider)",
+    ),
+    (
+        "inhibit-equal-dropped-label",
+        alert("sum(delta(errors_total)) > 5").replace(
+            "    page: [oncall]\n",
+            "    page: [oncall]\n  inhibit:\n"
+            "    - {source: {severity: page}, target: {severity: page}, equal: [route]}\n",
+        ),
+        "OBS331",
+        19,
+        36,
+        "inhibit[0].equal reads the label 'route'",
+        "sum by (route)",
+    ),
 ]
 
 
@@ -94,20 +153,32 @@ def test_label_check(tmp_path, monkeypatch, case_id, text, code, line, col, frag
 
 def test_summary_label_dropped_is_a_warning(tmp_path, monkeypatch):
     """`$labels.provider` in a summary prints nothing when the condition drops `provider` (OBS332)."""
-    rc, diags = _diags(tmp_path, monkeypatch, alert("sum(delta(errors_total)) > 5",
-                                                    "    summary: 'errors at {{ $labels.provider }}'\n"))
+    rc, diags = _diags(
+        tmp_path,
+        monkeypatch,
+        alert("sum(delta(errors_total)) > 5", "    summary: 'errors at {{ $labels.provider }}'\n"),
+    )
     assert rc == 0
     d = next(d for d in diags if d["code"] == "OBS332")
     assert (d["line"], "provider") == (18, "provider") and "sum by (provider)" in d["hint"]
 
 
-@pytest.mark.parametrize("when,extra", [
-    ("sum by (provider) (delta(errors_total)) / sum by (provider) (delta(requests_total)) > 0.05", ""),
-    ("sum by (provider, route) (delta(errors_total)) > 5", "    only_if: sum by (provider) (delta(requests_total)) >= 100\n"),
-    ("sum by (provider) (delta(errors_total)) > 5", "    summary: 'errors at {{ $labels.provider }}'\n"),
-    ("max without (pod) (queue_depth) > 5", "    summary: 'depth {{ $labels.anything }}'\n"),  # unknown: no guess
-    ("delta(errors_total) / max(delta(requests_total), 1) > 0.05", ""),
-])
+@pytest.mark.parametrize(
+    "when,extra",
+    [
+        ("sum by (provider) (delta(errors_total)) / sum by (provider) (delta(requests_total)) > 0.05", ""),
+        (
+            "sum by (provider, route) (delta(errors_total)) > 5",
+            "    only_if: sum by (provider) (delta(requests_total)) >= 100\n",
+        ),
+        ("sum by (provider) (delta(errors_total)) > 5", "    summary: 'errors at {{ $labels.provider }}'\n"),
+        (
+            "max without (pod) (queue_depth) > 5",
+            "    summary: 'depth {{ $labels.anything }}'\n",
+        ),  # unknown: no guess
+        ("delta(errors_total) / max(delta(requests_total), 1) > 0.05", ""),
+    ],
+)
 def test_sound_specs_pass(tmp_path, monkeypatch, when, extra):
     rc, diags = _diags(tmp_path, monkeypatch, alert(when, extra))
     assert rc == 0, diags
@@ -121,38 +192,52 @@ def _vec(*labels: str) -> LabelSet:
     return LabelSet(INSTANT, frozenset(labels))
 
 
-def _op(op: str = "/", on: bool | None = None, labels: tuple = (), group: str | None = None,
-        include: tuple = ()) -> ast.BinOp:
+def _op(
+    op: str = "/", on: bool | None = None, labels: tuple = (), group: str | None = None, include: tuple = ()
+) -> ast.BinOp:
     m = None if on is None else ast.Matching(on, list(labels), group, list(include))
     return ast.BinOp(op, ast.Number(1), ast.Number(1), matching=m)
 
 
-@pytest.mark.parametrize("node,left,right,result,codes", [
-    # one-to-one on(x): the result keeps only x (Prometheus' resultMetric)
-    (_op(on=True, labels=("env",)), _vec("env"), _vec("env"), {"env"}, []),
-    # the left side has several series per env: many-to-one needs group_left
-    (_op(on=True, labels=("env",)), _vec("env", "pod"), _vec("env"), {"env"}, ["OBS271"]),
-    (_op(on=True, labels=("env",), group="left"), _vec("env", "pod"), _vec("env"), {"env", "pod"}, []),
-    # the "one" side keeps only the label group_left copies in: a join that holds when it has one value per env
-    (_op(on=True, labels=("env",), group="left", include=("team",)), _vec("env", "pod"), _vec("env", "team"),
-     {"env", "pod", "team"}, ["OBS273"]),
-    (_op(on=True, labels=("env",), group="left", include=("team",)), _vec("env", "pod"),
-     _vec("env", "team", "node"), {"env", "pod", "team"}, ["OBS272"]),
-    (_op(on=True, labels=("env",), group="right"), _vec("env"), _vec("env", "pod"), {"env", "pod"}, []),
-    # both sides many per env: many-to-many
-    (_op(on=True, labels=("env",)), _vec("env", "pod"), _vec("env", "route"), {"env"}, ["OBS272"]),
-    # ignoring(pod): matches on the rest
-    (_op(on=False, labels=("pod",), group="left"), _vec("env", "pod"), _vec("env"), {"env", "pod"}, []),
-    (_op(on=False, labels=("pod",)), _vec("env", "pod"), _vec("route"), {"env"}, ["OBS270"]),
-    # on(x) with x on one side only
-    (_op(on=True, labels=("env",)), _vec("env"), _vec("route"), {"env"}, ["OBS270"]),
-    # set operators: many-to-many by nature, the left side's labels
-    (_op("and", on=True, labels=("env",)), _vec("env", "pod"), _vec("env"), {"env", "pod"}, []),
-    (_op("unless"), _vec("env", "pod"), _vec("env"), {"env", "pod"}, ["OBS270"]),
-    (_op("or"), _vec("env"), _vec("pod"), None, []),
-    # a scalar side never needs matching
-    (_op(">"), _vec("env", "pod"), LabelSet(SCALAR), {"env", "pod"}, []),
-])
+@pytest.mark.parametrize(
+    "node,left,right,result,codes",
+    [
+        # one-to-one on(x): the result keeps only x (Prometheus' resultMetric)
+        (_op(on=True, labels=("env",)), _vec("env"), _vec("env"), {"env"}, []),
+        # the left side has several series per env: many-to-one needs group_left
+        (_op(on=True, labels=("env",)), _vec("env", "pod"), _vec("env"), {"env"}, ["OBS271"]),
+        (_op(on=True, labels=("env",), group="left"), _vec("env", "pod"), _vec("env"), {"env", "pod"}, []),
+        # the "one" side keeps only the label group_left copies in: a join that holds when it has one value per env
+        (
+            _op(on=True, labels=("env",), group="left", include=("team",)),
+            _vec("env", "pod"),
+            _vec("env", "team"),
+            {"env", "pod", "team"},
+            ["OBS273"],
+        ),
+        (
+            _op(on=True, labels=("env",), group="left", include=("team",)),
+            _vec("env", "pod"),
+            _vec("env", "team", "node"),
+            {"env", "pod", "team"},
+            ["OBS272"],
+        ),
+        (_op(on=True, labels=("env",), group="right"), _vec("env"), _vec("env", "pod"), {"env", "pod"}, []),
+        # both sides many per env: many-to-many
+        (_op(on=True, labels=("env",)), _vec("env", "pod"), _vec("env", "route"), {"env"}, ["OBS272"]),
+        # ignoring(pod): matches on the rest
+        (_op(on=False, labels=("pod",), group="left"), _vec("env", "pod"), _vec("env"), {"env", "pod"}, []),
+        (_op(on=False, labels=("pod",)), _vec("env", "pod"), _vec("route"), {"env"}, ["OBS270"]),
+        # on(x) with x on one side only
+        (_op(on=True, labels=("env",)), _vec("env"), _vec("route"), {"env"}, ["OBS270"]),
+        # set operators: many-to-many by nature, the left side's labels
+        (_op("and", on=True, labels=("env",)), _vec("env", "pod"), _vec("env"), {"env", "pod"}, []),
+        (_op("unless"), _vec("env", "pod"), _vec("env"), {"env", "pod"}, ["OBS270"]),
+        (_op("or"), _vec("env"), _vec("pod"), None, []),
+        # a scalar side never needs matching
+        (_op(">"), _vec("env", "pod"), LabelSet(SCALAR), {"env", "pod"}, []),
+    ],
+)
 def test_vector_matching(node, left, right, result, codes):
     findings = []
     out = binop(node, left, right, findings)

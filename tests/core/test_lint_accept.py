@@ -39,7 +39,9 @@ def test_ignore_on_the_command_line(tmp_path):
 
 
 def test_an_accepted_code_that_no_longer_fires_is_a_warning(tmp_path):
-    spec = _write(tmp_path, 'lint:\n  accept:\n    OBS242: "relabelled"\n    OBS311: "staging has no pager"\n')
+    spec = _write(
+        tmp_path, 'lint:\n  accept:\n    OBS242: "relabelled"\n    OBS311: "staging has no pager"\n'
+    )
     [d] = check(spec, every_env=True).diagnostics
     assert d.code == "OBS016" and "OBS311" in d.message and d.level == "warning"
     assert (d.location.line, d.location.column) == (7, 5)
@@ -47,7 +49,9 @@ def test_an_accepted_code_that_no_longer_fires_is_a_warning(tmp_path):
 
 def test_errors_cannot_be_accepted(tmp_path):
     spec = tmp_path / "spec.yaml"
-    spec.write_text('service: x\nalerts:\n  A: {severity: P1, when: "nope > 1"}\nlint:\n  accept: {OBS201: "x"}\n')
+    spec.write_text(
+        'service: x\nalerts:\n  A: {severity: P1, when: "nope > 1"}\nlint:\n  accept: {OBS201: "x"}\n'
+    )
     result = check(spec, every_env=True, ignore=frozenset({"OBS201"}))
     assert not result.ok and any(d.code == "OBS201" for d in result.diagnostics)
 

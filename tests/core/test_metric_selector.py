@@ -62,18 +62,25 @@ def test_promql_selects_each_metric_by_its_own_selector(build, spec):
     rules = _rules(build(spec, ["prometheus"])["prometheus/relay.rules.yml"])
     # no environment on the exporter's series; a job instead of it on the web histogram's buckets
     assert rules["service:deploy_failure_ratio:ratio_rate5m"]["expr"] == (
-        'sum(rate(github_workflow_status{status="failure"}[5m])) / sum(rate(github_workflow_status[5m]))')
+        'sum(rate(github_workflow_status{status="failure"}[5m])) / sum(rate(github_workflow_status[5m]))'
+    )
     assert rules["service:web_p95:quantile"]["expr"] == (
-        'histogram_quantile(0.95, sum by (le) (rate(web_duration_seconds_bucket{job="web"}[5m])))')
+        'histogram_quantile(0.95, sum by (le) (rate(web_duration_seconds_bucket{job="web"}[5m])))'
+    )
     assert rules["Errors"]["expr"] == 'sum(rate(http_requests_total{environment="prod", code="500"}[5m])) > 1'
     # recordings still carry the source selector, and alerts on them select it
     assert rules["service:deploy_failure_ratio:ratio_rate5m"]["labels"] == {"environment": "prod"}
-    assert rules["DeployFailures"]["expr"] == 'service:deploy_failure_ratio:ratio_rate5m{environment="prod"} > 0.5'
+    assert (
+        rules["DeployFailures"]["expr"]
+        == 'service:deploy_failure_ratio:ratio_rate5m{environment="prod"} > 0.5'
+    )
 
 
 def test_slo_rules_count_each_metric_by_its_own_selector(build, spec):
     text = build(spec, ["prometheus"])["prometheus/relay.slo.rules.yml"]
-    assert 'github_workflow_status{status="success"}' in text and "sum(rate(github_workflow_status[5m]))" in text
+    assert (
+        'github_workflow_status{status="success"}' in text and "sum(rate(github_workflow_status[5m]))" in text
+    )
     assert 'web_duration_seconds_bucket{job="web", le="0.5"}' in text
     assert 'web_duration_seconds_count{job="web"}' in text
     assert "github_workflow_status{environment" not in text and 'environment="prod", le=' not in text
@@ -94,15 +101,21 @@ def test_generated_tests_pass_with_own_selectors(build, spec, tmp_path, require_
 
 def test_datadog_tags_follow_the_metric_selector(build, spec):
     files = build(spec, ["datadog"])
-    monitors = {json.loads(t)["name"].split()[-1]: json.loads(t) for p, t in files.items() if "/monitors/" in p}
+    monitors = {
+        json.loads(t)["name"].split()[-1]: json.loads(t) for p, t in files.items() if "/monitors/" in p
+    }
     slos = {p: json.loads(t)["query"] for p, t in files.items() if "/slos/" in p}
     assert "github.workflow.status{status:failure}" in monitors["DeployFailures"]["query"]
     assert "environment" not in monitors["DeployFailures"]["query"]
     assert "http.requests.total{environment:prod,code:500}" in monitors["Errors"]["query"]
-    assert slos["datadog/slos/relay.deploys.json"] == {"numerator": "sum:github.workflow.status{status:success}.as_count()",
-                                                 "denominator": "sum:github.workflow.status{*}.as_count()"}
-    assert slos["datadog/slos/relay.web-latency.json"]["numerator"] == \
-        "sum:web.duration.seconds.bucket{job:web,upper_bound:0.5}.as_count()"
+    assert slos["datadog/slos/relay.deploys.json"] == {
+        "numerator": "sum:github.workflow.status{status:success}.as_count()",
+        "denominator": "sum:github.workflow.status{*}.as_count()",
+    }
+    assert (
+        slos["datadog/slos/relay.web-latency.json"]["numerator"]
+        == "sum:web.duration.seconds.bucket{job:web,upper_bound:0.5}.as_count()"
+    )
 
 
 def test_own_selector_wins_over_the_datadog_selector(build, spec):
@@ -116,8 +129,11 @@ def test_own_selector_wins_over_the_datadog_selector(build, spec):
 def test_own_selector_labels_are_known_labels(spec):
     """OBS215 (a label the metric does not declare) knows the metric's own selector, not the source's."""
     when = "'sum(rate(http_requests_total{code=\"500\"})) > 1'"
-    spec.write_text(SPEC.replace("selector: {}", "selector: {job: github}").replace(
-        when, "'rate(github_workflow_status{job=\"github\"}) > 1'"))
+    spec.write_text(
+        SPEC.replace("selector: {}", "selector: {job: github}").replace(
+            when, "'rate(github_workflow_status{job=\"github\"}) > 1'"
+        )
+    )
     assert check(spec).ok and not [d for d in check(spec).diagnostics if d.code == "OBS215"]
     spec.write_text(SPEC.replace(when, "'rate(github_workflow_status{environment=\"prod\"}) > 1'"))
     assert [d.field for d in check(spec).diagnostics if d.code == "OBS215"] == ["alerts.Errors.when"]

@@ -41,8 +41,15 @@ CASES = [
     ("nested-500", "service: demo\nx: " + "[" * 500 + "]" * 500 + "\n", 1, "OBS013"),
     ("slo-name-240", STARTER.replace("  availability:", "  " + "a" * 240 + ":"), 1, "OBS104"),
     # a constant is a fine Grafana panel; Datadog has no formula without a query: an error at build, not a crash
-    ("datadog-stat-constant", STARTER.replace("      - {title: Requests, expr: rate(http_requests_total)}",
-                                              "      - {title: One, type: stat, expr: '1'}"), 0, "OBS703"),
+    (
+        "datadog-stat-constant",
+        STARTER.replace(
+            "      - {title: Requests, expr: rate(http_requests_total)}",
+            "      - {title: One, type: stat, expr: '1'}",
+        ),
+        0,
+        "OBS703",
+    ),
 ]
 
 MEMORY_CAP = 1024 * 1024 * 1024  # reading /dev/zero without a bound would take all of it
@@ -53,8 +60,14 @@ def _cap_memory() -> None:
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "obsctl.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, preexec_fn=_cap_memory)
+    return subprocess.run(
+        [sys.executable, "-m", "obsctl.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_cap_memory,
+    )
 
 
 def check_case(text: str, validate_exit: int, code: str, workdir: Path) -> list[str]:
@@ -63,14 +76,18 @@ def check_case(text: str, validate_exit: int, code: str, workdir: Path) -> list[
     if spec == "spec.yaml":
         (workdir / spec).write_text(text)
     problems = []
-    for args, expected in ((["validate", spec], validate_exit),
-                           (["build", spec, "--target", "all", "--out", "out"], 1)):
+    for args, expected in (
+        (["validate", spec], validate_exit),
+        (["build", spec, "--target", "all", "--out", "out"], 1),
+    ):
         result = run(args, workdir)
         label = " ".join(args[:1] + args[2:])
         if "Traceback" in result.stderr:
             problems.append(f"{label}: traceback\n{result.stderr[-2000:]}")
         if result.returncode != expected:
-            problems.append(f"{label}: exit {result.returncode}, expected {expected}\n{result.stderr[-2000:]}")
+            problems.append(
+                f"{label}: exit {result.returncode}, expected {expected}\n{result.stderr[-2000:]}"
+            )
         if expected == 1 and code not in result.stderr:
             problems.append(f"{label}: no {code} in\n{result.stderr[-2000:]}")
     if (workdir / "out").exists():

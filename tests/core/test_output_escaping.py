@@ -19,9 +19,37 @@ from obsctl.verify.promtool import test_rules
 
 # Each was folded, cut or changed by the old filters, or needs escapes to survive any YAML reader.
 AWKWARD = [
-    "a\x85b", "a\u2028b", "a\u2029b", "a\n\u2028b", "a\n\x85", "a\n b\n", "a\r\nb", "tab\there", "bell\x07",
-    "del\x7f", "c1\x9b", "bom\ufeff", " lead", "trail ", "\n", "", "#not a comment", "a: b", "- x", "{{ $value }}",
-    "'quoted' \"twice\"", "back\\slash", "emoji \U0001f600", "nbsp\xa0", "v\xa0", "\u3000ideographic", "yes", "null", "0o17", "1e3", "~",
+    "a\x85b",
+    "a\u2028b",
+    "a\u2029b",
+    "a\n\u2028b",
+    "a\n\x85",
+    "a\n b\n",
+    "a\r\nb",
+    "tab\there",
+    "bell\x07",
+    "del\x7f",
+    "c1\x9b",
+    "bom\ufeff",
+    " lead",
+    "trail ",
+    "\n",
+    "",
+    "#not a comment",
+    "a: b",
+    "- x",
+    "{{ $value }}",
+    "'quoted' \"twice\"",
+    "back\\slash",
+    "emoji \U0001f600",
+    "nbsp\xa0",
+    "v\xa0",
+    "\u3000ideographic",
+    "yes",
+    "null",
+    "0o17",
+    "1e3",
+    "~",
 ]
 
 
@@ -30,11 +58,14 @@ def test_yaml_scalar_round_trips(value):
     """`k: {{ v | yaml }}` and `{{ {k: v} | yaml_block }}` read back as exactly `v` (U+0085 and U+2028 used to fold)."""
     assert yaml.safe_load(f"k: {to_yaml_scalar(value)}\n") == {"k": value}
     assert yaml.safe_load(f"k: [{to_yaml_scalar(value)}]\n") == {"k": [value]}
-    assert yaml.safe_load("x:\n  - " + to_yaml_block({"k": value, "after": 1}, 4) + "\n") == \
-        {"x": [{"k": value, "after": 1}]}
+    assert yaml.safe_load("x:\n  - " + to_yaml_block({"k": value, "after": 1}, 4) + "\n") == {
+        "x": [{"k": value, "after": 1}]
+    }
 
 
-@pytest.mark.parametrize("value", ["a\x85b", "a\u2028b", " lead", "trail ", "a\n\u2028b", "tab\there", "v\xa0"])
+@pytest.mark.parametrize(
+    "value", ["a\x85b", "a\u2028b", " lead", "trail ", "a\n\u2028b", "tab\there", "v\xa0"]
+)
 def test_unsafe_strings_are_double_quoted(value):
     """Double quotes are the only YAML style whose escapes every reader (PyYAML, yaml.v2, yaml.v3) decodes alike."""
     assert to_yaml_scalar(value).startswith('"')
@@ -45,7 +76,9 @@ def test_multi_line_text_stays_readable():
     assert to_yaml_block({"k": "line one\nline two"}) == "k: |-\n  line one\n  line two"
 
 
-@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x85b", "a\u2028b", "a\u2029b", "a\x00b", "a\x1bb", "a\ufeffb"])
+@pytest.mark.parametrize(
+    "value", ["a\nb", "a\rb", "a\x85b", "a\u2028b", "a\u2029b", "a\x00b", "a\x1bb", "a\ufeffb"]
+)
 def test_comment_text_stays_on_its_line(value):
     text = f"# {to_comment(value)}\nk: 1\n"
     assert yaml.safe_load(text) == {"k": 1}
@@ -53,7 +86,9 @@ def test_comment_text_stays_on_its_line(value):
     assert to_comment("plain: text {{ x }} 'q'") == "plain: text {{ x }} 'q'"
 
 
-INJECTION = "x\u2028inhibit_rules: [{source_matchers: ['a=b'], target_matchers: ['c=d'], equal: [x]}]\u2028#.yaml"
+INJECTION = (
+    "x\u2028inhibit_rules: [{source_matchers: ['a=b'], target_matchers: ['c=d'], equal: [x]}]\u2028#.yaml"
+)
 
 
 @pytest.fixture
@@ -84,7 +119,8 @@ def test_sli_label_value_cannot_add_test_file_keys(spec, build):
     text = spec.read_text(encoding="utf-8").replace(
         '      bad: http_requests_total{code=~"5.*"}\n      total: http_requests_total\n',
         '      bad: "http_requests_total{code=\\"5\\u2028evaluation_interval: 1h\\"}"\n'
-        "      total: 'http_requests_total{code=\"2\"}'\n")
+        "      total: 'http_requests_total{code=\"2\"}'\n",
+    )
     assert "evaluation_interval: 1h" in text
     spec.write_text(text, encoding="utf-8")
     tests = build(spec, ["prometheus"])["prometheus/svc.slo.tests.yml"]
@@ -99,11 +135,14 @@ def test_promtool_reads_label_and_summary_values_exactly(spec, build, promtool, 
     Go's yaml decodes independently of how obsctl quoted the rule file."""
     text = spec.read_text(encoding="utf-8").replace(
         "    for: 3m\n",
-        '    for: 3m\n    labels: {team: "a\\x85b"}\n    summary: "down\\n\\u2028since {{ $value }}"\n', 1)
+        '    for: 3m\n    labels: {team: "a\\x85b"}\n    summary: "down\\n\\u2028since {{ $value }}"\n',
+        1,
+    )
     spec.write_text(text, encoding="utf-8")
     rules = build(spec, ["prometheus"])["prometheus/svc.rules.yml"]
     (tmp_path / "svc.rules.yml").write_text(rules, encoding="utf-8")
-    (tmp_path / "check.yml").write_text(textwrap.dedent('''\
+    (tmp_path / "check.yml").write_text(
+        textwrap.dedent("""\
         rule_files: [svc.rules.yml]
         evaluation_interval: 1m
         tests:
@@ -119,7 +158,9 @@ def test_promtool_reads_label_and_summary_values_exactly(spec, build, promtool, 
                                  instance: "https://svc.example.org/health", job: blackbox-http_2xx}
                     exp_annotations: {summary: "down\\n\\u2028since 0", title: Health check failing,
                                       runbook_url: "https://runbooks.example.org/svc"}
-        '''), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     ok, output = test_rules(tmp_path / "check.yml")
     assert ok, output
 
@@ -130,8 +171,11 @@ def test_promtool_accepts_escaped_comments(spec, tmp_path, promtool):
     out = tmp_path / "out"
     obsctl = shutil.which("obsctl")
     assert obsctl
-    done = subprocess.run([obsctl, "build", str(hostile), "--target", "prometheus", "--out", str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [obsctl, "build", str(hostile), "--target", "prometheus", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     ok, output = test_rules(out / "prometheus" / "svc.tests.yml")
     assert ok, output

@@ -12,8 +12,19 @@ from obsctl.cli import app
 from obsctl.report import excerpt
 from obsctl.secrets import find_credentials, mask
 
-SECRETS = ["abcd1234", "hunter2", "s3cretpw", "k3yvalue", "zzz9sig", "pw0rdsmtp", "tok42tok", "pdpass77", "XYZSECRET",
-           "bbpass55", "p4sswd"]
+SECRETS = [
+    "abcd1234",
+    "hunter2",
+    "s3cretpw",
+    "k3yvalue",
+    "zzz9sig",
+    "pw0rdsmtp",
+    "tok42tok",
+    "pdpass77",
+    "XYZSECRET",
+    "bbpass55",
+    "p4sswd",
+]
 
 SPEC = """\
 service: svc
@@ -62,26 +73,36 @@ def test_no_report_format_echoes_a_secret(tmp_path, monkeypatch, fmt):
 
 
 def test_mask():
-    assert mask("url: https://user:pw@host/x?token=abc&page=2#sig=zz") == \
-        "url: https://user:***@host/x?token=***&page=2#sig=***"
+    assert (
+        mask("url: https://user:pw@host/x?token=abc&page=2#sig=zz")
+        == "url: https://user:***@host/x?token=***&page=2#sig=***"
+    )
     assert mask("https://ghp_TOKEN@github.com/org/repo") == "https://***@github.com/org/repo"
-    assert mask("smarthost: u:secret@smtp:587, to: ops@example.org") == "smarthost: u:***@smtp:587, to: ops@example.org"
-    assert mask("?monkey=1&keyboard=2&API-KEY=3&client_secret=4") == "?monkey=1&keyboard=2&API-KEY=***&client_secret=***"
+    assert (
+        mask("smarthost: u:secret@smtp:587, to: ops@example.org")
+        == "smarthost: u:***@smtp:587, to: ops@example.org"
+    )
+    assert (
+        mask("?monkey=1&keyboard=2&API-KEY=3&client_secret=4")
+        == "?monkey=1&keyboard=2&API-KEY=***&client_secret=***"
+    )
     assert mask("no secrets: a=b, c@d") == "no secrets: a=b, c@d"
 
 
 def test_excerpt_moves_the_caret_past_masked_text_and_hides_what_it_cannot_mask():
     line = '{url: "https://u:longpassword@h/", typo: 1}'
     shown, col = excerpt(line, line.index("typo") + 1)
-    assert shown[col - 1:].startswith("typo")
+    assert shown[col - 1 :].startswith("typo")
     # a secret written with a YAML escape cannot be masked reliably: the line is left out
     assert excerpt('url: "https://u:p4sswd\\x40h/"', 6, ("u:p4sswd",)) == ("", 0)
 
 
 def test_find_credentials():
     assert [c.what for c in find_credentials("https://u:p@h/")] == ["userinfo"]
-    assert [c.name for c in find_credentials("https://h/?a=1&Signature=x&private_token=y")] == ["Signature",
-                                                                                              "private_token"]
+    assert [c.name for c in find_credentials("https://h/?a=1&Signature=x&private_token=y")] == [
+        "Signature",
+        "private_token",
+    ]
     assert find_credentials("u:p@h:25")[0].value == "u:p"
     assert find_credentials("https://h/path@x?page=2") == []  # '@' in the path is no userinfo
     assert find_credentials("https://h/?token=") == []  # an empty value holds nothing

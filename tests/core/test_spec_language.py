@@ -46,9 +46,19 @@ def test_init_writes_a_spec_that_validates(tmp_path, monkeypatch):
 
 
 def test_yaml_reads_what_users_mean():
-    data, smap = load_text("on: yes\ntime: 17:00\nmode: 0755\nn: 12\nf: 0.5\nb: true\nz: null\nd: 2024-01-01\n", "x.yaml")
-    assert data == {"on": "yes", "time": "17:00", "mode": "0755", "n": 12, "f": 0.5, "b": True, "z": None,
-                    "d": "2024-01-01"}
+    data, smap = load_text(
+        "on: yes\ntime: 17:00\nmode: 0755\nn: 12\nf: 0.5\nb: true\nz: null\nd: 2024-01-01\n", "x.yaml"
+    )
+    assert data == {
+        "on": "yes",
+        "time": "17:00",
+        "mode": "0755",
+        "n": 12,
+        "f": 0.5,
+        "b": True,
+        "z": None,
+        "d": "2024-01-01",
+    }
     assert smap.values[("time",)].line == 2 and smap.values[("time",)].column == 7
 
 
@@ -57,8 +67,9 @@ def test_yaml_merge_keys():
     assert data["x"] == {"a": 1, "b": 3}
 
 
-@pytest.mark.parametrize("text,seconds", [("30s", 30), ("5m", 300), ("1h30m", 5400), ("1d", 86400), ("0", 0),
-                                          ("250ms", 0.25)])
+@pytest.mark.parametrize(
+    "text,seconds", [("30s", 30), ("5m", 300), ("1h30m", 5400), ("1d", 86400), ("0", 0), ("250ms", 0.25)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -99,20 +110,40 @@ def test_syntax_error_position():
     assert e.value.line == 1 and e.value.column == 14
 
 
-@pytest.mark.parametrize("text,value", [
-    (r'x{a="\u00e9"}', "é"), (r'x{a="\u4e2d"}', "中"), (r'x{a="\U0001F600"}', "😀"), ('x{a="é中"}', "é中"),
-    (r'x{a="\xc3\xa9\101"}', "éA"), (r'x{a="\a\b\f\n\r\t\v\\\""}', '\a\b\f\n\r\t\v\\"'),
-    (r"""x{a='\'"'}""", "'\""), (r'x{a=~"\\d+"}', r"\d+"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        (r'x{a="\u00e9"}', "é"),
+        (r'x{a="\u4e2d"}', "中"),
+        (r'x{a="\U0001F600"}', "😀"),
+        ('x{a="é中"}', "é中"),
+        (r'x{a="\xc3\xa9\101"}', "éA"),
+        (r'x{a="\a\b\f\n\r\t\v\\\""}', '\a\b\f\n\r\t\v\\"'),
+        (r"""x{a='\'"'}""", "'\""),
+        (r'x{a=~"\\d+"}', r"\d+"),
+    ],
+)
 def test_strings_unquote_like_promql(text, value):
     assert parse(text).matchers[0].value == value
 
 
-@pytest.mark.parametrize("text,column", [
-    (r'delta(reqs{code="\x"}) > 1', 17), (r'x{a="\N{BULLET}"}', 5), (r'x{a="\8"}', 5), (r'x{a="\d"}', 5),
-    (r'x{a="\'"}', 5), (r"x{a='\"'}", 5), (r'x{a="\ud800"}', 5), (r'x{a="\xe9"}', 5), (r'x{a="\400"}', 5),
-    (r'x{a="\u12"}', 5), ('x{a="a\nb"}', 5), (r'label_replace(x, "a", "\q", "b", "c")', 23),
-])
+@pytest.mark.parametrize(
+    "text,column",
+    [
+        (r'delta(reqs{code="\x"}) > 1', 17),
+        (r'x{a="\N{BULLET}"}', 5),
+        (r'x{a="\8"}', 5),
+        (r'x{a="\d"}', 5),
+        (r'x{a="\'"}', 5),
+        (r"x{a='\"'}", 5),
+        (r'x{a="\ud800"}', 5),
+        (r'x{a="\xe9"}', 5),
+        (r'x{a="\400"}', 5),
+        (r'x{a="\u12"}', 5),
+        ('x{a="a\nb"}', 5),
+        (r'label_replace(x, "a", "\q", "b", "c")', 23),
+    ],
+)
 def test_bad_string_escapes_are_syntax_errors(text, column):
     with pytest.raises(ExprSyntaxError) as e:
         parse(text)
@@ -121,8 +152,12 @@ def test_bad_string_escapes_are_syntax_errors(text, column):
 
 def test_bad_escape_is_reported_at_file_line_col(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _spec(tmp_path, BASE.replace("when: delta(errors_total) > $max_errors",
-                                 "when: 'delta(errors_total{code=\"\\x\"}) > 1'"))
+    _spec(
+        tmp_path,
+        BASE.replace(
+            "when: delta(errors_total) > $max_errors", "when: 'delta(errors_total{code=\"\\x\"}) > 1'"
+        ),
+    )
     result = CliRunner().invoke(app, ["validate", "--format", "json", "spec.yaml"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception  # not a crash
     d = json.loads(result.stdout)[0]
@@ -177,10 +212,17 @@ def test_validate_checks_every_environment(tmp_path, monkeypatch):
 
 def test_include_merges_and_keeps_positions(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _spec(tmp_path, "routing:\n  receivers: {oncall: {webhook: {url: 'http://127.0.0.1:9/x'}}}\n"
-          "  severities: {page: [oncall], ticket: [oncal]}\n", "shared.yaml")
-    _spec(tmp_path, "include: [shared.yaml]\nservice: demo\nrunbook: x\nmetrics: {e_total: {kind: counter}}\n"
-          "alerts:\n  E: {severity: page, when: rate(e_total) > 1}\n")
+    _spec(
+        tmp_path,
+        "routing:\n  receivers: {oncall: {webhook: {url: 'http://127.0.0.1:9/x'}}}\n"
+        "  severities: {page: [oncall], ticket: [oncal]}\n",
+        "shared.yaml",
+    )
+    _spec(
+        tmp_path,
+        "include: [shared.yaml]\nservice: demo\nrunbook: x\nmetrics: {e_total: {kind: counter}}\n"
+        "alerts:\n  E: {severity: page, when: rate(e_total) > 1}\n",
+    )
     result = CliRunner().invoke(app, ["validate", "--format", "json", "spec.yaml"])
     assert result.exit_code == 1
     d = json.loads(result.stdout)[0]
@@ -232,5 +274,7 @@ def test_wheels_carry_templates_specs_and_the_grammar():
         link = ROOT / "obsctl" / name
         assert link.is_symlink() and link.resolve() == (ROOT / name).resolve()
         assert resource_dir(name).resolve() == (ROOT / name).resolve()
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["obsctl"]
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "obsctl"
+    ]
     assert {"expr/grammar.lark", "templates/**/*", "specs/**/*"} <= set(data)

@@ -90,11 +90,20 @@ def test_includes_under_the_budget_still_merge(tmp_path, monkeypatch):
     assert _validate("spec.yaml") == (0, [])
 
 
-@pytest.mark.parametrize("text, line", [
-    ("service: demo\nx: " + "[" * 500 + "]" * 500 + "\n", 2),
-    ("service: demo\nx: " + "{a: " * 500 + "1" + "}" * 500 + "\n", 2),
-    ("service: demo\nx:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(100)) + " " * 101 + "v\n", 67),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("service: demo\nx: " + "[" * 500 + "]" * 500 + "\n", 2),
+        ("service: demo\nx: " + "{a: " * 500 + "1" + "}" * 500 + "\n", 2),
+        (
+            "service: demo\nx:\n"
+            + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(100))
+            + " " * 101
+            + "v\n",
+            67,
+        ),
+    ],
+)
 def test_deep_nesting_is_an_error_at_its_line(tmp_path, monkeypatch, text, line):
     """'[' * 500 ended in a RecursionError; now OBS013 at the first node deeper than 64 levels."""
     monkeypatch.chdir(tmp_path)
@@ -142,10 +151,22 @@ def test_github_annotations_follow_workflow_command_escaping():
     from obsctl.report import render_github
 
     out = io.StringIO()
-    render_github([Diagnostic("OBS101", "error", "50% of\r\nkey '\x1b[31mred': a,b", Location("a,b:c%.yaml", 2, 1),
-                              hint="x\u202ey")], out)
-    assert out.getvalue() == ("::error file=a%2Cb%3Ac%25.yaml,line=2,col=1,title=OBS101::"
-                              "50%25 of%0D%0Akey '\\x1b[31mred': a,b (hint: x\\u202ey)\n")
+    render_github(
+        [
+            Diagnostic(
+                "OBS101",
+                "error",
+                "50% of\r\nkey '\x1b[31mred': a,b",
+                Location("a,b:c%.yaml", 2, 1),
+                hint="x\u202ey",
+            )
+        ],
+        out,
+    )
+    assert out.getvalue() == (
+        "::error file=a%2Cb%3Ac%25.yaml,line=2,col=1,title=OBS101::"
+        "50%25 of%0D%0Akey '\\x1b[31mred': a,b (hint: x\\u202ey)\n"
+    )
 
 
 # --- --templates stays inside its folder ------------------------------------------------------------------------
@@ -161,14 +182,17 @@ def _templates_copy(tmp_path: Path) -> Path:
     return mine
 
 
-SCRAPE = ("service: demo\nsources:\n  metrics: {type: prometheus, selector: {job: demo}, "
-          "scrape: [{job: demo, targets: ['app:8000']}]}\nmetrics: {up_total: {kind: counter}}\n")
+SCRAPE = (
+    "service: demo\nsources:\n  metrics: {type: prometheus, selector: {job: demo}, "
+    "scrape: [{job: demo, targets: ['app:8000']}]}\nmetrics: {up_total: {kind: counter}}\n"
+)
 
 
 def _build_with(tmp_path: Path, templates: Path):
     (tmp_path / "spec.yaml").write_text(SCRAPE)
-    result = CliRunner().invoke(app, ["build", "spec.yaml", "-t", "prometheus", "--out", "out",
-                                      "--templates", str(templates)])
+    result = CliRunner().invoke(
+        app, ["build", "spec.yaml", "-t", "prometheus", "--out", "out", "--templates", str(templates)]
+    )
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result
 
@@ -209,8 +233,9 @@ def test_links_inside_the_templates_folder_still_work(tmp_path, monkeypatch):
 def test_long_slo_name_is_an_error_at_its_key(tmp_path, monkeypatch):
     """A 240-character SLO name validated, then crashed the Datadog build (file name too long)."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "spec.yaml").write_text(BASE + "slos:\n  " + "a" * 240 + ":\n    objective: 99.9\n"
-                                        "    sli: {bad: up_total, total: up_total}\n")
+    (tmp_path / "spec.yaml").write_text(
+        BASE + "slos:\n  " + "a" * 240 + ":\n    objective: 99.9\n    sli: {bad: up_total, total: up_total}\n"
+    )
     code, diags = _validate("spec.yaml")
     assert code == 1
     assert [(d["code"], d["line"], d["column"]) for d in diags] == [("OBS104", 4, 3)]

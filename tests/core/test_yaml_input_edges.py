@@ -14,11 +14,15 @@ from obsctl.pipeline import check
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("text", "line", "column"), [
-    ("service: x\nlabels: !!python/object/apply:os.system {a: b}\n", 2, 9),
-    ("service: x\nalerts: !!python/object/new:list []\n", 2, 9),
-    ("service: x\ndefaults: !custom {window: 5m}\n", 2, 11),
-], ids=["mapping", "list", "local-tag"])
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ("service: x\nlabels: !!python/object/apply:os.system {a: b}\n", 2, 9),
+        ("service: x\nalerts: !!python/object/new:list []\n", 2, 9),
+        ("service: x\ndefaults: !custom {window: 5m}\n", 2, 11),
+    ],
+    ids=["mapping", "list", "local-tag"],
+)
 def test_tags_on_collections_are_errors_at_their_position(tmp_path, text, line, column):
     spec = tmp_path / "spec.yaml"
     spec.write_text(text)
@@ -42,12 +46,23 @@ def test_tab_indentation_gets_a_hint(tmp_path):
 
 def test_dash_reads_the_spec_from_standard_input():
     text = (ROOT / "examples" / "asset-ws" / "obsctl.yaml").read_text()
-    proc = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", "-"], input=text, capture_output=True,
-                          text=True, cwd=ROOT / "examples" / "asset-ws", timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "obsctl.cli", "validate", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "examples" / "asset-ws",
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "<stdin>: ok"
-    bad = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", "-"], input="service: [\n",
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "obsctl.cli", "validate", "-"],
+        input="service: [\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 1 and bad.stderr.startswith("<stdin>:"), bad.stderr
 
 
@@ -55,8 +70,15 @@ def test_dash_reads_the_spec_from_standard_input():
 @pytest.mark.parametrize(("written", "read"), [("0x200", "int 512"), ("1e3", "float 1000.0")])
 def test_yaml_1_1_surprises_in_text_fields_get_a_hint_to_quote(tmp_path, written, read):
     spec = tmp_path / "spec.yaml"
-    spec.write_text("service: x\ntests:\n  - name: t\n    series:\n      'up{job=\"x\"}': " + written +
-                    "\n    expect: [{at: 1m, quiet: []}]\n")
+    spec.write_text(
+        "service: x\ntests:\n  - name: t\n    series:\n      'up{job=\"x\"}': "
+        + written
+        + "\n    expect: [{at: 1m, quiet: []}]\n"
+    )
     errors = [d for d in check(spec).diagnostics if d.code == "OBS103"]
     assert errors, [d.message for d in check(spec).diagnostics]
-    assert f"'{written}'" in errors[0].hint and read in errors[0].hint and (errors[0].location.line, errors[0].location.column) == (5, 22)
+    assert (
+        f"'{written}'" in errors[0].hint
+        and read in errors[0].hint
+        and (errors[0].location.line, errors[0].location.column) == (5, 22)
+    )

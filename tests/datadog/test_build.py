@@ -17,8 +17,15 @@ from obsctl.compile.datadog import Datadog
 from obsctl.pipeline import check
 from obsctl.verify.datadog import validate_dashboard, validate_monitor, validate_slo
 
-MONITORS = ("APIUnavailable", "APIHighErrorRate", "APILatencyRegression", "WebSocketAuthFailuresSpike",
-            "WebSocketSessionInitFailures", "WorkerStalled", "WorkerPersistentRefreshFailures")
+MONITORS = (
+    "APIUnavailable",
+    "APIHighErrorRate",
+    "APILatencyRegression",
+    "WebSocketAuthFailuresSpike",
+    "WebSocketSessionInitFailures",
+    "WorkerStalled",
+    "WorkerPersistentRefreshFailures",
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +63,12 @@ def logs_search(query: str) -> str:
 
 # --- asset-ws -----------------------------------------------------------------------------------------------
 
+
 def test_asset_ws_builds_every_alert_and_the_dashboard(asset_ws):
-    assert sorted(asset_ws) == sorted([f"datadog/monitors/asset-ws.{m}.json" for m in MONITORS] + [
-        "datadog/dashboards/asset-ws.ops.json", "datadog/conf.d/http_check.d/asset-ws.yaml"])
+    assert sorted(asset_ws) == sorted(
+        [f"datadog/monitors/asset-ws.{m}.json" for m in MONITORS]
+        + ["datadog/dashboards/asset-ws.ops.json", "datadog/conf.d/http_check.d/asset-ws.yaml"]
+    )
 
 
 def test_every_asset_ws_payload_passes_strict_client_and_semantic_checks(asset_ws):
@@ -84,7 +94,8 @@ def test_high_error_rate_keeps_window_for_and_guard(asset_ws, q):
     # also makes max(..., 1) a no-op); min(last_10m) holds the condition for the 10m of `for`
     assert m["query"] == (
         f"min(last_10m):(moving_rollup({q('api_requests_errors_total')}, 300, 'avg') * 300) / "
-        f"cutoff_min(moving_rollup({q('api_requests_total')}, 300, 'avg') * 300, 100) >= 0.05")
+        f"cutoff_min(moving_rollup({q('api_requests_total')}, 300, 'avg') * 300, 100) >= 0.05"
+    )
     assert m["options"]["thresholds"] == {"critical": 0.05}
     assert m["options"]["require_full_window"] is True
     assert m["priority"] == 1
@@ -102,21 +113,30 @@ def test_high_error_rate_keeps_window_for_and_guard(asset_ws, q):
 def test_latency_and_websocket_alerts(asset_ws, q):
     assert monitor(asset_ws, "APILatencyRegression")["query"] == (
         f"min(last_15m):(moving_rollup({q('api_request_latency_ms_total')}, 300, 'avg') * 300) / "
-        f"cutoff_min(moving_rollup({q('api_request_latency_samples_total')}, 300, 'avg') * 300, 100) >= 750")
+        f"cutoff_min(moving_rollup({q('api_request_latency_samples_total')}, 300, 'avg') * 300, 100) >= 750"
+    )
     ws = monitor(asset_ws, "WebSocketAuthFailuresSpike")
-    assert ws["query"] == f"min(last_10m):(moving_rollup({q('ws_auth_failures_total')}, 300, 'avg') * 300) >= 50"
+    assert (
+        ws["query"] == f"min(last_10m):(moving_rollup({q('ws_auth_failures_total')}, 300, 'avg') * 300) >= 50"
+    )
     assert ws["priority"] == 2
-    assert "@slack-asset-ws-oncall @slack-eng-incidents" in ws["message"] and "@pagerduty" not in ws["message"]
+    assert (
+        "@slack-asset-ws-oncall @slack-eng-incidents" in ws["message"] and "@pagerduty" not in ws["message"]
+    )
 
 
 def test_worker_stalled_fires_with_no_logs_and_matches_the_exact_phrase(asset_ws):
     m = monitor(asset_ws, "WorkerStalled")
     assert m["type"] == "log alert"
     # "refresh cycle completed" must not count "refresh cycle completed with errors"
-    assert logs_search(m["query"]) == \
-        'service:asset-worker "refresh cycle completed" -"refresh cycle completed with errors"'
-    assert m["query"] == ('logs("service:asset-worker \\"refresh cycle completed\\" -\\"refresh cycle completed '
-                          'with errors\\"").index("*").rollup("count").last("10m") < 1')
+    assert (
+        logs_search(m["query"])
+        == 'service:asset-worker "refresh cycle completed" -"refresh cycle completed with errors"'
+    )
+    assert m["query"] == (
+        'logs("service:asset-worker \\"refresh cycle completed\\" -\\"refresh cycle completed '
+        'with errors\\"").index("*").rollup("count").last("10m") < 1'
+    )
     assert m["options"]["thresholds"] == {"critical": 1.0}
     assert m["options"]["on_missing_data"] == "default"  # no log at all counts 0, and 0 < 1 fires
     assert "notify_no_data" not in m["options"]
@@ -130,8 +150,10 @@ def test_probe_alert_is_a_service_check_on_the_emitted_http_check(asset_ws):
     m = monitor(asset_ws, "APIUnavailable")
     assert m["type"] == "service check"
     # for: 3m at the probe's 30s interval: the last 6 checks failed
-    assert m["query"] == ('"http.can_connect".over("url:https://asset-ws.example.org/health").by("host","url")'
-                          ".last(6).count_by_status()")
+    assert m["query"] == (
+        '"http.can_connect".over("url:https://asset-ws.example.org/health").by("host","url")'
+        ".last(6).count_by_status()"
+    )
     assert m["options"]["thresholds"] == {"critical": 6, "ok": 1}
     import yaml
 
@@ -148,8 +170,10 @@ def test_dashboard_has_the_eight_panels(asset_ws):
     logs = d["widgets"][7]["definition"]
     assert logs["time"] == {"live_span": "5m"}  # count(..., 5m) as one count over the last 5m
     searches = [q["search"]["query"] for q in logs["requests"][0]["queries"]]
-    assert searches == ['service:asset-worker "refresh cycle completed" -"refresh cycle completed with errors"',
-                        'service:asset-worker "refresh cycle completed with errors"']
+    assert searches == [
+        'service:asset-worker "refresh cycle completed" -"refresh cycle completed with errors"',
+        'service:asset-worker "refresh cycle completed with errors"',
+    ]
     assert [f["alias"] for f in logs["requests"][0]["formulas"]] == ["completed", "completed with errors"]
     assert d["tags"] == ["team:asset-platform"]
     assert d["default_timeframe"] == {"type": "live", "unit": "hour", "value": 6}
@@ -162,7 +186,8 @@ def test_building_twice_is_byte_identical(asset_ws):
 
 # --- constructs Datadog cannot express ---------------------------------------------------------------------
 
-LATENCY_SPEC = """
+LATENCY_SPEC = (
+    """
 service: checkout
 runbook: https://runbooks.example.org/checkout
 metrics:
@@ -172,24 +197,38 @@ alerts:
     severity: critical
     when: quantile(0.95, request_seconds) > 0.5
     for: 5m
-""" + ROUTING
+"""
+    + ROUTING
+)
 
 
 def test_unknown_construct_exits_1_naming_alert_and_construct(write_spec, tmp_path):
     spec = write_spec(LATENCY_SPEC)
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "obsctl.cli", "build", str(spec), "--target", "datadog",
-                          "--out", str(out)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "obsctl.cli", "build", str(spec), "--target", "datadog", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     text = run.stdout + run.stderr
-    assert "OBS701" in text and "SlowCheckout" in text and "quantile() of the histogram 'request_seconds'" in text
+    assert (
+        "OBS701" in text
+        and "SlowCheckout" in text
+        and "quantile() of the histogram 'request_seconds'" in text
+    )
     assert "alerts.SlowCheckout.datadog.query" in text
     assert not out.exists()
 
 
 def test_an_override_makes_it_build(write_spec):
-    spec = write_spec(LATENCY_SPEC.replace("    for: 5m\n", "    for: 5m\n    datadog:\n"
-                                           "      query: 'avg(last_5m):p95:request.seconds{service:checkout} > 0.5'\n"))
+    spec = write_spec(
+        LATENCY_SPEC.replace(
+            "    for: 5m\n",
+            "    for: 5m\n    datadog:\n"
+            "      query: 'avg(last_5m):p95:request.seconds{service:checkout} > 0.5'\n",
+        )
+    )
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
     m = json.loads(files["datadog/monitors/checkout.SlowCheckout.json"])
@@ -199,7 +238,8 @@ def test_an_override_makes_it_build(write_spec):
 
 
 def test_guard_that_cannot_fold_is_refused(write_spec):
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         runbook: x
         metrics:
@@ -210,7 +250,9 @@ def test_guard_that_cannot_fold_is_refused(write_spec):
             severity: critical
             when: delta(errors_total) >= 10
             only_if: delta(requests_total) >= 100
-    """) + ROUTING)
+    """)
+        + ROUTING
+    )
     _, errors = build_datadog(spec)
     assert [e.code for e in errors] == ["OBS701"]
     assert "alert 'Errors'" in errors[0].message and "volume guard" in errors[0].message
@@ -218,7 +260,8 @@ def test_guard_that_cannot_fold_is_refused(write_spec):
 
 
 def test_count_form_and_band_conditions(write_spec):
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         runbook: x
         metrics:
@@ -238,24 +281,31 @@ def test_count_form_and_band_conditions(write_spec):
             severity: warning
             when: delta(requests_total) == 0
             for: 10m
-    """) + ROUTING)
+    """)
+        + ROUTING
+    )
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
     ms = {p.rsplit(".", 2)[1]: d for p, d in payloads(files).items()}
-    assert ms["Errors"]["query"] == ("sum(last_5m):sum:errors.total{*}.as_count() / sum:requests.total{*}.as_count()"
-                                     " > 0.05")
-    assert ms["Elevated"]["query"] == ("min(last_15m):cutoff_max((moving_rollup(sum:errors.total{*}.as_rate(), 300, "
-                                       "'avg') * 300) / (moving_rollup(sum:requests.total{*}.as_rate(), 300, 'avg') * "
-                                       "300), 0.05) > 0.01")
-    assert ms["NoTraffic"]["query"] == ("max(last_10m):abs((moving_rollup(sum:requests.total{*}.as_rate(), 300, "
-                                        "'avg') * 300)) <= 0")
+    assert ms["Errors"]["query"] == (
+        "sum(last_5m):sum:errors.total{*}.as_count() / sum:requests.total{*}.as_count() > 0.05"
+    )
+    assert ms["Elevated"]["query"] == (
+        "min(last_15m):cutoff_max((moving_rollup(sum:errors.total{*}.as_rate(), 300, "
+        "'avg') * 300) / (moving_rollup(sum:requests.total{*}.as_rate(), 300, 'avg') * "
+        "300), 0.05) > 0.01"
+    )
+    assert ms["NoTraffic"]["query"] == (
+        "max(last_10m):abs((moving_rollup(sum:requests.total{*}.as_rate(), 300, 'avg') * 300)) <= 0"
+    )
     for path, d in payloads(files).items():
         assert validate(path, d) == [], path
 
 
 # --- SLOs ------------------------------------------------------------------------------------------------------
 
-SLO_SPEC = """
+SLO_SPEC = (
+    """
 service: checkout
 team: payments
 runbook: https://runbooks.example.org/checkout
@@ -273,7 +323,9 @@ slos:
     period: 28d
     sli: {latency: {metric: http_request_duration_seconds, threshold: 0.5}}
     alerting: {page_severity: critical, ticket_severity: warning}
-""" + ROUTING
+"""
+    + ROUTING
+)
 
 
 def test_slos_and_burn_rate_monitors(write_spec):
@@ -285,17 +337,21 @@ def test_slos_and_burn_rate_monitors(write_spec):
     slo = docs["datadog/slos/checkout.availability.json"]
     assert slo["query"] == {
         "numerator": "sum:http.requests.total{*}.as_count() - sum:http.requests.total{code:5*}.as_count()",
-        "denominator": "sum:http.requests.total{*}.as_count()"}
+        "denominator": "sum:http.requests.total{*}.as_count()",
+    }
     assert slo["thresholds"] == [{"timeframe": "30d", "target": 99.9}]
     latency = docs["datadog/slos/checkout.latency.json"]
-    assert latency["query"]["numerator"] == \
-        "sum:http.request.duration.seconds.bucket{upper_bound:0.5}.as_count()"
+    assert (
+        latency["query"]["numerator"]
+        == "sum:http.request.duration.seconds.bucket{upper_bound:0.5}.as_count()"
+    )
     assert "28d is not a Datadog timeframe" in latency["description"] and "30d" in latency["description"]
 
     fast = docs["datadog/monitors/checkout.slo-availability-page-fast.json"]
     assert fast["type"] == "slo alert"
-    assert fast["query"] == ('burn_rate("<SLO_ID:checkout.availability>").over("30d").long_window("1h")'
-                             '.short_window("5m") > 14.4')
+    assert fast["query"] == (
+        'burn_rate("<SLO_ID:checkout.availability>").over("30d").long_window("1h").short_window("5m") > 14.4'
+    )
     assert fast["options"]["thresholds"] == {"critical": 14.4}
     assert fast["priority"] == 1 and "@pagerduty-checkout" in fast["message"]
     slow = docs["datadog/monitors/checkout.slo-availability-ticket-slow.json"]
@@ -328,14 +384,18 @@ def test_log_event_sli_needs_raw_queries(write_spec):
     """
     files, errors = build_datadog(write_spec(text))
     assert not errors
-    assert payloads(files)["datadog/slos/worker.cycles.json"]["query"]["numerator"] == \
-        "sum:worker.cycles{ok:true}.as_count()"
+    assert (
+        payloads(files)["datadog/slos/worker.cycles.json"]["query"]["numerator"]
+        == "sum:worker.cycles{ok:true}.as_count()"
+    )
 
 
 # --- environments, messages, verify ------------------------------------------------------------------------------
 
+
 def test_env_tags_names_and_message_text(write_spec):
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         runbook: x
         metrics:
@@ -352,20 +412,28 @@ def test_env_tags_names_and_message_text(write_spec):
           prod: {vars: {limit: 500}}
         targets:
           datadog: {tags: ["cost-center:payments"]}
-    """) + ROUTING)
+    """)
+        + ROUTING
+    )
     files, errors = build_datadog(spec, env="prod")
     assert not errors, [e.message for e in errors]
     m = payloads(files)["datadog/monitors/checkout.Deep.json"]
     assert m["name"] == "[obsctl][prod] checkout Deep: Queue deep"
     assert m["query"] == "min(last_5m):max:queue.depth{*} by {queue} > 500"
-    assert m["tags"] == ["service:checkout", "env:prod", "severity:critical", "cost-center:payments",
-                         "managed-by:obsctl"]
+    assert m["tags"] == [
+        "service:checkout",
+        "env:prod",
+        "severity:critical",
+        "cost-center:payments",
+        "managed-by:obsctl",
+    ]
     assert "{{queue.name}} holds {{value}} jobs; ask ops\uff20example.org" in m["message"]
     assert validate_monitor(m) == []
 
 
 def test_tiny_thresholds_are_written_exactly(write_spec):
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         runbook: x
         metrics:
@@ -373,7 +441,9 @@ def test_tiny_thresholds_are_written_exactly(write_spec):
         alerts:
           Tiny: {severity: critical, when: g > 0.0000000000001}
           Tinier: {severity: critical, when: g > 1e-20, for: 5m}
-    """) + ROUTING)
+    """)
+        + ROUTING
+    )
     files, errors = build_datadog(spec)
     assert not errors, [f"{e.code} {e.message}" for e in errors]
     tiny, tinier = (payloads(files)[f"datadog/monitors/checkout.{n}.json"] for n in ("Tiny", "Tinier"))
@@ -384,7 +454,8 @@ def test_tiny_thresholds_are_written_exactly(write_spec):
 
 def test_spec_text_in_messages_cannot_notify_or_template(write_spec):
     # an event message and a matcher reach the notes; "{{{{y}}}}" loses one pair of braces and would re-form one
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         runbook: x
         sources: {logs: {type: loki, format: json}}
@@ -404,7 +475,9 @@ def test_spec_text_in_messages_cannot_notify_or_template(write_spec):
             for: 5m
         targets:
           datadog: {widen_regex: true}
-    """).replace("BAD", "paged @pagerduty-everyone {{#is_alert}}x{{/is_alert}} {{{{y}}}}") + ROUTING)
+    """).replace("BAD", "paged @pagerduty-everyone {{#is_alert}}x{{/is_alert}} {{{{y}}}}")
+        + ROUTING
+    )
     files, errors = build_datadog(spec)
     assert not errors, [f"{e.code} {e.message}" for e in errors]
     paged, routes = (payloads(files)[f"datadog/monitors/checkout.{n}.json"] for n in ("Paged", "Routes"))
@@ -416,7 +489,8 @@ def test_spec_text_in_messages_cannot_notify_or_template(write_spec):
     assert "\n\n{{value}} on {{route.name}}\n\n" in paged["message"]
 
 
-NAMES_SPEC = """
+NAMES_SPEC = (
+    """
 service: checkout
 runbook: x
 metrics:
@@ -428,14 +502,19 @@ alerts:
 targets:
   datadog:
     namespace: shop
-""" + ROUTING
+"""
+    + ROUTING
+)
 
 
-@pytest.mark.parametrize("setting,field", [
-    ('    namespace: "my ns{x}"\n', "targets.datadog.namespace"),
-    ('    counter_suffix: ".co unt"\n', "targets.datadog.counter_suffix"),
-    ('    metric_names: {reqs_total: "reqs}{*"}\n', "targets.datadog.metric_names.reqs_total"),
-])
+@pytest.mark.parametrize(
+    "setting,field",
+    [
+        ('    namespace: "my ns{x}"\n', "targets.datadog.namespace"),
+        ('    counter_suffix: ".co unt"\n', "targets.datadog.counter_suffix"),
+        ('    metric_names: {reqs_total: "reqs}{*"}\n', "targets.datadog.metric_names.reqs_total"),
+    ],
+)
 def test_name_settings_that_are_no_metric_names_fail_at_the_setting(write_spec, setting, field):
     text = NAMES_SPEC.replace("    namespace: shop\n", setting)
     files, errors = build_datadog(write_spec(text))
@@ -445,7 +524,9 @@ def test_name_settings_that_are_no_metric_names_fail_at_the_setting(write_spec, 
 
 
 def test_datadog_name_and_mapped_names_are_checked(write_spec):
-    text = NAMES_SPEC.replace("  queue_depth: {kind: gauge}", "  queue_depth: {kind: gauge, datadog_name: 9.depth}")
+    text = NAMES_SPEC.replace(
+        "  queue_depth: {kind: gauge}", "  queue_depth: {kind: gauge, datadog_name: 9.depth}"
+    )
     _, errors = build_datadog(write_spec(text))
     assert [(e.code, e.field) for e in errors] == [("OBS711", "metrics.queue_depth.datadog_name")]
     # a spec metric whose mapped name starts with '.' (no namespace, dots on): the alert names it
@@ -456,15 +537,26 @@ def test_datadog_name_and_mapped_names_are_checked(write_spec):
 
 
 def test_verify_reads_the_metric_names_in_queries(tmp_path):
-    m = {"name": "x", "type": "query alert", "query": "sum(last_5m):sum:my ns{x}.reqs.count}{*}.as_count() > 1",
-         "message": "x", "options": {"thresholds": {"critical": 1.0}}}
+    m = {
+        "name": "x",
+        "type": "query alert",
+        "query": "sum(last_5m):sum:my ns{x}.reqs.count}{*}.as_count() > 1",
+        "message": "x",
+        "options": {"thresholds": {"critical": 1.0}},
+    }
     problems = backend.verify([Artifact("datadog/monitors/X.json", json.dumps(m))], tmp_path)
-    assert {p.message.split(" (")[0] for p in problems} == {"the query's { } do not balance",
-                                                            "'my ns' is not a Datadog metric name"}
+    assert {p.message.split(" (")[0] for p in problems} == {
+        "the query's { } do not balance",
+        "'my ns' is not a Datadog metric name",
+    }
     m["query"] = "sum(last_5m):sum:shop.reqs.count{code:sum:x} by {route}.as_count() > 1"
     assert validate_monitor(m) == []
-    slo = {"name": "s", "type": "metric", "thresholds": [{"timeframe": "30d", "target": 99.9}],
-           "query": {"numerator": "sum:a b{*}.as_count()", "denominator": "sum:a{*}.as_count()"}}
+    slo = {
+        "name": "s",
+        "type": "metric",
+        "thresholds": [{"timeframe": "30d", "target": 99.9}],
+        "query": {"numerator": "sum:a b{*}.as_count()", "denominator": "sum:a{*}.as_count()"},
+    }
     assert [p.where for p in validate_slo(slo)] == ["query.numerator"]
 
 
@@ -476,7 +568,8 @@ def test_verify_reports_a_threshold_mismatch(asset_ws, tmp_path):
 
 
 def test_dashboard_widgets_rows_variables_and_logs(write_spec):
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         team: payments
         sources:
@@ -510,13 +603,15 @@ def test_dashboard_widgets_rows_variables_and_logs(write_spec):
                     type: table
                     expr: 'topk(3, sum by (route) (rate(http_requests_total)))'
               - {title: Failures, type: logs, expr: failed}
-    """))
+    """)
+    )
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
     d = payloads(files)["datadog/dashboards/checkout.main.json"]
     assert validate_dashboard(d) == []
-    assert d["template_variables"] == [{"name": "route", "prefix": "route", "available_values": [],
-                                        "defaults": ["*"]}]
+    assert d["template_variables"] == [
+        {"name": "route", "prefix": "route", "available_values": [], "defaults": ["*"]}
+    ]
     assert d["default_timeframe"] == {"type": "live", "unit": "minute", "value": 30}
     note, group, logs = (w["definition"] for w in d["widgets"])
     assert note == {"type": "note", "content": "# Checkout\nRunbooks live in the wiki."}
@@ -528,14 +623,16 @@ def test_dashboard_widgets_rows_variables_and_logs(write_spec):
     assert gauge["type"] == "query_value" and gauge["precision"] == 0
     assert gauge["requests"][0]["conditional_formats"] == [
         {"comparator": "<", "value": 100.0, "palette": "white_on_green"},
-        {"comparator": ">=", "value": 100.0, "palette": "white_on_red"}]
+        {"comparator": ">=", "value": 100.0, "palette": "white_on_red"},
+    ]
     assert top["type"] == "toplist"
     assert top["requests"][0]["formulas"][0]["limit"] == {"count": 3, "order": "desc"}
     assert logs["type"] == "log_stream" and logs["query"] == 'service:checkout "payment failed"'
 
 
 def test_panel_overrides(write_spec):
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         metrics:
           request_seconds: {kind: histogram, buckets: [0.1, 0.5]}
@@ -552,15 +649,21 @@ def test_panel_overrides(write_spec):
                 expr: quantile(0.5, request_seconds)
                 legend: ratio
                 overrides: {datadog: "sum:a{*}.as_count() / sum:b{*}.as_count()"}
-    """))
+    """)
+    )
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
     d = payloads(files)["datadog/dashboards/checkout.main.json"]
     assert validate_dashboard(d) == []
     one, raw = (w["definition"]["requests"][0] for w in d["widgets"])
     # a single-query override is a named query of a formula; arithmetic stays a legacy `q` with its alias
-    assert one["queries"] == [{"data_source": "metrics", "name": "query1",
-                               "query": "p95:checkout.request_seconds{service:checkout}"}]
+    assert one["queries"] == [
+        {
+            "data_source": "metrics",
+            "name": "query1",
+            "query": "p95:checkout.request_seconds{service:checkout}",
+        }
+    ]
     assert one["formulas"] == [{"formula": "query1", "alias": "p95"}]
     assert raw["q"] == "sum:a{*}.as_count() / sum:b{*}.as_count()"
     assert raw["metadata"] == [{"expression": raw["q"], "alias_name": "ratio"}]
@@ -574,8 +677,9 @@ def _example_builds() -> list[tuple]:
     return out
 
 
-@pytest.mark.parametrize("spec,env", _example_builds(),
-                         ids=lambda v: v.parent.name if hasattr(v, "parent") else str(v or ""))
+@pytest.mark.parametrize(
+    "spec,env", _example_builds(), ids=lambda v: v.parent.name if hasattr(v, "parent") else str(v or "")
+)
 def test_every_example_builds_payloads_datadog_accepts(spec, env):
     files, errors = build_datadog(spec, env)
     assert not errors, [f"{e.field}: {e.message}" for e in errors]
@@ -585,7 +689,8 @@ def test_every_example_builds_payloads_datadog_accepts(spec, env):
 
 
 def test_raw_queries_in_scalar_widgets(write_spec):
-    spec = write_spec(dedent("""
+    spec = write_spec(
+        dedent("""
         service: checkout
         metrics:
           queue_depth: {kind: gauge}
@@ -595,7 +700,8 @@ def test_raw_queries_in_scalar_widgets(write_spec):
             panels:
               - {title: Now, type: stat, expr: queue_depth, overrides: {datadog: "max:a{*} / max:b{*}"}}
               - {title: Top, type: bar, expr: queue_depth, overrides: {datadog: "max:a{*} by {q} / max:b{*}"}}
-    """))
+    """)
+    )
     files, errors = build_datadog(spec)
     assert not errors, [e.message for e in errors]
     d = payloads(files)["datadog/dashboards/checkout.main.json"]
@@ -614,7 +720,9 @@ def test_titles_cannot_notify_or_template_through_monitor_names(tmp_path):
 
     data = yaml.safe_load(ASSET_WS.read_text())
     # Datadog's {{#is_alert}} inside a Go string literal: a title promtool accepts (a bare {{#is_alert}} is not one)
-    data["alerts"]["APIHighErrorRate"]["title"] = 'errors @pagerduty-everyone {{ "{{#is_alert}}" }}x{{ "{{/is_alert}}" }}'
+    data["alerts"]["APIHighErrorRate"]["title"] = (
+        'errors @pagerduty-everyone {{ "{{#is_alert}}" }}x{{ "{{/is_alert}}" }}'
+    )
     path = tmp_path / "obsctl.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     artifacts, diags, _ = render(path, ["datadog"], None)

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 
 def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "e2e: starts real Prometheus and Alertmanager processes (Debian packages)")
+    config.addinivalue_line(
+        "markers", "e2e: starts real Prometheus and Alertmanager processes (Debian packages)"
+    )

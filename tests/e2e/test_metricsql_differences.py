@@ -45,14 +45,27 @@ def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, fl
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     try:
-        procs.start("victoria-metrics", [VICTORIA_METRICS, f"-storageDataPath={work / 'data'}",
-                                         f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s",
-                                         "-search.disableCache", "-loggerLevel=WARN"])
-        _wait_for("VictoriaMetrics", lambda: urllib.request.urlopen(f"{base}/health", timeout=2).status == 200,
-                  procs.logs)
+        procs.start(
+            "victoria-metrics",
+            [
+                VICTORIA_METRICS,
+                f"-storageDataPath={work / 'data'}",
+                f"-httpListenAddr=127.0.0.1:{port}",
+                "-search.latencyOffset=0s",
+                "-search.disableCache",
+                "-loggerLevel=WARN",
+            ],
+        )
+        _wait_for(
+            "VictoriaMetrics",
+            lambda: urllib.request.urlopen(f"{base}/health", timeout=2).status == 200,
+            procs.logs,
+        )
         origin = float(int(time.time()) // 60 * 60 - 2 * 3600)
         lines = [f'c{{job="x"}} {v} {int((origin + 60 * i) * 1000)}' for i, v in enumerate(_values())]
-        req = urllib.request.Request(f"{base}/api/v1/import/prometheus", data="\n".join(lines).encode(), method="POST")
+        req = urllib.request.Request(
+            f"{base}/api/v1/import/prometheus", data="\n".join(lines).encode(), method="POST"
+        )
         urllib.request.urlopen(req, timeout=10).close()
         urllib.request.urlopen(f"{base}/internal/force_flush", timeout=10).close()
         yield base, origin
@@ -67,10 +80,23 @@ def _metricsql(base: str, query: str, at: float) -> float | None:
 
 
 def _promtool_says(tmp_path: Path, promtool: str, query: str, value: float | None) -> None:
-    test = {"rule_files": [], "evaluation_interval": "1m", "tests": [{
-        "interval": "1m", "input_series": [{"series": 'c{job="x"}', "values": "0x30 1x30"}],
-        "promql_expr_test": [{"expr": query, "eval_time": f"{AT}s",
-                              "exp_samples": [] if value is None else [{"labels": '{job="x"}', "value": value}]}]}]}
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": 'c{job="x"}', "values": "0x30 1x30"}],
+                "promql_expr_test": [
+                    {
+                        "expr": query,
+                        "eval_time": f"{AT}s",
+                        "exp_samples": [] if value is None else [{"labels": '{job="x"}', "value": value}],
+                    }
+                ],
+            }
+        ],
+    }
     path = tmp_path / "t.yml"
     path.write_text(yaml.safe_dump(test))
     proc = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True, check=False)
@@ -78,8 +104,9 @@ def _promtool_says(tmp_path: Path, promtool: str, query: str, value: float | Non
 
 
 @pytest.mark.parametrize("query", sorted(CASES))
-def test_prometheus_and_metricsql_differ(query: str, victoria: tuple[str, float], promtool: str,
-                                         tmp_path: Path) -> None:
+def test_prometheus_and_metricsql_differ(
+    query: str, victoria: tuple[str, float], promtool: str, tmp_path: Path
+) -> None:
     base, origin = victoria
     _promtool_says(tmp_path, promtool, query, CASES[query])
     got = _metricsql(base, query, origin + AT)

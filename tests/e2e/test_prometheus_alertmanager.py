@@ -47,8 +47,10 @@ WAIT = 40.0  # seconds any one condition may take; the whole test stays well und
 def _require_binaries() -> None:
     missing = [p for p in (PROMETHEUS, ALERTMANAGER) if not os.access(p, os.X_OK)]
     if missing:
-        reason = (f"end-to-end test NOT RUN: {', '.join(missing)} missing "
-                  "(apt-get install prometheus prometheus-alertmanager)")
+        reason = (
+            f"end-to-end test NOT RUN: {', '.join(missing)} missing "
+            "(apt-get install prometheus prometheus-alertmanager)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -91,7 +93,9 @@ class _Server:
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:
@@ -127,8 +131,13 @@ class Exporter:
         now = time.monotonic()
         t = now - self.start
         errors = 20 * (now - self.errors_from) if self.errors_from is not None else 0.0
-        values = {"api_requests_total": 100 * t, "api_requests_errors_total": errors, "ws_auth_failures_total": 50 * t,
-                  "ws_session_init_failures_total": 0.0, "ws_connections_total": 10 * t}
+        values = {
+            "api_requests_total": 100 * t,
+            "api_requests_errors_total": errors,
+            "ws_auth_failures_total": 50 * t,
+            "ws_session_init_failures_total": 0.0,
+            "ws_connections_total": 10 * t,
+        }
         lines = []
         for name, value in values.items():
             lines += [f"# TYPE {name} counter", f"{name} {value:.3f}"]
@@ -166,7 +175,10 @@ class Recorder:
         out: dict[str, set[str]] = {}
         with self.lock:
             for path, payload in self.payloads:
-                assert payload["receiver"] == path, (path, payload["receiver"])  # Alertmanager's own view agrees
+                assert payload["receiver"] == path, (
+                    path,
+                    payload["receiver"],
+                )  # Alertmanager's own view agrees
                 for alert in payload["alerts"]:
                     if alert["status"] == "firing":
                         out.setdefault(path, set()).add(alert["labels"]["alertname"])
@@ -182,8 +194,9 @@ class Processes:
 
     def start(self, name: str, args: list[str]) -> None:
         log = (self.logdir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=self.logdir)
+        proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.logdir
+        )
         log.close()  # the child holds its own descriptor
         self.procs.append((name, proc))
 
@@ -247,10 +260,13 @@ def alertmanager_config(built: dict[str, str], recorder: Recorder) -> tuple[dict
     """(the built config, the same with every receiver a webhook to the recorder; route tree untouched)."""
     original = yaml.safe_load(built["alertmanager/alertmanager.yml"])
     config = yaml.safe_load(built["alertmanager/alertmanager.yml"])
-    config["receivers"] = [{"name": r["name"], "webhook_configs": [{"url": recorder.url(r["name"]),
-                                                                    "send_resolved": False}]}
-                           for r in original["receivers"]]
-    config["global"] = {"resolve_timeout": original["global"]["resolve_timeout"]}  # no SMTP/API settings needed
+    config["receivers"] = [
+        {"name": r["name"], "webhook_configs": [{"url": recorder.url(r["name"]), "send_resolved": False}]}
+        for r in original["receivers"]
+    ]
+    config["global"] = {
+        "resolve_timeout": original["global"]["resolve_timeout"]
+    }  # no SMTP/API settings needed
     return original, config
 
 
@@ -271,26 +287,52 @@ def stack(tmp_path: Path) -> Iterator[dict]:
         assert am_config["inhibit_rules"] == original["inhibit_rules"]
         (work / "alertmanager.yml").write_text(yaml.safe_dump(am_config, sort_keys=False))
         am_port, prom_port = _free_port(), _free_port()
-        procs.start("alertmanager", [
-            ALERTMANAGER, f"--config.file={work / 'alertmanager.yml'}", f"--storage.path={work / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=info"])
+        procs.start(
+            "alertmanager",
+            [
+                ALERTMANAGER,
+                f"--config.file={work / 'alertmanager.yml'}",
+                f"--storage.path={work / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",
+                "--log.level=info",
+            ],
+        )
         rules = rule_files(built, work)
         prom_config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(p) for p in rules],
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-            "scrape_configs": [{"job_name": "asset-ws", "scrape_interval": "1s",
-                                "static_configs": [{"targets": [f"127.0.0.1:{exporter.server.port}"]}]}],
+            "scrape_configs": [
+                {
+                    "job_name": "asset-ws",
+                    "scrape_interval": "1s",
+                    "static_configs": [{"targets": [f"127.0.0.1:{exporter.server.port}"]}],
+                }
+            ],
         }
         (work / "prometheus.yml").write_text(yaml.safe_dump(prom_config, sort_keys=False))
-        procs.start("prometheus", [
-            PROMETHEUS, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'prom-data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=info"])
+        procs.start(
+            "prometheus",
+            [
+                PROMETHEUS,
+                f"--config.file={work / 'prometheus.yml'}",
+                f"--storage.tsdb.path={work / 'prom-data'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+                "--log.level=info",
+            ],
+        )
         prom, am = f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}"
         for name, base in (("Alertmanager", am), ("Prometheus", prom)):
             _wait_for(f"{name} to be ready", lambda b=base: _ready(b), procs.logs)
-        yield {"prom": prom, "am": am, "exporter": exporter, "recorder": recorder, "logs": procs.logs,
-               "built": built}
+        yield {
+            "prom": prom,
+            "am": am,
+            "exporter": exporter,
+            "recorder": recorder,
+            "logs": procs.logs,
+            "built": built,
+        }
     finally:
         procs.stop()
         exporter.server.close()
@@ -308,7 +350,13 @@ def _alertmanager_alerts(am: str) -> dict[str, dict]:
 
 
 def test_alerts_fire_and_reach_the_receivers_the_spec_routes_them_to(stack):
-    prom, am, recorder, exporter, logs = stack["prom"], stack["am"], stack["recorder"], stack["exporter"], stack["logs"]
+    prom, am, recorder, exporter, logs = (
+        stack["prom"],
+        stack["am"],
+        stack["recorder"],
+        stack["exporter"],
+        stack["logs"],
+    )
 
     # The rules Prometheus loaded are the built ones (no parse errors, the alerts are there).
     groups = _get_json(f"{prom}/api/v1/rules")["data"]["groups"]
@@ -316,28 +364,41 @@ def test_alerts_fire_and_reach_the_receivers_the_spec_routes_them_to(stack):
     assert {"APIHighErrorRate", "WebSocketAuthFailuresSpike"} <= loaded, loaded
 
     # Phase 1: auth failures only. P2 reaches on-call and the incident channel.
-    _wait_for("WebSocketAuthFailuresSpike (P2) at oncall and incidents",
-              lambda: all("WebSocketAuthFailuresSpike" in recorder.firing().get(r, ()) for r in ("oncall", "incidents")),
-              logs)
+    _wait_for(
+        "WebSocketAuthFailuresSpike (P2) at oncall and incidents",
+        lambda: all(
+            "WebSocketAuthFailuresSpike" in recorder.firing().get(r, ()) for r in ("oncall", "incidents")
+        ),
+        logs,
+    )
     assert "APIHighErrorRate" not in _prometheus_alerts(prom)  # no errors yet: quiet
 
     # Phase 2: 20% API errors at 100 requests/s. P1 fires in Prometheus and reaches the pager.
     exporter.errors_from = time.monotonic()
-    firing = _wait_for("APIHighErrorRate firing in Prometheus",
-                       lambda: (a := _prometheus_alerts(prom).get("APIHighErrorRate")) and a["state"] == "firing" and a,
-                       logs)
+    firing = _wait_for(
+        "APIHighErrorRate firing in Prometheus",
+        lambda: (a := _prometheus_alerts(prom).get("APIHighErrorRate")) and a["state"] == "firing" and a,
+        logs,
+    )
     assert firing["labels"]["severity"] == "P1"
     assert firing["labels"]["service"] == "asset-ws"
     assert float(firing["value"]) >= 0.05
-    _wait_for("APIHighErrorRate (P1) at pager", lambda: "APIHighErrorRate" in recorder.firing().get("pager", ()), logs)
+    _wait_for(
+        "APIHighErrorRate (P1) at pager",
+        lambda: "APIHighErrorRate" in recorder.firing().get("pager", ()),
+        logs,
+    )
 
     # Routing is exact: Alertmanager's own record of each alert names exactly the spec's receivers ...
     in_am = _alertmanager_alerts(am)
     assert {r["name"] for r in in_am["APIHighErrorRate"]["receivers"]} == {"pager"}
     assert {r["name"] for r in in_am["WebSocketAuthFailuresSpike"]["receivers"]} == {"oncall", "incidents"}
     # ... and the spec's inhibit rule holds: with P1 firing for asset-ws, its P2 alert is muted.
-    _wait_for("WebSocketAuthFailuresSpike inhibited by the P1 alert",
-              lambda: _alertmanager_alerts(am)["WebSocketAuthFailuresSpike"]["status"]["inhibitedBy"], logs)
+    _wait_for(
+        "WebSocketAuthFailuresSpike inhibited by the P1 alert",
+        lambda: _alertmanager_alerts(am)["WebSocketAuthFailuresSpike"]["status"]["inhibitedBy"],
+        logs,
+    )
     # No notification went anywhere else.
     got = recorder.firing()
     assert "WebSocketAuthFailuresSpike" not in got.get("pager", ())

@@ -46,15 +46,22 @@ ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 HISTORY = 65 * 60  # seconds of samples imported when a series starts: the SLO's 1h window, full
 SLO_ALERT = "AssetWsAvailabilityBudgetBurn"
 
-RATES = {"api_requests_total": 100.0, "ws_auth_failures_total": 50.0, "ws_connections_total": 10.0,
-         "ws_session_init_failures_total": 0.0, "api_requests_errors_total": 20.0}
+RATES = {
+    "api_requests_total": 100.0,
+    "ws_auth_failures_total": 50.0,
+    "ws_connections_total": 10.0,
+    "ws_session_init_failures_total": 0.0,
+    "api_requests_errors_total": 20.0,
+}
 
 
 def _require_binaries() -> None:
     missing = [p for p in (VICTORIA_METRICS, VMALERT, ALERTMANAGER) if not os.access(p, os.X_OK)]
     if missing:
-        reason = (f"end-to-end test NOT RUN: {', '.join(missing)} missing "
-                  "(apt-get install victoria-metrics prometheus-alertmanager)")
+        reason = (
+            f"end-to-end test NOT RUN: {', '.join(missing)} missing "
+            "(apt-get install victoria-metrics prometheus-alertmanager)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -66,13 +73,29 @@ def build_variant(tmp: Path) -> dict[str, str]:
     for alert in spec["alerts"].values():
         alert["for"] = "2s"
     spec.setdefault("targets", {}).setdefault("prometheus", {}).update(
-        {"evaluation_interval": "1s", "engine": "victoriametrics"})
-    spec["slos"] = {"availability": {
-        "objective": 99.9, "period": "30d",
-        "sli": {"bad": "api_requests_errors_total", "total": "api_requests_total"},
-        "alerting": {"page_severity": "P1", "min_events": 100,
-                     "tiers": [{"name": "page", "long": "1h", "short": "5m", "factor": 14.4, "action": "page",
-                                "for": "2s"}]}}}
+        {"evaluation_interval": "1s", "engine": "victoriametrics"}
+    )
+    spec["slos"] = {
+        "availability": {
+            "objective": 99.9,
+            "period": "30d",
+            "sli": {"bad": "api_requests_errors_total", "total": "api_requests_total"},
+            "alerting": {
+                "page_severity": "P1",
+                "min_events": 100,
+                "tiers": [
+                    {
+                        "name": "page",
+                        "long": "1h",
+                        "short": "5m",
+                        "factor": 14.4,
+                        "action": "page",
+                        "for": "2s",
+                    }
+                ],
+            },
+        }
+    }
     routing = spec["routing"]
     routing["group_wait"] = "1s"
     for sev in routing["severities"].values():
@@ -153,25 +176,64 @@ def stack(tmp_path: Path) -> Iterator[dict]:
         (work / "alertmanager.yml").write_text(yaml.safe_dump(am_config, sort_keys=False))
         am_port, vm_port, vmalert_port = _free_port(), _free_port(), _free_port()
         am, vm, vmalert = (f"http://127.0.0.1:{p}" for p in (am_port, vm_port, vmalert_port))
-        procs.start("alertmanager", [
-            ALERTMANAGER, f"--config.file={work / 'alertmanager.yml'}", f"--storage.path={work / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=info"])
+        procs.start(
+            "alertmanager",
+            [
+                ALERTMANAGER,
+                f"--config.file={work / 'alertmanager.yml'}",
+                f"--storage.path={work / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",
+                "--log.level=info",
+            ],
+        )
         # latencyOffset 0s: samples are queryable as soon as they are written (30s by default).
-        procs.start("victoria-metrics", [
-            VICTORIA_METRICS, f"-storageDataPath={work / 'vm-data'}", f"-httpListenAddr=127.0.0.1:{vm_port}",
-            "-retentionPeriod=1", "-search.latencyOffset=0s", "-search.disableCache", "-loggerLevel=WARN"])
+        procs.start(
+            "victoria-metrics",
+            [
+                VICTORIA_METRICS,
+                f"-storageDataPath={work / 'vm-data'}",
+                f"-httpListenAddr=127.0.0.1:{vm_port}",
+                "-retentionPeriod=1",
+                "-search.latencyOffset=0s",
+                "-search.disableCache",
+                "-loggerLevel=WARN",
+            ],
+        )
         for name, url in (("Alertmanager", f"{am}/-/ready"), ("VictoriaMetrics", f"{vm}/health")):
             _wait_for(f"{name} to be ready", lambda u=url: _ok(u), procs.logs)
         importer = Importer(vm)
-        importer.start(["api_requests_total", "ws_auth_failures_total", "ws_connections_total",
-                        "ws_session_init_failures_total"])
-        procs.start("vmalert", [
-            VMALERT, f"-rule={rules}", f"-datasource.url={vm}", f"-remoteWrite.url={vm}",
-            "-remoteWrite.flushInterval=1s", f"-notifier.url={am}", "-evaluationInterval=1s",
-            f"-httpListenAddr=127.0.0.1:{vmalert_port}", "-loggerLevel=WARN"])
+        importer.start(
+            [
+                "api_requests_total",
+                "ws_auth_failures_total",
+                "ws_connections_total",
+                "ws_session_init_failures_total",
+            ]
+        )
+        procs.start(
+            "vmalert",
+            [
+                VMALERT,
+                f"-rule={rules}",
+                f"-datasource.url={vm}",
+                f"-remoteWrite.url={vm}",
+                "-remoteWrite.flushInterval=1s",
+                f"-notifier.url={am}",
+                "-evaluationInterval=1s",
+                f"-httpListenAddr=127.0.0.1:{vmalert_port}",
+                "-loggerLevel=WARN",
+            ],
+        )
         _wait_for("vmalert to be ready", lambda: _ok(f"{vmalert}/health"), procs.logs)
-        yield {"vmalert": vmalert, "am": am, "vm": vm, "importer": importer, "recorder": recorder,
-               "logs": procs.logs}
+        yield {
+            "vmalert": vmalert,
+            "am": am,
+            "vm": vm,
+            "importer": importer,
+            "recorder": recorder,
+            "logs": procs.logs,
+        }
     finally:
         if importer is not None:
             importer.close()
@@ -189,33 +251,51 @@ def _vmalert_alerts(vmalert: str) -> dict[str, dict]:
 
 
 def test_vmalert_fires_and_alertmanager_routes_as_the_spec_says(stack) -> None:
-    vmalert, am, recorder, importer, logs = (stack[k] for k in ("vmalert", "am", "recorder", "importer", "logs"))
+    vmalert, am, recorder, importer, logs = (
+        stack[k] for k in ("vmalert", "am", "recorder", "importer", "logs")
+    )
     started = time.monotonic()
 
     # vmalert loaded the built file: every group, the alerts and the SLO's page alert among them.
     groups = _get_json(f"{vmalert}/api/v1/rules")["data"]["groups"]
-    assert {g["name"] for g in groups} == {"asset-ws.recording", "asset-ws.alerts", "asset-ws.slo.availability"}
+    assert {g["name"] for g in groups} == {
+        "asset-ws.recording",
+        "asset-ws.alerts",
+        "asset-ws.slo.availability",
+    }
     loaded = {r["name"] for g in groups for r in g["rules"] if r["type"] == "alerting"}
     assert {"APIHighErrorRate", "WebSocketAuthFailuresSpike", SLO_ALERT} <= loaded, loaded
 
     # Phase 1: auth failures, no error series. P2 reaches on-call and the incident channel; no error alert.
-    _wait_for("WebSocketAuthFailuresSpike (P2) at oncall and incidents",
-              lambda: all("WebSocketAuthFailuresSpike" in recorder.firing().get(r, ()) for r in ("oncall", "incidents")),
-              logs)
+    _wait_for(
+        "WebSocketAuthFailuresSpike (P2) at oncall and incidents",
+        lambda: all(
+            "WebSocketAuthFailuresSpike" in recorder.firing().get(r, ()) for r in ("oncall", "incidents")
+        ),
+        logs,
+    )
     quiet = _vmalert_alerts(vmalert)
     assert "APIHighErrorRate" not in quiet and SLO_ALERT not in quiet, sorted(quiet)
 
     # Phase 2: 20% errors, with an hour of history. The P1 alert and the SLO page reach the pager.
     importer.start(["api_requests_errors_total"])
-    firing = _wait_for("APIHighErrorRate and the SLO page firing in vmalert",
-                       lambda: (a := _vmalert_alerts(vmalert)) and all(
-                           a.get(n, {}).get("state") == "firing" for n in ("APIHighErrorRate", SLO_ALERT)) and a,
-                       logs)
+    firing = _wait_for(
+        "APIHighErrorRate and the SLO page firing in vmalert",
+        lambda: (
+            (a := _vmalert_alerts(vmalert))
+            and all(a.get(n, {}).get("state") == "firing" for n in ("APIHighErrorRate", SLO_ALERT))
+            and a
+        ),
+        logs,
+    )
     assert firing["APIHighErrorRate"]["labels"]["severity"] == "P1"
     assert float(firing["APIHighErrorRate"]["value"]) == pytest.approx(0.2, abs=0.02)
     assert firing[SLO_ALERT]["labels"]["action"] == "page"
-    _wait_for("APIHighErrorRate and the SLO page at pager",
-              lambda: {"APIHighErrorRate", SLO_ALERT} <= recorder.firing().get("pager", set()), logs)
+    _wait_for(
+        "APIHighErrorRate and the SLO page at pager",
+        lambda: {"APIHighErrorRate", SLO_ALERT} <= recorder.firing().get("pager", set()),
+        logs,
+    )
     assert importer.error is None, importer.error
 
     # Routing is exact: Alertmanager's own record of each alert names exactly the spec's receivers.

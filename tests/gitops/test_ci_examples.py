@@ -60,8 +60,13 @@ def test_obsctl_commands_in_the_ci_examples_exist(name):
 
 
 def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
@@ -82,12 +87,24 @@ def test_the_github_workflow_steps_run(tmp_path):
     subprocess.run(build, cwd=repo, env=env, check=True, capture_output=True)
 
     for name in ("Validate (annotations on the changed lines)", "Committed output is current"):
-        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", run[name]], cwd=repo, env=env, capture_output=True,
-                              text=True, timeout=300)
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", run[name]],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
     diff_only = run["What the change does"].split("gh pr comment", 1)[0]
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", diff_only], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", diff_only],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     comment = (repo / "obsctl-diff.md").read_text()
     assert "- **APIHighErrorRate** changed" in comment and "| threshold | `>= 0.05` | `>= 0.02` |" in comment

@@ -19,12 +19,19 @@ from obsctl.diff import receivers_of, threshold
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "asset-ws" / "obsctl.yaml"
-P2_ALERTS = sorted(n for n, a in yaml.safe_load(EXAMPLE.read_text())["alerts"].items() if a["severity"] == "P2")
+P2_ALERTS = sorted(
+    n for n, a in yaml.safe_load(EXAMPLE.read_text())["alerts"].items() if a["severity"] == "P2"
+)
 
 
 def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
@@ -53,9 +60,13 @@ def _diff(spec: Path, fmt: str, against: str = "HEAD", *extra: str) -> str:
 
 def _changes(spec: Path, against: str = "HEAD") -> dict[tuple[str, str], dict]:
     doc = json.loads(_diff(spec, "json", against))
-    return {(c["kind"], c["name"]): {"change": c["change"], "fields": {f["field"]: (f["old"], f["new"])
-                                                                        for f in c["fields"]}}
-            for c in doc["changes"]}
+    return {
+        (c["kind"], c["name"]): {
+            "change": c["change"],
+            "fields": {f["field"]: (f["old"], f["new"]) for f in c["fields"]},
+        }
+        for c in doc["changes"]
+    }
 
 
 THRESHOLD = ("when: api_error_rate_5m >= 0.05", "when: api_error_rate_5m >= 0.02")
@@ -86,8 +97,11 @@ def test_a_changed_threshold(repo):
 
 def test_an_added_alert(repo):
     spec = repo / "specs" / "asset-ws.yaml"
-    _edit(spec, "\nalerts:\n", "\nalerts:\n  TooManyConnections: {severity: P3, when: ws_connections_active > 5000, "
-                                "for: 5m}\n")
+    _edit(
+        spec,
+        "\nalerts:\n",
+        "\nalerts:\n  TooManyConnections: {severity: P3, when: ws_connections_active > 5000, for: 5m}\n",
+    )
     changes = _changes(spec)
     assert set(changes) == {("alert", "TooManyConnections"), ("monitor", "TooManyConnections")}
     alert = changes[("alert", "TooManyConnections")]
@@ -99,7 +113,7 @@ def test_an_added_alert(repo):
 
     text = _diff(spec, "text")
     assert "alert TooManyConnections: added\n" in text and "  threshold: > 5000\n" in text
-    assert "  receivers: [\"incidents\"]\n" in text
+    assert '  receivers: ["incidents"]\n' in text
     md = _diff(spec, "markdown")
     assert "- **TooManyConnections** added" in md and "| threshold |  | `> 5000` |" in md
 
@@ -108,8 +122,12 @@ def test_a_removed_receiver(repo):
     """Removing `oncall` removes the receiver and its P2 route, and moves every P2 alert (and its Datadog monitor's
     notification) to `incidents` alone: nothing else."""
     spec = repo / "specs" / "asset-ws.yaml"
-    _edit(spec, '    oncall:\n      slack: {channel: "#asset-ws-oncall", api_url_file: /etc/alertmanager/secrets/'
-                'slack-webhook}\n      datadog: "@slack-asset-ws-oncall"\n', "")
+    _edit(
+        spec,
+        '    oncall:\n      slack: {channel: "#asset-ws-oncall", api_url_file: /etc/alertmanager/secrets/'
+        'slack-webhook}\n      datadog: "@slack-asset-ws-oncall"\n',
+        "",
+    )
     _edit(spec, "receivers: [oncall, incidents]", "receivers: [incidents]")
     changes = _changes(spec)
     p2 = 'service="asset-ws" > severity="P2"'
@@ -133,20 +151,29 @@ def test_a_removed_receiver(repo):
 
 def test_a_changed_panel_query(repo):
     spec = repo / "specs" / "asset-ws.yaml"
-    _edit(spec, "{title: API request volume (5m rate), expr: sum(rate(api_requests_total)), unit: reqps}",
-          "{title: API request volume (5m rate), expr: sum(rate(api_requests_errors_total)), unit: reqps}")
+    _edit(
+        spec,
+        "{title: API request volume (5m rate), expr: sum(rate(api_requests_total)), unit: reqps}",
+        "{title: API request volume (5m rate), expr: sum(rate(api_requests_errors_total)), unit: reqps}",
+    )
     changes = _changes(spec)
     grafana = ("panel", "grafana asset-ws-ops / API request volume (5m rate)")
     datadog = ("panel", "datadog ops / API request volume (5m rate)")
     assert set(changes) == {grafana, datadog}
-    assert changes[grafana]["fields"] == {"targets[0].expr": ('sum(rate(api_requests_total{job="asset-ws"}[5m]))',
-                                                              'sum(rate(api_requests_errors_total{job="asset-ws"}[5m]))')}
+    assert changes[grafana]["fields"] == {
+        "targets[0].expr": (
+            'sum(rate(api_requests_total{job="asset-ws"}[5m]))',
+            'sum(rate(api_requests_errors_total{job="asset-ws"}[5m]))',
+        )
+    }
     assert set(changes[datadog]["fields"]) == {"definition.requests[0].queries[0].query"}
 
     text = _diff(spec, "text")
-    assert (f"panel {grafana[1]}: changed\n  targets[0].expr: "
-            'sum(rate(api_requests_total{job="asset-ws"}[5m])) -> sum(rate(api_requests_errors_total{job="asset-ws"}[5m]))'
-            in text)
+    assert (
+        f"panel {grafana[1]}: changed\n  targets[0].expr: "
+        'sum(rate(api_requests_total{job="asset-ws"}[5m])) -> sum(rate(api_requests_errors_total{job="asset-ws"}[5m]))'
+        in text
+    )
     md = _diff(spec, "markdown")
     assert "#### panels" in md and f"- **{grafana[1]}** changed" in md
     assert '| targets[0].expr | `sum(rate(api_requests_total{job="asset-ws"}[5m]))` |' in md
@@ -156,8 +183,12 @@ def test_against_a_directory_of_earlier_output(repo, tmp_path):
     """The committed output of a build, read back: no change when the spec is the same, the threshold when not."""
     spec = repo / "specs" / "asset-ws.yaml"
     out = tmp_path / "deploy"
-    assert CliRunner().invoke(app, ["build", str(spec), "-t", "prometheus,alertmanager", "--out", str(out)]
-                              ).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(app, ["build", str(spec), "-t", "prometheus,alertmanager", "--out", str(out)])
+        .exit_code
+        == 0
+    )
     assert json.loads(_diff(spec, "json", str(out)))["changes"] == []  # only the targets the directory holds
     _edit(spec, *THRESHOLD)
     assert set(_changes(spec, str(out))) == {("alert", "APIHighErrorRate")}
@@ -167,7 +198,9 @@ def test_exit_code_and_a_new_spec(repo):
     spec = repo / "specs" / "asset-ws.yaml"
     assert CliRunner().invoke(app, ["diff", str(spec), "--against", "HEAD", "--exit-code"]).exit_code == 0
     _edit(spec, *THRESHOLD)
-    result = CliRunner().invoke(app, ["diff", str(spec), "--against", "HEAD", "--exit-code", "-t", "prometheus"])
+    result = CliRunner().invoke(
+        app, ["diff", str(spec), "--against", "HEAD", "--exit-code", "-t", "prometheus"]
+    )
     assert result.exit_code == 1 and "alert APIHighErrorRate: changed" in result.stdout
     new = repo / "specs" / "new.yaml"
     shutil.copy(spec, new)  # not at HEAD: everything is added
@@ -176,7 +209,9 @@ def test_exit_code_and_a_new_spec(repo):
 
 
 def test_a_bad_revision_is_an_error(repo):
-    result = CliRunner().invoke(app, ["diff", str(repo / "specs" / "asset-ws.yaml"), "--against", "no-such-ref"])
+    result = CliRunner().invoke(
+        app, ["diff", str(repo / "specs" / "asset-ws.yaml"), "--against", "no-such-ref"]
+    )
     assert result.exit_code == 1
     assert "'no-such-ref' is neither a directory nor a git revision" in result.output
 
@@ -203,10 +238,18 @@ def test_threshold_reading():
 
 
 def test_route_tree_reading():
-    route = {"receiver": "root", "routes": [
-        {"matchers": ['service="a"'], "routes": [
-            {"receiver": "x", "matchers": ['severity=~"P1|P2"'], "continue": True},
-            {"receiver": "y", "matchers": ["severity!=P3"]}]}]}
+    route = {
+        "receiver": "root",
+        "routes": [
+            {
+                "matchers": ['service="a"'],
+                "routes": [
+                    {"receiver": "x", "matchers": ['severity=~"P1|P2"'], "continue": True},
+                    {"receiver": "y", "matchers": ["severity!=P3"]},
+                ],
+            }
+        ],
+    }
     assert receivers_of(route, {"service": "a", "severity": "P1"}) == ["x", "y"]
     assert receivers_of(route, {"service": "a", "severity": "P3"}) == ["root"]
     assert receivers_of(route, {"service": "b", "severity": "P1"}) == ["root"]

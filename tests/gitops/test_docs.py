@@ -26,7 +26,9 @@ def docs(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for name in EXAMPLES:
         folder = tmp_path_factory.mktemp(name) / "docs"
-        result = CliRunner().invoke(app, ["docs", str(REPO / "examples" / name / "obsctl.yaml"), "--out", str(folder)])
+        result = CliRunner().invoke(
+            app, ["docs", str(REPO / "examples" / name / "obsctl.yaml"), "--out", str(folder)]
+        )
         assert result.exit_code == 0, result.output
         out[name] = folder
     return out
@@ -66,7 +68,9 @@ def _titles(panels: list) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_dashboard_pictures_show_every_panel(docs, name):
     artifacts, _, _ = render(REPO / "examples" / name / "obsctl.yaml", ["grafana"], None)
-    built = {Path(a.path).stem: json.loads(a.text) for a in artifacts if a.path.startswith("grafana/dashboards/")}
+    built = {
+        Path(a.path).stem: json.loads(a.text) for a in artifacts if a.path.startswith("grafana/dashboards/")
+    }
     assert built
     oncall = (docs[name] / "oncall.md").read_text(encoding="utf-8")
     for uid, model in built.items():
@@ -78,8 +82,9 @@ def test_dashboard_pictures_show_every_panel(docs, name):
         for g in root.iter(f"{SVG}g"):
             if g.get("class") == "panel":
                 text = g.find(f"{SVG}text")
-                words = " ".join("".join(t.itertext()).strip() for t in text.iter(f"{SVG}tspan")) or \
-                    "".join(text.itertext()).removesuffix(" (collapsed)")
+                words = " ".join("".join(t.itertext()).strip() for t in text.iter(f"{SVG}tspan")) or "".join(
+                    text.itertext()
+                ).removesuffix(" (collapsed)")
                 shown.append((words, g.get("data-kind")))
         assert shown == _titles(model.get("panels") or []), uid
 
@@ -87,24 +92,43 @@ def test_dashboard_pictures_show_every_panel(docs, name):
 def test_a_dashboard_picture_keeps_collapsed_rows_apart():
     from obsctl.layout import _placed
 
-    panels = [{"type": "row", "title": "r", "collapsed": True, "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1},
-               "panels": [{"type": "stat", "title": "a", "gridPos": {"x": 0, "y": 1, "w": 12, "h": 4}}]},
-              {"type": "timeseries", "title": "b", "gridPos": {"x": 0, "y": 1, "w": 24, "h": 8}}]
-    assert [(p["title"], y, inner) for p, y, inner in _placed(panels)] == [("r", 0, False), ("a", 1, True),
-                                                                         ("b", 5, False)]
+    panels = [
+        {
+            "type": "row",
+            "title": "r",
+            "collapsed": True,
+            "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1},
+            "panels": [{"type": "stat", "title": "a", "gridPos": {"x": 0, "y": 1, "w": 12, "h": 4}}],
+        },
+        {"type": "timeseries", "title": "b", "gridPos": {"x": 0, "y": 1, "w": 24, "h": 8}},
+    ]
+    assert [(p["title"], y, inner) for p, y, inner in _placed(panels)] == [
+        ("r", 0, False),
+        ("a", 1, True),
+        ("b", 5, False),
+    ]
 
 
 def test_the_catalog_says_what_an_alert_means_and_where_it_goes(docs):
     text = (docs["asset-ws"] / "alerts.md").read_text(encoding="utf-8")
     section = text.split("## APIHighErrorRate", 1)[1].split("\n## ", 1)[0]
-    assert ("Fires when `api_error_rate_5m` is at or above 0.05 and has held for 10m, and only while "
-            "`sum(delta(api_requests_total)) >= 100` (volume guard).") in section
+    assert (
+        "Fires when `api_error_rate_5m` is at or above 0.05 and has held for 10m, and only while "
+        "`sum(delta(api_requests_total)) >= 100` (volume guard)."
+    ) in section
     assert "| severity | P1 (user-visible outage or severe degradation) |" in section
     assert "| receivers | `pager` |" in section and "| for | 10m |" in section
     assert "- `api_requests_total`: counter: API requests served" in section
-    assert ("- [asset-ws operations](oncall.md#dashboard-asset-ws-ops): *API request volume (5m rate)*, "
-            "*API error rate (%)*") in section
-    p2 = (docs["asset-ws"] / "alerts.md").read_text().split("## APILatencyRegression", 1)[1].split("\n## ", 1)[0]
+    assert (
+        "- [asset-ws operations](oncall.md#dashboard-asset-ws-ops): *API request volume (5m rate)*, "
+        "*API error rate (%)*"
+    ) in section
+    p2 = (
+        (docs["asset-ws"] / "alerts.md")
+        .read_text()
+        .split("## APILatencyRegression", 1)[1]
+        .split("\n## ", 1)[0]
+    )
     assert "| receivers | `oncall`, `incidents` |" in p2
 
 
@@ -116,7 +140,10 @@ def test_thresholds_per_environment(docs):
 
 def test_slos_with_their_budgets(docs):
     text = (docs["asset-forge"] / "oncall.md").read_text(encoding="utf-8")
-    assert "| [availability](#slo-availability) | 99.9% | 30d | 0.1% of events | 43m12s of total outage |" in text
+    assert (
+        "| [availability](#slo-availability) | 99.9% | 30d | 0.1% of events | 43m12s of total outage |"
+        in text
+    )
     assert "| page-fast | page | 14.4x | 1h and 5m | 1.44% | 2d2h | critical | `pagerduty-oncall` |" in text
 
 

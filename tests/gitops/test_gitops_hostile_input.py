@@ -26,7 +26,9 @@ def test_diff_against_a_directory_never_reads_outside_it(tmp_path, monkeypatch):
     (tmp_path / "secret.txt").write_text("TOP-SECRET\n")
     manifest = tmp_path / "out" / ".obsctl" / "asset-ws.files"
     manifest.write_text(manifest.read_text() + "../secret.txt\n")
-    result = CliRunner().invoke(app, ["diff", "spec.yaml", "-t", "prometheus", "--against", "out", "--format", "json"])
+    result = CliRunner().invoke(
+        app, ["diff", "spec.yaml", "-t", "prometheus", "--against", "out", "--format", "json"]
+    )
     assert "TOP-SECRET" not in result.output
     assert result.exit_code == 1 and "file list names a path outside" in result.output
 
@@ -60,6 +62,10 @@ def test_docs_never_write_through_a_link_out_of_out(tmp_path, monkeypatch):
 def test_only_specs_does_not_hang_on_a_fifo(tmp_path):
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    proc = subprocess.run([sys.executable, "-m", "obsctl.cli", "validate", "--only-specs", str(fifo)],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "obsctl.cli", "validate", "--only-specs", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0

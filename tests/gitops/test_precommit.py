@@ -26,8 +26,13 @@ UNRELATED = {
 
 
 def _git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -57,35 +62,71 @@ def user_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (repo / "specs").mkdir(parents=True)
     _git(repo, "init", "-q")
     (repo / "specs" / "asset-ws.yaml").write_text(GOOD, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "obsctl.cli", "build", "specs/asset-ws.yaml", "-t", "prometheus,loki",
-                    "--out", "deploy/asset-ws"], cwd=repo, check=True, capture_output=True)
-    (repo / ".pre-commit-config.yaml").write_text(f"""repos:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "obsctl.cli",
+            "build",
+            "specs/asset-ws.yaml",
+            "-t",
+            "prometheus,loki",
+            "--out",
+            "deploy/asset-ws",
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"""repos:
   - repo: {hooks}
     rev: {rev}
     hooks:
       - id: obsctl-validate
       - id: obsctl-build-check
         args: [specs/asset-ws.yaml, --target, "prometheus,loki", --out, deploy/asset-ws]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "spec and its output")  # before the hook is installed
     env = _env(base)
-    subprocess.run([sys.executable, "-m", "pre_commit", "install", "--install-hooks"], cwd=repo, env=env,
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install", "--install-hooks"],
+        cwd=repo,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return repo
 
 
 def _env(base: Path) -> dict[str, str]:
-    return {**os.environ, "PRE_COMMIT_HOME": str(base / "pre-commit-home"), "PRE_COMMIT_COLOR": "never",
-            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(base / "pre-commit-home"),
+        "PRE_COMMIT_COLOR": "never",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
 
 
 def _commit(repo: Path, message: str) -> subprocess.CompletedProcess:
     """`git commit` of everything staged, through the installed pre-commit hook."""
     _git(repo, "add", "-A")
-    return subprocess.run(["git", "commit", "-m", message], cwd=repo, env=_env(repo.parent), capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        ["git", "commit", "-m", message],
+        cwd=repo,
+        env=_env(repo.parent),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_good_spec_and_unrelated_yaml_commit(user_repo: Path):
@@ -124,8 +165,10 @@ def test_stale_output_is_refused_by_build_check(user_repo: Path):
     """A spec change without rebuilt output: validate passes, build --check fails with the diff."""
     spec = user_repo / "specs" / "asset-ws.yaml"
     good = spec.read_text(encoding="utf-8")
-    spec.write_text(good.replace("when: api_error_rate_5m >= 0.05", "when: api_error_rate_5m >= 0.02", 1),
-                    encoding="utf-8")
+    spec.write_text(
+        good.replace("when: api_error_rate_5m >= 0.05", "when: api_error_rate_5m >= 0.02", 1),
+        encoding="utf-8",
+    )
     proc = _commit(user_repo, "stale")
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out

@@ -10,8 +10,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _code(path: str) -> list[str]:
-    return [line.split("#", 1)[0].strip() for line in (REPO / path).read_text().splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.split("#", 1)[0].strip()
+        for line in (REPO / path).read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_setup_creates_and_installs_into_a_venv():
@@ -26,6 +29,6 @@ def test_setup_creates_and_installs_into_a_venv():
 
 
 def test_the_scripts_run_what_setup_installed():
-    assert 'PY=.venv/bin/python' in _code("scripts/test.sh")
+    assert "PY=.venv/bin/python" in _code("scripts/test.sh")
     for path in ("scripts/test.sh", "scripts/demo.sh", ".ci/run"):
         assert 'export PATH="$PWD/.venv/bin:$PATH"' in _code(path), path

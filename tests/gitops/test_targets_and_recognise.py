@@ -20,8 +20,15 @@ def _tops(out: Path) -> set[str]:
     return {p.name for p in out.iterdir() if not p.name.startswith(".")}
 
 
-@pytest.mark.parametrize("args", [["-t", "prometheus,loki"], ["-t", "prometheus", "-t", "loki"],
-                                  ["--target", "prometheus, loki"], ["-t", "prometheus,loki,prometheus"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-t", "prometheus,loki"],
+        ["-t", "prometheus", "-t", "loki"],
+        ["--target", "prometheus, loki"],
+        ["-t", "prometheus,loki,prometheus"],
+    ],
+)
 def test_targets_by_comma_or_repeated(tmp_path, args):
     """`--target prometheus,loki` was refused ("invalid choice"); commas and repeats now mean the same."""
     result = CliRunner().invoke(app, ["build", str(SPEC), "--out", str(tmp_path / "o"), *args])
@@ -36,7 +43,9 @@ def test_target_all_in_a_list_means_every_target(tmp_path):
 
 
 def test_an_unknown_target_in_a_list_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(app, ["build", str(SPEC), "--out", str(tmp_path / "o"), "-t", "prometheus,lokki"])
+    result = CliRunner().invoke(
+        app, ["build", str(SPEC), "--out", str(tmp_path / "o"), "-t", "prometheus,lokki"]
+    )
     assert result.exit_code == 2
     assert "'lokki' is not one of prometheus, loki, alertmanager, grafana, datadog, all" in result.output
     assert not (tmp_path / "o").exists()
@@ -53,24 +62,30 @@ def test_spec_keys_are_the_models():
     assert SPEC_KEYS | {"service"} == {f.alias or name for name, f in Spec.model_fields.items()}
 
 
-@pytest.mark.parametrize("text", [
-    SPEC.read_text(encoding="utf-8"),
-    "service: api\nalerts: {}\n",
-    "service: 'api'\nalerts:\n  X: {severity: P1, when: [broken\n",  # a broken spec is still a spec (and fails)
-    "# yaml-language-server: $schema=../specs/obsctl.schema.json\nrouting: {}\n",  # a fragment that opts in
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        SPEC.read_text(encoding="utf-8"),
+        "service: api\nalerts: {}\n",
+        "service: 'api'\nalerts:\n  X: {severity: P1, when: [broken\n",  # a broken spec is still a spec (and fails)
+        "# yaml-language-server: $schema=../specs/obsctl.schema.json\nrouting: {}\n",  # a fragment that opts in
+    ],
+)
 def test_specs_are_recognised(text):
     assert is_spec_text(text)
 
 
-@pytest.mark.parametrize("text", [
-    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
-    "replicaCount: 2\nservice:\n  type: ClusterIP\nmetrics:\n  enabled: true\n",  # Helm values
-    "services:\n  web: {image: nginx}\n",  # compose
-    "service: api\nimage: x\n",  # a service name but nothing of a spec
-    "jobs: [unclosed\n",
-    "routing:\n  receivers: {}\n",  # a fragment only included by specs
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        "replicaCount: 2\nservice:\n  type: ClusterIP\nmetrics:\n  enabled: true\n",  # Helm values
+        "services:\n  web: {image: nginx}\n",  # compose
+        "service: api\nimage: x\n",  # a service name but nothing of a spec
+        "jobs: [unclosed\n",
+        "routing:\n  receivers: {}\n",  # a fragment only included by specs
+    ],
+)
 def test_other_yaml_is_not(text):
     assert not is_spec_text(text)
 
@@ -89,7 +104,9 @@ def test_validate_only_specs_skips_unrelated_yaml(tmp_path):
     result = CliRunner().invoke(app, ["validate", "--only-specs", *files])
     assert result.exit_code == 0, result.output
     assert "svc.yaml: ok" in result.output and "values.yaml" not in result.output
-    assert CliRunner().invoke(app, ["validate", *files]).exit_code == 1  # without the flag every file is a spec
+    assert (
+        CliRunner().invoke(app, ["validate", *files]).exit_code == 1
+    )  # without the flag every file is a spec
 
 
 def test_progress_is_silent_when_stderr_is_not_a_terminal(capsys):

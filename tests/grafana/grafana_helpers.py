@@ -37,15 +37,17 @@ def _require(check, what: str) -> None:
         pytest.skip(reason)
 
 
-def build(spec: Path, env: str | None = None, templates: Path | None = None,
-          targets: tuple[str, ...] = ("grafana",)) -> tuple[list[Artifact], list]:
+def build(
+    spec: Path, env: str | None = None, templates: Path | None = None, targets: tuple[str, ...] = ("grafana",)
+) -> tuple[list[Artifact], list]:
     """(artifacts, error diagnostics) of `obsctl build --target grafana`, verify() included."""
     artifacts, diags, _ = render(spec, list(targets), env, templates)
     return artifacts, [d for d in diags if d.level == "error"]
 
 
-def build_ok(spec: Path, env: str | None = None, templates: Path | None = None,
-             targets: tuple[str, ...] = ("grafana",)) -> list[Artifact]:
+def build_ok(
+    spec: Path, env: str | None = None, templates: Path | None = None, targets: tuple[str, ...] = ("grafana",)
+) -> list[Artifact]:
     require_logql_checker()  # build() verifies what it renders, LogQL targets included
     artifacts, errors = build(spec, env, templates, targets)
     assert not errors, [f"{d.location}: {d.field}: {d.message}" for d in errors]

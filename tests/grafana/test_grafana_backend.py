@@ -49,7 +49,9 @@ def full() -> dict[str, dict]:
 # --- every dashboard passes Grafana's schemas and the lint ---------------------------------------------------
 
 
-@pytest.mark.parametrize("spec,env", BUILDS, ids=[f"{s.parent.name}/{s.name}{'@' + e if e else ''}" for s, e in BUILDS])
+@pytest.mark.parametrize(
+    "spec,env", BUILDS, ids=[f"{s.parent.name}/{s.name}{'@' + e if e else ''}" for s, e in BUILDS]
+)
 def test_dashboards_validate(spec, env, tmp_path):
     require_logql_checker()
     artifacts = build_ok(spec, env)
@@ -71,14 +73,24 @@ def _staged(artifacts, root: Path) -> Path:
 
 def test_asset_ws_has_its_eight_panels():
     artifacts = build_ok(ASSET_WS)
-    assert sorted(a.path for a in artifacts) == ["grafana/dashboards/asset-ws-ops.json",
-                                                 "grafana/provisioning/asset-ws.yml"]
+    assert sorted(a.path for a in artifacts) == [
+        "grafana/dashboards/asset-ws-ops.json",
+        "grafana/provisioning/asset-ws.yml",
+    ]
     d = dashboards_of(artifacts)["asset-ws-ops"]
     assert [p["title"] for p in d["panels"]] == [
-        "API request volume (5m rate)", "API error rate (%)", "API average latency (ms)",
-        "API route error breakdown", "WebSocket active connections", "WebSocket auth failures (5m)",
-        "WebSocket session init failures (5m)", "Worker refresh success/error log counts (5m)"]
-    assert [p["type"] for p in d["panels"]] == ["timeseries"] * 4 + ["stat"] + ["timeseries"] * 2 + ["bargauge"]
+        "API request volume (5m rate)",
+        "API error rate (%)",
+        "API average latency (ms)",
+        "API route error breakdown",
+        "WebSocket active connections",
+        "WebSocket auth failures (5m)",
+        "WebSocket session init failures (5m)",
+        "Worker refresh success/error log counts (5m)",
+    ]
+    assert [p["type"] for p in d["panels"]] == ["timeseries"] * 4 + ["stat"] + ["timeseries"] * 2 + [
+        "bargauge"
+    ]
     assert d["refresh"] == "30s" and d["time"] == {"from": "now-6h", "to": "now"}
 
 
@@ -88,7 +100,11 @@ def test_asset_ws_has_its_eight_panels():
 def test_uids_are_stable_and_follow_naming(full):
     again = dashboards_of(build_ok(FULL))
     assert list(again) == list(full)
-    assert set(full) == {dashboard_uid("shop-api", "overview"), "shop-minimal", dashboard_uid("shop-api", "slos")}
+    assert set(full) == {
+        dashboard_uid("shop-api", "overview"),
+        "shop-minimal",
+        dashboard_uid("shop-api", "slos"),
+    }
 
 
 def test_file_names_are_uids():
@@ -117,8 +133,10 @@ def test_datasource_variables(full):
     assert [v["name"] for v in minimal["templating"]["list"]] == ["datasource"]  # no logs, no loki variable
     for p in all_panels(overview):
         for t in p.get("targets", []):
-            assert t["datasource"] in ({"type": "prometheus", "uid": "${datasource}"},
-                                       {"type": "loki", "uid": "${loki}"})
+            assert t["datasource"] in (
+                {"type": "prometheus", "uid": "${datasource}"},
+                {"type": "loki", "uid": "${loki}"},
+            )
 
 
 def test_mixed_panel_uses_the_mixed_datasource(full):
@@ -217,8 +235,11 @@ def test_units_decimals_min_max(full):
 
 def test_thresholds_get_a_null_base_and_ascend(full):
     steps = _panel(full["shop-api-overview"], "Error ratio")["fieldConfig"]["defaults"]["thresholds"]["steps"]
-    assert steps == [{"color": "green", "value": None}, {"color": "orange", "value": 0.01},
-                     {"color": "red", "value": 0.05}]
+    assert steps == [
+        {"color": "green", "value": None},
+        {"color": "orange", "value": 0.01},
+        {"color": "red", "value": 0.05},
+    ]
     asset = dashboards_of(build_ok(ASSET_WS))["asset-ws-ops"]
     steps = _panel(asset, "API average latency (ms)")["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert steps == [{"color": "green", "value": None}, {"color": "red", "value": 750}]
@@ -230,10 +251,18 @@ def test_legend_and_stack(full):
     assert p["options"]["legend"]["displayMode"] == "table"
     assert p["fieldConfig"]["defaults"]["custom"]["stacking"]["mode"] == "normal"
     hidden = _panel(full["shop-api-overview"], "p95 latency")
-    assert hidden["options"]["legend"] == {"displayMode": "hidden", "placement": "bottom", "showLegend": False,
-                                           "calcs": []}
-    assert _panel(full["shop-api-overview"], "Error ratio")["fieldConfig"]["defaults"]["custom"]["stacking"][
-        "mode"] == "none"
+    assert hidden["options"]["legend"] == {
+        "displayMode": "hidden",
+        "placement": "bottom",
+        "showLegend": False,
+        "calcs": [],
+    }
+    assert (
+        _panel(full["shop-api-overview"], "Error ratio")["fieldConfig"]["defaults"]["custom"]["stacking"][
+            "mode"
+        ]
+        == "none"
+    )
 
 
 def test_ref_ids(full):
@@ -260,7 +289,7 @@ def test_log_panels_use_log_queries_and_counts_metric_queries(full):
     assert logs["queryType"] == "range"
     counts = _panel(d, "Orders per 5m")["targets"]
     assert [t["legendFormat"] for t in counts] == ["placed", "failed"]
-    assert all(t["expr"].startswith("(sum(count_over_time({service=\"shop-api\"}") for t in counts)
+    assert all(t["expr"].startswith('(sum(count_over_time({service="shop-api"}') for t in counts)
     assert all("[5m]" in t["expr"] for t in counts)
 
 
@@ -287,8 +316,10 @@ def test_recording_rules_on_and_off(variant):
     def prometheus_off(data: dict) -> None:
         data.setdefault("targets", {}).setdefault("prometheus", {})["recording_rules"] = False
 
-    inline = ('sum(increase(api_requests_errors_total{job="asset-ws"}[5m])) / '
-              'clamp_min(sum(increase(api_requests_total{job="asset-ws"}[5m])), 1)')
+    inline = (
+        'sum(increase(api_requests_errors_total{job="asset-ws"}[5m])) / '
+        'clamp_min(sum(increase(api_requests_total{job="asset-ws"}[5m])), 1)'
+    )
     assert expr_of(variant(ASSET_WS, grafana_off)) == inline
     assert expr_of(variant(ASSET_WS, prometheus_off)) == inline
 
@@ -299,17 +330,31 @@ def test_recording_rules_on_and_off(variant):
 def test_slo_dashboard(full):
     d = full["shop-api-slos"]
     rows = [p for p in d["panels"] if p["type"] == "row"]
-    assert [r["title"] for r in rows] == ["availability: 99.9% over 30d", "success: 99.5% over 28d",
-                                          "latency: 99% over 30d", "orders: 99.95% over 7d"]
+    assert [r["title"] for r in rows] == [
+        "availability: 99.9% over 30d",
+        "success: 99.5% over 28d",
+        "latency: 99% over 30d",
+        "orders: 99.95% over 7d",
+    ]
     titles = [p["title"] for p in d["panels"] if p["type"] != "row"]
     assert titles.count("Burn rate by window") == 4
-    assert titles.count("Alerts firing") == 3  # not for the SLO over log events: Prometheus has no alerts for it
+    assert (
+        titles.count("Alerts firing") == 3
+    )  # not for the SLO over log events: Prometheus has no alerts for it
     sli = _panel_after(d, "availability: 99.9% over 30d", "SLI over 30d")
-    assert sli["fieldConfig"]["defaults"]["thresholds"]["steps"] == [{"color": "red", "value": None},
-                                                                     {"color": "green", "value": 0.999}]
+    assert sli["fieldConfig"]["defaults"]["thresholds"]["steps"] == [
+        {"color": "red", "value": None},
+        {"color": "green", "value": 0.999},
+    ]
     burn = _panel_after(d, "availability: 99.9% over 30d", "Burn rate by window")
     assert [t["legendFormat"] for t in burn["targets"]] == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
-    assert [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 1, 3, 6, 14.4]
+    assert [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [
+        None,
+        1,
+        3,
+        6,
+        14.4,
+    ]
     orders = _panel_after(d, "orders: 99.95% over 7d", "Burn rate by window")
     assert orders["datasource"]["type"] == "loki"
     # Only the enabled tier's windows and factor: the disabled ticket tier is neither recorded nor drawn.
@@ -326,35 +371,51 @@ def test_slo_queries_use_the_prometheus_slo_names(full):
     d = full["shop-api-slos"]
     row = "availability: 99.9% over 30d"
     sel = names["selector"]
-    assert _panel_after(d, row, "SLI over 30d")["targets"][0]["expr"] == f"1 - {names['error_ratio']['30d']}{sel}"
-    assert _panel_after(d, row, "Error budget remaining (30d)")["targets"][0]["expr"] == \
-        names["budget_remaining"] + sel
-    assert _panel_after(d, row, "Burn rate by window")["targets"][2]["expr"] == \
-        f"{names['error_ratio']['1h']}{sel} / 0.001"
+    assert (
+        _panel_after(d, row, "SLI over 30d")["targets"][0]["expr"]
+        == f"1 - {names['error_ratio']['30d']}{sel}"
+    )
+    assert (
+        _panel_after(d, row, "Error budget remaining (30d)")["targets"][0]["expr"]
+        == names["budget_remaining"] + sel
+    )
+    assert (
+        _panel_after(d, row, "Burn rate by window")["targets"][2]["expr"]
+        == f"{names['error_ratio']['1h']}{sel} / 0.001"
+    )
     alertname = prometheus_slo.alert_name(spec, "availability")
-    assert _panel_after(d, row, "Alerts firing")["targets"][0]["expr"] == \
-        f'sum(ALERTS{{alertname="{alertname}", alertstate="firing", action="page"}}) or vector(0)'
+    assert (
+        _panel_after(d, row, "Alerts firing")["targets"][0]["expr"]
+        == f'sum(ALERTS{{alertname="{alertname}", alertstate="firing", action="page"}}) or vector(0)'
+    )
 
 
 def test_slo_queries_inline_without_recording_rules(variant):
-    spec = variant(FULL, lambda d: d.setdefault("targets", {}).update({"grafana": {"use_recording_rules": False}}))
+    spec = variant(
+        FULL, lambda d: d.setdefault("targets", {}).update({"grafana": {"use_recording_rules": False}})
+    )
     d = dashboards_of(build_ok(spec))["shop-api-slos"]
     exprs = [t["expr"] for p in all_panels(d) for t in p.get("targets", [])]
     assert not any("slo:" in e for e in exprs)
     burn = _panel_after(d, "availability: 99.9% over 30d", "Burn rate by window")
     assert burn["targets"][0]["expr"] == (
         '((sum(rate(http_requests_total{job="shop-api", code=~"5.."}[5m])) or vector(0)) / '
-        'sum(rate(http_requests_total{job="shop-api"}[5m]))) / 0.001')
+        'sum(rate(http_requests_total{job="shop-api"}[5m]))) / 0.001'
+    )
     latency = _panel_after(d, "latency: 99% over 30d", "SLI over 30d")["targets"][0]["expr"]
-    assert latency == ('1 - (1 - (sum(rate(http_request_duration_seconds_bucket{job="shop-api", le="0.5"}[30d])) '
-                       'or vector(0)) / sum(rate(http_request_duration_seconds_count{job="shop-api"}[30d])))')
+    assert latency == (
+        '1 - (1 - (sum(rate(http_request_duration_seconds_bucket{job="shop-api", le="0.5"}[30d])) '
+        'or vector(0)) / sum(rate(http_request_duration_seconds_count{job="shop-api"}[30d])))'
+    )
 
 
 def test_dashboards_query_what_prometheus_records(variant):
     """Every record a dashboard queries is recorded by the Prometheus rules built from the same spec, and every
     ALERTS selector names an alert those rules define, with the action label it filters on."""
     require_promtool()
-    spec = variant(FULL, lambda d: d["slos"].pop("orders"))  # Prometheus SLO rules count metrics, not log lines
+    spec = variant(
+        FULL, lambda d: d["slos"].pop("orders")
+    )  # Prometheus SLO rules count metrics, not log lines
     artifacts = build_ok(spec, targets=("prometheus", "grafana"))
     recorded, alerts = set(), set()
     for a in artifacts:
@@ -403,7 +464,10 @@ def test_provisioning_yaml():
     assert doc["apiVersion"] == 1
     (p,) = doc["providers"]
     assert p["name"] == "obsctl-shop-api" and p["type"] == "file" and p["folder"] == ""
-    assert p["options"] == {"path": "/var/lib/grafana/dashboards/shop-api", "foldersFromFilesStructure": False}
+    assert p["options"] == {
+        "path": "/var/lib/grafana/dashboards/shop-api",
+        "foldersFromFilesStructure": False,
+    }
     assert grafana.provisioning_problems(doc) == []
 
 
@@ -413,13 +477,26 @@ def test_provisioning_folder(variant):
     assert yaml.safe_load(text)["providers"][0]["folder"] == "Shop: prod"
 
 
-@pytest.mark.parametrize("doc,expected", [
-    ({"apiVersion": 1, "providers": []}, "providers must be a non-empty list"),
-    ({"apiVersion": 2, "providers": [{"name": "a", "options": {"path": "/x"}}]}, "apiVersion must be 1"),
-    ({"apiVersion": 1, "providers": [{"name": "a", "options": {}}]}, "providers[0].options.path is required"),
-    ({"apiVersion": 1, "providers": [{"name": "a", "folder": "f", "options": {
-        "path": "/x", "foldersFromFilesStructure": True}}]}, "folder must be empty"),
-])
+@pytest.mark.parametrize(
+    "doc,expected",
+    [
+        ({"apiVersion": 1, "providers": []}, "providers must be a non-empty list"),
+        ({"apiVersion": 2, "providers": [{"name": "a", "options": {"path": "/x"}}]}, "apiVersion must be 1"),
+        (
+            {"apiVersion": 1, "providers": [{"name": "a", "options": {}}]},
+            "providers[0].options.path is required",
+        ),
+        (
+            {
+                "apiVersion": 1,
+                "providers": [
+                    {"name": "a", "folder": "f", "options": {"path": "/x", "foldersFromFilesStructure": True}}
+                ],
+            },
+            "folder must be empty",
+        ),
+    ],
+)
 def test_provisioning_problems_catch_mistakes(doc, expected):
     assert any(expected in p for p in grafana.provisioning_problems(doc))
 
@@ -441,7 +518,9 @@ def test_user_templates_override(tmp_path):
     (tmp_path / "grafana").mkdir()
     (tmp_path / "grafana" / "dashboard.json.j2").write_text(
         '{"uid": {{ dashboard.uid | tojson }}, "title": {{ dashboard.title | tojson }}, "schemaVersion": 39, '
-        '"panels": [], "templating": {"list": []}, "annotations": {"list": []}}\n', encoding="utf-8")
+        '"panels": [], "templating": {"list": []}, "annotations": {"list": []}}\n',
+        encoding="utf-8",
+    )
     artifacts, errors = build(ASSET_WS, templates=tmp_path)
     # The override was used, and verify() judged what it produced: it lacks the datasource variable.
     dashboard = next(a.text for a in artifacts if a.path.endswith(".json"))
@@ -459,23 +538,60 @@ def _with_panel(panel: dict):
     return change
 
 
-@pytest.mark.parametrize("change,code,text", [
-    (_with_panel({"title": "x", "expr": "ws_connections_active", "unit": "precent"}), "OBS515",
-     "'precent' is not a Grafana unit"),
-    (_with_panel({"title": "x", "type": "stat", "expr": "ws_connections_active", "stack": True}), "OBS516",
-     "stack applies to timeseries panels"),
-    (_with_panel({"title": "x", "expr": "ws_connections_active",
-                  "thresholds": [{"value": None, "color": "green"}, {"value": None, "color": "red"}]}), "OBS517",
-     "only one threshold may have value null"),
-    (_with_panel({"title": "x", "queries": [{"expr": "ws_connections_active"}],
-                  "overrides": {"promql": "up"}}), "OBS511", "give overrides per query"),
-    (lambda d: d["dashboards"]["ops"].update({"variables": [{"name": "datasource", "type": "custom",
-                                                             "values": ["a"]}]}), "OBS513", "reserved"),
-    (lambda d: d["dashboards"].update({"copy": {"title": "Copy", "uid": "asset-ws-ops", "panels": []}}), "OBS512",
-     "also the uid of dashboard 'ops'"),
-    (lambda d: d["dashboards"]["ops"].update({"variables": [{"name": "step", "type": "interval",
-                                                             "values": ["soon"]}]}), "OBS514", "not a duration"),
-])
+@pytest.mark.parametrize(
+    "change,code,text",
+    [
+        (
+            _with_panel({"title": "x", "expr": "ws_connections_active", "unit": "precent"}),
+            "OBS515",
+            "'precent' is not a Grafana unit",
+        ),
+        (
+            _with_panel({"title": "x", "type": "stat", "expr": "ws_connections_active", "stack": True}),
+            "OBS516",
+            "stack applies to timeseries panels",
+        ),
+        (
+            _with_panel(
+                {
+                    "title": "x",
+                    "expr": "ws_connections_active",
+                    "thresholds": [{"value": None, "color": "green"}, {"value": None, "color": "red"}],
+                }
+            ),
+            "OBS517",
+            "only one threshold may have value null",
+        ),
+        (
+            _with_panel(
+                {"title": "x", "queries": [{"expr": "ws_connections_active"}], "overrides": {"promql": "up"}}
+            ),
+            "OBS511",
+            "give overrides per query",
+        ),
+        (
+            lambda d: d["dashboards"]["ops"].update(
+                {"variables": [{"name": "datasource", "type": "custom", "values": ["a"]}]}
+            ),
+            "OBS513",
+            "reserved",
+        ),
+        (
+            lambda d: d["dashboards"].update(
+                {"copy": {"title": "Copy", "uid": "asset-ws-ops", "panels": []}}
+            ),
+            "OBS512",
+            "also the uid of dashboard 'ops'",
+        ),
+        (
+            lambda d: d["dashboards"]["ops"].update(
+                {"variables": [{"name": "step", "type": "interval", "values": ["soon"]}]}
+            ),
+            "OBS514",
+            "not a duration",
+        ),
+    ],
+)
 def test_backend_errors(variant, change, code, text):
     artifacts, errors = build(variant(ASSET_WS, change))
     assert not artifacts
@@ -485,11 +601,24 @@ def test_backend_errors(variant, change, code, text):
 
 
 def test_thresholds_are_prepended_a_base_and_sorted(variant):
-    spec = variant(ASSET_WS, _with_panel({"title": "x", "expr": "ws_connections_active", "thresholds": [
-        {"value": 100, "color": "red"}, {"value": 10, "color": "orange"}]}))
-    steps = _panel(dashboards_of(build_ok(spec))["asset-ws-ops"], "x")["fieldConfig"]["defaults"]["thresholds"]
-    assert steps["steps"] == [{"color": "green", "value": None}, {"color": "orange", "value": 10},
-                              {"color": "red", "value": 100}]
+    spec = variant(
+        ASSET_WS,
+        _with_panel(
+            {
+                "title": "x",
+                "expr": "ws_connections_active",
+                "thresholds": [{"value": 100, "color": "red"}, {"value": 10, "color": "orange"}],
+            }
+        ),
+    )
+    steps = _panel(dashboards_of(build_ok(spec))["asset-ws-ops"], "x")["fieldConfig"]["defaults"][
+        "thresholds"
+    ]
+    assert steps["steps"] == [
+        {"color": "green", "value": None},
+        {"color": "orange", "value": 10},
+        {"color": "red", "value": 100},
+    ]
 
 
 # --- verify() catches what a broken template would produce ----------------------------------------------------
@@ -524,11 +653,13 @@ def test_verify_names_a_missing_logql_checker(monkeypatch, tmp_path):
     problems = grafana.verify(artifacts, staged)
     # the schemas still ran; the LogQL parse is reported as skipped (a warning in `build`), naming the install step
     assert [str(p) for p in problems] == [
-        "not checked with logql-check: it is not installed (npm ci --prefix tools/logql-check)"]
+        "not checked with logql-check: it is not installed (npm ci --prefix tools/logql-check)"
+    ]
 
 
-@pytest.mark.parametrize("spec", [s for s in EXAMPLES if len(check(s, every_env=True).checked) > 1],
-                         ids=lambda s: s.parent.name)
+@pytest.mark.parametrize(
+    "spec", [s for s in EXAMPLES if len(check(s, every_env=True).checked) > 1], ids=lambda s: s.parent.name
+)
 def test_environments_can_share_a_grafana(spec):
     """Each environment's provider, directory and SLO dashboard are its own, so one Grafana can load them all."""
     envs = [c.env for c in check(spec, every_env=True).checked if c.env]
@@ -556,7 +687,8 @@ def test_variable_on_a_selector_label_replaces_its_matcher(build, tmp_path):
         "dashboards:\n  main:\n    title: Main\n"
         "    variables:\n      - {name: env, type: query, query: 'label_values(requests_total, env)'}\n"
         "    panels:\n      - {title: p, expr: 'sum by (route) (rate(requests_total{env=\"$env\"}))'}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     text = build(spec, ["grafana"])["grafana/dashboards/demo-main.json"]
     assert 'requests_total{job=\\"demo\\", env=\\"$env\\"}' in text
     assert 'env=\\"prod\\"' not in text

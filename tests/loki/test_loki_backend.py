@@ -25,7 +25,8 @@ def test_log_event_alerts_are_loki_rules(build, asset_ws):
     assert set(alerts) == {"WorkerStalled", "WorkerPersistentRefreshFailures"}
     prom = yaml.safe_load(files["prometheus/asset-ws.rules.yml"])
     assert not {"WorkerStalled", "WorkerPersistentRefreshFailures"} & {
-        r.get("alert") for g in prom["groups"] for r in g["rules"]}
+        r.get("alert") for g in prom["groups"] for r in g["rules"]
+    }
     stalled = alerts["WorkerStalled"]
     assert stalled["labels"] == {"service": "asset-ws", "severity": "P1", "team": "asset-platform"}
     assert stalled["annotations"]["runbook_url"] == "docs/ops-runbook.md"
@@ -45,8 +46,10 @@ def test_every_expression_parses_as_a_metric_query(build, asset_ws, require_tool
 
 def test_no_such_line_counts_silence_as_zero(build, asset_ws):
     expr = _alerts(build(asset_ws, ["loki"])[LOKI])["WorkerStalled"]["expr"]
-    assert expr == ('(sum(count_over_time({service="asset-worker"} |= "refresh cycle completed" | json '
-                    '| msg="refresh cycle completed" [10m])) or vector(0)) == 0')
+    assert expr == (
+        '(sum(count_over_time({service="asset-worker"} |= "refresh cycle completed" | json '
+        '| msg="refresh cycle completed" [10m])) or vector(0)) == 0'
+    )
 
 
 def _standin(expr: str) -> str:
@@ -61,10 +64,19 @@ def _fires(tmp_path: Path, expr: str, lines: str | None) -> bool:
     rules = {"groups": [{"name": "g", "rules": [{"alert": "Stalled", "expr": expr}]}]}
     (tmp_path / "r.yml").write_text(yaml.safe_dump(rules))
     series = [{"series": "log_lines", "values": lines}] if lines else []
-    tests = {"rule_files": ["r.yml"], "evaluation_interval": "1m",
-             "tests": [{"interval": "1m", "input_series": series,
-                        "alert_rule_test": [{"eval_time": "15m", "alertname": "Stalled",
-                                             "exp_alerts": [{"exp_labels": {}}]}]}]}
+    tests = {
+        "rule_files": ["r.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {"eval_time": "15m", "alertname": "Stalled", "exp_alerts": [{"exp_labels": {}}]}
+                ],
+            }
+        ],
+    }
     (tmp_path / "t.yml").write_text(yaml.safe_dump(tests))
     ok, _ = test_rules(tmp_path / "t.yml")
     return ok
@@ -82,19 +94,21 @@ def test_no_such_line_fires_when_there_are_no_lines(build, asset_ws, tmp_path, r
 
 # -- exact message matching -------------------------------------------------------------------------------------
 
-_STAGE = re.compile(r'\s*(?:(?P<lf>\|=|\|~|!=|!~)\s*(?P<lfv>"(?:[^"\\]|\\.)*")'
-                    r'|\|\s*(?P<parser>json|logfmt)\b'
-                    r'|\|\s*(?P<label>[A-Za-z_]\w*)\s*(?P<op>=~|!~|!=|=)\s*(?P<lv>"(?:[^"\\]|\\.)*"))')
+_STAGE = re.compile(
+    r'\s*(?:(?P<lf>\|=|\|~|!=|!~)\s*(?P<lfv>"(?:[^"\\]|\\.)*")'
+    r"|\|\s*(?P<parser>json|logfmt)\b"
+    r'|\|\s*(?P<label>[A-Za-z_]\w*)\s*(?P<op>=~|!~|!=|=)\s*(?P<lv>"(?:[^"\\]|\\.)*"))'
+)
 
 
 def _selects(selector: str, line: str) -> bool:
     """Loki's pipeline semantics for the stages obsctl emits: line filters, json/logfmt, label filters."""
-    rest = selector[selector.index("}") + 1:]
+    rest = selector[selector.index("}") + 1 :]
     labels: dict[str, str] = {}
     while rest.strip():
         m = _STAGE.match(rest)
         assert m, f"unexpected LogQL stage: {rest!r}"
-        rest = rest[m.end():]
+        rest = rest[m.end() :]
         if m["lf"]:
             value = json.loads(m["lfv"])
             hit = value in line if m["lf"] in ("|=", "!=") else re.search(value, line) is not None
@@ -113,7 +127,10 @@ def _selects(selector: str, line: str) -> bool:
 
 
 def _selectors(text: str) -> dict[str, str]:
-    return {name: re.search(r"count_over_time\((\{.*?) \[\w+\]\)", r["expr"])[1] for name, r in _alerts(text).items()}
+    return {
+        name: re.search(r"count_over_time\((\{.*?) \[\w+\]\)", r["expr"])[1]
+        for name, r in _alerts(text).items()
+    }
 
 
 def test_exact_message_match_json(build, asset_ws):
@@ -128,9 +145,14 @@ def test_exact_message_match_json(build, asset_ws):
 
 def test_exact_message_match_logfmt_and_text(build, asset_ws, tmp_path):
     data = yaml.safe_load(asset_ws.read_text())
-    for fmt, ok, bad in (("logfmt", 'level=info msg="refresh cycle completed"',
-                          'level=warn msg="refresh cycle completed with errors"'),
-                         ("text", "refresh cycle completed", "refresh cycle completed with errors")):
+    for fmt, ok, bad in (
+        (
+            "logfmt",
+            'level=info msg="refresh cycle completed"',
+            'level=warn msg="refresh cycle completed with errors"',
+        ),
+        ("text", "refresh cycle completed", "refresh cycle completed with errors"),
+    ):
         data["sources"]["logs"]["format"] = fmt
         spec = tmp_path / fmt / "obsctl.yaml"
         spec.parent.mkdir()
@@ -146,10 +168,23 @@ def test_verify_rejects_log_queries_and_syntax_errors(tmp_path, require_tool):
     from obsctl.backends import Artifact
     from obsctl.backends.loki import verify
 
-    text = yaml.safe_dump({"groups": [{"name": "g", "rules": [
-        {"alert": "LogQuery", "expr": '{service="x"} |= "error"'},
-        {"alert": "Broken", "expr": "count_over_time({service=x}[5m])"},
-        {"alert": "Fine", "expr": '(sum(count_over_time({service="x"} |= "e" [5m])) or vector(0)) > 1'}]}]})
+    text = yaml.safe_dump(
+        {
+            "groups": [
+                {
+                    "name": "g",
+                    "rules": [
+                        {"alert": "LogQuery", "expr": '{service="x"} |= "error"'},
+                        {"alert": "Broken", "expr": "count_over_time({service=x}[5m])"},
+                        {
+                            "alert": "Fine",
+                            "expr": '(sum(count_over_time({service="x"} |= "e" [5m])) or vector(0)) > 1',
+                        },
+                    ],
+                }
+            ]
+        }
+    )
     problems = verify([Artifact("loki/x.rules.yml", text)], tmp_path)
     assert len(problems) == 2, problems
     assert "rule LogQuery: a ruler expression must be a metric query" in str(problems[0])

@@ -17,7 +17,7 @@ from obsctl.testgen.gotemplate import Unsupported, go_float, humanize, render
 from obsctl.testgen.promsim import STALE, parse_values
 from obsctl.verify.promtool import test_rules
 
-SHAPES = textwrap.dedent('''\
+SHAPES = textwrap.dedent("""\
     service: shapes
     runbook: https://runbooks.example.org/shapes
     sources:
@@ -67,7 +67,7 @@ SHAPES = textwrap.dedent('''\
       severities:
         page: [hook]
         ticket: [hook]
-    ''')
+    """)
 
 
 @pytest.fixture
@@ -99,11 +99,17 @@ def test_scenarios_for_common_shapes(build, shapes):
 
 def test_fires_scenario_checks_for_and_exact_labels(build, shapes):
     doc = _tests_doc(build(shapes, ["prometheus"]), "shapes")
-    fires = next(t for t in doc["tests"] if t["name"] == "ErrorRatio: fires above the threshold for longer than 5m")
+    fires = next(
+        t for t in doc["tests"] if t["name"] == "ErrorRatio: fires above the threshold for longer than 5m"
+    )
     pending, firing = fires["alert_rule_test"]
     assert pending["exp_alerts"] == []  # one evaluation before `for` has elapsed
     (alert,) = firing["exp_alerts"]
-    assert alert["exp_labels"] == {"job": "shapes", "service": "shapes", "severity": "page"}  # the record carries the selector
+    assert alert["exp_labels"] == {
+        "job": "shapes",
+        "service": "shapes",
+        "severity": "page",
+    }  # the record carries the selector
     assert alert["exp_annotations"]["runbook_url"] == "https://runbooks.example.org/shapes"
     assert re.fullmatch(r"\d+(\.\d+)?% of requests fail", alert["exp_annotations"]["summary"])
     by_code = next(t for t in doc["tests"] if t["name"] == "ErrorsByCode: fires above the threshold")
@@ -112,8 +118,12 @@ def test_fires_scenario_checks_for_and_exact_labels(build, shapes):
     # two routes (the catalog's label, two values) of 1.67/s each, summed by code
     assert alert["exp_annotations"]["summary"] == "500 responses at 3.33/s"
     probe = next(t for t in doc["tests"] if t["name"].startswith("HomeDown: fires"))
-    assert probe["input_series"] == [{"series": 'probe_success{instance="https://shapes.example.org/", '
-                                                'job="blackbox-http_2xx"}', "values": probe["input_series"][0]["values"]}]
+    assert probe["input_series"] == [
+        {
+            "series": 'probe_success{instance="https://shapes.example.org/", job="blackbox-http_2xx"}',
+            "values": probe["input_series"][0]["values"],
+        }
+    ]
     assert probe["input_series"][0]["values"].startswith("0x")
 
 
@@ -138,7 +148,9 @@ def test_what_cannot_be_generated_is_listed(build, shapes):
 
 
 def test_spec_tests_section_becomes_promtool_tests(build, shapes):
-    shapes.write_text(SHAPES + textwrap.dedent('''\
+    shapes.write_text(
+        SHAPES
+        + textwrap.dedent("""\
         tests:
           - name: queue backs up
             series:
@@ -146,7 +158,8 @@ def test_spec_tests_section_becomes_promtool_tests(build, shapes):
             expect:
               - {at: 2m, quiet: [QueueDeep]}
               - {at: 10m, firing: [QueueDeep]}
-        '''))
+        """)
+    )
     doc = _tests_doc(build(shapes, ["prometheus"]), "shapes")
     spec_test = doc["tests"][0]
     assert spec_test["name"] == "spec test: queue backs up"
@@ -154,16 +167,24 @@ def test_spec_tests_section_becomes_promtool_tests(build, shapes):
     quiet, firing = spec_test["alert_rule_test"]
     assert quiet == {"eval_time": "2m", "alertname": "QueueDeep", "exp_alerts": []}
     # `queue_depth > 100` is per series, as in PromQL: the alert keeps the series' labels
-    assert firing["exp_alerts"] == [{"exp_labels": {"job": "shapes", "service": "shapes", "severity": "ticket"},
-                                     "exp_annotations": {"runbook_url": "https://runbooks.example.org/shapes",
-                                                         "summary": "queue depth 150"}}]
+    assert firing["exp_alerts"] == [
+        {
+            "exp_labels": {"job": "shapes", "service": "shapes", "severity": "ticket"},
+            "exp_annotations": {
+                "runbook_url": "https://runbooks.example.org/shapes",
+                "summary": "queue depth 150",
+            },
+        }
+    ]
 
 
 def test_spec_tests_that_cannot_be_generated_stop_the_build(shapes):
     """An expectation the spec wrote is never dropped: the build fails (OBS602) naming each test, alert and reason."""
     from obsctl.build import render
 
-    shapes.write_text(SHAPES + textwrap.dedent('''\
+    shapes.write_text(
+        SHAPES
+        + textwrap.dedent("""\
         tests:
           - name: 'typo: the letter O'
             series:
@@ -176,17 +197,30 @@ def test_spec_tests_that_cannot_be_generated_stop_the_build(shapes):
               'bad{{': '1x10'
             expect:
               - {at: 2m, quiet: [QueueDeep]}
-        '''))
+        """)
+    )
     artifacts, diags, _ = render(shapes, ["prometheus"], None)
     assert artifacts == []
     errors = [(d.code, d.field, d.message) for d in diags if d.level == "error"]
     assert errors == [
-        ("OBS602", "tests.0.expect", "test 'typo: the letter O' expects QueueDeep, which cannot become a promtool "
-                                     "test: cannot read series values '0+10x2O'"),
-        ("OBS602", "tests.0.expect", "test 'typo: the letter O' expects QueueStalled, which cannot become a promtool "
-                                     "test: cannot read series values '0+10x2O'"),
-        ("OBS602", "tests.1.expect", "test 'bad \"series\"' expects QueueDeep, which cannot become a promtool test: "
-                                     "cannot read series 'bad{{': unexpected left brace '{' inside braces"),
+        (
+            "OBS602",
+            "tests.0.expect",
+            "test 'typo: the letter O' expects QueueDeep, which cannot become a promtool "
+            "test: cannot read series values '0+10x2O'",
+        ),
+        (
+            "OBS602",
+            "tests.0.expect",
+            "test 'typo: the letter O' expects QueueStalled, which cannot become a promtool "
+            "test: cannot read series values '0+10x2O'",
+        ),
+        (
+            "OBS602",
+            "tests.1.expect",
+            "test 'bad \"series\"' expects QueueDeep, which cannot become a promtool test: "
+            "cannot read series 'bad{{': unexpected left brace '{' inside braces",
+        ),
     ]
     generated = read_not_generated("Subquery: quiet below the threshold: the simulator: no subqueries")
     assert generated == ("Subquery", None, "quiet below the threshold", "the simulator: no subqueries")
@@ -204,8 +238,18 @@ def test_values_notation():
 
 
 def test_go_float_formatting():
-    cases = {0.1: "0.1", 7.0: "7", 1e6: "1e+06", 123456.0: "123456", 1234567.0: "1.234567e+06", 1e-05: "1e-05",
-             0.0001: "0.0001", -2.5: "-2.5", math.inf: "+Inf", math.nan: "NaN"}
+    cases = {
+        0.1: "0.1",
+        7.0: "7",
+        1e6: "1e+06",
+        123456.0: "123456",
+        1234567.0: "1.234567e+06",
+        1e-05: "1e-05",
+        0.0001: "0.0001",
+        -2.5: "-2.5",
+        math.inf: "+Inf",
+        math.nan: "NaN",
+    }
     for v, want in cases.items():
         assert go_float(v) == want, v
     assert humanize(1234.5678) == "1.235k"
@@ -249,19 +293,35 @@ def test_rendered_annotations_match_prometheus(tmp_path, require_tool):
     for i, v in enumerate(VALUES):
         labels = {"instance": f"host-{i}:9100", "job": "node", "__name__": "v"}
         series.append({"series": f'v{{instance="host-{i}:9100", job="node"}}', "values": f"{v!r}x3"})
-        alerts.append({"exp_labels": {"instance": labels["instance"], "job": "node"},
-                       "exp_annotations": {k: render(t, float(v), labels) for k, t in TEMPLATES.items()}})
-    tests = {"rule_files": ["r.yml"], "evaluation_interval": "1m",
-             "tests": [{"interval": "1m", "input_series": series,
-                        "alert_rule_test": [{"eval_time": "2m", "alertname": "Value", "exp_alerts": alerts}]}]}
+        alerts.append(
+            {
+                "exp_labels": {"instance": labels["instance"], "job": "node"},
+                "exp_annotations": {k: render(t, float(v), labels) for k, t in TEMPLATES.items()},
+            }
+        )
+    tests = {
+        "rule_files": ["r.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [{"eval_time": "2m", "alertname": "Value", "exp_alerts": alerts}],
+            }
+        ],
+    }
     (tmp_path / "t.yml").write_text(yaml.safe_dump(tests, allow_unicode=True))
     ok, output = test_rules(tmp_path / "t.yml")
     assert ok, output
 
 
 def test_spec_test_with_keep_firing_for_passes_in_promtool(build, shapes, tmp_path, require_tool):
-    shapes.write_text(SHAPES.replace("    for: 2m\n    summary: \"queue depth", "    for: 2m\n    keep_firing_for: 5m\n"
-                                     "    summary: \"queue depth") + textwrap.dedent('''\
+    shapes.write_text(
+        SHAPES.replace(
+            '    for: 2m\n    summary: "queue depth',
+            '    for: 2m\n    keep_firing_for: 5m\n    summary: "queue depth',
+        )
+        + textwrap.dedent("""\
         tests:
           - name: queue drains but the alert holds on
             series:
@@ -269,7 +329,8 @@ def test_spec_test_with_keep_firing_for_passes_in_promtool(build, shapes, tmp_pa
             expect:
               - {at: 8m, firing: [QueueDeep]}
               - {at: 12m, quiet: [QueueDeep]}
-        '''))
+        """)
+    )
     files = build(shapes, ["prometheus"])
     spec_test = _tests_doc(files, "shapes")["tests"][0]
     firing = spec_test["alert_rule_test"][0]
@@ -282,26 +343,33 @@ def test_spec_test_with_keep_firing_for_passes_in_promtool(build, shapes, tmp_pa
     assert ok, output
 
 
-def test_spec_test_at_the_pending_check_time_keeps_the_generated_check_quiet(build, shapes, tmp_path, require_tool):
+def test_spec_test_at_the_pending_check_time_keeps_the_generated_check_quiet(
+    build, shapes, tmp_path, require_tool
+):
     """A spec test checking QueueDeep at the time of the generated "quiet before `for`" check (1m) used to push that
     check to 2m, when the alert already fires, while still expecting quiet: `obsctl test` failed a correct spec.
     The check now moves earlier, where the alert is still pending."""
     from obsctl.durations import parse_duration
 
     def fires_checks(files: dict[str, str]) -> list[tuple[float, bool]]:
-        group = next(t for t in _tests_doc(files, "shapes")["tests"] if t["name"].startswith("QueueDeep: fires"))
+        group = next(
+            t for t in _tests_doc(files, "shapes")["tests"] if t["name"].startswith("QueueDeep: fires")
+        )
         return [(parse_duration(c["eval_time"]), bool(c["exp_alerts"])) for c in group["alert_rule_test"]]
 
     alone = fires_checks(build(shapes, ["prometheus"]))
     assert alone == [(60, False), (120, True)]  # pending at 1m, firing from 2m
-    shapes.write_text(SHAPES + textwrap.dedent('''\
+    shapes.write_text(
+        SHAPES
+        + textwrap.dedent("""\
         tests:
           - name: a shallow queue is fine
             series:
               'queue_depth{job="shapes"}': '10x20'
             expect:
               - {at: 1m, quiet: [QueueDeep]}
-        '''))
+        """)
+    )
     files = build(shapes, ["prometheus"])
     quiet, firing = fires_checks(files)
     assert quiet == (0, False) and firing[1]
@@ -318,14 +386,17 @@ def test_spec_test_names_with_line_breaks_reach_the_error_exactly(shapes):
     from obsctl.build import render
 
     name = "line\u2028sep  and\x85next\ttab"
-    shapes.write_text(SHAPES + textwrap.dedent(f'''\
+    shapes.write_text(
+        SHAPES
+        + textwrap.dedent(f"""\
         tests:
           - name: {json.dumps(name)}
             series:
               'queue_depth{{job="shapes"}}': '0+10x2O'
             expect:
               - {{at: 2m, quiet: [QueueDeep]}}
-        '''))
+        """)
+    )
     _, diags, _ = render(shapes, ["prometheus"], None)
     [d] = [d for d in diags if d.code == "OBS602"]
     assert f"test '{name}' expects QueueDeep" in d.message

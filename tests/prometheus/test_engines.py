@@ -57,8 +57,9 @@ def test_every_example_passes_vmalert_dry_run(spec: Path, tmp_path: Path, requir
         pytest.skip(f"{spec.parent.name} has no Prometheus rules")
     doc = yaml.safe_load(built[path])
     # The same groups as the Prometheus rule files, each with vmalert's group options.
-    assert [{k: v for k, v in g.items() if k not in ("type", "concurrency")} for g in doc["groups"]] == \
-        _rule_groups(built)
+    assert [
+        {k: v for k, v in g.items() if k not in ("type", "concurrency")} for g in doc["groups"]
+    ] == _rule_groups(built)
     assert all(g["type"] == "prometheus" and g["concurrency"] == 2 for g in doc["groups"])
     staged = tmp_path / "vmalert.yml"
     staged.write_text(built[path])
@@ -101,8 +102,12 @@ def test_mimir_namespace_file_reads_back_as_mimirtool_reads_it(tmp_path: Path, p
     alerts, SLOs) once, with unique names, source_tenants on each group; the groups pass promtool."""
     from obsctl.verify.promtool import check_rules as promtool_check
 
-    built = build_engine(REPO / "examples" / "asset-forge" / "obsctl.yaml", tmp_path, engine="mimir",
-                         source_tenants=["team-a", "team-b"])
+    built = build_engine(
+        REPO / "examples" / "asset-forge" / "obsctl.yaml",
+        tmp_path,
+        engine="mimir",
+        source_tenants=["team-a", "team-b"],
+    )
     text = built["prometheus/asset-forge.mimir.yml"]
     doc = yaml.safe_load(text)
     assert list(doc) == ["namespace", "groups"] and doc["namespace"] == "asset-forge"
@@ -113,8 +118,11 @@ def test_mimir_namespace_file_reads_back_as_mimirtool_reads_it(tmp_path: Path, p
     assert any(n.startswith("asset-forge.slo.") for n in names)
     assert all(g["source_tenants"] == ["team-a", "team-b"] for g in doc["groups"])
     plain = tmp_path / "plain.yml"
-    plain.write_text(yaml.safe_dump({"groups": [{k: v for k, v in g.items() if k != "source_tenants"}
-                                                for g in doc["groups"]]}))
+    plain.write_text(
+        yaml.safe_dump(
+            {"groups": [{k: v for k, v in g.items() if k != "source_tenants"} for g in doc["groups"]]}
+        )
+    )
     assert promtool_check([plain]) == []
 
 
@@ -125,22 +133,44 @@ def test_mimir_without_source_tenants_writes_none(tmp_path: Path) -> None:
 
 
 def test_thanos_rule_file_carries_partial_response_strategy(tmp_path: Path) -> None:
-    built = build_engine(REPO / "examples" / "asset-forge" / "obsctl.yaml", tmp_path, engine="thanos",
-                         partial_response_strategy="warn")
+    built = build_engine(
+        REPO / "examples" / "asset-forge" / "obsctl.yaml",
+        tmp_path,
+        engine="thanos",
+        partial_response_strategy="warn",
+    )
     doc = yaml.safe_load(built["prometheus/asset-forge.thanos.yml"])
     assert list(doc) == ["groups"] and doc["groups"]
     assert all(g["partial_response_strategy"] == "warn" for g in doc["groups"])
     assert engines.structure_problems("f", doc, "thanos") == []
 
 
-@pytest.mark.parametrize(("engine", "doc", "says"), [
-    ("mimir", {"groups": []}, "needs a `namespace`"),
-    ("mimir", {"namespace": "s", "groups": [{"name": "a", "rules": []}, {"name": "a", "rules": []}]},
-     "group 'a' is repeated"),
-    ("thanos", {"groups": [{"name": "a", "rules": [], "source_tenants": ["x"]}]}, "thanos does not read source_tenants"),
-    ("thanos", {"groups": [{"name": "a", "rules": [], "partial_response_strategy": "maybe"}]}, "abort or warn"),
-    ("victoriametrics", {"groups": [{"name": "a", "rules": []}], "namespace": "s"}, "unknown top-level field"),
-])
+@pytest.mark.parametrize(
+    ("engine", "doc", "says"),
+    [
+        ("mimir", {"groups": []}, "needs a `namespace`"),
+        (
+            "mimir",
+            {"namespace": "s", "groups": [{"name": "a", "rules": []}, {"name": "a", "rules": []}]},
+            "group 'a' is repeated",
+        ),
+        (
+            "thanos",
+            {"groups": [{"name": "a", "rules": [], "source_tenants": ["x"]}]},
+            "thanos does not read source_tenants",
+        ),
+        (
+            "thanos",
+            {"groups": [{"name": "a", "rules": [], "partial_response_strategy": "maybe"}]},
+            "abort or warn",
+        ),
+        (
+            "victoriametrics",
+            {"groups": [{"name": "a", "rules": []}], "namespace": "s"},
+            "unknown top-level field",
+        ),
+    ],
+)
 def test_engine_structure_problems(engine: str, doc: dict, says: str) -> None:
     problems = engines.structure_problems("f", doc, engine)
     assert any(says in p.message for p in problems), problems

@@ -11,7 +11,7 @@ import yaml
 
 from obsctl.verify.promtool import test_rules
 
-GUARDED = textwrap.dedent('''\
+GUARDED = textwrap.dedent("""\
     service: shop
     runbook: https://runbooks.example.org/shop
     sources:
@@ -29,7 +29,7 @@ GUARDED = textwrap.dedent('''\
         oncall: {pagerduty: {routing_key_file: /etc/am/pd}}
       severities:
         page: [oncall]
-''')
+""")
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -46,26 +46,42 @@ def test_guard_by_a_subset_of_the_labels_guards_each_value(build, tmp_path, requ
     spec = _write(tmp_path, "obsctl.yaml", GUARDED)
     files = build(spec, ["prometheus"])
     rules = files["prometheus/shop.rules.yml"]
-    (rule,) = [r for g in yaml.safe_load(rules)["groups"] for r in g["rules"] if r.get("alert") == "RouteErrors"]
+    (rule,) = [
+        r for g in yaml.safe_load(rules)["groups"] for r in g["rules"] if r.get("alert") == "RouteErrors"
+    ]
     assert ") and on(provider) (" in rule["expr"]
     _write(tmp_path, "prometheus/shop.rules.yml", rules)
     series = []
     for provider, volume in (("openai", 60), ("meshy", 1)):  # meshy's traffic is under the guard
         for route in ("/a", "/b"):
             labels = f'job="shop", provider="{provider}", route="{route}"'
-            series += [{"series": f"requests_total{{{labels}}}", "values": f"0+{volume}x20"},
-                       {"series": f"errors_total{{{labels}}}", "values": f"0+{volume // 2}x20"}]
-    expected = [{"exp_labels": {"provider": "openai", "route": r, "service": "shop", "severity": "page"},
-                 "exp_annotations": {"runbook_url": "https://runbooks.example.org/shop", "summary": "RouteErrors"}}
-                for r in ("/a", "/b")]
-    test = {"rule_files": ["shop.rules.yml"], "evaluation_interval": "1m",
-            "tests": [{"interval": "1m", "input_series": series,
-                       "alert_rule_test": [{"eval_time": "10m", "alertname": "RouteErrors", "exp_alerts": expected}]}]}
+            series += [
+                {"series": f"requests_total{{{labels}}}", "values": f"0+{volume}x20"},
+                {"series": f"errors_total{{{labels}}}", "values": f"0+{volume // 2}x20"},
+            ]
+    expected = [
+        {
+            "exp_labels": {"provider": "openai", "route": r, "service": "shop", "severity": "page"},
+            "exp_annotations": {"runbook_url": "https://runbooks.example.org/shop", "summary": "RouteErrors"},
+        }
+        for r in ("/a", "/b")
+    ]
+    test = {
+        "rule_files": ["shop.rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [{"eval_time": "10m", "alertname": "RouteErrors", "exp_alerts": expected}],
+            }
+        ],
+    }
     ok, output = test_rules(_write(tmp_path, "prometheus/t.yml", yaml.safe_dump(test, sort_keys=False)))
     assert ok, output
 
 
-BY_ROUTE = textwrap.dedent('''\
+BY_ROUTE = textwrap.dedent("""\
     service: shop
     runbook: https://runbooks.example.org/shop
     sources:
@@ -84,14 +100,16 @@ BY_ROUTE = textwrap.dedent('''\
       ProviderShare:
         severity: page
         when: provider_errors / sum(rate(requests_total)) > 0.1
-''')
+""")
 
 
 def _tests_doc(files: dict[str, str]) -> dict:
     return yaml.safe_load(files["prometheus/shop.tests.yml"])
 
 
-def test_generated_series_carry_the_catalogs_labels_and_expect_one_alert_per_value(build, tmp_path, require_tool):
+def test_generated_series_carry_the_catalogs_labels_and_expect_one_alert_per_value(
+    build, tmp_path, require_tool
+):
     """Issue 10, item 7: every input series carries the labels the catalog declares, two values each, and the
     fires check expects the alert once per value of the label the condition keeps; promtool agrees."""
     require_tool("promtool")
@@ -121,7 +139,8 @@ def test_a_rule_that_can_never_match_fails_its_own_tests(build, tmp_path, requir
     lines = not_generated(build(spec, ["prometheus"])["prometheus/shop.tests.yml"])
     assert [line for line in lines if NEVER_FIRES in line] == [
         "ProviderShare: fires above the threshold: can never fire: with every input series present, its condition "
-        "matches no series (its sides share no label set)"]
+        "matches no series (its sides share no label set)"
+    ]
     assert run_tests(spec, None, None) == 1
     out = capsys.readouterr().out
     assert re.search(r"FAIL +ProviderShare +fires above the threshold\n +can never fire", out), out

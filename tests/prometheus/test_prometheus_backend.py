@@ -51,15 +51,23 @@ def test_recording_rules_alerts_labels_and_guards(build, asset_ws):
     assert all(r["labels"] == {"job": "asset-ws"} for r in doc["groups"][0]["rules"])
     assert records["service:api_error_rate_5m:ratio_increase5m"] == (
         'sum(increase(api_requests_errors_total{job="asset-ws"}[5m])) / '
-        'clamp_min(sum(increase(api_requests_total{job="asset-ws"}[5m])), 1)')
+        'clamp_min(sum(increase(api_requests_total{job="asset-ws"}[5m])), 1)'
+    )
     alerts = _alerts(build(asset_ws, ["prometheus"])[RULES])
     # log-event alerts belong to Loki; probe and metric alerts are here
-    assert set(alerts) == {"APIUnavailable", "APIHighErrorRate", "APILatencyRegression",
-                           "WebSocketAuthFailuresSpike", "WebSocketSessionInitFailures"}
+    assert set(alerts) == {
+        "APIUnavailable",
+        "APIHighErrorRate",
+        "APILatencyRegression",
+        "WebSocketAuthFailuresSpike",
+        "WebSocketSessionInitFailures",
+    }
     high = alerts["APIHighErrorRate"]
     # the record carries the source selector (job="asset-ws") and the alert selects its own service's record
-    assert high["expr"] == ('(service:api_error_rate_5m:ratio_increase5m{job="asset-ws"} >= 0.05) and on() '
-                            '(sum(increase(api_requests_total{job="asset-ws"}[5m])) >= 100)')
+    assert high["expr"] == (
+        '(service:api_error_rate_5m:ratio_increase5m{job="asset-ws"} >= 0.05) and on() '
+        '(sum(increase(api_requests_total{job="asset-ws"}[5m])) >= 100)'
+    )
     assert high["for"] == "10m"
     assert high["labels"] == {"severity": "P1", "service": "asset-ws", "team": "asset-platform"}
     assert list(high["labels"]) == sorted(high["labels"])
@@ -71,8 +79,14 @@ def test_recording_rules_alerts_labels_and_guards(build, asset_ws):
 def test_summaries_with_templates_reach_the_output_verbatim(build, asset_ws):
     text = build(asset_ws, ["prometheus"])[RULES]
     alerts = _alerts(text)
-    assert alerts["APIHighErrorRate"]["annotations"]["summary"] == "API error rate is {{ $value | humanizePercentage }}"
-    assert alerts["APILatencyRegression"]["annotations"]["summary"] == "API average latency is {{ $value | humanize }}ms"
+    assert (
+        alerts["APIHighErrorRate"]["annotations"]["summary"]
+        == "API error rate is {{ $value | humanizePercentage }}"
+    )
+    assert (
+        alerts["APILatencyRegression"]["annotations"]["summary"]
+        == "API average latency is {{ $value | humanize }}ms"
+    )
     spec = yaml.safe_load(asset_ws.read_text())
     for name, alert in alerts.items():
         if spec["alerts"][name].get("summary"):
@@ -88,7 +102,9 @@ def test_build_is_deterministic(build, asset_ws):
     first = build(asset_ws, ["prometheus", "loki"])
     second = build(asset_ws, ["prometheus", "loki"])
     assert first == second
-    assert build(asset_ws, ["prometheus"], "prometheusrule") == build(asset_ws, ["prometheus"], "prometheusrule")
+    assert build(asset_ws, ["prometheus"], "prometheusrule") == build(
+        asset_ws, ["prometheus"], "prometheusrule"
+    )
 
 
 def test_prometheusrule_wraps_the_same_groups(build, asset_ws, tmp_path, require_tool):
@@ -98,8 +114,11 @@ def test_prometheusrule_wraps_the_same_groups(build, asset_ws, tmp_path, require
     crd = yaml.safe_load(files["prometheus/asset-ws.prometheusrule.yml"])
     assert crd["apiVersion"] == "monitoring.coreos.com/v1"
     assert crd["kind"] == "PrometheusRule"
-    assert crd["metadata"] == {"name": "asset-ws-rules", "namespace": "monitoring",
-                               "labels": {"app.kubernetes.io/managed-by": "obsctl", "release": "kube-prometheus-stack"}}
+    assert crd["metadata"] == {
+        "name": "asset-ws-rules",
+        "namespace": "monitoring",
+        "labels": {"app.kubernetes.io/managed-by": "obsctl", "release": "kube-prometheus-stack"},
+    }
     assert crd["spec"]["groups"] == plain["groups"]
     require_tool("promtool")
     extracted = tmp_path / "groups.yml"
@@ -125,7 +144,9 @@ def test_probe_alert_selects_what_the_blackbox_relabelling_produces(build, asset
     assert relabel[2] == {"target_label": "__address__", "replacement": "blackbox-exporter:9115"}
     require_tool("promtool")
     path = _write(tmp_path, files) / "prometheus/asset-ws.blackbox-scrape.yml"
-    proc = subprocess.run(["promtool", "check", "config", "--syntax-only", str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        ["promtool", "check", "config", "--syntax-only", str(path)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
 
 
@@ -144,8 +165,11 @@ def test_overrides_and_disabled_alerts(build, asset_ws, tmp_path):
     spec = tmp_path / "obsctl.yaml"
     text = asset_ws.read_text().replace(
         "  WebSocketAuthFailuresSpike:\n",
-        "  WebSocketAuthFailuresSpike:\n    overrides: {promql: 'sum(rate(ws_auth_failures_total[5m])) > 1'}\n")
-    text = text.replace("  WebSocketSessionInitFailures:\n", "  WebSocketSessionInitFailures:\n    enabled: false\n")
+        "  WebSocketAuthFailuresSpike:\n    overrides: {promql: 'sum(rate(ws_auth_failures_total[5m])) > 1'}\n",
+    )
+    text = text.replace(
+        "  WebSocketSessionInitFailures:\n", "  WebSocketSessionInitFailures:\n    enabled: false\n"
+    )
     spec.write_text(text)
     alerts = _alerts(build(spec, ["prometheus"])[RULES])
     assert alerts["WebSocketAuthFailuresSpike"]["expr"] == "sum(rate(ws_auth_failures_total[5m])) > 1"
@@ -156,7 +180,10 @@ def test_verify_reports_broken_promql(tmp_path):
     from obsctl.backends import Artifact
     from obsctl.backends.prometheus import verify
 
-    art = Artifact("prometheus/x.rules.yml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m)\n")
+    art = Artifact(
+        "prometheus/x.rules.yml",
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m)\n",
+    )
     _write(tmp_path, {art.path: art.text})
     problems = verify([art], tmp_path)
     assert any("rule A: PromQL does not parse" in str(p) for p in problems), problems
@@ -164,7 +191,9 @@ def test_verify_reports_broken_promql(tmp_path):
 
 def test_alert_annotations_reach_the_rules_verbatim(build, asset_ws, tmp_path):
     data = yaml.safe_load(asset_ws.read_text())
-    data["alerts"]["APIHighErrorRate"]["annotations"] = {"dashboard": "https://grafana.example.org/d/{{ $labels.job }}"}
+    data["alerts"]["APIHighErrorRate"]["annotations"] = {
+        "dashboard": "https://grafana.example.org/d/{{ $labels.job }}"
+    }
     spec = tmp_path / "obsctl.yaml"
     spec.write_text(yaml.safe_dump(data, sort_keys=False))
     high = _alerts(build(spec, ["prometheus"])[RULES])["APIHighErrorRate"]

@@ -52,9 +52,15 @@ def _scrape(build, path: Path) -> dict:
 def test_targets_shorthand_is_one_job_named_after_the_selector_job(build):
     """The sigiq-websocket design: blue/green targets app_blue:8000 and app_green:8000, /metrics every 15s."""
     jobs = _scrape(build, SIGIQ)
-    assert jobs == {"sigiq-websocket": {
-        "job_name": "sigiq-websocket", "scrape_interval": "15s", "metrics_path": "/metrics", "scheme": "http",
-        "static_configs": [{"targets": ["app_blue:8000", "app_green:8000"]}]}}
+    assert jobs == {
+        "sigiq-websocket": {
+            "job_name": "sigiq-websocket",
+            "scrape_interval": "15s",
+            "metrics_path": "/metrics",
+            "scheme": "http",
+            "static_configs": [{"targets": ["app_blue:8000", "app_green:8000"]}],
+        }
+    }
 
 
 def test_shorthand_without_a_selector_job_is_named_after_the_service(build, tmp_path):
@@ -68,7 +74,9 @@ def test_scrape_jobs_with_path_scheme_interval_and_target_labels(build, tmp_path
     jobs = _scrape(build, _spec(tmp_path, BASE))
     api, web = jobs["relay-api"], jobs["relay-web"]
     assert (api["scheme"], api["metrics_path"], api["scrape_interval"]) == ("https", "/metrics", "15s")
-    assert api["static_configs"] == [{"targets": ["relay-api.example.org"], "labels": {"environment": "prod"}}]
+    assert api["static_configs"] == [
+        {"targets": ["relay-api.example.org"], "labels": {"environment": "prod"}}
+    ]
     assert (web["scheme"], web["metrics_path"], web["scrape_interval"]) == ("http", "/_next/metrics", "1m")
     assert web["static_configs"] == [{"targets": ["web-1:3000", "web-2:3000"]}]
     assert not [d for d in _diags(_spec(tmp_path, BASE))]
@@ -86,7 +94,9 @@ def test_promtool_accepts_the_snippets_in_one_prometheus_yml(build, tmp_path, re
     configs = [job for p in snippets for job in yaml.safe_load(files[p])["scrape_configs"]]
     prom = tmp_path / "prometheus.yml"
     prom.write_text(yaml.safe_dump({"global": {"scrape_interval": "15s"}, "scrape_configs": configs}))
-    proc = subprocess.run([promtool, "check", "config", "--syntax-only", str(prom)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [promtool, "check", "config", "--syntax-only", str(prom)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
 
 
@@ -120,11 +130,13 @@ def test_selector_job_that_no_scrape_job_has_is_a_warning(tmp_path):
     assert "did you mean 'relay-api'?" in diags[0].hint
     # a static job label is the job label the series get
     relabelled = BASE.replace("selector: {job: relay-api}", "selector: {job: api}").replace(
-        "labels: {environment: prod}", "labels: {environment: prod, job: api}")
+        "labels: {environment: prod}", "labels: {environment: prod, job: api}"
+    )
     assert "OBS242" not in [c for c, _, _ in _diags(_spec(tmp_path, relabelled))]
     # no selector job, or no scrape jobs: nothing to compare
-    assert "OBS242" not in [c for c, _, _ in _diags(_spec(tmp_path, BASE.replace("selector: {job: relay-api}",
-                                                                                 "selector: {}")))]
+    assert "OBS242" not in [
+        c for c, _, _ in _diags(_spec(tmp_path, BASE.replace("selector: {job: relay-api}", "selector: {}")))
+    ]
 
 
 def test_duplicate_jobs_both_forms_and_urls_are_errors(tmp_path):
@@ -135,5 +147,7 @@ def test_duplicate_jobs_both_forms_and_urls_are_errors(tmp_path):
     assert not result.ok and any("not both" in d.message for d in result.diagnostics)
     url = BASE.replace("[relay-api.example.org]", "['https://relay-api.example.org/metrics']")
     result = check(_spec(tmp_path, url))
-    assert [d.field for d in result.diagnostics if d.level == "error"] == ["sources.metrics.scrape.0.targets.0"]
+    assert [d.field for d in result.diagnostics if d.level == "error"] == [
+        "sources.metrics.scrape.0.targets.0"
+    ]
     assert "is not host:port" in result.diagnostics[0].message

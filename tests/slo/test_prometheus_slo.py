@@ -26,7 +26,10 @@ def _built(tmp_path: Path, spec: Path, env: str | None = None) -> dict[str, Path
 
 def _alerts_at(test: dict) -> dict[str, list[dict]]:
     """eval_time -> the labels of the alerts a generated test expects firing then."""
-    return {case["eval_time"]: [a["exp_labels"] for a in case["exp_alerts"]] for case in test.get("alert_rule_test", [])}
+    return {
+        case["eval_time"]: [a["exp_labels"] for a in case["exp_alerts"]]
+        for case in test.get("alert_rule_test", [])
+    }
 
 
 def _test_named(doc: dict, start: str) -> dict:
@@ -64,8 +67,12 @@ def test_999_slo_must_hold(tmp_path: Path, promtool: str) -> None:
 
     def ratio(test: dict) -> float:
         values = {s["series"]: s["values"] for s in test["input_series"]}
-        good = float(re.match(r"0\+([\d.]+)x", values['http_requests_total{code="200", job="checkout-api"}'])[1])
-        bad = float(re.match(r"0\+([\d.]+)x", values['http_requests_total{code="500", job="checkout-api"}'])[1])
+        good = float(
+            re.match(r"0\+([\d.]+)x", values['http_requests_total{code="200", job="checkout-api"}'])[1]
+        )
+        bad = float(
+            re.match(r"0\+([\d.]+)x", values['http_requests_total{code="500", job="checkout-api"}'])[1]
+        )
         return bad / (good + bad)
 
     page = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: 2% errors")
@@ -73,7 +80,9 @@ def test_999_slo_must_hold(tmp_path: Path, promtool: str) -> None:
     fired = _alerts_at(page)
     # the fast page at the first evaluation 2m after the condition held (tests evaluate every 10m), then the slow
     assert [sorted(a["slo_tier"] for a in alerts) for alerts in fired.values()] == [
-        ["page-fast"], ["page-fast", "page-slow"]]
+        ["page-fast"],
+        ["page-fast", "page-slow"],
+    ]
     assert all(a["severity"] == "P1" for alerts in fired.values() for a in alerts if a["action"] == "page")
 
     ticket = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: 0.5% errors")
@@ -89,13 +98,19 @@ def test_999_slo_must_hold(tmp_path: Path, promtool: str) -> None:
     assert _alerts_at(quiet) and all(not alerts for alerts in _alerts_at(quiet).values())
     assert max(_alerts_at(quiet), key=lambda t: ps.parse_duration(t)) == "3h10m"
 
-    burst = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: a burst of 50 failing events, under min_events 100")
+    burst = _test_named(
+        doc, "CheckoutApiAvailabilityBudgetBurn: a burst of 50 failing events, under min_events 100"
+    )
     assert len(_alerts_at(burst)) == 4 and all(not alerts for alerts in _alerts_at(burst).values())
     loud = _test_named(doc, "CheckoutApiAvailabilityBudgetBurn: the same burst with 200 failing events")
     # the same evaluation times: each tier fires when the burst is over the guard, so the guard is what kept quiet
     assert _alerts_at(loud).keys() == _alerts_at(burst).keys()
-    assert [[a["slo_tier"] for a in alerts] for alerts in _alerts_at(loud).values()] == \
-        [["page-fast"], ["page-slow"], ["ticket-fast"], ["ticket-slow"]]
+    assert [[a["slo_tier"] for a in alerts] for alerts in _alerts_at(loud).values()] == [
+        ["page-fast"],
+        ["page-slow"],
+        ["ticket-fast"],
+        ["ticket-slow"],
+    ]
 
 
 def test_generated_tests_catch_a_wrong_rule(tmp_path: Path, promtool: str) -> None:
@@ -110,7 +125,9 @@ def test_generated_tests_catch_a_wrong_rule(tmp_path: Path, promtool: str) -> No
         return test_rules([tests])
 
     assert run(text, "CheckoutApiAvailabilityBudgetBurn: 2% errors")[0]
-    ok, output = run(text.replace("(14.4 * 0.001)", "(30 * 0.001)"), "CheckoutApiAvailabilityBudgetBurn: 2% errors")
+    ok, output = run(
+        text.replace("(14.4 * 0.001)", "(30 * 0.001)"), "CheckoutApiAvailabilityBudgetBurn: 2% errors"
+    )
     assert not ok and "page-fast" in output
     unguarded = re.sub(r" and on\(\) \(sum\(increase\([^\n]*?>= 100\)", "", text)
     assert unguarded != text
@@ -138,9 +155,11 @@ def test_prometheusrule_holds_the_same_groups(tmp_path: Path, promtool: str) -> 
     assert list(crd) == ["prometheus/checkout-api.slo.prometheusrule.yml"]
     doc = yaml.safe_load(crd["prometheus/checkout-api.slo.prometheusrule.yml"])
     assert doc["apiVersion"] == "monitoring.coreos.com/v1" and doc["kind"] == "PrometheusRule"
-    assert doc["metadata"] == {"name": "checkout-api-slo-rules", "namespace": "monitoring",
-                               "labels": {"app.kubernetes.io/managed-by": "obsctl",
-                                          "release": "kube-prometheus-stack"}}
+    assert doc["metadata"] == {
+        "name": "checkout-api-slo-rules",
+        "namespace": "monitoring",
+        "labels": {"app.kubernetes.io/managed-by": "obsctl", "release": "kube-prometheus-stack"},
+    }
     rules = yaml.safe_load(only(plain, ".slo.rules.yml").read_text(encoding="utf-8"))
     assert doc["spec"]["groups"] == rules["groups"]
     extracted = only(plain, ".slo.rules.yml").with_name("extracted.rules.yml")
@@ -163,7 +182,9 @@ def _examples() -> list[tuple[Path, str | None]]:
     return out
 
 
-@pytest.mark.parametrize("spec,env", _examples(), ids=lambda v: v.parent.name if isinstance(v, Path) else str(v))
+@pytest.mark.parametrize(
+    "spec,env", _examples(), ids=lambda v: v.parent.name if isinstance(v, Path) else str(v)
+)
 def test_examples_slo_rules(tmp_path: Path, promtool: str, spec: Path, env: str | None) -> None:
     """Every example's SLO rules pass promtool check; their generated tests pass (once per example: environments
     change objectives, which the check covers)."""
@@ -181,25 +202,61 @@ def test_environments_share_one_prometheus(tmp_path: Path, promtool: str) -> Non
     for env in ("beta", "prod"):
         rules = slo_build(spec, env)["prometheus/shop.slo.rules.yml"]
         (tmp_path / f"{env}.rules.yml").write_text(rules, encoding="utf-8")
-    page = {"action": "page", "environment": "beta", "service": "shop", "severity": "critical",
-            "slo": "availability", "slo_tier": "page-fast"}
-    test = {"rule_files": ["beta.rules.yml", "prod.rules.yml"], "evaluation_interval": "1m", "tests": [{
-        "interval": "1m",
-        "input_series": [
-            {"series": 'http_requests_total{environment="beta", code="200"}', "values": "0+98x20"},
-            {"series": 'http_requests_total{environment="beta", code="500"}', "values": "0+2x20"},
-            {"series": 'http_requests_total{environment="prod", code="200"}', "values": "0+1000x20"},
+    page = {
+        "action": "page",
+        "environment": "beta",
+        "service": "shop",
+        "severity": "critical",
+        "slo": "availability",
+        "slo_tier": "page-fast",
+    }
+    test = {
+        "rule_files": ["beta.rules.yml", "prod.rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'http_requests_total{environment="beta", code="200"}', "values": "0+98x20"},
+                    {"series": 'http_requests_total{environment="beta", code="500"}', "values": "0+2x20"},
+                    {"series": 'http_requests_total{environment="prod", code="200"}', "values": "0+1000x20"},
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "5m",
+                        "alertname": "ShopAvailabilityBudgetBurn",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": page,
+                                "exp_annotations": plan_slos.alert_annotations(
+                                    context(spec, "beta").spec,
+                                    "availability",
+                                    effective_tiers(context(spec, "beta").spec.slos["availability"])[0],
+                                    "2%",
+                                ),
+                            }
+                        ],
+                    }
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": 'slo:period_error_budget_remaining:ratio{environment="prod"}',
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {
+                                "labels": (
+                                    'slo:period_error_budget_remaining:ratio{environment="prod", '
+                                    'sloth_id="shop-availability", sloth_service="shop", sloth_slo="availability", '
+                                    'sloth_window="30d"}'
+                                ),
+                                "value": 1,
+                            }
+                        ],
+                    }
+                ],
+            }
         ],
-        "alert_rule_test": [{"eval_time": "5m", "alertname": "ShopAvailabilityBudgetBurn", "exp_alerts": [
-            {"exp_labels": page, "exp_annotations": plan_slos.alert_annotations(
-                context(spec, "beta").spec, "availability", effective_tiers(
-                    context(spec, "beta").spec.slos["availability"])[0], "2%")}]}],
-        "promql_expr_test": [{"expr": 'slo:period_error_budget_remaining:ratio{environment="prod"}',
-                              "eval_time": "5m", "exp_samples": [{"labels": (
-                                  'slo:period_error_budget_remaining:ratio{environment="prod", '
-                                  'sloth_id="shop-availability", sloth_service="shop", sloth_slo="availability", '
-                                  'sloth_window="30d"}'), "value": 1}]}],
-    }]}
+    }
     (tmp_path / "envs.tests.yml").write_text(yaml.safe_dump(test, sort_keys=False), encoding="utf-8")
     ok, output = test_rules([tmp_path / "envs.tests.yml"])
     assert ok, output
@@ -211,30 +268,66 @@ def test_environments_share_one_prometheus_by_the_selector_alone(tmp_path: Path,
     timestamp") and beta's errors page beta only."""
     text = (SPECS / "environments.yaml").read_text(encoding="utf-8")
     text = text.replace("    labels: {environment: prod}\n", "").replace(
-        "    slos:\n      availability: {labels: {environment: beta}}\n", "")
+        "    slos:\n      availability: {labels: {environment: beta}}\n", ""
+    )
     spec = tmp_path / "obsctl.yaml"
     spec.write_text(text, encoding="utf-8")
     for env in ("beta", "prod"):
         rules = slo_build(spec, env)["prometheus/shop.slo.rules.yml"]
         (tmp_path / f"{env}.rules.yml").write_text(rules, encoding="utf-8")
-    page = {"action": "page", "environment": "beta", "service": "shop", "severity": "critical",
-            "slo": "availability", "slo_tier": "page-fast"}
-    ratio = ('{{environment="{env}", sloth_id="shop-availability", sloth_service="shop", '
-             'sloth_slo="availability", sloth_window="5m"}}')
-    test = {"rule_files": ["beta.rules.yml", "prod.rules.yml"], "evaluation_interval": "1m", "tests": [{
-        "interval": "1m",
-        "input_series": [
-            {"series": 'http_requests_total{environment="beta", code="200"}', "values": "0+98x20"},
-            {"series": 'http_requests_total{environment="beta", code="500"}', "values": "0+2x20"},
-            {"series": 'http_requests_total{environment="prod", code="200"}', "values": "0+1000x20"},
+    page = {
+        "action": "page",
+        "environment": "beta",
+        "service": "shop",
+        "severity": "critical",
+        "slo": "availability",
+        "slo_tier": "page-fast",
+    }
+    ratio = (
+        '{{environment="{env}", sloth_id="shop-availability", sloth_service="shop", '
+        'sloth_slo="availability", sloth_window="5m"}}'
+    )
+    test = {
+        "rule_files": ["beta.rules.yml", "prod.rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'http_requests_total{environment="beta", code="200"}', "values": "0+98x20"},
+                    {"series": 'http_requests_total{environment="beta", code="500"}', "values": "0+2x20"},
+                    {"series": 'http_requests_total{environment="prod", code="200"}', "values": "0+1000x20"},
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "5m",
+                        "alertname": "ShopAvailabilityBudgetBurn",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": page,
+                                "exp_annotations": plan_slos.alert_annotations(
+                                    context(spec, "beta").spec,
+                                    "availability",
+                                    effective_tiers(context(spec, "beta").spec.slos["availability"])[0],
+                                    "2%",
+                                ),
+                            }
+                        ],
+                    }
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": "round(slo:sli_error:ratio_rate5m, 0.001)",
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {"labels": ratio.format(env="beta"), "value": 0.02},
+                            {"labels": ratio.format(env="prod"), "value": 0},
+                        ],
+                    }
+                ],
+            }
         ],
-        "alert_rule_test": [{"eval_time": "5m", "alertname": "ShopAvailabilityBudgetBurn", "exp_alerts": [
-            {"exp_labels": page, "exp_annotations": plan_slos.alert_annotations(
-                context(spec, "beta").spec, "availability", effective_tiers(
-                    context(spec, "beta").spec.slos["availability"])[0], "2%")}]}],
-        "promql_expr_test": [{"expr": "round(slo:sli_error:ratio_rate5m, 0.001)", "eval_time": "5m", "exp_samples": [
-            {"labels": ratio.format(env="beta"), "value": 0.02}, {"labels": ratio.format(env="prod"), "value": 0}]}],
-    }]}
+    }
     (tmp_path / "envs.tests.yml").write_text(yaml.safe_dump(test, sort_keys=False), encoding="utf-8")
     ok, output = test_rules([tmp_path / "envs.tests.yml"])
     assert ok, output
@@ -258,14 +351,18 @@ def test_no_slos_no_output(tmp_path: Path) -> None:
 def test_record_names_are_what_the_rules_record() -> None:
     ctx = context(AVAILABILITY)
     names = plan_slos.record_names(ctx.spec, "availability")
-    assert names["selector"] == '{job="checkout-api", sloth_id="checkout-api-availability", sloth_service="checkout-api", ' \
-                                'sloth_slo="availability", team="checkout"}'
+    assert (
+        names["selector"]
+        == '{job="checkout-api", sloth_id="checkout-api-availability", sloth_service="checkout-api", '
+        'sloth_slo="availability", team="checkout"}'
+    )
     assert list(names["error_ratio"]) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
     assert names["period"] == "30d"
     [group] = [g for g in ps.rule_groups(ctx) if g.name == "checkout-api.slo.availability"]
     recorded = {r.record for r in group.rules if r.record}
-    published = set(names["error_ratio"].values()) | {v for k, v in names.items()
-                                                      if k not in ("selector", "error_ratio", "period")}
+    published = set(names["error_ratio"].values()) | {
+        v for k, v in names.items() if k not in ("selector", "error_ratio", "period")
+    }
     assert published == recorded
 
 
@@ -275,20 +372,35 @@ def test_alert_rules_per_tier() -> None:
     alerts = [r for r in group.rules if r.alert]
     assert {r.alert for r in alerts} == {"CheckoutApiAvailabilityBudgetBurn"}
     assert [(r.labels["slo_tier"], r.for_) for r in alerts] == [
-        ("page-fast", "2m"), ("page-slow", "15m"), ("ticket-fast", "1h"), ("ticket-slow", "3h")]
+        ("page-fast", "2m"),
+        ("page-slow", "15m"),
+        ("ticket-fast", "1h"),
+        ("ticket-slow", "3h"),
+    ]
     fast = alerts[0]
     assert fast.expr == (
         '(max(slo:sli_error:ratio_rate1h{job="checkout-api", sloth_id="checkout-api-availability", '
         'sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > (14.4 * 0.001) and '
         'max(slo:sli_error:ratio_rate5m{job="checkout-api", sloth_id='
         '"checkout-api-availability", sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > '
-        '(14.4 * 0.001)) '
-        'and on() (sum(increase(http_requests_total{job="checkout-api"}[1h])) >= 100)')
+        "(14.4 * 0.001)) "
+        'and on() (sum(increase(http_requests_total{job="checkout-api"}[1h])) >= 100)'
+    )
     # the spec's own `tier` label survives; severity is the spec's vocabulary; the SLO's team wins over the spec's
-    assert fast.labels == {"action": "page", "job": "checkout-api", "service": "checkout-api", "severity": "P1",
-                           "slo": "availability", "slo_tier": "page-fast", "team": "checkout", "tier": "1"}
+    assert fast.labels == {
+        "action": "page",
+        "job": "checkout-api",
+        "service": "checkout-api",
+        "severity": "P1",
+        "slo": "availability",
+        "slo_tier": "page-fast",
+        "team": "checkout",
+        "tier": "1",
+    }
     assert fast.annotations["runbook_url"] == "https://runbooks.example.org/checkout-api/availability"
-    assert fast.annotations["description"].startswith("Error ratio {{ $value | humanizePercentage }} over the last 1h")
+    assert fast.annotations["description"].startswith(
+        "Error ratio {{ $value | humanizePercentage }} over the last 1h"
+    )
 
 
 def test_tiers_from_the_spec() -> None:
@@ -304,17 +416,25 @@ def test_bad_total_and_missing_error_series() -> None:
     ctx = context(SPECS / "errors.yaml")
     s = sli(ctx, "database")
     assert (str(s.events), str(s.total), s.counts_good) == (
-        'db_errors_total{job="orders", error_type!="timeout"}', 'db_queries_total{job="orders"}', False)
+        'db_errors_total{job="orders", error_type!="timeout"}',
+        'db_queries_total{job="orders"}',
+        False,
+    )
     # no db_errors_total series yet means no errors, not no data
-    assert error_ratio(s, "1h") == ('(sum(rate(db_errors_total{job="orders", error_type!="timeout"}[1h])) or '
-                                       'vector(0)) / sum(rate(db_queries_total{job="orders"}[1h]))')
+    assert error_ratio(s, "1h") == (
+        '(sum(rate(db_errors_total{job="orders", error_type!="timeout"}[1h])) or '
+        'vector(0)) / sum(rate(db_queries_total{job="orders"}[1h]))'
+    )
     [group] = [g for g in ps.rule_groups(ctx) if g.name == "orders.slo.database"]
     alert = next(r for r in group.rules if r.alert)
     assert "increase" not in alert.expr  # min_events 0: no low-traffic guard
     assert "slo:sli_error:ratio_rate28d" in {r.record for r in group.rules}
     # what is not generated is said in the file, for `obsctl test` to report
     tests = slo_build(SPECS / "errors.yaml")["prometheus/orders.slo.tests.yml"]
-    assert "# not generated: OrdersDatabaseBudgetBurn: low-traffic burst: alerting.min_events is under 2" in tests
+    assert (
+        "# not generated: OrdersDatabaseBudgetBurn: low-traffic burst: alerting.min_events is under 2"
+        in tests
+    )
 
 
 def test_latency_sli_matches_every_bound_spelling() -> None:
@@ -326,7 +446,8 @@ def test_latency_sli_matches_every_bound_spelling() -> None:
 
 def test_log_event_sli_is_refused(tmp_path: Path) -> None:
     spec = tmp_path / "events.yaml"
-    spec.write_text("""
+    spec.write_text(
+        """
 service: worker
 sources: {logs: {type: loki}}
 events:
@@ -336,7 +457,9 @@ slos:
   jobs:
     objective: 99
     sli: {bad: job_failed, total: job_done}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(BackendError) as err:
         slo_build(spec)
     [diag] = err.value.diagnostics
@@ -345,14 +468,17 @@ slos:
 
 def test_alert_name_clash_is_reported(tmp_path: Path) -> None:
     spec = tmp_path / "clash.yaml"
-    spec.write_text("""
+    spec.write_text(
+        """
 service: web
 metrics: {requests_total: {kind: counter, labels: [code]}}
 alerts:
   WebAvailabilityBudgetBurn: {severity: page, when: rate(requests_total) > 1, runbook: x}
 slos:
   availability: {objective: 99, sli: {bad: 'requests_total{code="500"}', total: requests_total}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(BackendError) as err:
         slo_build(spec)
     assert err.value.diagnostics[0].code == "OBS411"

@@ -12,16 +12,19 @@ from obsctl.plan.sli import le_matcher, le_values
 from obsctl.slo import burn_threshold, can_fire, effective_tiers, scenario_ratios
 
 
-@pytest.mark.parametrize("bound,spellings", [
-    (0.5, ["0.5"]),  # every client prints it the same way
-    (1, ["1", "1.0"]),  # Go / JavaScript vs Python, OpenMetrics and Prometheus 3
-    (30, ["30", "30.0"]),
-    (0.00001, ["0.00001", "1e-05"]),  # JavaScript vs Go and Python
-    (1e-7, ["1e-07", "1e-7"]),
-    (1e6, ["1000000", "1e+06"]),
-    (1234567, ["1.234567e+06", "1234567"]),
-    (float("inf"), ["+Inf"]),
-])
+@pytest.mark.parametrize(
+    "bound,spellings",
+    [
+        (0.5, ["0.5"]),  # every client prints it the same way
+        (1, ["1", "1.0"]),  # Go / JavaScript vs Python, OpenMetrics and Prometheus 3
+        (30, ["30", "30.0"]),
+        (0.00001, ["0.00001", "1e-05"]),  # JavaScript vs Go and Python
+        (1e-7, ["1e-07", "1e-7"]),
+        (1e6, ["1000000", "1e+06"]),
+        (1234567, ["1.234567e+06", "1234567"]),
+        (float("inf"), ["+Inf"]),
+    ],
+)
 def test_bucket_bound_spellings(bound: float, spellings: list[str]) -> None:
     assert le_values(bound) == spellings
 
@@ -43,7 +46,9 @@ def test_scenario_ratios_for_the_workbook_tiers() -> None:
     assert scenario_ratios(_slo(99)) == {"page": 0.2, "ticket": 0.05, "quiet": 0.005}
 
 
-@pytest.mark.parametrize("objective,period", [(99.9, "30d"), (99.95, "7d"), (99, "28d"), (95, "30d"), (90, "30d")])
+@pytest.mark.parametrize(
+    "objective,period", [(99.9, "30d"), (99.95, "7d"), (99, "28d"), (95, "30d"), (90, "30d")]
+)
 def test_scenario_ratios_play_their_roles(objective: float, period: str) -> None:
     slo = _slo(objective, period)
     tiers = [t for t in effective_tiers(slo) if can_fire(slo, t)]
@@ -54,7 +59,9 @@ def test_scenario_ratios_play_their_roles(objective: float, period: str) -> None
 
 
 def test_scenario_ratios_without_ticket_tiers() -> None:
-    tiers = [SimpleNamespace(name="p", long="1h", short="5m", factor=14.4, action="page", for_="2m", enabled=True)]
+    tiers = [
+        SimpleNamespace(name="p", long="1h", short="5m", factor=14.4, action="page", for_="2m", enabled=True)
+    ]
     assert scenario_ratios(_slo(99.9, tiers=tiers)) == {"page": 0.02, "ticket": None, "quiet": 0.0072}
 
 
@@ -82,13 +89,21 @@ def _obs402(tmp_path: Path, objective: float, alerting: str = "{}") -> list[str]
 def test_obs402_objective_too_low_for_a_tier(tmp_path: Path) -> None:
     # 90%: a 10% budget; 14.4 x 10% = 144% errors, which no ratio reaches. The other tiers can fire.
     [message] = _obs402(tmp_path, 90)
-    assert message == "tier 'page-fast' can never fire: burn rate 14.4 x budget 0.1 needs an error ratio above 144%"
+    assert (
+        message
+        == "tier 'page-fast' can never fire: burn rate 14.4 x budget 0.1 needs an error ratio above 144%"
+    )
     assert _obs402(tmp_path, 95) == []  # 14.4 x 5% = 72%
 
 
 def _one_tier(factor: float, enabled: bool = True) -> str:
-    return "{tiers: [{name: t, long: 1h, short: 5m, factor: " + str(factor) + ", action: page, enabled: " + \
-        str(enabled).lower() + "}]}"
+    return (
+        "{tiers: [{name: t, long: 1h, short: 5m, factor: "
+        + str(factor)
+        + ", action: page, enabled: "
+        + str(enabled).lower()
+        + "}]}"
+    )
 
 
 def test_obs402_at_exactly_100_percent(tmp_path: Path) -> None:
@@ -102,11 +117,14 @@ def test_obs402_not_for_disabled_tiers_or_alerting(tmp_path: Path) -> None:
     assert _obs402(tmp_path, 90, "{enabled: false}") == []
 
 
-@pytest.mark.parametrize(("period", "factors"), [
-    ("30d", [14.4, 6.0, 3.0, 1.0]),  # the SRE workbook's table
-    ("28d", [13.44, 5.6, 2.8, 0.9333]),  # Sloth's google-28d windows: the same shares of the budget
-    ("7d", [13.44, 3.5, 1.4, 0.98]),  # Sloth's 7d windows: 8%, 12.5%, 20%, 42% of a week's budget
-])
+@pytest.mark.parametrize(
+    ("period", "factors"),
+    [
+        ("30d", [14.4, 6.0, 3.0, 1.0]),  # the SRE workbook's table
+        ("28d", [13.44, 5.6, 2.8, 0.9333]),  # Sloth's google-28d windows: the same shares of the budget
+        ("7d", [13.44, 3.5, 1.4, 0.98]),  # Sloth's 7d windows: 8%, 12.5%, 20%, 42% of a week's budget
+    ],
+)
 def test_default_tiers_follow_the_period(period: str, factors: list[float]) -> None:
     assert [t.factor for t in effective_tiers(_slo(99.9, period))] == factors
 

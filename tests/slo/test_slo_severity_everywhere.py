@@ -32,8 +32,12 @@ routing:
     assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
     files = {a.path: a.text for a in artifacts}
     rules = yaml.safe_load(next(t for p, t in files.items() if p.endswith(".slo.rules.yml")))
-    ticket = {r["labels"]["severity"] for g in rules["groups"] for r in g["rules"]
-              if r.get("alert") and r["labels"].get("action") == "ticket"}
+    ticket = {
+        r["labels"]["severity"]
+        for g in rules["groups"]
+        for r in g["rules"]
+        if r.get("alert") and r["labels"].get("action") == "ticket"
+    }
     assert ticket == {"warning"}
     cases = route_cases(check(spec).checked[0].spec)
     assert any(c.labels.get("action") == "ticket" and c.labels["severity"] == "warning" for c in cases)

@@ -35,8 +35,16 @@ def recording_group(plan: Plan) -> Group | None:
         try:
             expr = plan.promql().derived(name, inline=True)
         except CompileError as e:
-            raise BackendError([plan.error("OBS700", f"derived metric '{name}': {e}", ("derived", name),
-                                          "give overrides.promql for this derived metric")]) from e
+            raise BackendError(
+                [
+                    plan.error(
+                        "OBS700",
+                        f"derived metric '{name}': {e}",
+                        ("derived", name),
+                        "give overrides.promql for this derived metric",
+                    )
+                ]
+            ) from e
         rules.append(Rule(expr=expr, record=records[name], labels=extra))
     return Group(f"{spec.service}.recording", spec.targets.prometheus.evaluation_interval, rules)
 
@@ -55,8 +63,16 @@ def alert_parts(plan: Plan, name: str) -> tuple[str, str | None]:
             when = pq.compile(a.when)
         guard = pq.compile(a.guard) if a.guard is not None else None
     except CompileError as e:
-        raise BackendError([plan.error("OBS700", f"alert '{name}': {e}", a.path + ("when",),
-                                       "give overrides.promql for this alert")]) from e
+        raise BackendError(
+            [
+                plan.error(
+                    "OBS700",
+                    f"alert '{name}': {e}",
+                    a.path + ("when",),
+                    "give overrides.promql for this alert",
+                )
+            ]
+        ) from e
     return when, guard
 
 
@@ -82,9 +98,17 @@ def rules_path(plan: Plan) -> str:
 def scrape_jobs(plan: Plan) -> list[dict]:
     """The spec's scrape jobs (`sources.metrics.scrape`, or `targets` as one job) as the template renders them."""
     src = plan.spec.sources.metrics
-    return [{"job": j.job, "targets": j.targets, "metrics_path": j.metrics_path, "scheme": j.scheme,
-             "interval": j.interval or src.scrape_interval, "labels": dict(sorted(j.labels.items()))}
-            for j in src.jobs(plan.spec.service)]
+    return [
+        {
+            "job": j.job,
+            "targets": j.targets,
+            "metrics_path": j.metrics_path,
+            "scheme": j.scheme,
+            "interval": j.interval or src.scrape_interval,
+            "labels": dict(sorted(j.labels.items())),
+        }
+        for j in src.jobs(plan.spec.service)
+    ]
 
 
 def scrape_path(plan: Plan) -> str:
@@ -103,24 +127,49 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     as_crd = plan.options.get("format") == "prometheusrule"
     out: list[Artifact] = []
     if as_crd:
-        out.append(Artifact(f"prometheus/{service}.prometheusrule.yml", prometheusrule_text(plan, renderer, f"{service}-rules", data)))
+        out.append(
+            Artifact(
+                f"prometheus/{service}.prometheusrule.yml",
+                prometheusrule_text(plan, renderer, f"{service}-rules", data),
+            )
+        )
     else:
         out.append(Artifact(rules_path(plan), renderer.render("prometheus/rules.yml.j2", groups=data)))
-        out.append(Artifact(f"prometheus/{service}.tests.yml", test_file(plan, renderer, gs, f"{service}.rules.yml")))
+        out.append(
+            Artifact(f"prometheus/{service}.tests.yml", test_file(plan, renderer, gs, f"{service}.rules.yml"))
+        )
     jobs = scrape_jobs(plan)
     blackbox = {job["name"] for job in blackbox_jobs(plan.spec)}
     for i, job in enumerate(jobs):
         if job["job"] in blackbox:  # both snippets go into one prometheus.yml, which needs unique job names
-            path = ("sources", "metrics", "scrape", i, "job") if plan.spec.sources.metrics.scrape else \
-                ("sources", "metrics", "selector", "job")
-            raise BackendError([plan.error("OBS243", f"the scrape job '{job['job']}' has the name of a blackbox "
-                                          "job the HTTP probes need", path, "rename the scrape job")])
+            path = (
+                ("sources", "metrics", "scrape", i, "job")
+                if plan.spec.sources.metrics.scrape
+                else ("sources", "metrics", "selector", "job")
+            )
+            raise BackendError(
+                [
+                    plan.error(
+                        "OBS243",
+                        f"the scrape job '{job['job']}' has the name of a blackbox job the HTTP probes need",
+                        path,
+                        "rename the scrape job",
+                    )
+                ]
+            )
     if jobs:
         out.append(Artifact(scrape_path(plan), renderer.render("prometheus/scrape.yml.j2", jobs=jobs)))
     if plan.spec.sources.probes:
-        out.append(Artifact(f"prometheus/{plan.spec.service}.blackbox-scrape.yml",  # per service: dirs are shared
-                            renderer.render("prometheus/blackbox-scrape.yml.j2", jobs=blackbox_jobs(plan.spec),
-                                       exporter=plan.spec.targets.prometheus.blackbox_exporter)))
+        out.append(
+            Artifact(
+                f"prometheus/{plan.spec.service}.blackbox-scrape.yml",  # per service: dirs are shared
+                renderer.render(
+                    "prometheus/blackbox-scrape.yml.j2",
+                    jobs=blackbox_jobs(plan.spec),
+                    exporter=plan.spec.targets.prometheus.blackbox_exporter,
+                ),
+            )
+        )
     # SLO rules and tests; with --format prometheusrule the SLO module emits its own PrometheusRule instead
     from .engines import build as build_engine
     from .slo import build as build_slo
@@ -171,8 +220,12 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
             for rule in group.get("rules") or []:
                 err = promql_errors(str(rule.get("expr", "")))
                 if err:
-                    problems.append(Problem(art.path, f"rule {rule.get('alert') or rule.get('record')}: PromQL does not "
-                                    f"parse: {err}"))
+                    problems.append(
+                        Problem(
+                            art.path,
+                            f"rule {rule.get('alert') or rule.get('record')}: PromQL does not parse: {err}",
+                        )
+                    )
     from .engines import verify as verify_engine
 
     found, plain = verify_engine(artifacts, staging)
@@ -182,7 +235,9 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
         problems += check_rules(rule_files) if rule_files else []
         problems += _check_scrape(artifacts, staging)
     except ToolMissing as e:
-        problems.append(Skipped(e.tool, e.hint))  # optional for build; `obsctl test` and the test suite require it
+        problems.append(
+            Skipped(e.tool, e.hint)
+        )  # optional for build; `obsctl test` and the test suite require it
     return problems
 
 
@@ -206,7 +261,9 @@ def _check_tests(path: str, doc: dict, staging: Path) -> list[Problem]:
             problems.append(Problem(path, f"rule file {ref} is not among the generated files"))
     for t in doc.get("tests") or []:
         if "interval" not in t:
-            problems.append(Problem(path, f"test '{t.get('name')}' has no interval (promtool 2.42 needs one)"))
+            problems.append(
+                Problem(path, f"test '{t.get('name')}' has no interval (promtool 2.42 needs one)")
+            )
     return problems
 
 
@@ -231,9 +288,18 @@ def _check_scrape(artifacts: list[Artifact], staging: Path) -> list[Problem]:
         return []
     wrapper = staging / "prometheus.check.yml"
     wrapper.write_text(yaml.safe_dump({"scrape_configs": configs}, sort_keys=False), encoding="utf-8")
-    proc = subprocess.run([find_tool("promtool"), "check", "config", "--syntax-only", str(wrapper)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [find_tool("promtool"), "check", "config", "--syntax-only", str(wrapper)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         names = ", ".join(a.path for a in snippets)
-        return [Problem(names, f"promtool check config (in one prometheus.yml): {(proc.stderr or proc.stdout).strip()}")]
+        return [
+            Problem(
+                names,
+                f"promtool check config (in one prometheus.yml): {(proc.stderr or proc.stdout).strip()}",
+            )
+        ]
     return []

@@ -32,9 +32,11 @@ SUFFIX = {"mimir": "mimir.yml", "thanos": "thanos.yml", "victoriametrics": "vmal
 # The fields of a Prometheus rule group (prometheus/model/rulefmt) that promtool 2.42 reads.
 _PROMETHEUS_GROUP = {"name", "interval", "limit", "rules"}
 # What each engine reads on top of them.
-_ENGINE_GROUP = {"mimir": {"source_tenants", "evaluation_delay", "query_offset", "align_evaluation_time_on_interval"},
-                 "thanos": {"partial_response_strategy"},
-                 "victoriametrics": {"type", "concurrency", "labels", "params"}}
+_ENGINE_GROUP = {
+    "mimir": {"source_tenants", "evaluation_delay", "query_offset", "align_evaluation_time_on_interval"},
+    "thanos": {"partial_response_strategy"},
+    "victoriametrics": {"type", "concurrency", "labels", "params"},
+}
 
 
 def engine_path(plan: Plan) -> str | None:
@@ -59,11 +61,11 @@ def _note(plan: Plan) -> str:
     service, t = plan.spec.service, plan.spec.targets.prometheus
     return {
         "mimir": f"Mimir/Cortex ruler namespace '{service}': mimirtool rules load {service}.mimir.yml "
-                 "--address=<ruler> --id=<tenant> (or rules sync)",
+        "--address=<ruler> --id=<tenant> (or rules sync)",
         "thanos": f"Thanos ruler: thanos rule --rule-file={service}.thanos.yml with --label flags naming the ruler; "
-                  f"partial_response_strategy {t.partial_response_strategy}",
+        f"partial_response_strategy {t.partial_response_strategy}",
         "victoriametrics": f"vmalert: vmalert -rule={service}.vmalert.yml; evaluated as MetricsQL "
-                           "(docs/targets.md lists where it differs from PromQL)",
+        "(docs/targets.md lists where it differs from PromQL)",
     }[t.engine]
 
 
@@ -76,8 +78,14 @@ def build(plan: Plan, renderer: Renderer, groups: list[Group]) -> list[Artifact]
     options = group_options(plan)
     data = [{**g.as_template(), "options": options} for g in groups]
     namespace = plan.spec.service if plan.spec.targets.prometheus.engine == "mimir" else ""
-    return [Artifact(path, renderer.render("prometheus/engine.rules.yml.j2", groups=data, namespace=namespace,
-                                           note=_note(plan)))]
+    return [
+        Artifact(
+            path,
+            renderer.render(
+                "prometheus/engine.rules.yml.j2", groups=data, namespace=namespace, note=_note(plan)
+            ),
+        )
+    ]
 
 
 # -- verify ---------------------------------------------------------------------------------------------------
@@ -128,7 +136,9 @@ def structure_problems(path: str, doc: object, engine: str) -> list[Problem]:
     if not isinstance(doc, dict):
         return [Problem(path, "expected a YAML mapping")]
     allowed_top = {"namespace", "groups"} if engine == "mimir" else {"groups"}
-    problems = [Problem(path, f"unknown top-level field '{k}' for {engine}") for k in doc if k not in allowed_top]
+    problems = [
+        Problem(path, f"unknown top-level field '{k}' for {engine}") for k in doc if k not in allowed_top
+    ]
     if engine == "mimir" and not (isinstance(doc.get("namespace"), str) and doc["namespace"]):
         problems.append(Problem(path, "mimirtool needs a `namespace`"))
     groups = doc.get("groups")
@@ -144,7 +154,9 @@ def structure_problems(path: str, doc: object, engine: str) -> list[Problem]:
         seen.add(str(name))
         extra = set(g) - _PROMETHEUS_GROUP - _ENGINE_GROUP[engine]
         if extra:
-            problems.append(Problem(path, f"group '{name}': {engine} does not read {', '.join(sorted(extra))}"))
+            problems.append(
+                Problem(path, f"group '{name}': {engine} does not read {', '.join(sorted(extra))}")
+            )
         if engine == "thanos" and g.get("partial_response_strategy", "abort") not in ("abort", "warn"):
             problems.append(Problem(path, f"group '{name}': partial_response_strategy is abort or warn"))
         if engine == "mimir" and not all(isinstance(t, str) and t for t in g.get("source_tenants") or []):

@@ -12,5 +12,10 @@ def prometheusrule_text(plan: Plan, renderer: Renderer, name: str, group_data: l
     spec = plan.spec.targets.prometheus
     labels = dict(spec.operator_labels)
     labels["app.kubernetes.io/managed-by"] = "obsctl"
-    return renderer.render("prometheus/prometheusrule.yml.j2", name=name, namespace=spec.operator_namespace,
-                           labels=dict(sorted(labels.items())), groups=group_data)
+    return renderer.render(
+        "prometheus/prometheusrule.yml.j2",
+        name=name,
+        namespace=spec.operator_namespace,
+        labels=dict(sorted(labels.items())),
+        groups=group_data,
+    )

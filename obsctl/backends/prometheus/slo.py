@@ -83,15 +83,23 @@ def rule_group(plan: Plan, name: str) -> Group:
     rules = [
         record(TOTAL_RATE, total, short),
         record(ERROR_RATE, f"{total} - {events}" if s.counts_good else events, short),
-        record(RATIO.format(window=short), f"{record_selector(spec, name, ERROR_RATE)} / {record_selector(spec, name, TOTAL_RATE)}",
-               short),
+        record(
+            RATIO.format(window=short),
+            f"{record_selector(spec, name, ERROR_RATE)} / {record_selector(spec, name, TOTAL_RATE)}",
+            short,
+        ),
     ]
     rules += [record(RATIO.format(window=w), error_ratio(s, w), w) for w in alert_windows(slo) if w != short]
     if period not in alert_windows(slo):
         # Traffic-weighted: the period's bad events over its events, from the 5m rates recorded every cycle.
-        rules.append(record(RATIO.format(window=period),
-                            f"sum_over_time({record_selector(spec, name, ERROR_RATE)}[{period}]) / "
-                            f"sum_over_time({record_selector(spec, name, TOTAL_RATE)}[{period}])", period))
+        rules.append(
+            record(
+                RATIO.format(window=period),
+                f"sum_over_time({record_selector(spec, name, ERROR_RATE)}[{period}]) / "
+                f"sum_over_time({record_selector(spec, name, TOTAL_RATE)}[{period}])",
+                period,
+            )
+        )
     rules += [
         record(OBJECTIVE, f"vector({number(round(slo.objective / 100, 10))})"),
         record(BUDGET, f"vector({budget})"),
@@ -111,12 +119,20 @@ def alert_rule(plan: Plan, name: str, tier: Tier, s: Sli) -> Rule:
     slo = spec.slos[name]
     threshold = f"({number(tier.factor)} * {number(error_budget(slo))})"
     long, short = window_name(tier.long), window_name(tier.short)
-    when = (f"max({record_selector(spec, name, RATIO.format(window=long))}) > {threshold} and "
-            f"max({record_selector(spec, name, RATIO.format(window=short))}) > {threshold}")
-    guard = f"sum(increase({s.total}[{long}])) >= {slo.alerting.min_events}" if slo.alerting.min_events else None
-    return Rule(expr=guarded(when, guard, set()), alert=alert_name(spec, name),
-                for_=window_name(tier.for_) if parse_duration(tier.for_) else "",
-                labels=alert_labels(spec, name, tier), annotations=alert_annotations(spec, name, tier))
+    when = (
+        f"max({record_selector(spec, name, RATIO.format(window=long))}) > {threshold} and "
+        f"max({record_selector(spec, name, RATIO.format(window=short))}) > {threshold}"
+    )
+    guard = (
+        f"sum(increase({s.total}[{long}])) >= {slo.alerting.min_events}" if slo.alerting.min_events else None
+    )
+    return Rule(
+        expr=guarded(when, guard, set()),
+        alert=alert_name(spec, name),
+        for_=window_name(tier.for_) if parse_duration(tier.for_) else "",
+        labels=alert_labels(spec, name, tier),
+        annotations=alert_annotations(spec, name, tier),
+    )
 
 
 def rule_groups(plan: Plan) -> list[Group]:
@@ -128,9 +144,16 @@ def rule_groups(plan: Plan) -> list[Group]:
 
 def _check_names(plan: Plan) -> None:
     spec = plan.spec
-    errors = [plan.error("OBS411", f"SLO '{name}' alerts as '{alert_name(spec, name)}', which is also an alert of the "
-                        "spec", ("alerts", alert_name(spec, name)), "rename the alert", )
-              for name in spec.slos if alert_name(spec, name) in spec.alerts]
+    errors = [
+        plan.error(
+            "OBS411",
+            f"SLO '{name}' alerts as '{alert_name(spec, name)}', which is also an alert of the spec",
+            ("alerts", alert_name(spec, name)),
+            "rename the alert",
+        )
+        for name in spec.slos
+        if alert_name(spec, name) in spec.alerts
+    ]
     if errors:
         raise BackendError(errors)
 
@@ -141,7 +164,11 @@ def _check_names(plan: Plan) -> None:
 def paths(spec: Spec) -> dict[str, str]:
     """Where the SLO output goes: rules, tests and (with --format prometheusrule) the PrometheusRule."""
     base = f"prometheus/{spec.service}.slo"
-    return {"rules": f"{base}.rules.yml", "tests": f"{base}.tests.yml", "prometheusrule": f"{base}.prometheusrule.yml"}
+    return {
+        "rules": f"{base}.rules.yml",
+        "tests": f"{base}.tests.yml",
+        "prometheusrule": f"{base}.prometheusrule.yml",
+    }
 
 
 def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
@@ -153,11 +180,25 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     where = paths(spec)
     if plan.options.get("format") == "prometheusrule":
         # The tests need a plain rule file, so the PrometheusRule comes alone (as the backend's own rules do).
-        return [Artifact(where["prometheusrule"], prometheusrule_text(plan, renderer, f"{spec.service}-slo-rules", groups))]
+        return [
+            Artifact(
+                where["prometheusrule"],
+                prometheusrule_text(plan, renderer, f"{spec.service}-slo-rules", groups),
+            )
+        ]
     from ...testgen.slos import test_groups, tests_evaluation_interval
 
     tests, notes = test_groups(plan)
-    return [Artifact(where["rules"], renderer.render("prometheus/slo.rules.yml.j2", groups=groups)),
-            Artifact(where["tests"], renderer.render("prometheus/slo.tests.yml.j2",
-                                                rule_files=[Path(where["rules"]).name], tests=tests, notes=notes,
-                                                evaluation_interval=tests_evaluation_interval()))]
+    return [
+        Artifact(where["rules"], renderer.render("prometheus/slo.rules.yml.j2", groups=groups)),
+        Artifact(
+            where["tests"],
+            renderer.render(
+                "prometheus/slo.tests.yml.j2",
+                rule_files=[Path(where["rules"]).name],
+                tests=tests,
+                notes=notes,
+                evaluation_interval=tests_evaluation_interval(),
+            ),
+        ),
+    ]
