@@ -29,25 +29,7 @@ class CompileError(ValueError):
     """A construct the target cannot express; names the construct."""
 
 
-# PromQL binary operator precedence, loosest first.
-_PRECEDENCE = {
-    "or": 1,
-    "and": 2,
-    "unless": 2,
-    "==": 3,
-    "!=": 3,
-    "<": 3,
-    "<=": 3,
-    ">": 3,
-    ">=": 3,
-    "+": 4,
-    "-": 4,
-    "*": 5,
-    "/": 5,
-    "%": 5,
-    "atan2": 5,
-    "^": 6,
-}
+_PRECEDENCE = ast.PRECEDENCE
 
 
 def number(value: float) -> str:

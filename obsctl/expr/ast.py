@@ -103,6 +103,31 @@ class Subquery(Node):
 
 COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
 
+# PromQL's aggregation operators: keywords of the language (`SUM(x) BY (a)` is PromQL too; function names are not).
+AGGREGATIONS = frozenset(
+    {
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+    }
+)
+
+# Binary operator precedence, loosest first (PromQL's).
+PRECEDENCE = {
+    "or": 1, "and": 2, "unless": 2,
+    "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
+    "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6,
+}  # fmt: skip
+
 
 def walk(node: Node) -> Iterator[Node]:
     """Every node of a tree, parents first."""

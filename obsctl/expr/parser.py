@@ -100,23 +100,7 @@ def _unquote(tok) -> str:
         raise ExprSyntaxError(str(e), tok.line, tok.column, _ESCAPE_HINT) from None
 
 
-# PromQL's aggregation operators are keywords, so `SUM(x) BY (a)` is PromQL too; function names are not.
-_AGGREGATION_KEYWORDS = frozenset(
-    {
-        "sum",
-        "avg",
-        "count",
-        "min",
-        "max",
-        "group",
-        "stddev",
-        "stdvar",
-        "topk",
-        "bottomk",
-        "quantile",
-        "count_values",
-    }
-)
+_AGGREGATION_KEYWORDS = ast.AGGREGATIONS
 
 
 def _func(tok) -> str:

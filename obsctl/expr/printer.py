@@ -8,24 +8,7 @@ import json
 
 from . import ast
 
-_PRECEDENCE = {
-    "or": 1,
-    "and": 2,
-    "unless": 2,
-    "==": 3,
-    "!=": 3,
-    "<": 3,
-    "<=": 3,
-    ">": 3,
-    ">=": 3,
-    "+": 4,
-    "-": 4,
-    "*": 5,
-    "/": 5,
-    "%": 5,
-    "atan2": 5,
-    "^": 6,
-}
+_PRECEDENCE = ast.PRECEDENCE
 
 
 def _number(value: float) -> str:

@@ -103,20 +103,7 @@ ANY_KIND_FUNCS = {
 }
 RANGE_FUNCS = COUNTER_FUNCS | GAUGE_FUNCS | ANY_KIND_FUNCS
 RANGE_ARG = {"quantile_over_time": 1}  # the range argument's index, when it is not the first
-AGGREGATIONS = {
-    "sum",
-    "avg",
-    "count",
-    "min",
-    "max",
-    "group",
-    "stddev",
-    "stdvar",
-    "topk",
-    "bottomk",
-    "quantile",
-    "count_values",
-}
+AGGREGATIONS = set(ast.AGGREGATIONS)
 GROUPABLE = AGGREGATIONS
 
 
