@@ -114,11 +114,13 @@ def _all_panels(panels: list) -> list[dict]:
 
 
 class _Translator:
-    def __init__(self, ctx: pq.Context, report: ImportReport, forced: set[tuple[str, int]]) -> None:
+    def __init__(self, ctx: pq.Context, report: ImportReport, forced: set[tuple[str, int]],
+                 written: dict[tuple[str, int], str]) -> None:
         self.ctx = ctx
         self.report = report
         self.forced = forced  # (dashboard key, query index) kept verbatim after the check
         self.index = 0
+        self.written = written  # (dashboard key, query index) -> the translation written
 
     def query(self, file: str, item: str, key: str, expr: str) -> tuple[dict, bool]:
         """({expr} or {overrides: {promql}}, translated?) for one Grafana query."""
@@ -136,7 +138,9 @@ class _Translator:
         if why is None:
             import dataclasses
 
-            return {"expr": pq.to_obsctl(node, dataclasses.replace(self.ctx, spelling=pq.spellings(expr)))}, True
+            text = pq.to_obsctl(node, dataclasses.replace(self.ctx, spelling=pq.spellings(expr)))
+            self.written[(key, i)] = text
+            return {"expr": text}, True
         self.report.add(file, item, VERBATIM, f"query kept as overrides.promql: {why}")
         return {"overrides": {"promql": expr}}, False
 
@@ -273,7 +277,10 @@ def _layout(model: dict, file: str, dash: str, key: str, tr: _Translator, report
 
 
 def build_spec(dashboards: list[tuple[str, dict]], service: str, report: ImportReport,
-               forced: set[tuple[str, int]]) -> tuple[dict, dict[str, list[str]]]:
+               forced: set[tuple[str, int]], written: dict[tuple[str, int], str] | None = None,
+               ) -> tuple[dict, dict[str, list[str]]]:
+    """The spec for `dashboards`; `forced` queries stay verbatim, `written` receives each translation."""
+    written = {} if written is None else written
     metrics = _usage(dashboards)
     kinds = {n: m["kind"] for n, m in metrics.items() if m["kind"] != "histogram"}
     for n, m in metrics.items():
@@ -289,7 +296,7 @@ def build_spec(dashboards: list[tuple[str, dict]], service: str, report: ImportR
         base, n = key, 2
         while key in out:
             key, n = f"{base}-{n}", n + 1
-        tr = _Translator(ctx, report, forced)
+        tr = _Translator(ctx, report, forced, written)
         entry: dict = {"title": title}
         uid = model.get("uid")
         if isinstance(uid, str) and re.fullmatch(r"[a-zA-Z0-9_-]{1,40}", uid):
@@ -367,14 +374,19 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
     if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", service):
         service = "dashboards"
     forced: set[tuple[str, int]] = set()
-    for _ in range(3):
+    for _ in range(4):
         report = ImportReport("grafana")
-        spec, sources = build_spec(dashboards, service, report, forced)
+        written: dict[tuple[str, int], str] = {}
+        spec, sources = build_spec(dashboards, service, report, forced, written)
         doc = SpecDoc(spec, header=f"Imported by `obsctl import grafana` from {', '.join(p.name for p in paths)}.",
                       source=str(paths[0]), items=len(dashboards))
         with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
             spec_path = write_files(Path(tmp), split_files(doc))
             errors, built = built_queries(spec_path)
+        refused = _refused(spec, errors, written)
+        if refused and not refused & forced:
+            forced |= refused  # obsctl refuses these translations (a join it finds many-to-many): verbatim
+            continue
         if errors:
             d = errors[0]
             raise ImportFailure("OBS824", f"the imported spec does not build: {d.code} {d.message} [{d.field}]",
@@ -392,6 +404,23 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
         if not again:
             return doc, report
     raise ImportFailure("OBS824", "the import did not settle", str(paths[0]))  # pragma: no cover
+
+
+def _refused(spec: dict, errors: list, written: dict[tuple[str, int], str]) -> set[tuple[str, int]]:
+    """(dashboard key, query index) of the translated queries the errors are about; empty when an error is about
+    anything else (then the importer itself is wrong)."""
+    out: set[tuple[str, int]] = set()
+    for d in errors:
+        node: object = spec
+        parts = d.field.split(".")
+        for part in parts:
+            node = node[int(part)] if isinstance(node, list) and part.isdigit() and int(part) < len(node) else \
+                node.get(part) if isinstance(node, dict) else None
+        hits = {k for k, text in written.items() if parts[0] == "dashboards" and k[0] == parts[1] and text == node}
+        if not hits:
+            return set()
+        out |= hits
+    return out
 
 
 def _same(a: str, b: str) -> bool:

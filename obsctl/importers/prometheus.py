@@ -499,7 +499,8 @@ def built_rules(spec_path: Path) -> tuple[list, dict[str, str], dict[str, str]]:
 
 def import_rules(paths: list[Path], service: str | None, progress: bool = False) -> tuple[SpecDoc, ImportReport]:
     """Read, decide, write, check and compare; a rule whose built form differs from the source is kept verbatim
-    and the spec made again (at most twice: a verbatim rule always builds to its source)."""
+    and the spec made again, as is one whose translation does not validate (a verbatim rule always validates and
+    builds to its source)."""
     import tempfile
 
     report = ImportReport("prometheus")
@@ -510,7 +511,7 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
     if show:
         print(f"obsctl import: {len(rules)} rules read from {len(paths)} file(s)", file=sys.stderr)
     forced: dict[int, str] = {}
-    for attempt in range(3):
+    for attempt in range(4):
         trial = ImportReport("prometheus")
         trial.findings = list(report.findings)
         imported = build_spec(rules, paths, service, trial, forced, no_by=bool(forced))
@@ -521,6 +522,15 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
                 print(f"obsctl import: checking the spec ({attempt + 1})", file=sys.stderr)
             errors, alerts, derived = built_rules(spec_path)
         if errors:
+            # a translation obsctl refuses (a join its label inference finds many-to-many, say) is kept verbatim;
+            # an error on anything else is the importer's own
+            rule_of = {(("alerts" if r.is_alert else "derived"), imported.keys[i]): i for i, r in enumerate(rules)}
+            refused = {rule_of.get(tuple(d.field.split(".")[:2])) for d in errors}
+            if None not in refused and not refused & set(forced):
+                for d in errors:
+                    i = rule_of[tuple(d.field.split(".")[:2])]
+                    forced.setdefault(i, f"obsctl refuses its translation: {d.code} {d.message}")
+                continue
             first = errors[0]
             raise ImportFailure("OBS824", f"the imported spec does not validate: {first.code} {first.message} "
                                 f"[{first.field}] (and {len(errors) - 1} more)", str(paths[0]),

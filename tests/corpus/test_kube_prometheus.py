@@ -1,6 +1,6 @@
 """The kube-prometheus rules (234: 139 alerts, 95 recording rules) as a corpus: each expression, translated into
-obsctl's language by a helper (promql_translate, from promql-parser's tree), validates, compiles back to PromQL
-that promtool accepts, and is the same tree as the original after normalising spacing, case and parentheses.
+obsctl's language by the importer's translator (obsctl.importers.promql, from promql-parser's tree), validates,
+compiles back to PromQL that promtool accepts, and is the same tree as the original after normalisation.
 
 CI runs a seeded sample of OBSCTL_CORPUS_SAMPLE rules (default 40); OBSCTL_CORPUS_SAMPLE=all runs all 234
 (about 20 s: `OBSCTL_CORPUS_SAMPLE=all python -m pytest tests/corpus`)."""
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from promql_translate import Untranslatable, normal, translate
 
 from obsctl.compile.promql import PromQL
+from obsctl.importers.promql import Untranslatable, normalise, translate
 from obsctl.pipeline import check
 
 # shared/ lies beside the checkout (CI), or beside a folder above it (a git worktree)
@@ -105,7 +105,7 @@ def test_rule_round_trips_to_the_same_promql(name, expr, tmp_path, promtool):
         if refused_reason(e):
             pytest.xfail(refused_reason(e))
         raise
-    assert normal(compiled) == normal(expr)
+    assert normalise(compiled) == normalise(expr)
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"record": "r", "expr": compiled}]}]}))
     proc = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)

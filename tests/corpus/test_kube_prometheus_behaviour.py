@@ -17,8 +17,9 @@ import subprocess
 import pytest
 import yaml
 from corpus_series import series_for
-from promql_translate import translate
 from test_kube_prometheus import RULES, Refused, known_reason, refused_reason, roundtrip
+
+from obsctl.importers.promql import translate
 
 TIMES = ["10m", "20m", "30m", "39m"]
 MIN_EVIDENCE = 30

@@ -73,17 +73,45 @@ def test_prometheus_import_writes_a_spec_that_validates_and_reports(tmp_path: Pa
     result = _run("prometheus", str(src), "--out", str(out), "--service", "api", "--format", "json")
     assert result.exit_code == 1  # something was reported
     report = json.loads(result.output)
-    assert report["counts"][str(src)] == {"items": 4, "translated": 2, "verbatim": 2}
+    # `up == 0` outside an aggregation means what PromQL means in obsctl's language, so it is translated
+    assert report["counts"][str(src)] == {"items": 4, "translated": 3, "verbatim": 1}
     whys = {(f["item"], f["what"]): f["why"] for f in report["findings"]}
-    assert "series outside an aggregation" in whys[("alert ApiDown (group api)", "verbatim")]
+    assert ("alert ApiDown (group api)", "verbatim") not in whys
     assert "cannot keep a record's name" in whys[("record job:api_errors:rate5m (group api)", "changed")]
     assert "reads the recording rule job:api_errors:rate5m" in whys[("record cluster:api_errors:sum (group api)",
                                                                      "verbatim")]
     assert check(out).ok
     spec = out.read_text()
     assert "when: sum by (job) (rate(api_errors_total{job=\"api\"}[5m])) > 1" in spec
-    assert "promql: up{job=\"api\"} == 0" in spec
+    assert "when: up{job=\"api\"} == 0" in spec
     assert "api_errors_total:\n    kind: counter\n    labels:\n    - job" in spec
+
+
+def test_a_translation_validate_refuses_is_kept_verbatim_not_an_error(tmp_path: Path) -> None:
+    """faithful() lets vector matching through; a join obsctl's label inference finds many-to-many (OBS272) used
+    to fail the whole import (OBS824), and now that one rule stays overrides.promql."""
+    src = _write(tmp_path, "rules.yml", """\
+groups:
+  - name: g
+    rules:
+      - alert: Join
+        expr: sum by (a, b) (x) / on (a) sum by (a, c) (y) > 1
+        labels: {severity: page}
+        annotations: {summary: s}
+      - alert: Fine
+        expr: x > 1
+        labels: {severity: page}
+        annotations: {summary: s}
+""")
+    out = tmp_path / "spec.yaml"
+    result = _run("prometheus", str(src), "--out", str(out), "--service", "s", "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["counts"][str(src)] == {"items": 2, "translated": 1, "verbatim": 1}
+    whys = {(f["item"], f["what"]): f["why"] for f in report["findings"]}
+    assert "obsctl refuses its translation: OBS272" in whys[("alert Join (group g)", "verbatim")]
+    assert check(out).ok
+    assert "when: x > 1" in out.read_text()
 
 
 def test_an_existing_spec_is_not_replaced_without_force(tmp_path: Path) -> None:
@@ -127,17 +155,23 @@ receivers:
     ("sum(rate(x_total[5m])) > 1", True),
     ("sum by (a) (x) / sum by (a) (y)", True),
     ("histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))", True),
-    ("rate(x_total[5m]) > 1", False),  # obsctl would sum it
-    ("x > 1", False),  # obsctl would sum it
-    ("sum(x) / on() sum(y)", False),  # vector matching
-    ("sum(x) > bool 1", False),
+    ("rate(x_total[5m]) > 1", True),  # no implicit sum: it means what PromQL means
+    ("x > 1", True),
+    ("sum(x) / on() sum(y)", True),  # vector matching
+    ("x * on (a) group_left (b) y", True),
+    ("sum(x) > bool 1", True),
+    ("quantile(0.9, sum by (a) (x))", True),  # quantile over series
+    ("max_over_time(sum(x)[5m:1m])", True),  # subquery
+    ("sum(label_replace(x, \"a\", \"$1\", \"b\", \"(.*)\"))", True),
     ("sum(delta(x_total[5m]))", False),  # obsctl reads delta of a counter as increase
-    ("quantile(0.9, sum by (a) (x))", False),  # obsctl's quantile() reads a histogram
-    ("max_over_time(sum(x)[5m:1m])", False),
-    ("sum(label_replace(x, \"a\", \"$1\", \"b\", \"(.*)\"))", False),
+    ("sum(rate(x[5m]))", False),  # rate() of what the catalog holds as a gauge
+    ("a:b:c > 1", False),  # a recording rule's colon name: the catalog cannot hold it
+    ("sum({__name__=~\"x|y\"})", False),  # no metric name
+    ("histogram_quantile(0.9, x)", False),  # not a histogram's buckets
+    ("z > 1", False),  # not in the catalog
 ])
 def test_faithful_says_yes_only_where_obsctl_means_the_same(expr: str, said: bool) -> None:
-    """The one decision the label-semantics work will loosen: today it refuses what obsctl would aggregate."""
+    """The language reads PromQL as PromQL does, so faithful() refuses only what it cannot spell or hold."""
     node = pq.parse(expr)
     ctx = pq.Context(kinds={"x": "gauge", "y": "gauge", "x_total": "counter", "h_bucket": "part"})
     assert (pq.faithful(node, ctx) is None) is said
