@@ -18,7 +18,9 @@ from .specfile import SpecDoc, part_dir, split_files
 KINDS = ("prometheus", "alertmanager", "grafana", "datadog")
 
 
-def run(kind: str, files: list[Path], service: str | None, out: Path | None, fmt: str, force: bool = False) -> int:
+def run(
+    kind: str, files: list[Path], service: str | None, out: Path | None, fmt: str, force: bool = False
+) -> int:
     """Import, write the spec (all or nothing) and print the report. 0: everything carried over; 1: something
     was reported, or the input could not be imported."""
     from ..report import render_human, render_json
@@ -27,8 +29,10 @@ def run(kind: str, files: list[Path], service: str | None, out: Path | None, fmt
         from ..model import SERVICE_NAME
 
         if not SERVICE_NAME.fullmatch(service):
-            print(f"error: --service '{service}' is not a service name: lowercase letters, digits and '-'",
-                  file=sys.stderr)
+            print(
+                f"error: --service '{service}' is not a service name: lowercase letters, digits and '-'",
+                file=sys.stderr,
+            )
             return 2
     if out is not None and str(out) != "-" and out.exists() and not force:
         print(f"error: {out} exists; give --force to replace it", file=sys.stderr)
@@ -46,9 +50,13 @@ def run(kind: str, files: list[Path], service: str | None, out: Path | None, fmt
     try:
         files = split_files(doc, "obsctl.yaml" if to_stdout else out.name)
         if to_stdout and len(files) > 1:
-            raise ImportFailure("OBS826", f"the spec is over the 2 MiB obsctl reads in one file, so it is split into "
-                                f"{len(files) - 1} include files, which standard output cannot hold", doc.source,
-                                hint="give --out SPEC: the parts go to SPEC's folder, under <spec name>.d/")
+            raise ImportFailure(
+                "OBS826",
+                f"the spec is over the 2 MiB obsctl reads in one file, so it is split into "
+                f"{len(files) - 1} include files, which standard output cannot hold",
+                doc.source,
+                hint="give --out SPEC: the parts go to SPEC's folder, under <spec name>.d/",
+            )
     except ImportFailure as e:
         if fmt == "json":
             render_json([e.diagnostic])

@@ -23,10 +23,28 @@ from .yamlin import load_documents, read_text
 
 # Grafana's dashboard schema versions whose panel model (top-level `panels`, rows as panels) this reads.
 SCHEMA_VERSIONS = range(16, 42)
-PANEL_TYPES = {"timeseries": "timeseries", "graph": "timeseries", "stat": "stat", "singlestat": "stat",
-               "gauge": "gauge", "bargauge": "bar", "table": "table", "table-old": "table", "text": "text",
-               "logs": "logs"}
-KEPT_TARGET_KEYS = {"expr", "legendFormat", "refId", "datasource", "editorMode", "range", "instant", "exemplar"}
+PANEL_TYPES = {
+    "timeseries": "timeseries",
+    "graph": "timeseries",
+    "stat": "stat",
+    "singlestat": "stat",
+    "gauge": "gauge",
+    "bargauge": "bar",
+    "table": "table",
+    "table-old": "table",
+    "text": "text",
+    "logs": "logs",
+}
+KEPT_TARGET_KEYS = {
+    "expr",
+    "legendFormat",
+    "refId",
+    "datasource",
+    "editorMode",
+    "range",
+    "instant",
+    "exemplar",
+}
 INSTANT_TYPES = {"gauge", "bar", "table"}  # obsctl queries these instant (obsctl.backends.grafana._INSTANT)
 KEY = re.compile(r"[^a-z0-9]+")
 
@@ -50,14 +68,23 @@ def _dashboards_in(doc: object, file: str, where: str = "") -> list[tuple[str, d
                 try:
                     inner = json.loads(text)
                 except (TypeError, ValueError) as e:
-                    raise ImportFailure("OBS820", f"the ConfigMap entry '{name}' is not dashboard JSON: {e}", file,
-                                        getattr(doc, "line", 1) or 1) from None
+                    raise ImportFailure(
+                        "OBS820",
+                        f"the ConfigMap entry '{name}' is not dashboard JSON: {e}",
+                        file,
+                        getattr(doc, "line", 1) or 1,
+                    ) from None
                 out += _dashboards_in(inner, file, f"{file}[{name}]")
             return out
         if isinstance(doc.get("items"), list):
             return [d for item in doc["items"] for d in _dashboards_in(item, file)]
-    raise ImportFailure("OBS821", "not a Grafana dashboard: expected dashboard JSON (panels, schemaVersion), a "
-                        "ConfigMap holding some, or a list of ConfigMaps", file, getattr(doc, "line", 1) or 1)
+    raise ImportFailure(
+        "OBS821",
+        "not a Grafana dashboard: expected dashboard JSON (panels, schemaVersion), a "
+        "ConfigMap holding some, or a list of ConfigMaps",
+        file,
+        getattr(doc, "line", 1) or 1,
+    )
 
 
 def read_dashboards(paths: list[Path]) -> list[tuple[str, dict]]:
@@ -82,10 +109,14 @@ def read_dashboards(paths: list[Path]) -> list[tuple[str, dict]]:
     for where, model in out:
         version = model.get("schemaVersion")
         if not isinstance(version, int) or version not in SCHEMA_VERSIONS:
-            raise ImportFailure("OBS822", f"dashboard '{model.get('title', '?')}' has schemaVersion {version!r}, "
-                                f"which obsctl does not read (it reads {SCHEMA_VERSIONS.start} to "
-                                f"{SCHEMA_VERSIONS.stop - 1})", where,
-                                hint="open and save the dashboard in a current Grafana to migrate it")
+            raise ImportFailure(
+                "OBS822",
+                f"dashboard '{model.get('title', '?')}' has schemaVersion {version!r}, "
+                f"which obsctl does not read (it reads {SCHEMA_VERSIONS.start} to "
+                f"{SCHEMA_VERSIONS.stop - 1})",
+                where,
+                hint="open and save the dashboard in a current Grafana to migrate it",
+            )
     return out
 
 
@@ -114,8 +145,13 @@ def _all_panels(panels: list) -> list[dict]:
 
 
 class _Translator:
-    def __init__(self, ctx: pq.Context, report: ImportReport, forced: set[tuple[str, int]],
-                 written: dict[tuple[str, int], str]) -> None:
+    def __init__(
+        self,
+        ctx: pq.Context,
+        report: ImportReport,
+        forced: set[tuple[str, int]],
+        written: dict[tuple[str, int], str],
+    ) -> None:
         self.ctx = ctx
         self.report = report
         self.forced = forced  # (dashboard key, query index) kept verbatim after the check
@@ -180,8 +216,13 @@ def _panel(p: dict, file: str, dash: str, key: str, tr: _Translator, report: Imp
             dropped.add("instant")
         queries.append(q)
     if dropped:
-        report.add(file, item, CHANGED, f"query settings not carried over: {', '.join(sorted(dropped))} (obsctl "
-                   "decides instant by panel type)")
+        report.add(
+            file,
+            item,
+            CHANGED,
+            f"query settings not carried over: {', '.join(sorted(dropped))} (obsctl "
+            "decides instant by panel type)",
+        )
     if len(queries) == 1:
         out.update(queries[0])
     elif queries:
@@ -189,20 +230,25 @@ def _panel(p: dict, file: str, dash: str, key: str, tr: _Translator, report: Imp
     elif kind not in ("text", "logs"):
         out["type"], out["text"] = "text", ""
         report.add(file, item, CHANGED, "a panel without PromQL queries becomes an empty text panel")
-    defaults = ((p.get("fieldConfig") or {}).get("defaults") or {})
+    defaults = (p.get("fieldConfig") or {}).get("defaults") or {}
     if defaults.get("unit"):
         from ..verify.grafana_units import is_grafana_unit
 
         if is_grafana_unit(str(defaults["unit"])):
             out["unit"] = str(defaults["unit"])
         else:
-            report.add(file, item, DROPPED, f"the unit '{defaults['unit']}', which is not one of Grafana's unit ids")
+            report.add(
+                file, item, DROPPED, f"the unit '{defaults['unit']}', which is not one of Grafana's unit ids"
+            )
     for k in ("decimals", "min", "max"):
         if isinstance(defaults.get(k), int | float) and not isinstance(defaults.get(k), bool):
             out[k] = defaults[k]
-    steps = ((defaults.get("thresholds") or {}).get("steps") or [])
-    thresholds = [{"value": s.get("value"), "color": str(s.get("color", "green"))} for s in steps
-                  if isinstance(s, dict) and (s.get("value") is None or isinstance(s.get("value"), int | float))]
+    steps = (defaults.get("thresholds") or {}).get("steps") or []
+    thresholds = [
+        {"value": s.get("value"), "color": str(s.get("color", "green"))}
+        for s in steps
+        if isinstance(s, dict) and (s.get("value") is None or isinstance(s.get("value"), int | float))
+    ]
     if thresholds and thresholds != [{"value": None, "color": "green"}]:
         out["thresholds"] = thresholds
     grid = p.get("gridPos") or {}
@@ -210,12 +256,14 @@ def _panel(p: dict, file: str, dash: str, key: str, tr: _Translator, report: Imp
         out["width"] = grid["w"]
     if isinstance(grid.get("h"), int) and 1 <= grid["h"] <= 50:
         out["height"] = grid["h"]
-    legend = ((p.get("options") or {}).get("legend") or {})
+    legend = (p.get("options") or {}).get("legend") or {}
     if legend.get("showLegend") is False or legend.get("displayMode") == "hidden":
         out["legend_mode"] = "hidden"
     elif legend.get("displayMode") == "table":
         out["legend_mode"] = "table"
-    if ((defaults.get("custom") or {}).get("stacking") or {}).get("mode") == "normal" and kind == "timeseries":
+    if ((defaults.get("custom") or {}).get("stacking") or {}).get(
+        "mode"
+    ) == "normal" and kind == "timeseries":
         out["stack"] = True
     return out
 
@@ -227,16 +275,24 @@ def _variables(model: dict, file: str, dash: str, report: ImportReport) -> list[
         if vtype == "datasource" and name in ("datasource", "loki"):
             continue  # obsctl writes its own datasource variables
         item = f"variable '{name}' of dashboard '{dash}'"
-        if vtype not in ("query", "custom", "interval") or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) \
-                or name.startswith("__") or name in ("datasource", "loki"):
-            report.add(file, item, DROPPED, f"a {vtype} variable named '{name}' has no counterpart in the spec")
+        if (
+            vtype not in ("query", "custom", "interval")
+            or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name)
+            or name.startswith("__")
+            or name in ("datasource", "loki")
+        ):
+            report.add(
+                file, item, DROPPED, f"a {vtype} variable named '{name}' has no counterpart in the spec"
+            )
             continue
         entry: dict = {"name": name, "type": vtype}
         if v.get("label"):
             entry["label"] = str(v["label"])
         if vtype == "query":
             q = v.get("query")
-            entry["query"] = str(q.get("query", "") if isinstance(q, dict) else q or v.get("definition") or "")
+            entry["query"] = str(
+                q.get("query", "") if isinstance(q, dict) else q or v.get("definition") or ""
+            )
         else:
             values = [str(o.get("value")) for o in v.get("options") or [] if isinstance(o, dict)]
             entry["values"] = values or [x for x in str(v.get("query", "")).split(",") if x]
@@ -252,6 +308,7 @@ def _variables(model: dict, file: str, dash: str, report: ImportReport) -> list[
 
 def _layout(model: dict, file: str, dash: str, key: str, tr: _Translator, report: ImportReport) -> list[dict]:
     """Spec panels and rows in Grafana's order (top to bottom, left to right)."""
+
     def pos(p: dict) -> tuple:
         g = p.get("gridPos") or {}
         return (g.get("y", 0), g.get("x", 0))
@@ -276,9 +333,13 @@ def _layout(model: dict, file: str, dash: str, key: str, tr: _Translator, report
     return items
 
 
-def build_spec(dashboards: list[tuple[str, dict]], service: str, report: ImportReport,
-               forced: set[tuple[str, int]], written: dict[tuple[str, int], str] | None = None,
-               ) -> tuple[dict, dict[str, list[str]]]:
+def build_spec(
+    dashboards: list[tuple[str, dict]],
+    service: str,
+    report: ImportReport,
+    forced: set[tuple[str, int]],
+    written: dict[tuple[str, int], str] | None = None,
+) -> tuple[dict, dict[str, list[str]]]:
     """The spec for `dashboards`; `forced` queries stay verbatim, `written` receives each translation."""
     written = {} if written is None else written
     metrics = _usage(dashboards)
@@ -302,8 +363,12 @@ def build_spec(dashboards: list[tuple[str, dict]], service: str, report: ImportR
         if isinstance(uid, str) and re.fullmatch(r"[a-zA-Z0-9_-]{1,40}", uid):
             entry["uid"] = uid
         elif uid:
-            report.add(file, f"dashboard '{title}'", CHANGED, f"its uid '{uid}' is not one the spec takes; obsctl "
-                       "derives one from the service and key")
+            report.add(
+                file,
+                f"dashboard '{title}'",
+                CHANGED,
+                f"its uid '{uid}' is not one the spec takes; obsctl derives one from the service and key",
+            )
         if model.get("description"):
             entry["description"] = str(model["description"])
         tags = [str(t) for t in model.get("tags") or []]
@@ -378,8 +443,12 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
         report = ImportReport("grafana")
         written: dict[tuple[str, int], str] = {}
         spec, sources = build_spec(dashboards, service, report, forced, written)
-        doc = SpecDoc(spec, header=f"Imported by `obsctl import grafana` from {', '.join(p.name for p in paths)}.",
-                      source=str(paths[0]), items=len(dashboards))
+        doc = SpecDoc(
+            spec,
+            header=f"Imported by `obsctl import grafana` from {', '.join(p.name for p in paths)}.",
+            source=str(paths[0]),
+            items=len(dashboards),
+        )
         with tempfile.TemporaryDirectory(prefix="obsctl-import-") as tmp:
             spec_path = write_files(Path(tmp), split_files(doc))
             errors, built = built_queries(spec_path)
@@ -389,14 +458,22 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
             continue
         if errors:
             d = errors[0]
-            raise ImportFailure("OBS824", f"the imported spec does not build: {d.code} {d.message} [{d.field}]",
-                                str(paths[0]), hint="this is a bug in the importer: please report it with the input")
+            raise ImportFailure(
+                "OBS824",
+                f"the imported spec does not build: {d.code} {d.message} [{d.field}]",
+                str(paths[0]),
+                hint="this is a bug in the importer: please report it with the input",
+            )
         again = False
         for key, want in sources.items():
             got = built.get(key, [])
             if len(got) != len(want):
-                raise ImportFailure("OBS824", f"dashboard '{key}': {len(got)} queries built, {len(want)} in the "
-                                    "source", str(paths[0]), hint="this is a bug in the importer")
+                raise ImportFailure(
+                    "OBS824",
+                    f"dashboard '{key}': {len(got)} queries built, {len(want)} in the source",
+                    str(paths[0]),
+                    hint="this is a bug in the importer",
+                )
             for i, (w, g) in enumerate(zip(want, got, strict=True)):
                 if w != g and not _same(w, g):
                     forced.add((key, i))
@@ -414,9 +491,16 @@ def _refused(spec: dict, errors: list, written: dict[tuple[str, int], str]) -> s
         node: object = spec
         parts = d.field.split(".")
         for part in parts:
-            node = node[int(part)] if isinstance(node, list) and part.isdigit() and int(part) < len(node) else \
-                node.get(part) if isinstance(node, dict) else None
-        hits = {k for k, text in written.items() if parts[0] == "dashboards" and k[0] == parts[1] and text == node}
+            node = (
+                node[int(part)]
+                if isinstance(node, list) and part.isdigit() and int(part) < len(node)
+                else node.get(part)
+                if isinstance(node, dict)
+                else None
+            )
+        hits = {
+            k for k, text in written.items() if parts[0] == "dashboards" and k[0] == parts[1] and text == node
+        }
         if not hits:
             return set()
         out |= hits

@@ -26,7 +26,12 @@ LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 SERVICE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
 GROUP_KEYS = {"name", "rules", "interval"}
-FIELD_ANNOTATIONS = {"summary": "summary", "description": "description", "runbook_url": "runbook", "title": "title"}
+FIELD_ANNOTATIONS = {
+    "summary": "summary",
+    "description": "description",
+    "runbook_url": "runbook",
+    "title": "title",
+}
 KEEP_SERVICE = "{{ $labels.service }}"
 PROGRESS_AT = 1000  # rules; below this an import is quick enough to need no progress line
 
@@ -85,28 +90,47 @@ def read_rules(paths: list[Path], report: ImportReport) -> list[SourceRule]:
         for doc in docs:
             groups += _groups_of(doc, str(path))
         if not docs:
-            raise ImportFailure("OBS821", "the file is empty: no rule groups", str(path),
-                                hint="give a Prometheus rule file (groups:) or a PrometheusRule object")
+            raise ImportFailure(
+                "OBS821",
+                "the file is empty: no rule groups",
+                str(path),
+                hint="give a Prometheus rule file (groups:) or a PrometheusRule object",
+            )
         for g in groups:
             name = str(g.get("name", ""))
             for key in sorted(set(g) - GROUP_KEYS):
-                report.add(str(path), f"group {name}", DROPPED, f"the group setting '{key}' has no place in the spec",
-                           line_of(g))
+                report.add(
+                    str(path),
+                    f"group {name}",
+                    DROPPED,
+                    f"the group setting '{key}' has no place in the spec",
+                    line_of(g),
+                )
             grules = g.get("rules") or []
             if not isinstance(grules, list):
-                raise ImportFailure("OBS821", f"the rules of group '{name}' are not a list", str(path),
-                                    line_of(g) or 1)
+                raise ImportFailure(
+                    "OBS821", f"the rules of group '{name}' are not a list", str(path), line_of(g) or 1
+                )
             for r in grules:
                 if not isinstance(r, dict) or "expr" not in r or ("alert" in r) == ("record" in r):
-                    raise ImportFailure("OBS821", "not a rule: a rule needs 'expr' and one of 'alert' or 'record'",
-                                        str(path), line_of(r) or line_of(g) or 1,
-                                        hint="see Prometheus' recording and alerting rule format")
+                    raise ImportFailure(
+                        "OBS821",
+                        "not a rule: a rule needs 'expr' and one of 'alert' or 'record'",
+                        str(path),
+                        line_of(r) or line_of(g) or 1,
+                        hint="see Prometheus' recording and alerting rule format",
+                    )
                 rule = SourceRule(str(path), name, g.get("interval"), r, line_of(r))
                 try:
                     rule.parsed = pq.parse(rule.expr)
                 except pq.PromQLError as e:
-                    raise ImportFailure("OBS823", f"{rule.item()}: the expression is not PromQL: {e}", str(path),
-                                        line_of(r) or 1, field="expr") from None
+                    raise ImportFailure(
+                        "OBS823",
+                        f"{rule.item()}: the expression is not PromQL: {e}",
+                        str(path),
+                        line_of(r) or 1,
+                        field="expr",
+                    ) from None
                 rules.append(rule)
     return rules
 
@@ -123,9 +147,13 @@ def _groups_of(doc: object, file: str) -> list[dict]:
             groups = doc.get("groups")
         if isinstance(groups, list) and all(isinstance(g, dict) for g in groups):
             return groups
-    raise ImportFailure("OBS821", "not Prometheus rules: expected a rule file (groups:) or a PrometheusRule "
-                        "object", file, line_of(doc) or 1,
-                        hint="`obsctl import prometheus` reads rule files and PrometheusRule objects")
+    raise ImportFailure(
+        "OBS821",
+        "not Prometheus rules: expected a rule file (groups:) or a PrometheusRule object",
+        file,
+        line_of(doc) or 1,
+        hint="`obsctl import prometheus` reads rule files and PrometheusRule objects",
+    )
 
 
 # -- deciding ----------------------------------------------------------------------------------------------------
@@ -137,14 +165,25 @@ def _probe(node: object) -> str | None:
 
     while isinstance(node, pp.ParenExpr):
         node = node.expr
-    if not (isinstance(node, pp.BinaryExpr) and str(node.op) == "==" and node.modifier is None
-            and isinstance(node.rhs, pp.NumberLiteral) and float(node.rhs.val) == 0
-            and isinstance(node.lhs, pp.VectorSelector) and node.lhs.name == "probe_success"
-            and node.lhs.offset is None and node.lhs.at is None):
+    if not (
+        isinstance(node, pp.BinaryExpr)
+        and str(node.op) == "=="
+        and node.modifier is None
+        and isinstance(node.rhs, pp.NumberLiteral)
+        and float(node.rhs.val) == 0
+        and isinstance(node.lhs, pp.VectorSelector)
+        and node.lhs.name == "probe_success"
+        and node.lhs.offset is None
+        and node.lhs.at is None
+    ):
         return None
     ms = node.lhs.matchers.matchers
-    if len(ms) == 1 and ms[0].name == "instance" and str(ms[0].op).endswith(".Equal") \
-            and re.fullmatch(r"https?://[^/@\s?#]+([/?#]\S*)?", ms[0].value):
+    if (
+        len(ms) == 1
+        and ms[0].name == "instance"
+        and str(ms[0].op).endswith(".Equal")
+        and re.fullmatch(r"https?://[^/@\s?#]+([/?#]\S*)?", ms[0].value)
+    ):
         return ms[0].value
     return None
 
@@ -155,9 +194,15 @@ def _guard_split(node: object) -> tuple[object, object] | None:
 
     while isinstance(node, pp.ParenExpr):
         node = node.expr
-    if isinstance(node, pp.BinaryExpr) and str(node.op) == "and" and node.modifier is not None \
-            and node.modifier.matching is not None and not list(node.modifier.matching.labels) \
-            and str(node.modifier.matching.type).endswith("Include") and not node.modifier.return_bool:
+    if (
+        isinstance(node, pp.BinaryExpr)
+        and str(node.op) == "and"
+        and node.modifier is not None
+        and node.modifier.matching is not None
+        and not list(node.modifier.matching.labels)
+        and str(node.modifier.matching.type).endswith("Include")
+        and not node.modifier.return_bool
+    ):
         return node.lhs, node.rhs
     return None
 
@@ -217,8 +262,9 @@ def _common_selector(rules: list[SourceRule], records: set[str]) -> dict[str, st
     return selector if not any(n in records for n in selector) else {}
 
 
-def _derived_name(record: str, taken: set[str], node_text: str | None, window_spec: SimpleNamespace,
-                  keep: bool = True) -> tuple[str, str | None]:
+def _derived_name(
+    record: str, taken: set[str], node_text: str | None, window_spec: SimpleNamespace, keep: bool = True
+) -> tuple[str, str | None]:
     """(derived name, window) for a recording rule: the name obsctl's `level:metric:operations` turns back into
     `record` when there is one, else the record name with ':' spelt '__'."""
     from ..expr.parser import ExprSyntaxError, parse
@@ -265,8 +311,14 @@ def _duration(value: object) -> str | None:
     return None if text in ("", "0", "0s") else text
 
 
-def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, report: ImportReport,
-               forced: dict[int, str], no_by: bool = False) -> Imported:
+def build_spec(
+    rules: list[SourceRule],
+    paths: list[Path],
+    service: str | None,
+    report: ImportReport,
+    forced: dict[int, str],
+    no_by: bool = False,
+) -> Imported:
     """The spec for `rules`; `forced` maps rule indexes to a reason to keep them verbatim (from the check)."""
     from .promql import Usage
 
@@ -276,7 +328,9 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
     for r in rules:
         tmpl = set()
         if r.is_alert:
-            for v in list((r.raw.get("annotations") or {}).values()) + list((r.raw.get("labels") or {}).values()):
+            for v in list((r.raw.get("annotations") or {}).values()) + list(
+                (r.raw.get("labels") or {}).values()
+            ):
                 tmpl |= set(re.findall(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)", str(v)))
         pq.collect_usage(r.parsed, usage, tmpl)
     metrics = pq.catalog(usage, records)
@@ -298,9 +352,15 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
     # the source starts with one such label, that is the spec's defaults.by (the check below proves it changes
     # no expression)
     levels = {r.name.split(":")[0] for r in rules if not r.is_alert and r.name.count(":") == 2}
-    by = [next(iter(levels))] if len(levels) == 1 and next(iter(levels)) != "service" and \
-        LABEL_NAME.fullmatch(next(iter(levels))) and all(r.name.count(":") == 2 for r in rules if not r.is_alert) \
-        and not no_by else []
+    by = (
+        [next(iter(levels))]
+        if len(levels) == 1
+        and next(iter(levels)) != "service"
+        and LABEL_NAME.fullmatch(next(iter(levels)))
+        and all(r.name.count(":") == 2 for r in rules if not r.is_alert)
+        and not no_by
+        else []
+    )
     window_spec = SimpleNamespace(defaults=SimpleNamespace(by=by, window="5m"), derived={})
     ctx = pq.Context(kinds=kinds, records=records, strip=strip, derived={})
     derived_names: dict[int, tuple[str, str | None]] = {}
@@ -313,8 +373,12 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
         name, window = _derived_name(r.name, taken, text, window_spec, keep=names_seen[r.name] == 1)
         taken.add(name)
         derived_names[i] = (name, window)
-        if names_seen[r.name] == 1 and LABEL_NAME.fullmatch(name) and r.name.count(":") == 2 \
-                and name == r.name.split(":")[1]:
+        if (
+            names_seen[r.name] == 1
+            and LABEL_NAME.fullmatch(name)
+            and r.name.count(":") == 2
+            and name == r.name.split(":")[1]
+        ):
             kept[r.name] = name
     ctx = pq.Context(kinds=kinds, records=records - set(kept), strip=strip, derived=kept)
 
@@ -348,8 +412,10 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
             else:
                 entry["expr"] = "0"
                 entry["overrides"] = {"promql": r.expr}
-                entry["help"] = (f"recording rule {r.name}; obsctl's language cannot say it yet, so the override is "
-                                 "what Prometheus records (expr is a placeholder)")
+                entry["help"] = (
+                    f"recording rule {r.name}; obsctl's language cannot say it yet, so the override is "
+                    "what Prometheus records (expr is a placeholder)"
+                )
             if window:
                 entry["window"] = window
             if d.why is None:
@@ -358,13 +424,26 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
             out.keys[i] = name
             labels = {str(k): str(v) for k, v in (r.raw.get("labels") or {}).items()}
             if labels and labels != strip:
-                report.add(r.file, r.item(), DROPPED, f"its labels {labels}: a derived metric carries no labels "
-                           "of its own", r.line)
+                report.add(
+                    r.file,
+                    r.item(),
+                    DROPPED,
+                    f"its labels {labels}: a derived metric carries no labels of its own",
+                    r.line,
+                )
             if r.name not in kept:
-                report.add(r.file, r.item(), CHANGED, f"recorded as the derived metric '{name}', under obsctl's "
-                           "name for it (level:metric:operations): the spec cannot keep a record's name", r.line)
+                report.add(
+                    r.file,
+                    r.item(),
+                    CHANGED,
+                    f"recorded as the derived metric '{name}', under obsctl's "
+                    "name for it (level:metric:operations): the spec cannot keep a record's name",
+                    r.line,
+                )
             for key in sorted(set(r.raw) - RULE_KEYS):
-                report.add(r.file, r.item(), DROPPED, f"the rule setting '{key}' has no place in the spec", r.line)
+                report.add(
+                    r.file, r.item(), DROPPED, f"the rule setting '{key}' has no place in the spec", r.line
+                )
     if strip or probes:
         spec["sources"] = {}
         if strip:
@@ -385,17 +464,30 @@ def build_spec(rules: list[SourceRule], paths: list[Path], service: str | None, 
         for r in rules:
             if r.interval and str(r.interval) != "1m" and (r.file, r.group) not in seen_groups:
                 seen_groups.add((r.file, r.group))
-                report.add(r.file, f"group {r.group}", CHANGED, f"evaluated every 1m, not every {r.interval}: the "
-                           "spec has one evaluation interval", None)
+                report.add(
+                    r.file,
+                    f"group {r.group}",
+                    CHANGED,
+                    f"evaluated every 1m, not every {r.interval}: the spec has one evaluation interval",
+                    None,
+                )
     if None in every:
-        report.notes.append("groups without an interval run at Prometheus' global evaluation_interval; the built "
-                            "groups say " + spec.get("targets", {}).get("prometheus", {}).get("evaluation_interval",
-                                                                                          "1m"))
+        report.notes.append(
+            "groups without an interval run at Prometheus' global evaluation_interval; the built "
+            "groups say " + spec.get("targets", {}).get("prometheus", {}).get("evaluation_interval", "1m")
+        )
     return out
 
 
-def _alert(r: SourceRule, d: Decision, service: str, team: str | None, report: ImportReport,
-           alerts: dict, probes: dict) -> str:
+def _alert(
+    r: SourceRule,
+    d: Decision,
+    service: str,
+    team: str | None,
+    report: ImportReport,
+    alerts: dict,
+    probes: dict,
+) -> str:
     from ..secrets import find_in_text
 
     labels = {str(k): v for k, v in (r.raw.get("labels") or {}).items()}
@@ -403,8 +495,13 @@ def _alert(r: SourceRule, d: Decision, service: str, team: str | None, report: I
     key = _alert_key(r.name, str(severity or ""), alerts)
     entry: dict = {}
     if severity is None:
-        report.add(r.file, r.item(), CHANGED, "it has no severity label: obsctl requires one, so the built alert "
-                   "carries severity=\"none\"", r.line)
+        report.add(
+            r.file,
+            r.item(),
+            CHANGED,
+            'it has no severity label: obsctl requires one, so the built alert carries severity="none"',
+            r.line,
+        )
         severity = "none"
     entry["severity"] = str(severity)
     if d.probe:
@@ -421,25 +518,46 @@ def _alert(r: SourceRule, d: Decision, service: str, team: str | None, report: I
         entry["keep_firing_for"] = kf
     annotations = {str(k): str(v) for k, v in (r.raw.get("annotations") or {}).items()}
     if key != r.name:
-        report.add(r.file, r.item(), CHANGED, f"named '{key}' (alertname too): "
-                   + ("another alert has its name" if ALERT_NAME.fullmatch(r.name) else "not a valid alert key")
-                   + "; obsctl cannot set alertname, the original name is the title", r.line)
+        report.add(
+            r.file,
+            r.item(),
+            CHANGED,
+            f"named '{key}' (alertname too): "
+            + ("another alert has its name" if ALERT_NAME.fullmatch(r.name) else "not a valid alert key")
+            + "; obsctl cannot set alertname, the original name is the title",
+            r.line,
+        )
         annotations.setdefault("title", r.name)
     extra: dict[str, str] = {}
     for k, v in annotations.items():
         if find_in_text(v):
-            report.add(r.file, r.item(), DROPPED, f"the annotation '{k}': it holds a credential (a secret is never "
-                       "copied into the spec)", r.line)
+            report.add(
+                r.file,
+                r.item(),
+                DROPPED,
+                f"the annotation '{k}': it holds a credential (a secret is never copied into the spec)",
+                r.line,
+            )
         elif k in FIELD_ANNOTATIONS:
             entry[FIELD_ANNOTATIONS[k]] = v
         elif LABEL_NAME.fullmatch(k) and not k.startswith("__"):
             extra[k] = v
         else:
-            report.add(r.file, r.item(), DROPPED, f"the annotation '{k}': not a valid annotation name in the spec",
-                       r.line)
+            report.add(
+                r.file,
+                r.item(),
+                DROPPED,
+                f"the annotation '{k}': not a valid annotation name in the spec",
+                r.line,
+            )
     if "summary" not in annotations:
-        report.add(r.file, r.item(), CHANGED, f"it has no summary: obsctl adds summary \"{annotations.get('title', key)}\"",
-                   r.line)
+        report.add(
+            r.file,
+            r.item(),
+            CHANGED,
+            f'it has no summary: obsctl adds summary "{annotations.get("title", key)}"',
+            r.line,
+        )
     if extra:
         entry["annotations"] = dict(sorted(extra.items()))
     out_labels = {}
@@ -448,8 +566,15 @@ def _alert(r: SourceRule, d: Decision, service: str, team: str | None, report: I
         if k == "service" and v == service or k == "team" and team is not None and v == team:
             continue
         if k == "alertname" or not LABEL_NAME.fullmatch(k) or k.startswith("__"):
-            report.add(r.file, r.item(), DROPPED, f"the label '{k}': obsctl sets alertname itself" if k == "alertname"
-                       else f"the label '{k}': not a valid label name", r.line)
+            report.add(
+                r.file,
+                r.item(),
+                DROPPED,
+                f"the label '{k}': obsctl sets alertname itself"
+                if k == "alertname"
+                else f"the label '{k}': not a valid label name",
+                r.line,
+            )
             continue
         out_labels[k] = v
     if "service" not in labels:
@@ -497,7 +622,9 @@ def built_rules(spec_path: Path) -> tuple[list, dict[str, str], dict[str, str]]:
     return [], alerts, derived
 
 
-def import_rules(paths: list[Path], service: str | None, progress: bool = False) -> tuple[SpecDoc, ImportReport]:
+def import_rules(
+    paths: list[Path], service: str | None, progress: bool = False
+) -> tuple[SpecDoc, ImportReport]:
     """Read, decide, write, check and compare; a rule whose built form differs from the source is kept verbatim
     and the spec made again, as is one whose translation does not validate (a verbatim rule always validates and
     builds to its source)."""
@@ -524,7 +651,9 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
         if errors:
             # a translation obsctl refuses (a join its label inference finds many-to-many, say) is kept verbatim;
             # an error on anything else is the importer's own
-            rule_of = {(("alerts" if r.is_alert else "derived"), imported.keys[i]): i for i, r in enumerate(rules)}
+            rule_of = {
+                (("alerts" if r.is_alert else "derived"), imported.keys[i]): i for i, r in enumerate(rules)
+            }
             refused = {rule_of.get(tuple(d.field.split(".")[:2])) for d in errors}
             if None not in refused and not refused & set(forced):
                 for d in errors:
@@ -532,26 +661,44 @@ def import_rules(paths: list[Path], service: str | None, progress: bool = False)
                     forced.setdefault(i, f"obsctl refuses its translation: {d.code} {d.message}")
                 continue
             first = errors[0]
-            raise ImportFailure("OBS824", f"the imported spec does not validate: {first.code} {first.message} "
-                                f"[{first.field}] (and {len(errors) - 1} more)", str(paths[0]),
-                                hint="this is a bug in the importer: please report it with the input")
+            raise ImportFailure(
+                "OBS824",
+                f"the imported spec does not validate: {first.code} {first.message} "
+                f"[{first.field}] (and {len(errors) - 1} more)",
+                str(paths[0]),
+                hint="this is a bug in the importer: please report it with the input",
+            )
         again = False
         for i, r in enumerate(rules):
             key = imported.keys[i]
             built = alerts.get(key) if r.is_alert else derived.get(key)
             if built is None:
-                raise ImportFailure("OBS824", f"{r.item()} is missing from the built rules", r.file, r.line or 1,
-                                    hint="this is a bug in the importer: please report it with the input")
+                raise ImportFailure(
+                    "OBS824",
+                    f"{r.item()} is missing from the built rules",
+                    r.file,
+                    r.line or 1,
+                    hint="this is a bug in the importer: please report it with the input",
+                )
             if pq.canon(r.parsed) != pq.normalise(built):
                 if i in forced:
-                    raise ImportFailure("OBS824", f"{r.item()}: kept verbatim, yet built differently", r.file,
-                                        r.line or 1, hint="this is a bug in the importer: please report it")
+                    raise ImportFailure(
+                        "OBS824",
+                        f"{r.item()}: kept verbatim, yet built differently",
+                        r.file,
+                        r.line or 1,
+                        hint="this is a bug in the importer: please report it",
+                    )
                 forced[i] = f"obsctl would compile its translation to {built!r}, which is not the same"
                 again = True
         if not again:
             return doc, imported.report
-    raise ImportFailure("OBS824", "the import did not settle", str(paths[0]),  # pragma: no cover
-                        hint="this is a bug in the importer: please report it with the input")
+    raise ImportFailure(
+        "OBS824",
+        "the import did not settle",
+        str(paths[0]),  # pragma: no cover
+        hint="this is a bug in the importer: please report it with the input",
+    )
 
 
 def write_files(folder: Path, files: dict[str, str]) -> Path:
@@ -564,8 +711,10 @@ def write_files(folder: Path, files: dict[str, str]) -> Path:
 
 def _header(paths: list[Path]) -> str:
     names = ", ".join(p.name for p in paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-    return (f"Imported by `obsctl import prometheus` from {names}. Rules under overrides.promql are kept verbatim: "
-            "obsctl's language cannot say them yet (see the import report).")
+    return (
+        f"Imported by `obsctl import prometheus` from {names}. Rules under overrides.promql are kept verbatim: "
+        "obsctl's language cannot say them yet (see the import report)."
+    )
 
 
 def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, ImportReport]:

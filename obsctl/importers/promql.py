@@ -57,7 +57,9 @@ def _mod_text(mod: object) -> str:
 
 def _selector_text(vs: object) -> str:
     ms = sorted((m.name, str(m.op).rsplit(".", 1)[-1], m.value) for m in vs.matchers.matchers)
-    ors = sorted(str(sorted((m.name, str(m.op), m.value) for m in group)) for group in (vs.matchers.or_matchers or []))
+    ors = sorted(
+        str(sorted((m.name, str(m.op), m.value) for m in group)) for group in (vs.matchers.or_matchers or [])
+    )
     off = f" offset {_ms(vs.offset)}" if vs.offset else ""
     at = f" @ {vs.at}" if vs.at is not None else ""
     return f"{vs.name or ''}{ms}{ors}{off}{at}"
@@ -93,7 +95,9 @@ def canon(node: object) -> str:
         return f"-({canon(node.expr)})"
     if isinstance(node, pp.BinaryExpr):
         return f"({canon(node.lhs)} {node.op}[{_mod_text(node.modifier)}] {canon(node.rhs)})"
-    raise PromQLError(f"unknown PromQL node {type(node).__name__}")  # pragma: no cover - promql-parser's own set
+    raise PromQLError(
+        f"unknown PromQL node {type(node).__name__}"
+    )  # pragma: no cover - promql-parser's own set
 
 
 def normalise(text: str) -> str:
@@ -146,7 +150,9 @@ def collect_usage(node: object, usage: dict[str, Usage], template_labels: set[st
             u = usage.setdefault(n.name, Usage())
             u.labels |= {m.name for m in n.matchers.matchers} | around | set(template_labels)
             u.counter |= in_counter or n.name.endswith("_total")
-            u.bucket |= n.name.endswith("_bucket") and (with_le or any(m.name == "le" for m in n.matchers.matchers))
+            u.bucket |= n.name.endswith("_bucket") and (
+                with_le or any(m.name == "le" for m in n.matchers.matchers)
+            )
             return
         labels = around
         if isinstance(n, pp.AggregateExpr) and n.modifier is not None:
@@ -205,10 +211,16 @@ class Context:
     """What `faithful` and the printer need to know besides the expression."""
 
     kinds: dict[str, str]  # metric (or histogram part) name -> counter | gauge | part
-    records: set[str] = field(default_factory=set)  # recording rules of the source (obsctl cannot keep their names)
+    records: set[str] = field(
+        default_factory=set
+    )  # recording rules of the source (obsctl cannot keep their names)
     strip: dict[str, str] = field(default_factory=dict)  # the source selector obsctl adds back to every query
-    derived: dict[str, str] = field(default_factory=dict)  # record -> derived name, when the record keeps its name
-    spelling: dict[int, str] = field(default_factory=dict)  # milliseconds -> the source's spelling (24h, not 1d)
+    derived: dict[str, str] = field(
+        default_factory=dict
+    )  # record -> derived name, when the record keeps its name
+    spelling: dict[int, str] = field(
+        default_factory=dict
+    )  # milliseconds -> the source's spelling (24h, not 1d)
 
 
 def faithful(node: object, ctx: Context) -> str | None:
@@ -228,8 +240,11 @@ def faithful(node: object, ctx: Context) -> str | None:
             return why
         if isinstance(n, pp.MatrixSelector) and (why := _selector(n.vector_selector, ctx, window=True)):
             return why
-        if isinstance(n, pp.SubqueryExpr | pp.VectorSelector) and n.offset is not None \
-                and n.offset.total_seconds() <= 0:
+        if (
+            isinstance(n, pp.SubqueryExpr | pp.VectorSelector)
+            and n.offset is not None
+            and n.offset.total_seconds() <= 0
+        ):
             return "a negative offset"
         if isinstance(n, pp.AggregateExpr) and str(n.op) not in LANG_AGGREGATIONS:
             return f"the aggregation {n.op}()"
@@ -259,8 +274,11 @@ def _selector(vs: object, ctx: Context, window: bool) -> str | None:
         return f"reads {vs.name}, a recording rule's name, which obsctl's catalog cannot hold"
     if kind is None:
         return f"the metric {vs.name} has no catalog entry"
-    have = {(m.name, m.value) for m in vs.matchers.matchers if str(m.op).endswith("Equal")
-            and not str(m.op).endswith("NotEqual")}
+    have = {
+        (m.name, m.value)
+        for m in vs.matchers.matchers
+        if str(m.op).endswith("Equal") and not str(m.op).endswith("NotEqual")
+    }
     if not set(ctx.strip.items()) <= have:
         return "a selector without the source's common matchers"
     return None
@@ -276,12 +294,18 @@ def _call(node: object, ctx: Context, functions: dict[str, tuple[int, int]]) -> 
         kind = ctx.kinds.get(ranged[0].vector_selector.name or "")
         if name == "delta" and kind != "gauge":
             return "delta() of a counter (obsctl reads it as increase())"
-        if name in COUNTER_FUNCS and kind not in ("counter", "part") and ranged[0].vector_selector.name \
-                not in ctx.derived:
+        if (
+            name in COUNTER_FUNCS
+            and kind not in ("counter", "part")
+            and ranged[0].vector_selector.name not in ctx.derived
+        ):
             return f"{name}() of a series obsctl's catalog holds as a {kind or 'recording rule'}"
     if name == "histogram_quantile" and not any(
-            isinstance(n, pp.VectorSelector) and ctx.kinds.get(n.name or "") == "part"
-            and (n.name or "").endswith("_bucket") for n in walk(args[1])):
+        isinstance(n, pp.VectorSelector)
+        and ctx.kinds.get(n.name or "") == "part"
+        and (n.name or "").endswith("_bucket")
+        for n in walk(args[1])
+    ):
         return "histogram_quantile() of something other than a histogram's buckets"
     return None
 
@@ -292,8 +316,24 @@ def _call(node: object, ctx: Context, functions: dict[str, tuple[int, int]]) -> 
 # and, without one, a canonical PromQL text with no redundant parentheses. The language takes PromQL's
 # precedence, so operands are parenthesised only where PromQL needs it.
 
-_PREC = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
-         "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6}
+_PREC = {
+    "or": 1,
+    "and": 2,
+    "unless": 2,
+    "==": 3,
+    "!=": 3,
+    "<": 3,
+    "<=": 3,
+    ">": 3,
+    ">=": 3,
+    "+": 4,
+    "-": 4,
+    "*": 5,
+    "/": 5,
+    "%": 5,
+    "atan2": 5,
+    "^": 6,
+}
 _KIND_FUNCS = COUNTER_FUNCS | {"resets"}  # what they read is a counter, for `Translation.catalog`
 _MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 

@@ -45,7 +45,9 @@ class ImportReport:
     kind: str
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, FileCounts] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # spec-wide facts (e.g. a label obsctl adds to every alert)
+    notes: list[str] = field(
+        default_factory=list
+    )  # spec-wide facts (e.g. a label obsctl adds to every alert)
 
     def add(self, file: str, item: str, what: str, why: str, line: int | None = None) -> None:
         self.findings.append(Finding(file, item, what, why, line))
@@ -58,9 +60,13 @@ class ImportReport:
         return not self.findings and not self.notes
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "clean": self.clean, "notes": list(self.notes),
-                "counts": {f: asdict(c) for f, c in self.counts.items()},
-                "findings": [asdict(f) for f in self.findings]}
+        return {
+            "kind": self.kind,
+            "clean": self.clean,
+            "notes": list(self.notes),
+            "counts": {f: asdict(c) for f, c in self.counts.items()},
+            "findings": [asdict(f) for f in self.findings],
+        }
 
     def render_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2) + "\n"
@@ -69,14 +75,24 @@ class ImportReport:
         lines = [f.text() for f in self.findings]
         lines += [f"note: {n}" for n in self.notes]
         for file, c in self.counts.items():
-            lines.append(f"{file}: {c.items} item(s), {c.translated} in obsctl's language, {c.verbatim} kept verbatim")
+            lines.append(
+                f"{file}: {c.items} item(s), {c.translated} in obsctl's language, {c.verbatim} kept verbatim"
+            )
         return "\n".join(lines) + ("\n" if lines else "")
 
 
 class ImportFailure(Exception):
     """Input that cannot be imported at all; carries a diagnostic naming the file (and line, column when known)."""
 
-    def __init__(self, code: str, message: str, file: str, line: int = 1, column: int = 1, hint: str = "",
-                 field: str = "") -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        file: str,
+        line: int = 1,
+        column: int = 1,
+        hint: str = "",
+        field: str = "",
+    ) -> None:
         super().__init__(message)
         self.diagnostic = Diagnostic(code, "error", message, Location(file, line, column), field, hint)

@@ -71,7 +71,9 @@ def route_cases(root: dict, service: str, matchers: callable) -> list[dict[str, 
     return out[:MAX_CASES]
 
 
-def compare(source: Path, built: Path, cases: list[dict[str, str]]) -> tuple[list[tuple[dict, list, list]], str]:
+def compare(
+    source: Path, built: Path, cases: list[dict[str, str]]
+) -> tuple[list[tuple[dict, list, list]], str]:
     """(cases whose receivers differ: (labels, source receivers, built receivers), an error when amtool could not
     evaluate a config)."""
     from ..verify.amtool import AmtoolError, routes_test

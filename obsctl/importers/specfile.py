@@ -68,15 +68,23 @@ def _check_files(files: dict[str, str], first: str, items: int) -> None:
 
     total = sum(len(t.encode("utf-8")) for t in files.values())
     if total > MAX_TOTAL_BYTES:
-        raise ImportFailure("OBS825", f"the spec for these {items} items would be {total:,} bytes, over the "
-                            f"{MAX_TOTAL_BYTES:,} bytes obsctl reads in a spec and its includes", first,
-                            hint="import the files in parts, one spec per service or team")
+        raise ImportFailure(
+            "OBS825",
+            f"the spec for these {items} items would be {total:,} bytes, over the "
+            f"{MAX_TOTAL_BYTES:,} bytes obsctl reads in a spec and its includes",
+            first,
+            hint="import the files in parts, one spec per service or team",
+        )
     for rel, text in files.items():
         size = len(text.encode("utf-8"))
         if size > MAX_FILE_BYTES:
-            raise ImportFailure("OBS825", f"{rel} would be {size:,} bytes, over the {MAX_FILE_BYTES:,} bytes obsctl "
-                                "reads in one file (one item alone is that large)", first,
-                                hint="import the files in parts, one spec per service or team")
+            raise ImportFailure(
+                "OBS825",
+                f"{rel} would be {size:,} bytes, over the {MAX_FILE_BYTES:,} bytes obsctl "
+                "reads in one file (one item alone is that large)",
+                first,
+                hint="import the files in parts, one spec per service or team",
+            )
 
 
 def split_files(doc: SpecDoc, name: str = "obsctl.yaml") -> dict[str, str]:
@@ -107,15 +115,27 @@ def split_files(doc: SpecDoc, name: str = "obsctl.yaml") -> dict[str, str]:
         parts.append(current)
     folder = part_dir(name)
     rels = [f"{folder}/part-{i + 1}.yaml" for i in range(len(parts))]
-    main = {**{k: v for k, v in main.items() if k in ("version", "service")}, "include": rels,
-            **{k: v for k, v in main.items() if k not in ("version", "service")}}
-    files = {name: SpecDoc(main, header=f"{doc.header} Over the {MAX_FILE_BYTES // (1024 * 1024)} MiB obsctl reads "
-                           f"in one file, so its entries are in {len(parts)} include files under {folder}/.").text()}
+    main = {
+        **{k: v for k, v in main.items() if k in ("version", "service")},
+        "include": rels,
+        **{k: v for k, v in main.items() if k not in ("version", "service")},
+    }
+    files = {
+        name: SpecDoc(
+            main,
+            header=f"{doc.header} Over the {MAX_FILE_BYTES // (1024 * 1024)} MiB obsctl reads "
+            f"in one file, so its entries are in {len(parts)} include files under {folder}/.",
+        ).text()
+    }
     for i, (rel, part) in enumerate(zip(rels, parts, strict=True)):
-        files[rel] = SpecDoc(part, header=f"Part {i + 1} of {len(parts)} of {name}, which includes it.").text()
+        files[rel] = SpecDoc(
+            part, header=f"Part {i + 1} of {len(parts)} of {name}, which includes it."
+        ).text()
     _check_files(files, doc.source, doc.items)
     return files
 
 
 def _dump(data: dict) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
+    )

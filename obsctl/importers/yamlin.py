@@ -10,7 +10,9 @@ import yaml
 from .report import ImportFailure
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MAX_BYTES = 64 * 1024 * 1024  # a rule file or dashboard bundle is far smaller; /dev/zero is not read to the end
+MAX_BYTES = (
+    64 * 1024 * 1024
+)  # a rule file or dashboard bundle is far smaller; /dev/zero is not read to the end
 
 
 class LineDict(dict):
@@ -43,7 +45,9 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ImportFailure("OBS820", "the file is not UTF-8 text", str(path), hint=f"byte {e.start}") from None
+        raise ImportFailure(
+            "OBS820", "the file is not UTF-8 text", str(path), hint=f"byte {e.start}"
+        ) from None
 
 
 def load_documents(path: Path, text: str | None = None) -> list[object]:

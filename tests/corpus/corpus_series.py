@@ -9,11 +9,53 @@ import re
 
 import promql_parser as pp
 
-_CANDIDATES = ["500", "503", "404", "200", "Failed", "Pending", "Running", "true", "false", "cpu", "memory",
-               "kube-apiserver", "apiserver", "kubelet", "/metrics", "/metrics/cadvisor", "node-exporter",
-               "alertmanager-main", "prometheus-k8s", "monitoring", "kube-state-metrics", "read", "write",
-               "GET", "LIST", "POST", "resource", "namespace", "cluster", "hard", "used", "worker", "idle",
-               "user", "system", "iowait", "eth0", "veth1", "sda", "/", "ext4", "tmpfs", "ready", "a", "b"]
+_CANDIDATES = [
+    "500",
+    "503",
+    "404",
+    "200",
+    "Failed",
+    "Pending",
+    "Running",
+    "true",
+    "false",
+    "cpu",
+    "memory",
+    "kube-apiserver",
+    "apiserver",
+    "kubelet",
+    "/metrics",
+    "/metrics/cadvisor",
+    "node-exporter",
+    "alertmanager-main",
+    "prometheus-k8s",
+    "monitoring",
+    "kube-state-metrics",
+    "read",
+    "write",
+    "GET",
+    "LIST",
+    "POST",
+    "resource",
+    "namespace",
+    "cluster",
+    "hard",
+    "used",
+    "worker",
+    "idle",
+    "user",
+    "system",
+    "iowait",
+    "eth0",
+    "veth1",
+    "sda",
+    "/",
+    "ext4",
+    "tmpfs",
+    "ready",
+    "a",
+    "b",
+]
 
 
 def _walk(e, out: dict[str, dict[str, set]], sel: list) -> None:
@@ -34,7 +76,9 @@ def _walk(e, out: dict[str, dict[str, set]], sel: list) -> None:
             names += list(e.modifier.matching.labels)
         names += list(e.modifier.group_labels or [])
     if isinstance(e, pp.Call) and e.func.name in ("label_replace", "label_join"):
-        names += [a.val for a in e.args[1:] if isinstance(a, pp.StringLiteral) and re.fullmatch(r"\w+", a.val)]
+        names += [
+            a.val for a in e.args[1:] if isinstance(a, pp.StringLiteral) and re.fullmatch(r"\w+", a.val)
+        ]
     out.setdefault("", {}).update({n: out.get("", {}).get(n, set()) for n in names})
     for child in _children(e):
         _walk(child, out, sel)
@@ -59,15 +103,20 @@ def _values(conds: set, rng: random.Random) -> list[str]:
     neg = [(op, v) for op, v in conds if op in ("NotEqual", "NotRe")]
     good = []
     for cand in _CANDIDATES + [b for r in regexes for b in re.split(r"\|", re.sub(r"[()^$]", "", r))]:
-        if cand and all(re.fullmatch(r, cand) for r in regexes) and not any(
-                (op == "NotEqual" and cand == v) or (op == "NotRe" and re.fullmatch(v, cand)) for op, v in neg):
+        if (
+            cand
+            and all(re.fullmatch(r, cand) for r in regexes)
+            and not any(
+                (op == "NotEqual" and cand == v) or (op == "NotRe" and re.fullmatch(v, cand)) for op, v in neg
+            )
+        ):
             good.append(cand)
     good = list(dict.fromkeys(good))
     if regexes:
         return good[:2] + ["zz-nomatch"] if good else ["zz-nomatch", "other"]
     if neg:
         out = good[:2] + [v for _, v in neg[:1] if re.fullmatch(r"[\w./-]+", v)]
-        return out if len(out) >= 2 else out + ["a", "b"][:2 - len(out)]
+        return out if len(out) >= 2 else out + ["a", "b"][: 2 - len(out)]
     return ["a", "b"]
 
 
@@ -90,7 +139,9 @@ def series_for(expr: str, kinds: dict[str, str], seed: int = 0, steps: int = 40)
         for i in range(width + 1):  # one series per value, and one that mixes them
             lbls = {k: v[(i + j * (i == width)) % len(v)] for j, (k, v) in enumerate(values.items())}
             text = metric + "{" + ", ".join(f'{k}="{v}"' for k, v in lbls.items()) + "}"
-            counter = kinds.get(metric) == "counter" or metric.endswith(("_bucket", "_count", "_sum", "_total"))
+            counter = kinds.get(metric) == "counter" or metric.endswith(
+                ("_bucket", "_count", "_sum", "_total")
+            )
             if counter:
                 step = rng.choice([1, 2, 5, 10])
                 pts, total = [], 0

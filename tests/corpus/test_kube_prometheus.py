@@ -20,8 +20,14 @@ from obsctl.importers.promql import Untranslatable, normalise, translate
 from obsctl.pipeline import check
 
 # shared/ lies beside the checkout (CI), or beside a folder above it (a git worktree)
-CORPUS = next((p / "shared" / "corpus" / "kube-prometheus" for p in Path(__file__).resolve().parents
-               if (p / "shared" / "corpus" / "kube-prometheus").is_dir()), Path("shared/corpus/kube-prometheus"))
+CORPUS = next(
+    (
+        p / "shared" / "corpus" / "kube-prometheus"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "corpus" / "kube-prometheus").is_dir()
+    ),
+    Path("shared/corpus/kube-prometheus"),
+)
 
 # Rules that cannot pass, each with its reason: the rules that read other recording rules by their colon names
 # (`instance:node_num_cpu:sum`); the catalog declares scraped metrics only (OBS104), and in obsctl such a rule is
@@ -74,8 +80,12 @@ def roundtrip(expr: str, tmp: Path) -> str:
     """The PromQL obsctl compiles from the translated expression (Refused, with the diagnostics, when it does
     not validate)."""
     t = translate(expr)
-    spec = {"service": "kp", "runbook": "https://runbooks.example.org/kp", "metrics": t.catalog(),
-            "derived": {"rule": {"expr": t.text}}}
+    spec = {
+        "service": "kp",
+        "runbook": "https://runbooks.example.org/kp",
+        "metrics": t.catalog(),
+        "derived": {"rule": {"expr": t.text}},
+    }
     path = tmp / "obsctl.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     result = check(path)
@@ -83,7 +93,9 @@ def roundtrip(expr: str, tmp: Path) -> str:
     if errors:
         raise Refused(errors)
     c = result.checked[0]
-    return PromQL(c.spec, c.analysis.refs, c.analysis.exprs).compile(c.analysis.exprs[("derived", "rule", "expr")])
+    return PromQL(c.spec, c.analysis.refs, c.analysis.exprs).compile(
+        c.analysis.exprs[("derived", "rule", "expr")]
+    )
 
 
 def test_the_corpus_is_there():
@@ -107,6 +119,8 @@ def test_rule_round_trips_to_the_same_promql(name, expr, tmp_path, promtool):
         raise
     assert normalise(compiled) == normalise(expr)
     rules = tmp_path / "rules.yml"
-    rules.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"record": "r", "expr": compiled}]}]}))
+    rules.write_text(
+        yaml.safe_dump({"groups": [{"name": "g", "rules": [{"record": "r", "expr": compiled}]}]})
+    )
     proc = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

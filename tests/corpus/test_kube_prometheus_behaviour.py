@@ -27,17 +27,34 @@ MIN_EVIDENCE = 30
 
 def _files(i: int, expr: str, compiled: str, kinds: dict[str, str], tmp) -> str:
     orig, comp = f"corpus{i}:original", f"corpus{i}:compiled"
-    rules = {"groups": [{"name": f"g{i}", "interval": "1m", "rules": [
-        {"record": orig, "expr": expr}, {"record": comp, "expr": compiled}]}]}
+    rules = {
+        "groups": [
+            {
+                "name": f"g{i}",
+                "interval": "1m",
+                "rules": [{"record": orig, "expr": expr}, {"record": comp, "expr": compiled}],
+            }
+        ]
+    }
     (tmp / f"r{i}.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
-    differ = (f"({orig} unless {comp}) or ({comp} unless {orig}) or (abs({orig} - {comp}) > 1e-9)")
+    differ = f"({orig} unless {comp}) or ({comp} unless {orig}) or (abs({orig} - {comp}) > 1e-9)"
     nonempty = f"(count({orig}) > bool 0) or vector(0)"
     series = series_for(expr, kinds, seed=i)
     tests = [{"expr": differ, "eval_time": t, "exp_samples": []} for t in TIMES]
-    tests += [{"expr": nonempty, "eval_time": t, "exp_samples": [{"labels": "{}", "value": 1}]} for t in TIMES]
-    test = {"rule_files": [f"r{i}.yml"], "evaluation_interval": "1m", "tests": [{
-        "interval": "1m", "input_series": [{"series": s, "values": v} for s, v in series.items()],
-        "promql_expr_test": tests}]}
+    tests += [
+        {"expr": nonempty, "eval_time": t, "exp_samples": [{"labels": "{}", "value": 1}]} for t in TIMES
+    ]
+    test = {
+        "rule_files": [f"r{i}.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": s, "values": v} for s, v in series.items()],
+                "promql_expr_test": tests,
+            }
+        ],
+    }
     path = tmp / f"t{i}.yml"
     path.write_text(yaml.safe_dump(test, sort_keys=False))
     return path.name
@@ -47,7 +64,9 @@ def _candidates() -> list[tuple[int, str, str]]:
     rules = [(i, name, expr) for i, (name, expr) in enumerate(RULES) if not known_reason(expr)]
     n = os.environ.get("OBSCTL_CORPUS_SAMPLE", "40")
     if n != "all":
-        rules = sorted(random.Random(10).sample(rules, min(int(n) * 2, len(rules))))  # half are empty on any data
+        rules = sorted(
+            random.Random(10).sample(rules, min(int(n) * 2, len(rules)))
+        )  # half are empty on any data
     return rules
 
 
@@ -62,8 +81,13 @@ def compare(pairs: list[tuple[str, str, str]], tmp, promtool: str) -> tuple[list
         files.append(f"c{i}/" + _files(i, expr, compiled, kinds, sub))
         names[files[-1]] = name
     # one stream, so each file's failures follow its own "Unit Testing:" header (Go writes unbuffered)
-    proc = subprocess.run([promtool, "test", "rules", *files], cwd=tmp, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [promtool, "test", "rules", *files],
+        cwd=tmp,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     sections = re.split(r"Unit Testing:\s+", proc.stdout)[1:]
     assert len(sections) == len(files), proc.stdout
     differ, evidence = [], []
@@ -91,7 +115,9 @@ def test_original_and_compiled_rules_give_the_same_results(tmp_path, promtool):
                 raise
     differ, evidence = compare(pairs, tmp_path, promtool)
     assert not differ, "\n".join(differ)
-    print(f"{len(evidence)} of {len(pairs)} rules gave results, the same for the original and the compiled rule")
+    print(
+        f"{len(evidence)} of {len(pairs)} rules gave results, the same for the original and the compiled rule"
+    )
     assert len(evidence) >= MIN_EVIDENCE, f"only {len(evidence)} rules gave results on the generated series"
 
 

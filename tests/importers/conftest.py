@@ -14,9 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 def corpus_dir() -> Path | None:
     env = os.environ.get("OBSCTL_CORPUS")
     candidates = [Path(env)] if env else []
-    candidates += [REPO / "tests" / "corpus" / "kube-prometheus",
-                   REPO.parent / "shared" / "corpus" / "kube-prometheus",
-                   REPO.parent.parent / "shared" / "corpus" / "kube-prometheus"]
+    candidates += [
+        REPO / "tests" / "corpus" / "kube-prometheus",
+        REPO.parent / "shared" / "corpus" / "kube-prometheus",
+        REPO.parent.parent / "shared" / "corpus" / "kube-prometheus",
+    ]
     return next((c for c in candidates if (c / "grafana-dashboardDefinitions.yaml").is_file()), None)
 
 

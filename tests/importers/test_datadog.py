@@ -60,11 +60,25 @@ def test_example_monitors_import_back_to_equivalent_monitors(folder: Path, tmp_p
     assert translated > 0
 
 
-def test_foreign_monitors_translate_or_stay_verbatim_and_never_copy_handles_or_secrets(tmp_path: Path,
-                                                                                      build) -> None:
+def test_foreign_monitors_translate_or_stay_verbatim_and_never_copy_handles_or_secrets(
+    tmp_path: Path, build
+) -> None:
     out = tmp_path / "checkout.yaml"
-    result = CliRunner().invoke(app, ["import", "datadog", str(DATA / "datadog-monitors.json"), "--out", str(out), "--service", "checkout",
-                                      "--format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "import",
+            "datadog",
+            str(DATA / "datadog-monitors.json"),
+            "--out",
+            str(out),
+            "--service",
+            "checkout",
+            "--format",
+            "json",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 1
     report = json.loads(result.output)
     text = out.read_text()
@@ -102,15 +116,20 @@ def test_foreign_monitors_translate_or_stay_verbatim_and_never_copy_handles_or_s
     assert cpu["query"] == "min(last_1m):max:system.cpu.user{service:checkout} by {host} > 90"
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ('{"name": "x"}', "OBS827"),
-    ('[{"name": "c", "type": "composite", "query": "1 && 2"}]', "OBS828"),
-    ('{"monitors": [', "OBS820"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('{"name": "x"}', "OBS827"),
+        ('[{"name": "c", "type": "composite", "query": "1 && 2"}]', "OBS828"),
+        ('{"monitors": [', "OBS820"),
+    ],
+)
 def test_bad_monitor_json_is_one_error_and_no_spec(tmp_path: Path, text: str, code: str) -> None:
     src = tmp_path / "m.json"
     src.write_text(text, encoding="utf-8")
     out = tmp_path / "out.yaml"
-    result = CliRunner().invoke(app, ["import", "datadog", str(src), "--out", str(out)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["import", "datadog", str(src), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 1 and code in result.output and str(src) in result.output
     assert "Traceback" not in result.output and not out.exists()

@@ -33,7 +33,9 @@ def test_example_rules_import_back_to_the_same_rules(path: Path, tmp_path: Path,
 
 
 @pytest.mark.parametrize("path", ROUTING, ids=lambda p: str(p.relative_to(EXAMPLES)))
-def test_example_alertmanager_imports_back_to_the_same_routes(path: Path, tmp_path: Path, build, amtool: str) -> None:
+def test_example_alertmanager_imports_back_to_the_same_routes(
+    path: Path, tmp_path: Path, build, amtool: str
+) -> None:
     doc, report = alertmanager.import_files([path], None)
     assert report.clean, report.render_human()
     spec = tmp_path / "obsctl.yaml"

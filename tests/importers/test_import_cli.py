@@ -46,18 +46,28 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return p
 
 
-@pytest.mark.parametrize(("kind", "name", "text", "code", "where"), [
-    ("prometheus", "rules.yml", "groups: [\n  {name: a,\n", "OBS820", ":3:1:"),
-    ("prometheus", "rules.yml", "just: text\n", "OBS821", ":1:1:"),
-    ("prometheus", "rules.yml", "groups:\n  - name: a\n    rules:\n      - expr: up\n", "OBS821", ":4:"),
-    ("prometheus", "rules.yml", "groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: sum(\n",
-     "OBS823", ":4:"),
-    ("grafana", "d.json", '{"title": "old", "schemaVersion": 12, "rows": []}', "OBS822", ":1:1:"),
-    ("grafana", "d.json", '{"title": ', "OBS820", ":1:"),
-    ("alertmanager", "am.yml", "receivers: []\n", "OBS821", ":1:1:"),
-], ids=["not-yaml", "not-rules", "rule-without-name", "bad-promql", "old-dashboard", "not-json", "no-route"])
-def test_bad_input_is_one_error_with_the_file_and_no_spec(tmp_path: Path, kind: str, name: str, text: str,
-                                                          code: str, where: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "name", "text", "code", "where"),
+    [
+        ("prometheus", "rules.yml", "groups: [\n  {name: a,\n", "OBS820", ":3:1:"),
+        ("prometheus", "rules.yml", "just: text\n", "OBS821", ":1:1:"),
+        ("prometheus", "rules.yml", "groups:\n  - name: a\n    rules:\n      - expr: up\n", "OBS821", ":4:"),
+        (
+            "prometheus",
+            "rules.yml",
+            "groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: sum(\n",
+            "OBS823",
+            ":4:",
+        ),
+        ("grafana", "d.json", '{"title": "old", "schemaVersion": 12, "rows": []}', "OBS822", ":1:1:"),
+        ("grafana", "d.json", '{"title": ', "OBS820", ":1:"),
+        ("alertmanager", "am.yml", "receivers: []\n", "OBS821", ":1:1:"),
+    ],
+    ids=["not-yaml", "not-rules", "rule-without-name", "bad-promql", "old-dashboard", "not-json", "no-route"],
+)
+def test_bad_input_is_one_error_with_the_file_and_no_spec(
+    tmp_path: Path, kind: str, name: str, text: str, code: str, where: str
+) -> None:
     src = _write(tmp_path, name, text)
     out = tmp_path / "spec.yaml"
     result = _run(kind, str(src), "--out", str(out))
@@ -78,19 +88,24 @@ def test_prometheus_import_writes_a_spec_that_validates_and_reports(tmp_path: Pa
     whys = {(f["item"], f["what"]): f["why"] for f in report["findings"]}
     assert ("alert ApiDown (group api)", "verbatim") not in whys
     assert "cannot keep a record's name" in whys[("record job:api_errors:rate5m (group api)", "changed")]
-    assert "reads the recording rule job:api_errors:rate5m" in whys[("record cluster:api_errors:sum (group api)",
-                                                                     "verbatim")]
+    assert (
+        "reads the recording rule job:api_errors:rate5m"
+        in whys[("record cluster:api_errors:sum (group api)", "verbatim")]
+    )
     assert check(out).ok
     spec = out.read_text()
-    assert "when: sum by (job) (rate(api_errors_total{job=\"api\"}[5m])) > 1" in spec
-    assert "when: up{job=\"api\"} == 0" in spec
+    assert 'when: sum by (job) (rate(api_errors_total{job="api"}[5m])) > 1' in spec
+    assert 'when: up{job="api"} == 0' in spec
     assert "api_errors_total:\n    kind: counter\n    labels:\n    - job" in spec
 
 
 def test_a_translation_validate_refuses_is_kept_verbatim_not_an_error(tmp_path: Path) -> None:
     """faithful() lets vector matching through; a join obsctl's label inference finds many-to-many (OBS272) used
     to fail the whole import (OBS824), and now that one rule stays overrides.promql."""
-    src = _write(tmp_path, "rules.yml", """\
+    src = _write(
+        tmp_path,
+        "rules.yml",
+        """\
 groups:
   - name: g
     rules:
@@ -102,7 +117,8 @@ groups:
         expr: x > 1
         labels: {severity: page}
         annotations: {summary: s}
-""")
+""",
+    )
     out = tmp_path / "spec.yaml"
     result = _run("prometheus", str(src), "--out", str(out), "--service", "s", "--format", "json")
     assert result.exit_code == 1, result.output
@@ -122,7 +138,10 @@ def test_an_existing_spec_is_not_replaced_without_force(tmp_path: Path) -> None:
 
 
 def test_alertmanager_inline_secrets_are_reported_and_never_copied(tmp_path: Path) -> None:
-    src = _write(tmp_path, "alertmanager.yml", """\
+    src = _write(
+        tmp_path,
+        "alertmanager.yml",
+        """\
 global:
   slack_api_url: https://hooks.slack.com/services/T000/B000/XXXSECRETXXX
 route:
@@ -138,7 +157,8 @@ receivers:
   - name: hook
     webhook_configs:
       - url: https://hooks.example.org/alert?token=ZZZSECRETZZZ
-""")
+""",
+    )
     out = tmp_path / "spec.yaml"
     result = _run("alertmanager", str(src), "--out", str(out))
     assert result.exit_code == 1
@@ -151,25 +171,28 @@ receivers:
     assert check(out).ok
 
 
-@pytest.mark.parametrize(("expr", "said"), [
-    ("sum(rate(x_total[5m])) > 1", True),
-    ("sum by (a) (x) / sum by (a) (y)", True),
-    ("histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))", True),
-    ("rate(x_total[5m]) > 1", True),  # no implicit sum: it means what PromQL means
-    ("x > 1", True),
-    ("sum(x) / on() sum(y)", True),  # vector matching
-    ("x * on (a) group_left (b) y", True),
-    ("sum(x) > bool 1", True),
-    ("quantile(0.9, sum by (a) (x))", True),  # quantile over series
-    ("max_over_time(sum(x)[5m:1m])", True),  # subquery
-    ("sum(label_replace(x, \"a\", \"$1\", \"b\", \"(.*)\"))", True),
-    ("sum(delta(x_total[5m]))", False),  # obsctl reads delta of a counter as increase
-    ("sum(rate(x[5m]))", False),  # rate() of what the catalog holds as a gauge
-    ("a:b:c > 1", False),  # a recording rule's colon name: the catalog cannot hold it
-    ("sum({__name__=~\"x|y\"})", False),  # no metric name
-    ("histogram_quantile(0.9, x)", False),  # not a histogram's buckets
-    ("z > 1", False),  # not in the catalog
-])
+@pytest.mark.parametrize(
+    ("expr", "said"),
+    [
+        ("sum(rate(x_total[5m])) > 1", True),
+        ("sum by (a) (x) / sum by (a) (y)", True),
+        ("histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))", True),
+        ("rate(x_total[5m]) > 1", True),  # no implicit sum: it means what PromQL means
+        ("x > 1", True),
+        ("sum(x) / on() sum(y)", True),  # vector matching
+        ("x * on (a) group_left (b) y", True),
+        ("sum(x) > bool 1", True),
+        ("quantile(0.9, sum by (a) (x))", True),  # quantile over series
+        ("max_over_time(sum(x)[5m:1m])", True),  # subquery
+        ('sum(label_replace(x, "a", "$1", "b", "(.*)"))', True),
+        ("sum(delta(x_total[5m]))", False),  # obsctl reads delta of a counter as increase
+        ("sum(rate(x[5m]))", False),  # rate() of what the catalog holds as a gauge
+        ("a:b:c > 1", False),  # a recording rule's colon name: the catalog cannot hold it
+        ('sum({__name__=~"x|y"})', False),  # no metric name
+        ("histogram_quantile(0.9, x)", False),  # not a histogram's buckets
+        ("z > 1", False),  # not in the catalog
+    ],
+)
 def test_faithful_says_yes_only_where_obsctl_means_the_same(expr: str, said: bool) -> None:
     """The language reads PromQL as PromQL does, so faithful() refuses only what it cannot spell or hold."""
     node = pq.parse(expr)
@@ -178,7 +201,9 @@ def test_faithful_says_yes_only_where_obsctl_means_the_same(expr: str, said: boo
 
 
 def test_normalise_ignores_spelling_but_not_meaning() -> None:
-    assert pq.normalise('sum by (a,b) (x{c="1",d="2"}) * 100') == pq.normalise('(sum by(b, a)(x{d="2", c="1"}))*1e2')
+    assert pq.normalise('sum by (a,b) (x{c="1",d="2"}) * 100') == pq.normalise(
+        '(sum by(b, a)(x{d="2", c="1"}))*1e2'
+    )
     assert pq.normalise("sum(rate(x[1d]))") == pq.normalise("sum(rate(x[24h]))")
     assert pq.normalise("a / b") != pq.normalise("a / on() b")
     assert pq.normalise("a - (b - c)") != pq.normalise("a - b - c")

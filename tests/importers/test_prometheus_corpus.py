@@ -37,8 +37,9 @@ def _source_rules(paths: list[Path]) -> list[tuple[str, dict, dict]]:
     return out
 
 
-def test_corpus_imports_validates_and_builds_every_rule(corpus: Path, imported: tuple, build, promtool: str,
-                                                        capsys: pytest.CaptureFixture) -> None:
+def test_corpus_imports_validates_and_builds_every_rule(
+    corpus: Path, imported: tuple, build, promtool: str, capsys: pytest.CaptureFixture
+) -> None:
     paths, spec_path, report = imported
     source = _source_rules(paths)
     assert len(source) == 234
@@ -64,8 +65,10 @@ def test_corpus_imports_validates_and_builds_every_rule(corpus: Path, imported: 
     for src, key in zip(src_alerts, keys, strict=True):
         got = alerts[key]
         if key != src["alert"]:
-            assert any(f.item.startswith(f"alert {src['alert']} ") and f"named '{key}'" in f.why
-                       for f in report.findings)
+            assert any(
+                f.item.startswith(f"alert {src['alert']} ") and f"named '{key}'" in f.why
+                for f in report.findings
+            )
         assert pq.normalise(src["expr"]) == pq.normalise(got["expr"]), key
         assert got.get("for", "0s") == src.get("for", "0s")
         # a source without a service label keeps the series' own: obsctl would otherwise set service=kube-prometheus
@@ -73,7 +76,9 @@ def test_corpus_imports_validates_and_builds_every_rule(corpus: Path, imported: 
     with capsys.disabled():
         total = sum(c.items for c in report.counts.values())
         said = sum(c.translated for c in report.counts.values())
-        print(f"\nkube-prometheus import: {said} of {total} rules in obsctl's language, {total - said} verbatim")
+        print(
+            f"\nkube-prometheus import: {said} of {total} rules in obsctl's language, {total - said} verbatim"
+        )
         for f, c in report.counts.items():
             print(f"  {Path(f).name}: {c.items} rules, {c.translated} translated, {c.verbatim} verbatim")
     # the language reads PromQL as PromQL does: only rules reading records by colon names and the like stay verbatim
@@ -126,7 +131,12 @@ def _series(expr: str, rng: random.Random, kinds: dict[str, str]) -> list[dict] 
                 lab[g] = variant
             if n.name.endswith("_bucket"):
                 for le in ("0.5", "1", "+Inf"):
-                    text = n.name + "{" + ", ".join(f'{k}="{v}"' for k, v in sorted({**lab, "le": le}.items())) + "}"
+                    text = (
+                        n.name
+                        + "{"
+                        + ", ".join(f'{k}="{v}"' for k, v in sorted({**lab, "le": le}.items()))
+                        + "}"
+                    )
                     out[text] = {"series": text, "values": f"0+{rng.randint(1, 9)}x120"}
                 continue
             text = n.name + "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(lab.items())) + "}"
@@ -143,12 +153,18 @@ _LABELS = re.compile(r"Labels:\{(.*)\}")
 _PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-def _fired(promtool: str, rules: Path, tests: list[dict], tmp: Path, name: str) -> tuple[dict[tuple, list], set]:
+def _fired(
+    promtool: str, rules: Path, tests: list[dict], tmp: Path, name: str
+) -> tuple[dict[tuple, list], set]:
     """((alert, time) -> sorted label sets promtool fired, read from its answer to tests that expect nothing;
     the rules whose evaluation failed)."""
     test_file = tmp / f"{name}.test.yml"
-    test_file.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": tests}))
-    proc = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=300)
+    test_file.write_text(
+        yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": tests})
+    )
+    proc = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=300
+    )
     text = proc.stdout + proc.stderr
     assert "FAILED" in text or proc.returncode == 0, text[-2000:]
     blocks = re.split(r"\n\s*alertname: ", "\n" + text)
@@ -162,9 +178,9 @@ def _fired(promtool: str, rules: Path, tests: list[dict], tmp: Path, name: str) 
     return fired, set(re.findall(r"rule: (\S+), time: \S+, err:", text))
 
 
-def test_corpus_alerts_fire_the_same_from_source_and_built_rules(corpus: Path, imported: tuple, build,
-                                                                 promtool: str, tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture) -> None:
+def test_corpus_alerts_fire_the_same_from_source_and_built_rules(
+    corpus: Path, imported: tuple, build, promtool: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     import os
 
     paths, spec_path, report = imported
@@ -178,28 +194,39 @@ def test_corpus_alerts_fire_the_same_from_source_and_built_rules(corpus: Path, i
         if key == r["alert"] and not names & records and r["alert"] not in ("Watchdog", "InfoInhibitor"):
             eligible.append(r)
     rng = random.Random(11)
-    chosen = eligible if os.environ.get("OBSCTL_IMPORT_FULL") else rng.sample(eligible, min(SAMPLE, len(eligible)))
+    chosen = (
+        eligible if os.environ.get("OBSCTL_IMPORT_FULL") else rng.sample(eligible, min(SAMPLE, len(eligible)))
+    )
     assert len(chosen) >= 30
     files = build(spec_path, ["prometheus"])
-    built_all = [r for g in yaml.safe_load(files["prometheus/kube-prometheus.rules.yml"])["groups"]
-                 for r in g["rules"]]
+    built_all = [
+        r for g in yaml.safe_load(files["prometheus/kube-prometheus.rules.yml"])["groups"] for r in g["rules"]
+    ]
     series_of = {r["alert"]: _series(r["expr"], rng, kinds) for r in chosen}
     chosen = [r for r in chosen if series_of[r["alert"]] is not None]
     # A rule that fails to evaluate on the generated series (many-to-many matching, say) stops promtool's whole
     # test group, so it is left out, from both sides, and the run repeated.
     for _ in range(10):
         names = {r["alert"] for r in chosen}
-        built = [r for r in built_all if r.get("alert") in names]  # promtool evaluates every rule at every step
+        built = [
+            r for r in built_all if r.get("alert") in names
+        ]  # promtool evaluates every rule at every step
         built_rules, source_rules = tmp_path / "built.rules.yml", tmp_path / "source.rules.yml"
-        built_rules.write_text(yaml.safe_dump({"groups": [{"name": "built", "rules": built}]}, sort_keys=False))
-        source_rules.write_text(yaml.safe_dump({"groups": [{"name": "source", "rules": chosen}]}, sort_keys=False))
+        built_rules.write_text(
+            yaml.safe_dump({"groups": [{"name": "built", "rules": built}]}, sort_keys=False)
+        )
+        source_rules.write_text(
+            yaml.safe_dump({"groups": [{"name": "source", "rules": chosen}]}, sort_keys=False)
+        )
         # one test group over the union of every chosen alert's series: promtool evaluates every rule of the
         # file at every step of each group, so one group is as many times faster as there are alerts
         series: dict[str, dict] = {}
         for r in chosen:
             for s in series_of[r["alert"]]:
                 series.setdefault(s["series"], s)
-        checks = [{"eval_time": t, "alertname": r["alert"], "exp_alerts": []} for r in chosen for t in EVAL_TIMES]
+        checks = [
+            {"eval_time": t, "alertname": r["alert"], "exp_alerts": []} for r in chosen for t in EVAL_TIMES
+        ]
         tests = [{"interval": "1m", "input_series": list(series.values()), "alert_rule_test": checks}]
         src, failing = _fired(promtool, source_rules, tests, tmp_path, "source")
         got, failing_built = _fired(promtool, built_rules, tests, tmp_path, "built")
@@ -212,6 +239,8 @@ def test_corpus_alerts_fire_the_same_from_source_and_built_rules(corpus: Path, i
     assert got == src
     firing = {name for (name, _), sets in src.items() if sets}
     with capsys.disabled():
-        print(f"\npromtool on generated series: {compared} alerts compared, {len(firing)} fired, "
-              f"{sum(len(v) for v in src.values())} alert instances, same labels from source and built rules")
+        print(
+            f"\npromtool on generated series: {compared} alerts compared, {len(firing)} fired, "
+            f"{sum(len(v) for v in src.values())} alert instances, same labels from source and built rules"
+        )
     assert len(firing) >= 10

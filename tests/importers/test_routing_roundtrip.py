@@ -32,14 +32,19 @@ def test_route_cases_reach_every_route_of_the_source_tree() -> None:
 def test_a_foreign_tree_reports_each_case_amtool_routes_elsewhere(tmp_path: Path, amtool: str) -> None:
     """Before: nested routes were reported as dropped, but nothing said which alerts now reach other receivers."""
     out = tmp_path / "shop.yaml"
-    result = CliRunner().invoke(app, ["import", "alertmanager", str(SOURCE), "--service", "shop", "--out", str(out),
-                                      "--format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["import", "alertmanager", str(SOURCE), "--service", "shop", "--out", str(out), "--format", "json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 1
     report = json.loads(result.output)
     cases = {f["item"]: f["why"] for f in report["findings"] if f["item"].startswith("alerts with")}
     nested = 'alerts with {service="shop", severity="critical", team="payments"}'
-    assert cases[nested].startswith("go to payments-slack, payments-pager with the source config, to "
-                                    "payments-slack, oncall-pager with the built one")
+    assert cases[nested].startswith(
+        "go to payments-slack, payments-pager with the source config, to "
+        "payments-slack, oncall-pager with the built one"
+    )
     assert 'alerts with {service="db-x"}' in cases  # the regex route on service, outside service="shop"
     assert len(cases) == 2
     # amtool agrees with the report: the source and the built config route these two apart, the rest alike
@@ -53,5 +58,8 @@ def test_a_foreign_tree_reports_each_case_amtool_routes_elsewhere(tmp_path: Path
     all_cases = route_cases(yaml.safe_load(SOURCE.read_text())["route"], "shop", _matchers)
     differ, error = compare(SOURCE, built, all_cases)
     assert not error and len(differ) == 2
-    assert routes_test(SOURCE, {"service": "shop", "team": "payments"}) == \
-        routes_test(built, {"service": "shop", "team": "payments"}) == ["payments-slack"]
+    assert (
+        routes_test(SOURCE, {"service": "shop", "team": "payments"})
+        == routes_test(built, {"service": "shop", "team": "payments"})
+        == ["payments-slack"]
+    )

@@ -18,7 +18,10 @@ from obsctl.importers.prometheus import import_rules
 from obsctl.pipeline import check
 
 LIMIT = 12_000
-FILES = ("nodeExporter-prometheusRule.yaml", "kubeStateMetrics-prometheusRule.yaml")  # 45 rules, ~30 kB of spec
+FILES = (
+    "nodeExporter-prometheusRule.yaml",
+    "kubeStateMetrics-prometheusRule.yaml",
+)  # 45 rules, ~30 kB of spec
 
 
 @pytest.fixture
@@ -29,17 +32,23 @@ def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_spec_over_the_file_limit_is_split_into_includes_that_build_the_same_rules(
-        corpus: Path, tmp_path: Path, small_limit: None, build) -> None:
+    corpus: Path, tmp_path: Path, small_limit: None, build
+) -> None:
     """Before: OBS825 and nothing written. Now: main spec + parts, each under the limit, same built rules."""
     paths = [corpus / f for f in FILES]
     out = tmp_path / "kp.yaml"
-    result = CliRunner().invoke(app, ["import", "prometheus", *map(str, paths), "--service", "kp", "--out", str(out)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["import", "prometheus", *map(str, paths), "--service", "kp", "--out", str(out)],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 1, result.output  # 1: the report lists verbatim rules, not an error
     assert "OBS825" not in result.output
     main = yaml.safe_load(out.read_text())
     parts = sorted((tmp_path / "kp.d").glob("part-*.yaml"))
-    assert main["include"] == [f"kp.d/{p.name}" for p in sorted(parts, key=lambda p: int(p.stem.split("-")[1]))]
+    assert main["include"] == [
+        f"kp.d/{p.name}" for p in sorted(parts, key=lambda p: int(p.stem.split("-")[1]))
+    ]
     assert len(parts) >= 3
     assert all(p.stat().st_size <= LIMIT for p in [out, *parts])
     assert not {"alerts", "derived", "metrics"} & set(main)
@@ -51,7 +60,10 @@ def test_a_spec_over_the_file_limit_is_split_into_includes_that_build_the_same_r
     whole.parent.mkdir()
     doc, _ = import_rules(paths, "kp")
     whole.write_text(doc.text(), encoding="utf-8")
-    assert split_rules.split("\n", 1)[1] == build(whole, ["prometheus"])["prometheus/kp.rules.yml"].split("\n", 1)[1]
+    assert (
+        split_rules.split("\n", 1)[1]
+        == build(whole, ["prometheus"])["prometheus/kp.rules.yml"].split("\n", 1)[1]
+    )
 
 
 def test_a_split_spec_cannot_go_to_standard_output(corpus: Path, small_limit: None) -> None:
