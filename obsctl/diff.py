@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from .yamlsource import MAX_FILE_BYTES
+
 KINDS = ("alert", "record", "route", "receiver", "inhibit", "dashboard", "panel", "monitor", "slo", "file")
 # Fields shown for an added or removed item (all of them are in the JSON output).
 HEADLINE = (
@@ -429,9 +431,11 @@ def spec_at_revision(spec: Path, rev: str, dest: Path) -> Path | None:
         target = dest / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(shown.stdout)
+        if len(shown.stdout) > MAX_FILE_BYTES:
+            continue  # the build at that revision refuses it (OBS003); never parse more than obsctl would read
         try:
-            doc = yaml.safe_load(shown.stdout)
-        except yaml.YAMLError:
+            doc = yaml.load(shown.stdout, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except (yaml.YAMLError, RecursionError):
             continue
         includes = doc.get("include") if isinstance(doc, dict) else None
         for inc in (
