@@ -365,7 +365,9 @@ class _Builder:
             "editable": False,
             "graphTooltip": 1,
         }
-        if refresh:
+        if (
+            refresh and parse_duration(refresh) > 0
+        ):  # `refresh: 0` means no auto-refresh, as Grafana's empty value
             model["refresh"] = refresh
         model.update(
             {

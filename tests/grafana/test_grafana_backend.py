@@ -692,3 +692,15 @@ def test_variable_on_a_selector_label_replaces_its_matcher(build, tmp_path):
     text = build(spec, ["grafana"])["grafana/dashboards/demo-main.json"]
     assert 'requests_total{job=\\"demo\\", env=\\"$env\\"}' in text
     assert 'env=\\"prod\\"' not in text
+
+
+def test_refresh_zero_means_no_auto_refresh(variant):
+    """Found by tests/core/test_fuzz_specs.py: `refresh: 0` validated but wrote "refresh": "0", which Grafana's schema
+    refuses; zero now leaves auto-refresh off."""
+    from obsctl.build import render
+
+    spec = variant(FULL, lambda d: next(iter(d["dashboards"].values())).update({"refresh": "0"}))
+    artifacts, diags, _ = render(spec, ["grafana"], None)
+    assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
+    dashboards = [json.loads(a.text) for a in artifacts if a.path.endswith(".json")]
+    assert all("refresh" not in d or d["refresh"] != "0" for d in dashboards)
