@@ -219,7 +219,8 @@ class _Builder:
         if self.spec.team:
             pairs.append(("team", self.spec.team))
         pairs += extra
-        out = [_tag(k, v) for k, v in pairs] + list(self.dd.tags) + ["managed-by:obsctl"]
+        # An empty label value is no label in Prometheus; Datadog refuses a tag `key:` with nothing after it.
+        out = [_tag(k, v) for k, v in pairs if v != ""] + list(self.dd.tags) + ["managed-by:obsctl"]
         return list(dict.fromkeys(out))
 
     def name(self, text: str) -> str:

@@ -729,3 +729,17 @@ def test_titles_cannot_notify_or_template_through_monitor_names(tmp_path):
     assert not [d for d in diags if d.level == "error"]
     name = json.loads(next(a.text for a in artifacts if a.path.endswith(".APIHighErrorRate.json")))["name"]
     assert "@pagerduty" not in name and "{{#is_alert}}" not in name
+
+
+def test_an_empty_label_value_is_no_tag(tmp_path):
+    """Found by tests/core/test_fuzz_specs.py: `labels: {team: ""}` built the tag 'team:', which Datadog refuses; an
+    empty label value is no label in Prometheus, and no tag in Datadog."""
+    from obsctl.build import render
+
+    text = ASSET_WS.read_text()
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(text.replace("service: asset-ws\n", 'service: asset-ws\nlabels: {owner: ""}\n', 1))
+    artifacts, diags, _ = render(spec, ["datadog"], None)
+    assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
+    monitors = [json.loads(a.text) for a in artifacts if a.path.startswith("datadog/monitors/")]
+    assert monitors and not [t for m in monitors for t in m["tags"] if t.endswith(":")]
