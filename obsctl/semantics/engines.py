@@ -75,22 +75,17 @@ def _check_tree(c: Checker, node: ast.Node, path: tuple, window: str, scrape: fl
                         n.pos,
                     )
                     break
-        if isinstance(n, ast.Call) and n.func in TWO_SAMPLES and n.args and isinstance(n.args[0], ast.Ref):
-            ref = n.args[0]
-            w = ref.window or (
-                n.args[1].text if len(n.args) > 1 and isinstance(n.args[1], ast.DurationLit) else window
+        if (w := _short_window(n, window, scrape)) is not None:
+            c.report(
+                "OBS290",
+                "warning",
+                f"{n.func}() over {w}, less than two scrape intervals: Prometheus "
+                "returns nothing when the window holds one sample, VictoriaMetrics reads the sample before "
+                "the window and returns a value, so the alert can fire there and not on Prometheus",
+                path,
+                "use a window of at least two scrape intervals (four is safer)",
+                n.pos,
             )
-            if parse_duration(w) < 2 * scrape:
-                c.report(
-                    "OBS290",
-                    "warning",
-                    f"{n.func}() over {w}, less than two scrape intervals: Prometheus "
-                    "returns nothing when the window holds one sample, VictoriaMetrics reads the sample before "
-                    "the window and returns a value, so the alert can fire there and not on Prometheus",
-                    path,
-                    "use a window of at least two scrape intervals (four is safer)",
-                    n.pos,
-                )
         if isinstance(n, ast.Ref) and n.name in c.spec.derived:
             d = c.spec.derived[n.name]
             inner = c.out.exprs.get(("derived", n.name, "expr"))
@@ -99,25 +94,29 @@ def _check_tree(c: Checker, node: ast.Node, path: tuple, window: str, scrape: fl
                 _check_windows_only(c, n.name, inner, path, d.window or c.spec.defaults.window, scrape)
 
 
+def _short_window(n: ast.Node, window: str, scrape: float) -> str | None:
+    """The window of a rate-like call over a selector when it holds fewer than two scrape intervals, else None."""
+    if not (isinstance(n, ast.Call) and n.func in TWO_SAMPLES and n.args and isinstance(n.args[0], ast.Ref)):
+        return None
+    arg = n.args[1] if len(n.args) > 1 and isinstance(n.args[1], ast.DurationLit) else None
+    w = n.args[0].window or (arg.text if arg is not None else window)
+    return w if parse_duration(w) < 2 * scrape else None
+
+
 def _check_windows_only(
     c: Checker, derived: str, node: ast.Node, path: tuple, window: str, scrape: float
 ) -> None:
     for n in ast.walk(node):
-        if isinstance(n, ast.Call) and n.func in TWO_SAMPLES and n.args and isinstance(n.args[0], ast.Ref):
-            ref = n.args[0]
-            w = ref.window or (
-                n.args[1].text if len(n.args) > 1 and isinstance(n.args[1], ast.DurationLit) else window
+        if (w := _short_window(n, window, scrape)) is not None:
+            c.report(
+                "OBS290",
+                "warning",
+                f"{n.func}() over {w} in derived metric '{derived}', "
+                "less than two scrape intervals: Prometheus returns nothing when the window holds one "
+                "sample, VictoriaMetrics returns a value, so the alert can fire there and not on Prometheus",
+                path,
+                "use a window of at least two scrape intervals (four is safer)",
             )
-            if parse_duration(w) < 2 * scrape:
-                c.report(
-                    "OBS290",
-                    "warning",
-                    f"{n.func}() over {w} in derived metric '{derived}', "
-                    "less than two scrape intervals: Prometheus returns nothing when the window holds one "
-                    "sample, VictoriaMetrics returns a value, so the alert can fire there and not on Prometheus",
-                    path,
-                    "use a window of at least two scrape intervals (four is safer)",
-                )
 
 
 def _is_increase(c: Checker, node: ast.Node) -> bool:

@@ -34,9 +34,8 @@ from test_prometheus_alertmanager import (
     _get_json,
     _wait_for,
     alertmanager_config,
+    build_fast,
 )
-
-from obsctl.build import render
 
 pytestmark = pytest.mark.e2e
 
@@ -96,17 +95,7 @@ def build_variant(tmp: Path) -> dict[str, str]:
             },
         }
     }
-    routing = spec["routing"]
-    routing["group_wait"] = "1s"
-    for sev in routing["severities"].values():
-        if isinstance(sev, dict) and "group_wait" in sev:
-            sev["group_wait"] = "1s"
-    variant = tmp / "obsctl.yaml"
-    variant.write_text(yaml.safe_dump(spec, sort_keys=False))
-    artifacts, diags, _ = render(variant, ["prometheus", "alertmanager"], None)
-    errors = [f"{d.code} {d.field}: {d.message}" for d in diags if d.level == "error"]
-    assert not errors, errors
-    return {a.path: a.text for a in artifacts}
+    return build_fast(spec, tmp)
 
 
 class Importer:
