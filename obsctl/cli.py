@@ -288,6 +288,8 @@ class ImportKind(StrEnum):
     alertmanager = "alertmanager"
     grafana = "grafana"
     datadog = "datadog"
+    sloth = "sloth"
+    openslo = "openslo"
 
 
 @app.command("import")
@@ -296,7 +298,7 @@ def import_cmd(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="files (a directory of dashboards for grafana; monitor JSON for datadog)", show_default=False
+            help="files (a directory of dashboards for grafana; monitor JSON for datadog; SLO specs for sloth, openslo)", show_default=False
         ),
     ],
     service: Annotated[

@@ -15,7 +15,7 @@ from pathlib import Path
 from .report import ImportFailure, ImportReport
 from .specfile import SpecDoc, part_dir, split_files
 
-KINDS = ("prometheus", "alertmanager", "grafana", "datadog")
+KINDS = ("prometheus", "alertmanager", "grafana", "datadog", "sloth", "openslo")
 
 
 def run(
