@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..durations import parse_duration
+from ..model import ALERT_NAME
 from ..slo import BUDGET_SHARES, WORKBOOK_PERIOD, WORKBOOK_TIERS
-from .report import DROPPED, ImportFailure, ImportReport
+from .report import CHANGED, DROPPED, ImportFailure, ImportReport
 from .slospec import SourceSlo, finish, names, service_name
 from .yamlin import line_of, load_documents
 
@@ -155,8 +156,17 @@ def _alerting(doc: _Doc, slo: dict, name: str, line: int | None, report: ImportR
         # Sloth marks its alerts `sloth_severity: page|ticket`; routes and silences written for them keep working
         labels.setdefault("sloth_severity", action)
         section: dict = {}
-        if al.get("name"):
+        if al.get("name") and ALERT_NAME.fullmatch(str(al["name"])):
             section["name"] = str(al["name"])
+        elif al.get("name") and action == "page":
+            report.add(
+                doc.file,
+                f"SLO '{name}'",
+                CHANGED,
+                f"alert name {al['name']!r} is not one obsctl takes (a letter, then letters, digits, '_'): the "
+                "alerts keep obsctl's default name",
+                line,
+            )
         section["labels"] = labels
         if annotations:
             section["annotations"] = annotations
