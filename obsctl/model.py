@@ -480,22 +480,44 @@ class LatencySLI(Strict):
     threshold: float = Field(
         description="seconds (or the metric's unit); must be one of its bucket boundaries"
     )
-    selector: Labels = Field(default_factory=dict)
+    selector: Labels | str = Field(
+        default_factory=dict,
+        description="label matchers of both series: a mapping (equality) or PromQL matchers, "
+        'e.g. \'verb!="WATCH", code=~"2.."\' (braces optional)',
+    )
 
 
 class SLI(Strict):
-    good: Expr | None = Field(None, description='good events, e.g. api_requests_total{code!~"5.."}')
-    bad: Expr | None = Field(None, description='bad events, e.g. api_requests_total{code=~"5.."}')
+    good: Expr | None = Field(
+        None,
+        description='good events, e.g. api_requests_total{code!~"5.."}; or an expression with ${window}, '
+        "used as written for each window",
+    )
+    bad: Expr | None = Field(
+        None,
+        description='bad events, e.g. api_requests_total{code=~"5.."}; or an expression with ${window}, '
+        "used as written for each window",
+    )
     total: Expr | None = None
+    error_ratio: Expr | None = Field(
+        None,
+        description="the error ratio as one expression with ${window}, e.g. "
+        'sum(rate(x{code=~"5.."}[${window}])) / sum(rate(x[${window}]))',
+    )
     latency: LatencySLI | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> SLI:
         if self.latency:
+            if self.good or self.bad or self.total or self.error_ratio:
+                raise ValueError("a latency SLI takes no good/bad/total/error_ratio")
+        elif self.error_ratio:
             if self.good or self.bad or self.total:
-                raise ValueError("a latency SLI takes no good/bad/total")
+                raise ValueError("an error_ratio SLI takes no good/bad/total")
         elif not self.total or bool(self.good) == bool(self.bad):
-            raise ValueError("an SLI is either 'latency', or 'total' with exactly one of 'good' or 'bad'")
+            raise ValueError(
+                "an SLI is 'latency', 'error_ratio', or 'total' with exactly one of 'good' or 'bad'"
+            )
         return self
 
 
@@ -509,9 +531,21 @@ class BurnRateTier(Strict):
     enabled: Bool = True
 
 
+class SLOAlert(Strict):
+    """One action's burn-rate alerts (every tier of that action): their name, extra labels and annotations."""
+
+    name: Annotated[str, Field(pattern=rf"^{ALERT_NAME.pattern}$")] | None = Field(
+        None, description="alertname (default <Service><Slo>BudgetBurn); page and ticket may share it"
+    )
+    labels: Labels = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
 class SLOAlerting(Strict):
     page_severity: str | None = None
     ticket_severity: str | None = None
+    page: SLOAlert = Field(default_factory=SLOAlert)
+    ticket: SLOAlert = Field(default_factory=SLOAlert)
     tiers: list[BurnRateTier] | None = Field(
         None, description="burn-rate tiers; default: the SRE workbook's four"
     )
@@ -523,6 +557,10 @@ class SLO(Strict):
     objective: float = Field(ge=1, lt=100, description="percent, e.g. 99.9 (not 0.999)")
     period: Duration = "30d"
     description: str = ""
+    by: list[LabelName] = Field(
+        default_factory=list,
+        description="one objective per value of these labels: records, alerts and panels keep them",
+    )
     sli: SLI
     alerting: SLOAlerting = Field(default_factory=SLOAlerting)
     labels: Labels = Field(default_factory=dict)
