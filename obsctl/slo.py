@@ -115,3 +115,33 @@ def scenario_ratios(slo: SLO) -> dict[str, float | None]:
     if factors:
         out["quiet"] = ratio(min(factors) / 2)
     return out
+
+
+# --- SLI shapes ----------------------------------------------------------------------------------------------------
+
+WINDOW = "${window}"  # in an SLI expression: each recorded window in turn (5m, 30m, 1h, ..., the period)
+SHORT = "5m"  # the shortest recorded window; SLI expressions are checked as read over it
+
+
+def latency_matchers(selector: dict[str, str] | str) -> list[tuple[str, str, str]]:
+    """A latency SLI's selector as (label, op, value) matchers: a mapping is equality, a string is PromQL matchers
+    (`verb!="WATCH", code=~"2.."`, braces optional), read by the expression parser. ExprSyntaxError when the
+    string is not matchers."""
+    if isinstance(selector, dict):
+        return sorted((k, "=", v) for k, v in selector.items())
+    from .expr import ast
+    from .expr.parser import ExprSyntaxError, parse
+
+    text = selector.strip()
+    inner = text[1:-1] if text.startswith("{") and text.endswith("}") else text
+    if not inner.strip():
+        return []
+    node = parse(f"x{{{inner}}}")
+    if not isinstance(node, ast.Ref) or node.window or node.offset or node.at:
+        raise ExprSyntaxError('expected label matchers such as verb!="WATCH", code=~"2.."', 1, 1)
+    return [(m.label, m.op, m.value) for m in node.matchers]
+
+
+def equality_labels(matchers: list[tuple[str, str, str]]) -> list[str]:
+    """Labels an equality matcher pins to one value: an aggregation may keep them at no cost in series."""
+    return sorted({k for k, op, _ in matchers if op == "="})

@@ -155,3 +155,47 @@ def children(node: Node) -> list[Node]:
     if isinstance(node, Subquery):
         return [node.expr]
     return []
+
+
+WINDOW = "${window}"  # an SLO SLI's window placeholder: each recorded window in turn
+
+
+def has_window(node: Node) -> bool:
+    """Whether the tree reads `${window}` anywhere (a range, a subquery, an offset or a duration argument)."""
+    for n in walk(node):
+        if isinstance(n, Ref) and WINDOW in (n.window, n.offset):
+            return True
+        if isinstance(n, Subquery) and WINDOW in (n.range, n.step, n.offset):
+            return True
+        if isinstance(n, DurationLit) and n.text == WINDOW:
+            return True
+    return False
+
+
+def with_window(node: Node, window: str) -> Node:
+    """A copy of the tree with `${window}` replaced by `window` (positions kept, so errors still point into the
+    text as written)."""
+    from dataclasses import replace
+
+    def dur(v: str | None) -> str | None:
+        return window if v == WINDOW else v
+
+    if isinstance(node, Ref):
+        return replace(node, matchers=list(node.matchers), window=dur(node.window), offset=dur(node.offset))
+    if isinstance(node, DurationLit):
+        return replace(node, text=dur(node.text))
+    if isinstance(node, Call):
+        return replace(node, args=[with_window(a, window) for a in node.args])
+    if isinstance(node, BinOp):
+        return replace(node, left=with_window(node.left, window), right=with_window(node.right, window))
+    if isinstance(node, Neg):
+        return replace(node, operand=with_window(node.operand, window))
+    if isinstance(node, Subquery):
+        return replace(
+            node,
+            expr=with_window(node.expr, window),
+            range=dur(node.range),
+            step=dur(node.step),
+            offset=dur(node.offset),
+        )
+    return replace(node)

@@ -104,7 +104,11 @@ class Checker:
         for name in s.sources.probes:
             refs[name] = RefInfo("probe", name)
 
-    def expr(self, text: str | None, path: tuple, allow_events: bool = True) -> ast.Node | None:
+    def expr(
+        self, text: str | None, path: tuple, allow_events: bool = True, window: str | None = None
+    ) -> ast.Node | None:
+        """Parse and check one expression. `window`: `${window}` may appear and is checked as that window (an
+        SLO's SLI); the tree is kept as written, placeholder and all, for the plan to fill in per window."""
         if text is None:
             return None
         try:
@@ -119,6 +123,19 @@ class Checker:
                 ast.Pos(e.line, e.column),
             )
             return None
+        if ast.has_window(node):
+            if window is None:
+                self.report(
+                    "OBS415",
+                    "error",
+                    "${window} stands for an SLO's windows and is read only in slos.<name>.sli",
+                    path,
+                    "write a duration such as 5m",
+                )
+                return None
+            self.out.exprs[path] = node
+            check_node(self, ast.with_window(node, window), path, allow_events)
+            return node
         self.out.exprs[path] = node
         check_node(self, node, path, allow_events)
         return node

@@ -741,6 +741,69 @@ CASES = [
         "holds a comma",
     ),
     ("unsupported-tag", "service: !!python/object:os.system demo\n", "OBS001", 1, 10, "unsupported YAML tag"),
+    # SLO shapes of issue 14
+    (
+        "window-outside-slo",
+        BASE.replace("when: error_ratio > 0.05", "when: rate(http_requests_total[${window}]) > 1"),
+        "OBS415",
+        12,
+        None,
+        "read only in slos.<name>.sli",
+    ),
+    (
+        "latency-selector-operator-in-mapping",
+        BASE + "slos:\n  a:\n    objective: 99\n    sli:\n      latency:\n"
+        "        metric: latency_seconds\n        threshold: 0.5\n        selector: {code: '!500'}\n",
+        "OBS413",
+        None,
+        None,
+        "reads like an operator",
+    ),
+    (
+        "latency-selector-not-matchers",
+        BASE + "slos:\n  a:\n    objective: 99\n    sli:\n      latency:\n"
+        "        metric: latency_seconds\n        threshold: 0.5\n        selector: 'code ~ 5'\n",
+        "OBS414",
+        None,
+        None,
+        "not label matchers",
+    ),
+    (
+        "error-ratio-without-window",
+        BASE + "slos:\n  a:\n    objective: 99\n    sli:\n      error_ratio: 'queue_depth'\n",
+        "OBS416",
+        None,
+        None,
+        "must use ${window}",
+    ),
+    (
+        "sli-expression-and-selector",
+        BASE + "slos:\n  a:\n    objective: 99\n    sli:\n"
+        "      bad: 'sum(rate(http_requests_total{code=\"500\"}[${window}]))'\n      total: http_requests_total\n",
+        "OBS416",
+        None,
+        None,
+        "is a selector",
+    ),
+    (
+        "slo-by-label-missing",
+        BASE + "slos:\n  a:\n    objective: 99\n    by: [route]\n"
+        "    sli: {bad: http_requests_total, total: http_requests_total}\n",
+        "OBS417",
+        None,
+        None,
+        "has no label 'route'",
+    ),
+    (
+        "slo-expression-min-events",
+        BASE + "slos:\n  a:\n    objective: 99\n    sli:\n"
+        '      error_ratio: \'sum(rate(http_requests_total{code="500"}[${window}])) / '
+        "sum(rate(http_requests_total[${window}]))'\n    alerting: {min_events: 10}\n",
+        "OBS418",
+        None,
+        None,
+        "cannot count",
+    ),
 ]
 
 
