@@ -320,7 +320,7 @@ def oncall_page(plan: Plan, dashboards: dict[str, str], built: dict[str, dict], 
                 lines += ["No burn-rate alerts.", ""]
                 continue
             lines += [
-                f"Burn-rate alerts (`{s.alert_name}`):",
+                f"Burn-rate alerts ({', '.join(f'`{n}`' for n in dict.fromkeys(t.name for t in s.alerts))}):",
                 "",
                 "| tier | action | burn rate | windows | error ratio above | budget gone in | severity | receivers |",
                 "|---|---|---|---|---|---|---|---|",
@@ -328,7 +328,7 @@ def oncall_page(plan: Plan, dashboards: dict[str, str], built: dict[str, dict], 
             for t in s.alerts:
                 tier = t.tier
                 receivers = (
-                    expected_receivers(spec, {**t.labels, "alertname": s.alert_name}) if spec.routing else []
+                    expected_receivers(spec, {**t.labels, "alertname": t.name}) if spec.routing else []
                 )
                 lasts = format_duration(parse_duration(s.slo.period) / tier.factor)
                 lines.append(

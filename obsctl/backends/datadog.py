@@ -60,7 +60,7 @@ from ..expr import ast
 from ..naming import slug
 from ..plan import Plan
 from ..plan.routing import expected_receivers
-from ..slo import effective_tiers, error_budget
+from ..slo import effective_tiers, error_budget, latency_matchers
 from ..verify import Finding, Problem, read_yaml
 from . import Artifact, BackendError, Renderer
 
@@ -163,6 +163,7 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
 
 class _Builder:
     def __init__(self, plan: Plan) -> None:
+        self._slo_by: tuple[str, ...] = ()  # the `by:` labels of the SLO being built
         self.plan = plan
         self.spec = plan.spec
         self.dd = plan.spec.targets.datadog
@@ -585,6 +586,7 @@ class _Builder:
         return out
 
     def sli(self, name: str, slo: SLO) -> tuple[str, str, list[str]]:
+        self._slo_by = tuple(slo.by)
         own = self.dd.slo_queries.get(name)
         if own is not None:
             return (
@@ -593,9 +595,14 @@ class _Builder:
                 ["Numerator and denominator are the spec's Datadog queries."],
             )
         sli = slo.sli
+        if sli.error_ratio or any(ast.has_window(n) for n in self.plan.slos[name].sli.values()):
+            raise CompileError(
+                "an SLI written as expressions with ${window} (a Datadog metric SLO counts good and total "
+                "events)"
+            )
         if sli.latency:
             lat = sli.latency
-            ref = ast.Ref(lat.metric, [ast.Matcher(k, "=", v) for k, v in sorted(lat.selector.items())])
+            ref = ast.Ref(lat.metric, [ast.Matcher(k, op, v) for k, op, v in latency_matchers(lat.selector)])
             bound = str(
                 float(lat.threshold) or 0
             )  # the Agent's OpenMetrics check writes le="0.5" as upper_bound:0.5
@@ -630,7 +637,9 @@ class _Builder:
                 f"{what} on the {kind} '{node.name}' (a Datadog metric SLO counts metric events; "
                 "log events need a log-based metric)"
             )
-        return self.c._metric_query(node, ("sum", None), ".as_count()", {})
+        # `by:` groups the SLO's queries: Datadog then tracks the objective per group, as Prometheus does
+        by = list(self._slo_by) or None
+        return self.c._metric_query(node, ("sum", by), ".as_count()", {})
 
     def slo_monitors(self) -> list[tuple[str, dict]]:
         out = []
@@ -688,13 +697,15 @@ class _Builder:
                     "service": self.spec.service,
                     **self.spec.labels,
                     **slo.labels,
+                    **getattr(slo.alerting, tier.action).labels,
                     "slo": name,
                     "action": tier.action,
                     "slo_tier": tier.name,
                 }
                 if self.spec.team:
                     labels["team"] = self.spec.team
-                title = f"SLO {name}: error budget burn ({tier.name})"
+                own = getattr(slo.alerting, tier.action).name
+                title = f"{own} ({tier.name})" if own else f"SLO {name}: error budget burn ({tier.name})"
                 monitor = {
                     "name": self.name(title),
                     "type": "slo alert",

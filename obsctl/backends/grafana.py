@@ -32,7 +32,7 @@ from ..expr import ast
 from ..naming import dashboard_uid, slug
 from ..plan import Plan
 from ..plan.sli import error_ratio
-from ..plan.slos import window_name
+from ..plan.slos import alert_name, window_name
 from ..verify import Finding, Problem, Skipped, read_yaml
 from . import Artifact, BackendError, Renderer
 
@@ -923,6 +923,9 @@ class SloQueries:
         from ..model import Overrides, Query
 
         ov = Overrides(logql=expr) if self.lang == "loki" else Overrides(promql=expr)
+        by = self.slo.by
+        if by and legend not in ("page", "ticket"):  # one line (or value) per objective of a `by:` SLO
+            legend = " ".join(f"{{{{{b}}}}}" for b in by) + f" {legend}"
         return Query(legend=legend, overrides=ov)
 
     # -- what the panels show --------------------------------------------------------------------------------
@@ -947,7 +950,7 @@ class SloQueries:
             return None  # no Prometheus alerts for an SLI over log events
         # `action` is the label the plan gives each tier's alerts (page | ticket).
         matchers = [
-            ("alertname", "=", self.plan.slos[self.name].alert_name),
+            ("alertname", "=", alert_name(self.plan.spec, self.name, action)),
             ("alertstate", "=", "firing"),
             ("action", "=", action),
         ]
@@ -959,7 +962,7 @@ class SloQueries:
         if self.recorded:
             return self.names["error_ratio"][window_name(window)] + self.names["selector"]
         if not self.events:
-            return f"({error_ratio(self.counters, window)})"
+            return f"({error_ratio(self.counters, window, self.plan)})"
         # LogQL, shaped like obsctl.plan.sli.error_ratio(): no good (or bad) line at all counts as zero.
         nodes = self.plan.slos[self.name].sli
         logql = self.plan.logql()

@@ -67,6 +67,7 @@ class SloAlertPlan:
     severity: str
     labels: dict[str, str]
     annotations: dict[str, str]
+    name: str = ""  # the alertname (alerting.page.name / ticket.name, else the SLO's default)
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class SloPlan:
     period: str  # the period as record names spell it
     record_labels: dict[str, str]
     records: dict  # record names, see obsctl.plan.slos.record_names
-    alert_name: str
-    sli: dict[str, ast.Node]  # "good"/"bad"/"total" -> expression, for counter and event SLIs
+    alert_name: str  # the page alerts' name (SloAlertPlan.name per tier)
+    sli: dict[str, ast.Node]  # "good"/"bad"/"total"/"error_ratio" -> expression (latency SLIs have none)
     uses_events: bool  # an SLI over log events (LogQL), not metrics
     alerts: list[SloAlertPlan]
 
@@ -221,7 +222,7 @@ def build_plan(
     for name, slo in spec.slos.items():
         sli = {
             p: exprs[("slos", name, "sli", p)]
-            for p in ("good", "bad", "total")
+            for p in ("good", "bad", "total", "error_ratio")
             if ("slos", name, "sli", p) in exprs
         }
         tiers = effective_tiers(slo)
@@ -242,6 +243,7 @@ def build_plan(
                     _slos.severity(slo, t),
                     _slos.alert_labels(spec, name, t),
                     _slos.alert_annotations(spec, name, t),
+                    _slos.alert_name(spec, name, t.action),
                 )
                 for t in tiers
                 if t.enabled

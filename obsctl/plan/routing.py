@@ -69,9 +69,8 @@ def _slo_alerts(spec: Spec, name: str) -> list[tuple[str, str, dict[str, str]]]:
     """(alertname, severity, labels) of each enabled burn-rate tier of an SLO, with the severity its rules carry
     (the spec's, else critical / warning)."""
     slo = spec.slos[name]
-    alertname = alert_name(spec, name)
     return [
-        (alertname, slo_severity(slo, tier), slo_alert_labels(spec, name, tier))
+        (alert_name(spec, name, tier.action), slo_severity(slo, tier), slo_alert_labels(spec, name, tier))
         for tier in effective_tiers(slo)
         if tier.enabled
     ]

@@ -12,6 +12,7 @@ from ..compile.promql import matchers_text
 from ..diagnostics import BackendError
 from ..expr import ast
 from ..gonum import go_float, shortest_digits
+from ..slo import latency_matchers
 
 if TYPE_CHECKING:
     from . import Plan
@@ -84,32 +85,56 @@ class Selector:
 
 @dataclass(frozen=True)
 class Sli:
-    """An SLI as two counters: `events` counts good events (counts_good) or bad ones; `total` counts all."""
+    """An SLI as two counters: `events` counts good events (counts_good) or bad ones; `total` counts all.
 
-    events: Selector
-    total: Selector
+    `keep`: the labels the aggregations keep (`sum by (keep)`): the SLO's `by:` labels, and labels both selectors
+    pin to one value that the records do not already carry (a latency selector's `handler="/api"`), so the alerts
+    keep them and a route on them matches. `exprs`: for an SLI written as expressions with `${window}` (parts
+    good/bad/total or error_ratio), used as written for each window; then events/total are None."""
+
+    events: Selector | None
+    total: Selector | None
     counts_good: bool
+    keep: tuple[str, ...] = ()
+    exprs: dict[str, ast.Node] | None = None
+
+    @property
+    def agg(self) -> str:
+        return f"sum by ({', '.join(self.keep)}) " if self.keep else "sum"
 
 
 def sli(plan: Plan, name: str) -> Sli:
-    """The SLI of an SLO in counters; BackendError when it counts log events."""
+    """The SLI of an SLO in counters (or expressions); BackendError when it counts log events."""
     spec = plan.spec
-    s = spec.slos[name].sli
+    slo = spec.slos[name]
+    s = slo.sli
+    static = set(spec.sources.metrics.selector) | set(slo.labels)
 
     def source(metric: str) -> tuple[tuple[str, str, str], ...]:
         return tuple(sorted((k, "=", v) for k, v in spec.selector_of(metric).items()))
 
+    def keep(*selectors: Selector) -> tuple[str, ...]:
+        pinned = [{(k, v) for k, op, v in sel.matchers if op == "="} for sel in selectors]
+        common = set.intersection(*pinned) if pinned else set()
+        extra = sorted({k for k, _ in common} - static - set(slo.by))
+        return tuple(slo.by) + tuple(extra)
+
     if s.latency:
-        own = source(s.latency.metric) + tuple(sorted((k, "=", v) for k, v in s.latency.selector.items()))
+        own = source(s.latency.metric) + tuple(latency_matchers(s.latency.selector))
+        count = Selector(f"{s.latency.metric}_count", own)
         return Sli(
             Selector(f"{s.latency.metric}_bucket", own + (le_matcher(s.latency.threshold),)),
-            Selector(f"{s.latency.metric}_count", own),
+            count,
             counts_good=True,
+            keep=keep(count),
         )
+    nodes = plan.slos[name].sli
+    if any(ast.has_window(n) for n in nodes.values()):
+        return Sli(None, None, counts_good="good" in nodes, keep=tuple(slo.by), exprs=dict(nodes))
     parts = {}
     for part in ("good", "bad", "total"):
         path = ("slos", name, "sli", part)
-        node = plan.slos[name].sli.get(part)
+        node = nodes.get(part)
         if node is None:
             continue
         info = plan.ref(node.name) if isinstance(node, ast.Ref) else None
@@ -133,11 +158,37 @@ def sli(plan: Plan, name: str) -> Sli:
             node.name, source(target) + tuple((m.label, m.op, m.value) for m in node.matchers)
         )
     counts_good = "good" in parts
-    return Sli(parts["good" if counts_good else "bad"], parts["total"], counts_good)
+    events = parts["good" if counts_good else "bad"]
+    return Sli(events, parts["total"], counts_good, keep=keep(events, parts["total"]))
 
 
-def error_ratio(s: Sli, window: str) -> str:
-    """Bad events / all events over `window`, in PromQL. A missing good or bad series counts as zero events."""
-    part = f"(sum(rate({s.events}[{window}])) or vector(0))"
-    total = f"sum(rate({s.total}[{window}]))"
+def event_rate(s: Sli, window: str) -> str:
+    """The good (or bad) events per second over `window`; a missing series counts as zero events. With labels
+    kept, zero per kept value (`or 0 * total`): `vector(0)` has no labels and would match no objective."""
+    rate = f"{s.agg}(rate({s.events}[{window}]))"
+    if not s.keep:
+        return f"({rate} or vector(0))"
+    return f"({rate} or 0 * {total_rate(s, window)})"
+
+
+def total_rate(s: Sli, window: str) -> str:
+    return f"{s.agg}(rate({s.total}[{window}]))"
+
+
+def error_ratio(s: Sli, window: str, plan: Plan | None = None) -> str:
+    """Bad events / all events over `window`, in PromQL. A missing good or bad series counts as zero events.
+    An SLI of expressions is compiled as written with `${window}` = `window` (needs `plan`)."""
+    if s.exprs is not None:
+        assert plan is not None
+        promql = plan.promql()
+
+        def text(part: str) -> str:
+            return promql.compile(ast.with_window(s.exprs[part], window), window)
+
+        if "error_ratio" in s.exprs:
+            return text("error_ratio")
+        ratio = f"({text('good' if s.counts_good else 'bad')}) / ({text('total')})"
+        return f"1 - {ratio}" if s.counts_good else ratio
+    part = event_rate(s, window)
+    total = total_rate(s, window)
     return f"1 - {part} / {total}" if s.counts_good else f"{part} / {total}"

@@ -24,6 +24,7 @@ PERIOD_DAYS = "slo:time_period:days"
 CURRENT_BURN = "slo:current_burn_rate:ratio"
 PERIOD_BURN = "slo:period_burn_rate:ratio"
 REMAINING = "slo:period_error_budget_remaining:ratio"
+INFO = "obsctl_slo_info"  # value 1, with the objective, period and owner as labels, for dashboards
 DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
 
 
@@ -70,6 +71,7 @@ def record_names(spec: Spec, name: str) -> dict:
         "current_burn_rate": CURRENT_BURN,
         "period_burn_rate": PERIOD_BURN,
         "budget_remaining": REMAINING,
+        "info": INFO,
     }
 
 
@@ -78,9 +80,26 @@ def record_selector(spec: Spec, name: str, record: str) -> str:
     return record + record_names(spec, name)["selector"]
 
 
-def alert_name(spec: Spec, name: str) -> str:
-    """The alertname of an SLO's burn-rate alerts: `asset-ws` + `availability` -> AssetWsAvailabilityBudgetBurn."""
-    return f"{_camel(spec.service)}{_camel(name)}BudgetBurn"
+def alert_name(spec: Spec, name: str, action: str = "page") -> str:
+    """The alertname of an SLO's page (or ticket) alerts: `alerting.<action>.name`, else `asset-ws` +
+    `availability` -> AssetWsAvailabilityBudgetBurn."""
+    own = getattr(spec.slos[name].alerting, action).name
+    return own or f"{_camel(spec.service)}{_camel(name)}BudgetBurn"
+
+
+def alert_names(spec: Spec, name: str) -> list[str]:
+    """Every alertname an SLO's alerts carry (page first; one name when page and ticket share it)."""
+    return list(dict.fromkeys(alert_name(spec, name, a) for a in ("page", "ticket")))
+
+
+def info_labels(spec: Spec, name: str) -> dict[str, str]:
+    """Labels of the SLO's info series (value 1), for dashboards: the record labels, slo, objective, period, and
+    the owning team when the spec names one."""
+    slo = spec.slos[name]
+    own = {"slo": name, "objective": f"{slo.objective:g}", "period": window_name(slo.period)}
+    if spec.team:
+        own["team"] = spec.team
+    return dict(sorted({**record_labels(spec, name), **own}.items()))
 
 
 def _camel(text: str) -> str:
@@ -106,6 +125,7 @@ def alert_labels(spec: Spec, name: str, tier: Tier) -> dict[str, str]:
         labels["team"] = spec.team
     labels.update(spec.labels)
     labels.update(slo.labels)
+    labels.update(getattr(slo.alerting, tier.action).labels)
     labels.update(slo=name, action=tier.action, slo_tier=tier.name)
     return dict(sorted(labels.items()))
 
@@ -128,5 +148,6 @@ def alert_annotations(
         f"{tier.factor:g}x the error budget of {percent(budget)} ({slo.objective:g}% over "
         f"{slo.period}). At this rate the whole budget lasts {lasts}.",
         "runbook_url": slo.runbook or spec.runbook or "",
+        **getattr(slo.alerting, tier.action).annotations,
     }
     return dict(sorted((k, v) for k, v in out.items() if v))

@@ -209,6 +209,10 @@ def test_environments_share_one_prometheus(tmp_path: Path, promtool: str) -> Non
         "severity": "critical",
         "slo": "availability",
         "slo_tier": "page-fast",
+        # the records' series labels stay on the alert (no label-dropping max())
+        "sloth_id": "shop-availability",
+        "sloth_service": "shop",
+        "sloth_slo": "availability",
     }
     test = {
         "rule_files": ["beta.rules.yml", "prod.rules.yml"],
@@ -282,6 +286,9 @@ def test_environments_share_one_prometheus_by_the_selector_alone(tmp_path: Path,
         "severity": "critical",
         "slo": "availability",
         "slo_tier": "page-fast",
+        "sloth_id": "shop-availability",
+        "sloth_service": "shop",
+        "sloth_slo": "availability",
     }
     ratio = (
         '{{environment="{env}", sloth_id="shop-availability", sloth_service="shop", '
@@ -379,9 +386,9 @@ def test_alert_rules_per_tier() -> None:
     ]
     fast = alerts[0]
     assert fast.expr == (
-        '(max(slo:sli_error:ratio_rate1h{job="checkout-api", sloth_id="checkout-api-availability", '
+        '(max without (sloth_window) (slo:sli_error:ratio_rate1h{job="checkout-api", sloth_id="checkout-api-availability", '
         'sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > (14.4 * 0.001) and '
-        'max(slo:sli_error:ratio_rate5m{job="checkout-api", sloth_id='
+        'max without (sloth_window) (slo:sli_error:ratio_rate5m{job="checkout-api", sloth_id='
         '"checkout-api-availability", sloth_service="checkout-api", sloth_slo="availability", team="checkout"}) > '
         "(14.4 * 0.001)) "
         'and on() (sum(increase(http_requests_total{job="checkout-api"}[1h])) >= 100)'

@@ -16,8 +16,9 @@ Choices that matter to users:
   weighting every minute by its traffic (sloth averages ratios, which weighs a quiet night like a busy day).
 - A missing error series counts as zero errors (`or vector(0)`): a healthy new service often has never emitted
   its `code="500"` series, and its SLI must read 0% errors, not "no data".
-- One alerting rule per tier, all named `<Service><Slo>BudgetBurn`, with labels slo, service, severity (the
-  spec's vocabulary), action (page|ticket) and slo_tier, so each tier keeps its own `for` and the tiers of one SLO
+- One alerting rule per tier, named `<Service><Slo>BudgetBurn` (or alerting.page.name / ticket.name), keeping
+  the records' series labels (the SLO's `by:` labels among them), with labels slo, service, severity (the
+  spec's vocabulary), action (page|ticket), slo_tier and alerting.page.labels / ticket.labels, so each tier keeps its own `for` and the tiers of one SLO
   stay distinct alerts in Alertmanager (`slo_tier`, not `tier`: services often carry a `tier` label of their own).
 - Low-traffic guard (alerting.min_events): each tier also needs that many events in its own long window, the
   window whose ratio it judges; a handful of requests cannot page.
@@ -34,11 +35,12 @@ from ...compile.promql import number
 from ...durations import parse_duration
 from ...plan import Plan
 from ...plan.rules import Group, Rule, guarded
-from ...plan.sli import Sli, error_ratio, sli
+from ...plan.sli import Sli, error_ratio, event_rate, sli, total_rate
 from ...plan.slos import (
     BUDGET,
     CURRENT_BURN,
     ERROR_RATE,
+    INFO,
     OBJECTIVE,
     PERIOD_BURN,
     PERIOD_DAYS,
@@ -49,7 +51,9 @@ from ...plan.slos import (
     alert_annotations,
     alert_labels,
     alert_name,
+    alert_names,
     alert_windows,
+    info_labels,
     record_labels,
     record_selector,
     window_name,
@@ -65,7 +69,8 @@ if TYPE_CHECKING:
 
 
 def rule_group(plan: Plan, name: str) -> Group:
-    """One SLO's rule group: SLI recordings, budget and burn-rate recordings, then the burn-rate alerts."""
+    """One SLO's rule group: SLI recordings, budget and burn-rate recordings, the info series, then the burn-rate
+    alerts."""
     spec = plan.spec
     slo = spec.slos[name]
     s = sli(plan, name)
@@ -74,32 +79,39 @@ def rule_group(plan: Plan, name: str) -> Group:
     short = window_name(SHORT)
     period = window_name(slo.period)
 
-    def record(rec: str, expr: str, window: str | None = None) -> Rule:
-        own = {**labels, "sloth_window": window} if window else labels
+    def record(rec: str, expr: str, window: str | None = None, own: dict | None = None) -> Rule:
+        own = own or ({**labels, "sloth_window": window} if window else labels)
         return Rule(expr=expr, record=rec, labels=dict(sorted(own.items())))
 
-    events = f"(sum(rate({s.events}[{short}])) or vector(0))"
-    total = f"sum(rate({s.total}[{short}]))"
-    rules = [
-        record(TOTAL_RATE, total, short),
-        record(ERROR_RATE, f"{total} - {events}" if s.counts_good else events, short),
-        record(
-            RATIO.format(window=short),
-            f"{record_selector(spec, name, ERROR_RATE)} / {record_selector(spec, name, TOTAL_RATE)}",
-            short,
-        ),
-    ]
-    rules += [record(RATIO.format(window=w), error_ratio(s, w), w) for w in alert_windows(slo) if w != short]
-    if period not in alert_windows(slo):
-        # Traffic-weighted: the period's bad events over its events, from the 5m rates recorded every cycle.
-        rules.append(
+    if s.exprs is None:
+        events, total = event_rate(s, short), total_rate(s, short)
+        rules = [
+            record(TOTAL_RATE, total, short),
+            record(ERROR_RATE, f"{total} - {events}" if s.counts_good else events, short),
             record(
-                RATIO.format(window=period),
+                RATIO.format(window=short),
+                f"{record_selector(spec, name, ERROR_RATE)} / {record_selector(spec, name, TOTAL_RATE)}",
+                short,
+            ),
+        ]
+    else:  # expressions: no event rates to record, the 5m ratio is the expression over 5m
+        rules = [record(RATIO.format(window=short), error_ratio(s, short, plan), short)]
+    rules += [
+        record(RATIO.format(window=w), error_ratio(s, w, plan), w) for w in alert_windows(slo) if w != short
+    ]
+    if period not in alert_windows(slo):
+        if s.exprs is None:
+            # Traffic-weighted: the period's bad events over its events, from the 5m rates recorded every cycle.
+            over_period = (
                 f"sum_over_time({record_selector(spec, name, ERROR_RATE)}[{period}]) / "
-                f"sum_over_time({record_selector(spec, name, TOTAL_RATE)}[{period}])",
-                period,
+                f"sum_over_time({record_selector(spec, name, TOTAL_RATE)}[{period}])"
             )
-        )
+        else:
+            # An expression SLI gives ratios, not events: the period averages the recorded 5m ratio (as sloth does).
+            over_period = (
+                f"avg_over_time({record_selector(spec, name, RATIO.format(window=short))}[{period}])"
+            )
+        rules.append(record(RATIO.format(window=period), over_period, period))
     rules += [
         record(OBJECTIVE, f"vector({number(round(slo.objective / 100, 10))})"),
         record(BUDGET, f"vector({budget})"),
@@ -107,6 +119,7 @@ def rule_group(plan: Plan, name: str) -> Group:
         record(CURRENT_BURN, f"{record_selector(spec, name, RATIO.format(window=short))} / {budget}"),
         record(PERIOD_BURN, f"{record_selector(spec, name, RATIO.format(window=period))} / {budget}"),
         record(REMAINING, f"1 - {record_selector(spec, name, PERIOD_BURN)}"),
+        record(INFO, "vector(1)", own=info_labels(spec, name)),
     ]
     if slo.alerting.enabled:
         rules += [alert_rule(plan, name, t, s) for t in effective_tiers(slo) if t.enabled]
@@ -114,21 +127,27 @@ def rule_group(plan: Plan, name: str) -> Group:
 
 
 def alert_rule(plan: Plan, name: str, tier: Tier, s: Sli) -> Rule:
-    """One tier: the long and the short window both above factor x budget (and enough events, when guarded)."""
+    """One tier: the long and the short window both above factor x budget (and enough events, when guarded).
+
+    `max without (sloth_window)` keeps every series label (the SLO's `by:` labels, the selector's): one alert per
+    objective, and routes on those labels match. The two windows' series then have the same labels, so `and`
+    pairs each objective's long window with its own short window."""
     spec = plan.spec
     slo = spec.slos[name]
     threshold = f"({number(tier.factor)} * {number(error_budget(slo))})"
     long, short = window_name(tier.long), window_name(tier.short)
     when = (
-        f"max({record_selector(spec, name, RATIO.format(window=long))}) > {threshold} and "
-        f"max({record_selector(spec, name, RATIO.format(window=short))}) > {threshold}"
+        f"max without (sloth_window) ({record_selector(spec, name, RATIO.format(window=long))}) > {threshold} and "
+        f"max without (sloth_window) ({record_selector(spec, name, RATIO.format(window=short))}) > {threshold}"
     )
     guard = (
-        f"sum(increase({s.total}[{long}])) >= {slo.alerting.min_events}" if slo.alerting.min_events else None
+        f"{s.agg}(increase({s.total}[{long}])) >= {slo.alerting.min_events}"
+        if slo.alerting.min_events and s.total is not None
+        else None
     )
     return Rule(
-        expr=guarded(when, guard, set()),
-        alert=alert_name(spec, name),
+        expr=guarded(when, guard, set(s.keep)),
+        alert=alert_name(spec, name, tier.action),
         for_=window_name(tier.for_) if parse_duration(tier.for_) else "",
         labels=alert_labels(spec, name, tier),
         annotations=alert_annotations(spec, name, tier),
@@ -147,12 +166,13 @@ def _check_names(plan: Plan) -> None:
     errors = [
         plan.error(
             "OBS411",
-            f"SLO '{name}' alerts as '{alert_name(spec, name)}', which is also an alert of the spec",
-            ("alerts", alert_name(spec, name)),
-            "rename the alert",
+            f"SLO '{name}' alerts as '{alertname}', which is also an alert of the spec",
+            ("alerts", alertname),
+            "rename the alert, or give the SLO alerting.page.name / alerting.ticket.name",
         )
         for name in spec.slos
-        if alert_name(spec, name) in spec.alerts
+        for alertname in alert_names(spec, name)
+        if alertname in spec.alerts
     ]
     if errors:
         raise BackendError(errors)
