@@ -677,3 +677,31 @@ def test_cli_writes_a_spec_that_validates_and_reports_the_period(tmp_path: Path)
         app, ["import", "sloth", str(src), "--format", "json"], catch_exceptions=False
     )
     assert "requests-availability:" in result.stdout
+
+
+RAW = """\
+version: "prometheus/v1"
+service: "myservice"
+slos:
+  - name: "jobs"
+    objective: 99
+    sli:
+      raw:
+        error_ratio_query: |
+          sum_over_time((count(job_duration_seconds > 60))[{{.window}}:])
+          /
+          sum_over_time((count(job_duration_seconds))[{{.window}}:])
+    alerting: {name: SlowJobs, page_alert: {disable: true}, ticket_alert: {labels: {severity: warning}}}
+"""
+
+
+def test_raw_error_ratio_with_subqueries_imports_and_builds(tmp_path: Path, build: Callable) -> None:
+    """sli.raw.error_ratio_query (a subquery per window, as Sloth's docs show) is `error_ratio:` with ${window}."""
+    spec, _ = _import(tmp_path, RAW)
+    sli = yaml.safe_load(spec.read_text(encoding="utf-8"))["slos"]["jobs"]["sli"]
+    assert sli == {
+        "error_ratio": "sum_over_time(count(job_duration_seconds > 60)[${window}:]) / "
+        "sum_over_time(count(job_duration_seconds)[${window}:])"
+    }
+    [rules] = [t for p, t in build(spec, ["prometheus"]).items() if p.endswith(".slo.rules.yml")]
+    assert "sum_over_time(count(job_duration_seconds > 60)[6h:])" in rules
