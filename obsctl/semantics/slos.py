@@ -219,6 +219,18 @@ def _check_sli_parts(c: Checker, name: str) -> None:
         )
     if not slo.by:
         return
+    for part, node in nodes.items():
+        info = c.out.refs.get(node.name) if isinstance(node, ast.Ref) else None
+        if info is not None and info.kind == "event":
+            c.report(
+                "OBS419",
+                "error",
+                f"SLO '{name}' is by ({', '.join(slo.by)}), but sli.{part} counts the log event "
+                f"'{node.name}': obsctl writes one objective per label value for metric SLIs only",
+                ("slos", name, "by"),
+                "count the event with a Loki recording rule and name the recorded counter here, or drop by:",
+            )
+            return
     inf = inference(c)
     for part, node in nodes.items():
         if ast.has_window(node):

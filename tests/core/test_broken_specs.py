@@ -795,6 +795,16 @@ CASES = [
         "has no label 'route'",
     ),
     (
+        "slo-by-on-log-events",
+        BASE
+        + "events:\n  failed: {stream: {app: demo}, message: failed}\n  done: {stream: {app: demo}, message: done}\n"
+        "slos:\n  a:\n    objective: 99\n    by: [route]\n    sli: {bad: failed, total: done}\n",
+        "OBS419",
+        None,
+        None,
+        "counts the log event",
+    ),
+    (
         "slo-expression-min-events",
         BASE + "slos:\n  a:\n    objective: 99\n    sli:\n"
         '      error_ratio: \'sum(rate(http_requests_total{code="500"}[${window}])) / '

@@ -223,3 +223,21 @@ def test_every_slo_has_an_info_series(spec: Path) -> None:
         assert info["expr"] == "vector(1)"
         assert info["labels"]["slo"] == name and info["labels"]["period"] == "30d"
         assert info["labels"]["objective"] == f"{plan.spec.slos[name].objective:g}"
+
+
+def test_expression_slis_are_listed_as_not_generated() -> None:
+    """Generated scenarios need to know which series feed an SLI; for expression SLIs obsctl cannot, so each such
+    SLO is listed under "not generated" (what `obsctl test` reports), never silently dropped. A by: SLO over
+    counters still gets its scenarios, for one value of the by: label."""
+    from obsctl.testgen.slos import test_groups
+
+    tests, notes = test_groups(context(SPECS / "expressions.yaml"))
+    assert tests == []
+    assert sorted(n.split(":")[0] for n in notes) == [
+        "QueueErrorsBudgetBurn",
+        "QueueJobsBudgetBurn",
+        "QueueReplicasBudgetBurn",
+    ]
+    assert all("written as expressions" in n for n in notes)
+    tests, _ = test_groups(context(BY_ROUTE))
+    assert tests and all('route="obsctl"' in s["series"] for t in tests for s in t["input_series"])
