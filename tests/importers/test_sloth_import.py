@@ -705,3 +705,19 @@ def test_raw_error_ratio_with_subqueries_imports_and_builds(tmp_path: Path, buil
     }
     [rules] = [t for p, t in build(spec, ["prometheus"]).items() if p.endswith(".slo.rules.yml")]
     assert "sum_over_time(count(job_duration_seconds > 60)[6h:])" in rules
+
+
+def test_an_alert_for_and_unknown_fields(tmp_path: Path) -> None:
+    """`page_alert.for` (Sloth's alert_for plugin's field, in its getting-started example) is that action's tiers'
+    `for`; a field obsctl has no place for (`slo_plugins`) is reported, not dropped silently."""
+    text = AVAILABILITY.replace("      page_alert:\n", "      page_alert:\n        for: 5m\n").replace(
+        'labels:\n  owner: "myteam"\n', 'labels:\n  owner: "myteam"\nslo_plugins:\n  chain: []\n'
+    )
+    spec, report = _import(tmp_path, text)
+    tiers = yaml.safe_load(spec.read_text(encoding="utf-8"))["slos"]["requests-availability"]["alerting"][
+        "tiers"
+    ]
+    assert [t["for"] for t in tiers] == ["5m", "5m", "0s", "0s"]
+    assert [f.text() for f in report.findings] == [
+        f"{tmp_path / 'slo.yml'}:1: spec: dropped: slo_plugins: obsctl has no field for it"
+    ]
