@@ -64,17 +64,22 @@ def _parse(slo: SourceSlo, role: str, text: str) -> object:
         ) from None
 
 
-def _counter_selector(node: object, windowed: bool) -> object | None:
-    """The selector of `sum(rate(SEL[{{.window}}]))` (or of a bare `SEL` for a counter query without a window)."""
+def _counter_selector(node: object, windowed: bool) -> tuple[object, tuple[str, ...]] | None:
+    """The selector and `by` labels of `sum [by (L)] (rate(SEL[{{.window}}]))` (or a bare `SEL` for a counter query
+    without a window), the form obsctl compiles a counter SLI (with `by: [L]`) to."""
     n = node
     while isinstance(n, pp.ParenExpr):
         n = n.expr
     if not windowed:
-        return n if isinstance(n, pp.VectorSelector) and n.offset is None and n.at is None else None
-    if not (
-        isinstance(n, pp.AggregateExpr) and str(n.op) == "sum" and n.modifier is None and n.param is None
-    ):
+        ok = isinstance(n, pp.VectorSelector) and n.offset is None and n.at is None
+        return (n, ()) if ok else None
+    if not (isinstance(n, pp.AggregateExpr) and str(n.op) == "sum" and n.param is None):
         return None
+    by: tuple[str, ...] = ()
+    if n.modifier is not None:
+        if str(n.modifier.type).endswith("Without") or not n.modifier.labels:
+            return None
+        by = tuple(n.modifier.labels)
     call = n.expr
     while isinstance(call, pp.ParenExpr):
         call = call.expr
@@ -84,7 +89,7 @@ def _counter_selector(node: object, windowed: bool) -> object | None:
     if not isinstance(m, pp.MatrixSelector) or round(m.range.total_seconds() * 1000) != SENTINEL_MS:
         return None
     vs = m.vector_selector
-    return vs if vs.offset is None and vs.at is None else None
+    return (vs, by) if vs.offset is None and vs.at is None else None
 
 
 def _kinds(metrics: dict[str, dict]) -> dict[str, str]:
@@ -95,17 +100,31 @@ def _kinds(metrics: dict[str, dict]) -> dict[str, str]:
     return kinds
 
 
-def sli_of(slo: SourceSlo, metrics: dict[str, dict], trees: dict[str, object]) -> dict[str, str]:
-    """The SLO's `sli:` in obsctl's language: counter selectors where the query is `sum(rate(SEL[{{.window}}]))`
-    of a counter, else expressions with `${window}`; OBS832 for a query the language cannot say."""
+def sli_of(
+    slo: SourceSlo, metrics: dict[str, dict], trees: dict[str, object]
+) -> tuple[dict[str, str], list[str]]:
+    """The SLO's `sli:` in obsctl's language and its `by:` labels: counter selectors where the query is
+    `sum(rate(SEL[{{.window}}]))` of a counter (with `by: [L]` where every query is `sum by (L) (...)` alike),
+    else expressions with `${window}`; OBS832 for a query the language cannot say."""
     kinds = _kinds(metrics)
+    shapes = {}
+    for role, text in slo.queries.items():
+        shape = _counter_selector(trees[role], bool(WINDOW.search(text))) if role != "error_ratio" else None
+        if (
+            shape is not None
+            and (WINDOW.search(text) or slo.counter)
+            and kinds.get(shape[0].name or "") == "counter"
+        ):
+            shapes[role] = shape
+    # per-label-value selectors only when every query groups by the same labels (else they stay expressions)
+    groupings = {tuple(sorted(by)) for _, by in shapes.values()}
+    by = next(iter(groupings)) if len(shapes) == len(slo.queries) and len(groupings) == 1 else ()
     out: dict[str, str] = {}
     for role, text in slo.queries.items():
         node = trees[role]
         windowed = bool(WINDOW.search(text))
-        vs = _counter_selector(node, windowed) if role != "error_ratio" else None
-        if vs is not None and (windowed or slo.counter) and kinds.get(vs.name or "") == "counter":
-            out[role] = pq.Printer().selector(vs, None, "rate")
+        if role in shapes and tuple(sorted(shapes[role][1])) == by:
+            out[role] = pq.Printer().selector(shapes[role][0], None, "rate")
             continue
         if not windowed:
             raise ImportFailure(
@@ -136,7 +155,7 @@ def sli_of(slo: SourceSlo, metrics: dict[str, dict], trees: dict[str, object]) -
                 field=role,
             )
         out[role] = expr
-    return out
+    return out, list(by)
 
 
 def build_spec(slos: list[SourceSlo], service: str, report: ImportReport) -> dict:
@@ -154,7 +173,10 @@ def build_spec(slos: list[SourceSlo], service: str, report: ImportReport) -> dic
             entry["description"] = s.description
         if s.labels:
             entry["labels"] = dict(s.labels)
-        entry["sli"] = sli_of(s, metrics, trees[id(s)])
+        sli, by = sli_of(s, metrics, trees[id(s)])
+        if by:
+            entry["by"] = by
+        entry["sli"] = sli
         entry["alerting"] = s.alerting
         key = s.name
         if key in entries:

@@ -274,15 +274,18 @@ def input_series(case: str, ratio: float) -> list[dict]:
 EVAL_MINUTES = list(range(0, HEALTHY_MIN + BURN_MIN + 1, 5))
 
 
-def _firing(alert: str, severity: str) -> str:
+def _firing(alert: str, severity: str, extra: str = "") -> str:
     # one value per step, whatever labels the alerts carry: 1 while an alert of that name and action fires
+    # (`extra`: more matchers, e.g. one route's)
     return (
-        f'(count(ALERTS{{alertstate="firing", alertname="{alert}", sloth_severity="{severity}"}}) > bool 0) '
-        "or vector(0)"
+        f'(count(ALERTS{{alertstate="firing", alertname="{alert}", sloth_severity="{severity}"{extra}}}) '
+        "> bool 0) or vector(0)"
     )
 
 
-def _test_file(rules: Path, series: list[dict], alert: str, expected: dict[tuple[str, int], int]) -> dict:
+def _test_file(
+    rules: Path, series: list[dict], alert: str, expected: dict[tuple[str, int], int], extra: str = ""
+) -> dict:
     return {
         "rule_files": [str(rules)],
         "evaluation_interval": "1m",
@@ -292,7 +295,7 @@ def _test_file(rules: Path, series: list[dict], alert: str, expected: dict[tuple
                 "input_series": series,
                 "promql_expr_test": [
                     {
-                        "expr": _firing(alert, sev),
+                        "expr": _firing(alert, sev, extra),
                         "eval_time": f"{t}m",
                         "exp_samples": [{"labels": "{}", "value": v}],
                     }
@@ -309,12 +312,12 @@ _FAILED = re.compile(
 
 
 def _reference_timeline(
-    tmp_path: Path, rules: Path, series: list[dict], alert: str
-) -> dict[tuple[str, str], int]:
+    tmp_path: Path, rules: Path, series: list[dict], alert: str, extra: str = ""
+) -> dict[tuple[str, int], int]:
     """What Sloth's rules fire at each step: promtool's answer to a test that expects nothing to fire."""
     quiet = {(sev, t): 0 for sev in ("page", "ticket") for t in EVAL_MINUTES}
     probe = tmp_path / "probe.tests.yml"
-    probe.write_text(yaml.safe_dump(_test_file(rules, series, alert, quiet)), encoding="utf-8")
+    probe.write_text(yaml.safe_dump(_test_file(rules, series, alert, quiet, extra)), encoding="utf-8")
     ok, out = test_rules([probe])
     timeline = dict(quiet)
     for sev, t, value in _FAILED.findall(out):
@@ -721,3 +724,78 @@ def test_an_alert_for_and_unknown_fields(tmp_path: Path) -> None:
     assert [f.text() for f in report.findings] == [
         f"{tmp_path / 'slo.yml'}:1: spec: dropped: slo_plugins: obsctl has no field for it"
     ]
+
+
+PER_ROUTE = """\
+version: "prometheus/v1"
+service: "shop"
+slos:
+  - name: "availability"
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum by (route) (rate(http_requests_total{job="shop",code=~"5.."}[{{.window}}]))
+        total_query: sum by (route) (rate(http_requests_total{job="shop"}[{{.window}}]))
+    alerting:
+      name: ShopRouteErrors
+      page_alert: {labels: {severity: critical}}
+      ticket_alert: {labels: {severity: warning}}
+"""
+
+
+def test_per_route_sloth_slo_pages_for_the_burning_route_only(
+    tmp_path: Path, promtool: str, build: Callable
+) -> None:
+    """Sloth keeps the labels its queries group by: `sum by (route) (rate(SEL[{{.window}}]))` on both sides
+    imports as `by: [route]` with counter selectors. 2% errors on /pay and none on /cart: Sloth's rules and the
+    built ones page and ticket for /pay at the same steps, and never for /cart."""
+    spec, _ = _import(tmp_path, PER_ROUTE)
+    slo = yaml.safe_load(spec.read_text(encoding="utf-8"))["slos"]["availability"]
+    assert slo["by"] == ["route"]
+    assert slo["sli"] == {
+        "bad": 'http_requests_total{job="shop", code=~"5.."}',
+        "total": 'http_requests_total{job="shop"}',
+    }
+    [slo_rules] = [t for p, t in build(spec, ["prometheus"]).items() if p.endswith(".slo.rules.yml")]
+    ours = tmp_path / "obsctl.slo.rules.yml"
+    ours.write_text(slo_rules, encoding="utf-8")
+    theirs = tmp_path / "sloth.rules.yml"
+    theirs.write_text(
+        sloth_rules(
+            "shop",
+            "availability",
+            'sum by (route) (rate(http_requests_total{job="shop",code=~"5.."}[{{.window}}]))',
+            'sum by (route) (rate(http_requests_total{job="shop"}[{{.window}}]))',
+            99.9,
+            {},
+            "ShopRouteErrors",
+            {"severity": "critical"},
+            {"severity": "warning"},
+        ),
+        encoding="utf-8",
+    )
+    bad = PER_MIN * 0.02
+    series = [
+        {
+            "series": 'http_requests_total{code="200", job="shop", route="/pay"}',
+            "values": _counter(PER_MIN, PER_MIN - bad),
+        },
+        {"series": 'http_requests_total{code="500", job="shop", route="/pay"}', "values": _counter(0, bad)},
+        {
+            "series": 'http_requests_total{code="200", job="shop", route="/cart"}',
+            "values": _counter(PER_MIN, PER_MIN),
+        },
+        {"series": 'http_requests_total{code="500", job="shop", route="/cart"}', "values": _counter(0, 0)},
+    ]
+    for route, fires in (("/pay", True), ("/cart", False)):
+        extra = f', route="{route}"'
+        timeline = _reference_timeline(tmp_path, theirs, series, "ShopRouteErrors", extra)
+        assert bool(_first(timeline, "page")) == fires and bool(_first(timeline, "ticket")) == fires
+        for rules in (theirs, ours):
+            test = tmp_path / f"{rules.stem}.tests.yml"
+            test.write_text(
+                yaml.safe_dump(_test_file(rules, series, "ShopRouteErrors", timeline, extra)),
+                encoding="utf-8",
+            )
+            ok, out = test_rules([test])
+            assert ok, f"{rules.name}, {route}:\n{out}"
