@@ -92,7 +92,16 @@ def read_slos(objects: list[tuple[str, dict]], report: ImportReport) -> tuple[li
         line = line_of(o)
         meta = o.get("metadata") or {}
         name = str(meta.get("name") or "")
-        if o.get("kind") in ("SLI", "Service"):
+        if o.get("kind") == "SLI":
+            continue
+        if o.get("kind") == "Service":
+            report.add(
+                file,
+                f"Service '{name}'",
+                DROPPED,
+                "the spec's service is the SLOs' spec.service (or --service)",
+                line,
+            )
             continue
         if o.get("kind") != "SLO":
             report.add(

@@ -280,7 +280,7 @@ def import_files(paths: list[Path], service: str | None) -> tuple:
         "(and its tiers' factors) if you generated with another"
     )
     report.notes.append(
-        "obsctl writes its own recording rules (Sloth's names, plus slo:sli_error:rate and totals), summary and "
+        "obsctl writes its own recording rules (Sloth's record names and labels), summary and "
         "description annotations (Sloth's default title and summary are not copied), and the labels service, "
         "slo, slo_tier and action on every alert, one alert rule per tier"
     )
