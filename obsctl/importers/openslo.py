@@ -237,5 +237,5 @@ def import_files(paths: list[Path], service: str | None) -> tuple:
         )
     default = distinct[0] if distinct else paths[0].name.split(".")[0]
     header = f"Imported by `obsctl import openslo` from {names(paths)}."
-    doc = finish(slos, paths, service or service_name(default), report, header)
+    doc = finish(slos, paths, service or service_name(default), report, header, default if distinct else None)
     return doc, report

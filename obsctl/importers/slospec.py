@@ -213,8 +213,19 @@ def check_builds(doc: SpecDoc) -> None:
 
 
 def finish(
-    slos: list[SourceSlo], paths: list[Path], service: str, report: ImportReport, header: str
+    slos: list[SourceSlo],
+    paths: list[Path],
+    service: str,
+    report: ImportReport,
+    header: str,
+    source_service: str | None = None,
 ) -> SpecDoc:
+    if source_service is not None and source_service != service:
+        # the service is in every series' labels (sloth_service, sloth_id) and in alert names
+        report.notes.append(
+            f"the service is '{service}' where the source says '{source_service}': the records' sloth_service and "
+            "sloth_id labels change with it"
+        )
     spec = build_spec(slos, service, report)
     doc = SpecDoc(spec, header=header, source=str(paths[0]), items=len(slos))
     check_builds(doc)

@@ -288,5 +288,5 @@ def import_files(paths: list[Path], service: str | None) -> tuple:
         f"Imported by `obsctl import sloth` from {names(paths)}. The tiers are Sloth's: the workbook's windows, "
         "no `for`."
     )
-    doc = finish(slos, paths, service or service_name(distinct[0]), report, header)
+    doc = finish(slos, paths, service or service_name(distinct[0]), report, header, distinct[0])
     return doc, report

@@ -799,3 +799,13 @@ def test_per_route_sloth_slo_pages_for_the_burning_route_only(
             )
             ok, out = test_rules([test])
             assert ok, f"{rules.name}, {route}:\n{out}"
+
+
+def test_a_service_renamed_to_obsctls_form_is_reported(tmp_path: Path) -> None:
+    """obsctl's service names are lowercase with '-': Sloth's 'My_Service' becomes 'my-service', which changes the
+    sloth_service label of every record, so the report says so."""
+    spec, report = _import(tmp_path, AVAILABILITY.replace('service: "myservice"', 'service: "My_Service"'))
+    assert yaml.safe_load(spec.read_text(encoding="utf-8"))["service"] == "my-service"
+    assert any("'my-service' where the source says 'My_Service'" in n for n in report.notes)
+    _, report = _import(tmp_path, AVAILABILITY)
+    assert not any("where the source says" in n for n in report.notes)
