@@ -154,6 +154,16 @@ def sli_of(
                 "colon names), then import again",
                 field=role,
             )
+        # the printed expression must read back to the source's tree: nothing is changed on the way
+        if pq.canon(pq.parse(expr.replace("${window}", SENTINEL))) != pq.canon(node):
+            raise ImportFailure(
+                "OBS824",
+                f"SLO '{slo.name}': the {role} query would be written as {expr!r}, which is not the same",
+                slo.file,
+                slo.line or 1,
+                hint="this is a bug in the importer: please report it with the input",
+                field=role,
+            )
         out[role] = expr
     return out, list(by)
 

@@ -809,3 +809,22 @@ def test_a_service_renamed_to_obsctls_form_is_reported(tmp_path: Path) -> None:
     assert any("'my-service' where the source says 'My_Service'" in n for n in report.notes)
     _, report = _import(tmp_path, AVAILABILITY)
     assert not any("where the source says" in n for n in report.notes)
+
+
+def test_an_expression_written_differently_from_its_source_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The written expression is read back and compared with the query's tree: a printer that lost a matcher (here
+    made to) is the importer's bug, OBS824, not a changed SLI in the spec."""
+    from obsctl.importers import promql as pq
+
+    real = pq.Printer.expr
+    monkeypatch.setattr(
+        pq.Printer, "expr", lambda self, e, *a: real(self, e, *a).replace('verb!="WATCH"', "")
+    )
+    with pytest.raises(ImportFailure) as e:
+        _import(tmp_path, LATENCY)
+    assert (
+        e.value.diagnostic.code == "OBS824"
+        and "the bad query would be written as" in e.value.diagnostic.message
+    )
