@@ -241,3 +241,22 @@ def test_expression_slis_are_listed_as_not_generated() -> None:
     assert all("written as expressions" in n for n in notes)
     tests, _ = test_groups(context(BY_ROUTE))
     assert tests and all('route="obsctl"' in s["series"] for t in tests for s in t["input_series"])
+
+
+def test_selector_equality_labels_stay_on_the_alerts(tmp_path: Path, promtool: str) -> None:
+    """selector: {verb: GET} pins verb: the records sum by (verb), so the generated tests (which promtool passes)
+    expect verb="GET" on every alert. Before, max() dropped it."""
+    spec = SPECS / "latency_pinned.yaml"
+    built = slo_build(spec)
+    assert (
+        "sum by (verb) (rate(http_request_duration_seconds_count" in built["prometheus/reads.slo.rules.yml"]
+    )
+    (tmp_path / "reads.slo.rules.yml").write_text(built["prometheus/reads.slo.rules.yml"], encoding="utf-8")
+    (tmp_path / "reads.slo.tests.yml").write_text(built["prometheus/reads.slo.tests.yml"], encoding="utf-8")
+    ok, output = test_rules([tmp_path / "reads.slo.tests.yml"])
+    assert ok, output
+    doc = yaml.safe_load(built["prometheus/reads.slo.tests.yml"])
+    fired = [
+        a["exp_labels"] for t in doc["tests"] for c in t.get("alert_rule_test", []) for a in c["exp_alerts"]
+    ]
+    assert fired and all(labels["verb"] == "GET" for labels in fired)
