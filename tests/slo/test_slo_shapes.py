@@ -260,3 +260,30 @@ def test_selector_equality_labels_stay_on_the_alerts(tmp_path: Path, promtool: s
         a["exp_labels"] for t in doc["tests"] for c in t.get("alert_rule_test", []) for a in c["exp_alerts"]
     ]
     assert fired and all(labels["verb"] == "GET" for labels in fired)
+
+
+def test_grafana_and_datadog_follow_by_and_refuse_expressions(tmp_path: Path) -> None:
+    """Grafana's SLO panels draw one line per route; Datadog groups a by: SLO's queries by route, and refuses an
+    expression SLI with OBS702 naming Datadog (a metric SLO counts events)."""
+    import json
+
+    artifacts, diags, _ = render(BY_ROUTE, ["grafana"], None)
+    assert not [d for d in diags if d.level == "error"]
+    dashboard = json.loads(next(a.text for a in artifacts if a.path.endswith("-slos.json")))
+    legends = {t.get("legendFormat") for p in dashboard["panels"] for t in p.get("targets", [])}
+    assert {"{{route}} SLI", "{{route}} 5m"} <= legends
+
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(
+        BY_ROUTE.read_text(encoding="utf-8").replace('code=~"5.."', 'code="500"'), encoding="utf-8"
+    )
+    artifacts, diags, _ = render(spec, ["datadog"], None)
+    assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
+    slo = json.loads(next(a.text for a in artifacts if a.path.startswith("datadog/slos/")))
+    assert slo["query"]["denominator"] == "sum:http.requests.total{job:gateway} by {route}.as_count()"
+
+    _, diags, _ = render(SPECS / "expressions.yaml", ["datadog"], None)
+    refused = [d for d in diags if d.code == "OBS702"]
+    assert refused and all(
+        "Datadog cannot express an SLI written as expressions" in d.message for d in refused
+    )
