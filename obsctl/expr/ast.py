@@ -160,16 +160,21 @@ def children(node: Node) -> list[Node]:
 WINDOW = "${window}"  # an SLO SLI's window placeholder: each recorded window in turn
 
 
-def has_window(node: Node) -> bool:
-    """Whether the tree reads `${window}` anywhere (a range, a subquery, an offset or a duration argument)."""
+def window_node(node: Node) -> Node | None:
+    """The first node reading `${window}` (in a range, a subquery, an offset or a duration argument), if any."""
     for n in walk(node):
         if isinstance(n, Ref) and WINDOW in (n.window, n.offset):
-            return True
+            return n
         if isinstance(n, Subquery) and WINDOW in (n.range, n.step, n.offset):
-            return True
+            return n
         if isinstance(n, DurationLit) and n.text == WINDOW:
-            return True
-    return False
+            return n
+    return None
+
+
+def has_window(node: Node) -> bool:
+    """Whether the tree reads `${window}` anywhere."""
+    return window_node(node) is not None
 
 
 def with_window(node: Node, window: str) -> Node:

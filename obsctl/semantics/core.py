@@ -131,6 +131,7 @@ class Checker:
                     "${window} stands for an SLO's windows and is read only in slos.<name>.sli",
                     path,
                     "write a duration such as 5m",
+                    ast.window_node(node).pos,
                 )
                 return None
             self.out.exprs[path] = node

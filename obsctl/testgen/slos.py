@@ -195,7 +195,7 @@ def test_groups(plan: Plan) -> tuple[list[dict], list[str]]:
             which = ", ".join(f"sli.{p}" for p in s.exprs)
             notes.append(
                 f"{alert}: every scenario: the SLI is written as expressions ({which}), so obsctl does not know "
-                "which series feed it; write its cases under tests:"
+                "which series feed it; test its rules with promtool by hand"
             )
             continue
         series = sli_series(s)

@@ -747,7 +747,7 @@ CASES = [
         BASE.replace("when: error_ratio > 0.05", "when: rate(http_requests_total[${window}]) > 1"),
         "OBS415",
         12,
-        None,
+        16,
         "read only in slos.<name>.sli",
     ),
     (
@@ -755,8 +755,8 @@ CASES = [
         BASE + "slos:\n  a:\n    objective: 99\n    sli:\n      latency:\n"
         "        metric: latency_seconds\n        threshold: 0.5\n        selector: {code: '!500'}\n",
         "OBS413",
-        None,
-        None,
+        26,
+        26,
         "reads like an operator",
     ),
     (
@@ -764,16 +764,16 @@ CASES = [
         BASE + "slos:\n  a:\n    objective: 99\n    sli:\n      latency:\n"
         "        metric: latency_seconds\n        threshold: 0.5\n        selector: 'code ~ 5'\n",
         "OBS414",
-        None,
-        None,
+        26,
+        19,
         "not label matchers",
     ),
     (
         "error-ratio-without-window",
         BASE + "slos:\n  a:\n    objective: 99\n    sli:\n      error_ratio: 'queue_depth'\n",
         "OBS416",
-        None,
-        None,
+        23,
+        21,
         "must use ${window}",
     ),
     (
@@ -781,8 +781,8 @@ CASES = [
         BASE + "slos:\n  a:\n    objective: 99\n    sli:\n"
         "      bad: 'sum(rate(http_requests_total{code=\"500\"}[${window}]))'\n      total: http_requests_total\n",
         "OBS416",
-        None,
-        None,
+        24,
+        14,
         "is a selector",
     ),
     (
@@ -790,8 +790,8 @@ CASES = [
         BASE + "slos:\n  a:\n    objective: 99\n    by: [route]\n"
         "    sli: {bad: http_requests_total, total: http_requests_total}\n",
         "OBS417",
-        None,
-        None,
+        23,
+        16,
         "has no label 'route'",
     ),
     (
@@ -800,8 +800,8 @@ CASES = [
         + "events:\n  failed: {stream: {app: demo}, message: failed}\n  done: {stream: {app: demo}, message: done}\n"
         "slos:\n  a:\n    objective: 99\n    by: [route]\n    sli: {bad: failed, total: done}\n",
         "OBS419",
-        None,
-        None,
+        25,
+        9,
         "counts the log event",
     ),
     (
@@ -810,8 +810,8 @@ CASES = [
         '      error_ratio: \'sum(rate(http_requests_total{code="500"}[${window}])) / '
         "sum(rate(http_requests_total[${window}]))'\n    alerting: {min_events: 10}\n",
         "OBS418",
-        None,
-        None,
+        24,
+        16,
         "cannot count",
     ),
 ]

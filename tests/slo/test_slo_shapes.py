@@ -241,3 +241,49 @@ def test_expression_slis_are_listed_as_not_generated() -> None:
     assert all("written as expressions" in n for n in notes)
     tests, _ = test_groups(context(BY_ROUTE))
     assert tests and all('route="obsctl"' in s["series"] for t in tests for s in t["input_series"])
+
+
+def test_selector_equality_labels_stay_on_the_alerts(tmp_path: Path, promtool: str) -> None:
+    """selector: {verb: GET} pins verb: the records sum by (verb), so the generated tests (which promtool passes)
+    expect verb="GET" on every alert. Before, max() dropped it."""
+    spec = SPECS / "latency_pinned.yaml"
+    built = slo_build(spec)
+    assert (
+        "sum by (verb) (rate(http_request_duration_seconds_count" in built["prometheus/reads.slo.rules.yml"]
+    )
+    (tmp_path / "reads.slo.rules.yml").write_text(built["prometheus/reads.slo.rules.yml"], encoding="utf-8")
+    (tmp_path / "reads.slo.tests.yml").write_text(built["prometheus/reads.slo.tests.yml"], encoding="utf-8")
+    ok, output = test_rules([tmp_path / "reads.slo.tests.yml"])
+    assert ok, output
+    doc = yaml.safe_load(built["prometheus/reads.slo.tests.yml"])
+    fired = [
+        a["exp_labels"] for t in doc["tests"] for c in t.get("alert_rule_test", []) for a in c["exp_alerts"]
+    ]
+    assert fired and all(labels["verb"] == "GET" for labels in fired)
+
+
+def test_grafana_and_datadog_follow_by_and_refuse_expressions(tmp_path: Path) -> None:
+    """Grafana's SLO panels draw one line per route; Datadog groups a by: SLO's queries by route, and refuses an
+    expression SLI with OBS702 naming Datadog (a metric SLO counts events)."""
+    import json
+
+    artifacts, diags, _ = render(BY_ROUTE, ["grafana"], None)
+    assert not [d for d in diags if d.level == "error"]
+    dashboard = json.loads(next(a.text for a in artifacts if a.path.endswith("-slos.json")))
+    legends = {t.get("legendFormat") for p in dashboard["panels"] for t in p.get("targets", [])}
+    assert {"{{route}} SLI", "{{route}} 5m"} <= legends
+
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(
+        BY_ROUTE.read_text(encoding="utf-8").replace('code=~"5.."', 'code="500"'), encoding="utf-8"
+    )
+    artifacts, diags, _ = render(spec, ["datadog"], None)
+    assert not [d for d in diags if d.level == "error"], [d.message for d in diags]
+    slo = json.loads(next(a.text for a in artifacts if a.path.startswith("datadog/slos/")))
+    assert slo["query"]["denominator"] == "sum:http.requests.total{job:gateway} by {route}.as_count()"
+
+    _, diags, _ = render(SPECS / "expressions.yaml", ["datadog"], None)
+    refused = [d for d in diags if d.code == "OBS702"]
+    assert refused and all(
+        "Datadog cannot express an SLI written as expressions" in d.message for d in refused
+    )
