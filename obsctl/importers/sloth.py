@@ -48,10 +48,12 @@ class _Doc:
         self.camel = camel
 
     def get(self, d: dict, key: str) -> object:
-        return d.get(CAMEL.get(key, key) if self.camel else key)
+        # either spelling in either form: Sloth's own examples have used errorRatioQuery in prometheus/v1 files
+        first, second = (CAMEL.get(key, key), key) if self.camel else (key, CAMEL.get(key, key))
+        return d.get(first, d.get(second))
 
     def unknown(self, d: dict, known: str) -> list[str]:
-        names = {CAMEL.get(k, k) if self.camel else k for k in KNOWN[known]}
+        names = {n for k in KNOWN[known] for n in (k, CAMEL.get(k, k))}
         return [k for k in d if k not in names]
 
 

@@ -832,3 +832,10 @@ def test_an_expression_written_differently_from_its_source_is_refused(
         e.value.diagnostic.code == "OBS824"
         and "the bad query would be written as" in e.value.diagnostic.message
     )
+
+
+def test_camel_case_fields_in_a_prometheus_v1_file(tmp_path: Path) -> None:
+    """Sloth's own raw-home-wifi example writes `errorRatioQuery` in a prometheus/v1 file: either spelling reads."""
+    spec, report = _import(tmp_path, RAW.replace("error_ratio_query:", "errorRatioQuery:"))
+    assert "error_ratio" in yaml.safe_load(spec.read_text(encoding="utf-8"))["slos"]["jobs"]["sli"]
+    assert report.findings == []
