@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .report import DROPPED, ImportFailure, ImportReport
 from .slospec import SourceSlo, finish, names, service_name
+from .specfile import SpecDoc
 from .yamlin import line_of, load_documents
 
 API = "openslo/v1"
@@ -222,7 +223,7 @@ def read_slos(objects: list[tuple[str, dict]], report: ImportReport) -> tuple[li
     return slos, services
 
 
-def import_files(paths: list[Path], service: str | None) -> tuple:
+def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, ImportReport]:
     report = ImportReport("openslo")
     slos, services = read_slos(read_objects(paths), report)
     if not slos:

@@ -16,7 +16,7 @@ from pathlib import Path
 import promql_parser as pp
 
 from . import promql as pq
-from .report import ImportFailure, ImportReport
+from .report import CHANGED, ImportFailure, ImportReport
 from .specfile import SpecDoc, split_files
 
 WINDOW = re.compile(r"\{\{-?\s*\.window\s*-?\}\}")
@@ -194,7 +194,7 @@ def build_spec(slos: list[SourceSlo], service: str, report: ImportReport) -> dic
             while f"{s.name}-{n}" in entries:
                 n += 1
             key = f"{s.name}-{n}"
-            report.add(s.file, s.item(), "changed", f"a second SLO of this name: imported as '{key}'", s.line)
+            report.add(s.file, s.item(), CHANGED, f"a second SLO of this name: imported as '{key}'", s.line)
         entries[key] = entry
         c = report.count(s.file)
         c.items += 1

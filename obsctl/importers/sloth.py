@@ -18,6 +18,7 @@ from ..model import ALERT_NAME
 from ..slo import BUDGET_SHARES, WORKBOOK_PERIOD, WORKBOOK_TIERS
 from .report import CHANGED, DROPPED, ImportFailure, ImportReport
 from .slospec import SourceSlo, finish, names, service_name
+from .specfile import SpecDoc
 from .yamlin import line_of, load_documents
 
 API = "sloth.slok.dev/v1"
@@ -266,7 +267,7 @@ def read_slos(docs: list[_Doc], report: ImportReport) -> tuple[list[SourceSlo], 
     return slos, services
 
 
-def import_files(paths: list[Path], service: str | None) -> tuple:
+def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, ImportReport]:
     report = ImportReport("sloth")
     slos, services = read_slos(read_docs(paths), report)
     distinct = sorted(set(services))
