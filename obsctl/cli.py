@@ -298,7 +298,8 @@ def import_cmd(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="files (a directory of dashboards for grafana; monitor JSON for datadog; SLO specs for sloth, openslo)", show_default=False
+            help="files (a directory of dashboards for grafana; monitor JSON for datadog; SLO specs for sloth, openslo)",
+            show_default=False,
         ),
     ],
     service: Annotated[
