@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from .report import DROPPED, ImportFailure, ImportReport
-from .slospec import SourceSlo, finish, names, service_name
+from .slospec import SourceSlo, finish, names, one_service, service_name
 from .specfile import SpecDoc
 from .yamlin import line_of, load_documents
 
@@ -228,14 +228,7 @@ def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, Impor
     slos, services = read_slos(read_objects(paths), report)
     if not slos:
         raise _fail(str(paths[0]), 1, "no SLO objects to import", code="OBS821")
-    distinct = sorted(set(services))
-    if service is None and len(distinct) > 1:
-        raise ImportFailure(
-            "OBS833",
-            f"the files hold SLOs of {len(distinct)} services ({', '.join(distinct)}); a spec is one service's",
-            str(paths[0]),
-            hint="import each service's files on their own, or give --service to gather them under one",
-        )
+    distinct = one_service(services, service, paths[0])
     default = distinct[0] if distinct else paths[0].name.split(".")[0]
     header = f"Imported by `obsctl import openslo` from {names(paths)}."
     doc = finish(slos, paths, service or service_name(default), report, header, default if distinct else None)

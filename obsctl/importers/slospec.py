@@ -244,3 +244,16 @@ def finish(
 
 def names(paths: list[Path]) -> str:
     return ", ".join(p.name for p in paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+
+
+def one_service(services: list[str], service: str | None, path: Path) -> list[str]:
+    """The distinct services the files name, refused (OBS833) when several and no --service gathers them."""
+    distinct = sorted(set(services))
+    if service is None and len(distinct) > 1:
+        raise ImportFailure(
+            "OBS833",
+            f"the files hold SLOs of {len(distinct)} services ({', '.join(distinct)}); a spec is one service's",
+            str(path),
+            hint="import each service's files on their own, or give --service to gather them under one",
+        )
+    return distinct

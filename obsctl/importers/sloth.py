@@ -17,7 +17,7 @@ from ..durations import parse_duration
 from ..model import ALERT_NAME
 from ..slo import BUDGET_SHARES, WORKBOOK_PERIOD, WORKBOOK_TIERS
 from .report import CHANGED, DROPPED, ImportFailure, ImportReport
-from .slospec import SourceSlo, finish, names, service_name
+from .slospec import SourceSlo, finish, names, one_service, service_name
 from .specfile import SpecDoc
 from .yamlin import line_of, load_documents
 
@@ -270,14 +270,7 @@ def read_slos(docs: list[_Doc], report: ImportReport) -> tuple[list[SourceSlo], 
 def import_files(paths: list[Path], service: str | None) -> tuple[SpecDoc, ImportReport]:
     report = ImportReport("sloth")
     slos, services = read_slos(read_docs(paths), report)
-    distinct = sorted(set(services))
-    if service is None and len(distinct) > 1:
-        raise ImportFailure(
-            "OBS833",
-            f"the files hold SLOs of {len(distinct)} services ({', '.join(distinct)}); a spec is one service's",
-            str(paths[0]),
-            hint="import each service's files on their own, or give --service to gather them under one",
-        )
+    distinct = one_service(services, service, paths[0])
     report.notes.append(
         f"Sloth's period is its --default-slo-period, {PERIOD} unless you set it: change each SLO's period "
         "(and its tiers' factors) if you generated with another"
