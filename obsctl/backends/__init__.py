@@ -15,15 +15,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..diagnostics import BackendError
+from ..diagnostics import BackendError, Diagnostic
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from ..model import Spec
     from ..plan import Plan
     from ..verify import Finding
 
-__all__ = ["TARGETS", "Artifact", "Backend", "BackendError", "Renderer", "backend"]
+__all__ = [
+    "TARGETS",
+    "Artifact",
+    "Backend",
+    "BackendError",
+    "DryRenderer",
+    "Renderer",
+    "backend",
+    "build_targets",
+    "spec_targets",
+]
 
 TARGETS = ("prometheus", "loki", "alertmanager", "grafana", "datadog")
 
@@ -37,21 +48,90 @@ class Artifact:
 class Renderer:
     """Renders templates/<target>/ (or a --templates copy) with the plan's header, spec and environment."""
 
+    dry = False  # True: nothing is rendered, so work done only for the rendered text may be skipped
+
     def __init__(self, templates: Environment, plan: Plan) -> None:
         self.templates = templates  # sandboxed, from obsctl.templating
         self.plan = plan
 
     def render(self, template: str, **values: object) -> str:
+        from jinja2 import TemplateError
+
         plan = self.plan
-        return self.templates.get_template(template).render(
-            header=plan.header, spec=plan.spec, env=plan.env, **values
-        )
+        try:
+            return self.templates.get_template(template).render(
+                header=plan.header, spec=plan.spec, env=plan.env, **values
+            )
+        except TemplateError as e:  # a --templates copy that does not parse or names what is not there
+            filename, lineno = getattr(e, "filename", None), getattr(e, "lineno", None)
+            where = f"{filename}:{lineno}: " if filename and lineno else ""
+            raise BackendError(
+                [
+                    Diagnostic(
+                        "OBS015",
+                        "error",
+                        f"a {template.split('/', 1)[0]} template failed: {where}{e.message or e}",
+                        None,
+                        "",
+                        "fix the template in your --templates folder, or remove it to use obsctl's own",
+                    )
+                ]
+            ) from e
+
+
+class DryRenderer(Renderer):
+    """Renders nothing: `validate` runs each backend's build with it for every mapping check and every file
+    path the build would make, without loading Jinja or a template. No backend reads what it rendered."""
+
+    dry = True
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def render(self, template: str, **values: object) -> str:
+        return ""
 
 
 class Backend(Protocol):
     def build(self, plan: Plan, renderer: Renderer) -> list[Artifact]: ...
 
     def verify(self, artifacts: list[Artifact], staging: Path) -> list[Finding]: ...
+
+
+def spec_targets(spec: Spec) -> list[str]:
+    """The targets a spec is for (`targets.for`, in registry order), every target when it does not say."""
+    chosen = spec.targets.for_
+    return [t for t in TARGETS if chosen is None or t in chosen]
+
+
+def build_targets(
+    plan: Plan, names: list[str], renderer: Renderer
+) -> tuple[list[Artifact], list[Diagnostic]]:
+    """Build `names` from one plan: the artifacts and every backend's errors, and OBS902 where two outputs
+    would share a path. `build` renders; `validate` passes a DryRenderer and keeps the diagnostics."""
+    artifacts: list[Artifact] = []
+    diags: list[Diagnostic] = []
+    for name in names:
+        try:
+            artifacts += backend(name).build(plan, renderer)
+        except BackendError as e:
+            diags += e.diagnostics
+    seen: dict[str, int] = {}
+    for a in artifacts:
+        seen[a.path] = seen.get(a.path, 0) + 1
+    for path, n in seen.items():
+        if n > 1:  # two spec names that slug to one file name: nothing may overwrite anything
+            diags.append(
+                Diagnostic(
+                    "OBS902",
+                    "error",
+                    f"{n} outputs would be written to {path}",
+                    None,
+                    "",
+                    "rename one of the spec entries whose names differ only in punctuation",
+                )
+            )
+    return artifacts, diags
 
 
 def backend(target: str) -> Backend:
