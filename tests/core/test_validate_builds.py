@@ -217,3 +217,38 @@ def test_the_blackhole_receiver_name_is_refused_at_validate(tmp_path):
     path.write_text(text)
     rc, found = _validate(path)
     assert rc == 1 and "OBS321" in {d["code"] for d in found}, found
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "abs(count(done, 10m)) == 0",
+        "ceil(count(done, 10m)) == 0",
+        "floor(count(done, 10m)) == 0",
+        "max(count(done, 10m), 1) == 0",
+        "min(count(done, 10m), 1) == 0",
+        "-count(done, 10m) == 0",
+    ],
+)
+def test_logql_without_a_form_is_refused_at_validate_not_by_the_parser_at_build(tmp_path, when):
+    """These compiled to abs(...), clamp_min(...), -(...): LogQL has none of them, so validate passed and build
+    failed with OBS900 from the LogQL parser. Now the Loki backend refuses them by name, at validate too."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE + f"  L: {{severity: page, when: '{when}'}}\ntargets: {{for: [prometheus, loki]}}\n")
+    rc, found = _validate(path)
+    assert rc == 1 and [(d["code"], d["field"]) for d in found] == [("OBS701", "alerts.L.when")], found
+    assert "overrides.logql" in found[0]["message"] + found[0]["hint"]
+
+
+def test_logql_negative_numbers_and_subtraction_still_build(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        BASE
+        + "  L: {severity: page, when: 'count(done, 10m) > -1'}\n"
+        + "  M: {severity: page, when: '0 - count(done, 10m) < 0'}\n"
+        + "targets: {for: [prometheus, loki]}\n"
+    )
+    artifacts, diags, _ = render(path, ["loki"], None)
+    assert not [d for d in diags if d.level == "error"], diags
+    rules = next(a.text for a in artifacts if a.path.startswith("loki/"))
+    assert "> -1" in rules and "0 - (" in rules
