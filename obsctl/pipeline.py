@@ -84,11 +84,11 @@ def _build_checks(
     """What `build` of the spec's targets refuses (backend mappings, OBS902 file-name clashes, test generation),
     from each backend's own build with a renderer that renders nothing: one code path, so validate cannot
     drift from build. Imports the plan and the spec's backends only, never Jinja or a template."""
-    from .backends import DryRenderer, build_targets, spec_targets
+    from .backends import DryRenderer, build_targets, spec_targets, unserved
     from .plan import build_plan
 
     plan = build_plan(spec, analysis, smap, path, env, {"format": "rules"})
-    return build_targets(plan, spec_targets(spec), DryRenderer(plan))[1]
+    return build_targets(plan, spec_targets(spec), DryRenderer(plan))[1] + unserved(plan)
 
 
 def _accept(result: Result, ignore: frozenset[str]) -> None:

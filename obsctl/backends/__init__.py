@@ -34,6 +34,7 @@ __all__ = [
     "backend",
     "build_targets",
     "spec_targets",
+    "unserved",
 ]
 
 TARGETS = ("prometheus", "loki", "alertmanager", "grafana", "datadog")
@@ -102,6 +103,32 @@ def spec_targets(spec: Spec) -> list[str]:
     """The targets a spec is for (`targets.for`, in registry order), every target when it does not say."""
     chosen = spec.targets.for_
     return [t for t in TARGETS if chosen is None or t in chosen]
+
+
+def unserved(plan: Plan) -> list[Diagnostic]:
+    """OBS018: what the spec's `targets.for` leaves with no target to write it (a log-event alert without loki or
+    datadog, a dashboard without grafana or datadog, an SLO without prometheus or datadog). A warning: leaving it
+    out may be the point, but an alert that silently goes nowhere rarely is."""
+    chosen = plan.spec.targets.for_
+    if chosen is None:
+        return []
+    items: list[tuple[tuple, str, str]] = [  # (spec path, what, the target that would write it)
+        (a.path, f"alert '{a.name}'", a.ruler) for a in plan.alerts.values() if a.enabled
+    ]
+    items += [(("dashboards", k), f"dashboard '{k}'", "grafana") for k in plan.spec.dashboards]
+    items += [(("slos", k), f"SLO '{k}'", "prometheus") for k in plan.spec.slos]
+    out = []
+    for path, what, target in items:
+        if target not in chosen and "datadog" not in chosen:
+            d = plan.error(
+                "OBS018",
+                f"{what} is written by no target of targets.for ({', '.join(chosen)})",
+                path,
+                f"add {target} (or datadog) to targets.for, or remove the {what.split()[0]}",
+            )
+            d.level = "warning"
+            out.append(d)
+    return out
 
 
 def build_targets(

@@ -252,3 +252,26 @@ def test_logql_negative_numbers_and_subtraction_still_build(tmp_path):
     assert not [d for d in diags if d.level == "error"], diags
     rules = next(a.text for a in artifacts if a.path.startswith("loki/"))
     assert "> -1" in rules and "0 - (" in rules
+
+
+def test_content_no_listed_target_writes_is_a_warning(tmp_path):
+    """A log-event alert in a spec for Prometheus and Alertmanager only went nowhere without a word."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        BASE
+        + "  Stalled: {severity: page, when: 'count(done, 10m) == 0'}\n"
+        + "dashboards:\n  ops: {title: ops, panels: [{title: q, expr: queue_depth}]}\n"
+        + "targets: {for: [prometheus, alertmanager]}\n"
+    )
+    rc, found = _validate(path)
+    assert rc == 0
+    assert [(d["code"], d["level"], d["field"]) for d in found] == [
+        ("OBS018", "warning", "alerts.Stalled"),
+        ("OBS018", "warning", "dashboards.ops"),
+    ], found
+    assert "add loki (or datadog) to targets.for" in found[0]["hint"]
+    # the same spec for Datadog too: every item has a target
+    path.write_text(
+        path.read_text().replace("[prometheus, alertmanager]", "[prometheus, alertmanager, datadog]")
+    )
+    assert _validate(path) == (0, [])
