@@ -6,11 +6,15 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .backends import Artifact, Renderer, backend, build_targets, spec_targets
 from .diagnostics import Diagnostic
 from .report import shown_path
 from .verify import Skipped
+
+if TYPE_CHECKING:
+    from .pipeline import Checked
 
 
 def render(
@@ -19,11 +23,11 @@ def render(
     env: str | None,
     templates: Path | None = None,
     options: dict | None = None,
-    excluded: str = "refuse",
+    skip_excluded: bool = False,
 ) -> tuple[list[Artifact], list[Diagnostic], object]:
     """Render (and verify) the artifacts of `targets` (`all`: the spec's own, `targets.for`). A named target the
-    spec leaves out is an error (OBS017), or with `excluded="skip"` left out. Returns (artifacts, diagnostics,
-    checked)."""
+    spec leaves out is an error (OBS017), or with `skip_excluded` left out (`obsctl test` asks for Prometheus and
+    Alertmanager, whichever the spec is for). Returns (artifacts, diagnostics, checked)."""
     from .pipeline import check
     from .templating import environment
 
@@ -34,7 +38,7 @@ def render(
     own = spec_targets(checked.spec)
     names = own if "all" in targets else list(dict.fromkeys(targets))
     if outside := [n for n in names if n not in own]:
-        if excluded != "skip":
+        if not skip_excluded:
             return [], [*result.diagnostics, _not_for(outside, own, checked)], result
         names = [n for n in names if n in own]
     from .plan import build_plan
@@ -80,7 +84,7 @@ def render(
     return artifacts, diags, result
 
 
-def _not_for(outside: list[str], own: list[str], checked: object) -> Diagnostic:
+def _not_for(outside: list[str], own: list[str], checked: Checked) -> Diagnostic:
     path = ("targets", "for")
     return Diagnostic(
         "OBS017",

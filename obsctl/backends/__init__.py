@@ -11,7 +11,7 @@ its checks in obsctl/verify/, tests in tests/<name>/, a row in docs/targets.md.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -126,8 +126,7 @@ def unserved(plan: Plan) -> list[Diagnostic]:
                 path,
                 f"add {target} (or datadog) to targets.for, or remove the {what.split()[0]}",
             )
-            d.level = "warning"
-            out.append(d)
+            out.append(replace(d, level="warning"))
     return out
 
 
