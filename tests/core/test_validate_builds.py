@@ -48,6 +48,11 @@ CASES = [
         "slos:\n  cycles: {objective: 99, sli: {bad: done, total: done}}\n",
         "OBS702",
     ),
+    (
+        "prometheus-log-slo",
+        "slos:\n  cycles: {objective: 99, sli: {bad: done, total: done}}\ntargets: {for: [prometheus]}\n",
+        "OBS410",
+    ),
     ("datadog-tag", "targets:\n  datadog: {tags: [not a tag]}\n", "OBS710"),
     ("datadog-namespace", 'targets:\n  datadog: {namespace: "my ns{x}"}\n', "OBS711"),
     # Prometheus: a scrape job with the name of the blackbox job the probes need
@@ -275,3 +280,62 @@ def test_content_no_listed_target_writes_is_a_warning(tmp_path):
         path.read_text().replace("[prometheus, alertmanager]", "[prometheus, alertmanager, datadog]")
     )
     assert _validate(path) == (0, [])
+
+
+def _panel(panel: dict):
+    return lambda d: d["dashboards"]["ops"]["panels"].append(panel)
+
+
+# (id, change to the asset-ws example as data, the code Grafana's build gives)
+GRAFANA = [
+    (
+        "queries-and-override",
+        _panel({"title": "x", "queries": [{"expr": "ws_connections_active"}], "overrides": {"promql": "up"}}),
+        "OBS511",
+    ),
+    (
+        "uid-twice",
+        lambda d: d["dashboards"].update({"copy": {"title": "C", "uid": "asset-ws-ops", "panels": []}}),
+        "OBS512",
+    ),
+    (
+        "datasource-variable",
+        lambda d: d["dashboards"]["ops"].update(
+            {"variables": [{"name": "datasource", "type": "custom", "values": ["a"]}]}
+        ),
+        "OBS513",
+    ),
+    (
+        "interval-variable",
+        lambda d: d["dashboards"]["ops"].update(
+            {"variables": [{"name": "step", "type": "interval", "values": ["soon"]}]}
+        ),
+        "OBS514",
+    ),
+    (
+        "two-null-thresholds",
+        _panel(
+            {
+                "title": "x",
+                "expr": "ws_connections_active",
+                "thresholds": [{"value": None, "color": "green"}, {"value": None, "color": "red"}],
+            }
+        ),
+        "OBS517",
+    ),
+]
+
+
+@pytest.mark.parametrize("case_id, change, code", GRAFANA, ids=[g[0] for g in GRAFANA])
+def test_validate_refuses_what_the_grafana_build_refuses(tmp_path, case_id, change, code):
+    import yaml
+
+    data = yaml.safe_load(ASSET_WS.read_text())
+    change(data)
+    data["targets"]["for"] = ["grafana"]
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    _, diags, _ = render(path, ["all"], None)
+    assert code in {d.code for d in diags if d.level == "error"}, diags
+    rc, found = _validate(path)
+    assert rc == 1 and code in {d["code"] for d in found if d["level"] == "error"}, found
