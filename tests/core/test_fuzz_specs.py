@@ -2,12 +2,12 @@
 hostile strings and random expressions, and a random `targets.for`, through validate and build in-process.
 Properties: no uncaught exception; every diagnostic has a code, a level and a message; a spec that validate passes
 builds for its targets (no error at all, the external tools' checks included); a spec that builds gives files its
-checkers accept (build runs them). CI runs a fixed seed and a few dozen cases (about a minute here); the longer local
-run is
+checkers accept (build runs them). CI runs a fixed seed and 40 cases (about 20 s here); the longer local run is
 
-    OBSCTL_FUZZ_SPECS=500 python -m pytest -q tests/core/test_fuzz_specs.py
+    OBSCTL_FUZZ_SPECS=500 python -m pytest -q tests/core/test_fuzz_specs.py --hypothesis-show-statistics
 
-which shrinks a failure to its smallest form."""
+(about 4.5 min on two shared cores: some 310 cases validate refuses, 190 it passes and build then builds), which
+shrinks a failure to its smallest form. The build in the property runs the external tools' checks too."""
 
 from __future__ import annotations
 
