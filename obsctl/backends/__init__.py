@@ -145,19 +145,38 @@ def build_targets(
     seen: dict[str, int] = {}
     for a in artifacts:
         seen[a.path] = seen.get(a.path, 0) + 1
+    reported: set[tuple] = set()
     for path, n in seen.items():
         if n > 1:  # two spec names that slug to one file name: nothing may overwrite anything
-            diags.append(
-                Diagnostic(
-                    "OBS902",
-                    "error",
-                    f"{n} outputs would be written to {path}",
-                    None,
-                    "",
-                    "rename one of the spec entries whose names differ only in punctuation",
+            entries = _same_slug(plan, path)
+            if entries and entries in reported:
+                continue  # one error per pair of entries, not one per file they share
+            reported.add(entries)
+            hint = "rename one of the spec entries whose names differ only in punctuation"
+            if not entries:
+                diags.append(
+                    Diagnostic("OBS902", "error", f"{n} outputs would be written to {path}", None, "", hint)
                 )
-            )
+                continue
+            names = " and ".join(f"'{e[1]}'" for e in entries)
+            message = f"{entries[0][0]} {names} would write one file, {path}"
+            diags.append(plan.error("OBS902", message, entries[-1], hint))
     return artifacts, diags
+
+
+def _same_slug(plan: Plan, path: str) -> tuple:
+    """The spec entries (section, name) whose names differ only in punctuation and give `path` its name."""
+    from ..naming import slug
+
+    stem = path.rsplit("/", 1)[-1]
+    for section in ("slos", "dashboards", "alerts", "derived"):
+        by_slug: dict[str, list[str]] = {}
+        for name in getattr(plan.spec, section):
+            by_slug.setdefault(slug(name), []).append(name)
+        for key, names in by_slug.items():
+            if len(names) > 1 and key in stem:
+                return tuple((section, n) for n in names)
+    return ()
 
 
 def backend(target: str) -> Backend:

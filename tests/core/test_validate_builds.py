@@ -339,3 +339,19 @@ def test_validate_refuses_what_the_grafana_build_refuses(tmp_path, case_id, chan
     assert code in {d.code for d in diags if d.level == "error"}, diags
     rc, found = _validate(path)
     assert rc == 1 and code in {d["code"] for d in found if d["level"] == "error"}, found
+
+
+def test_a_file_name_clash_is_one_error_at_the_entries_that_share_a_name(tmp_path):
+    """OBS902 came once per shared file (five for two SLOs) with no file, line or field; now one error, at the
+    second of the entries, naming both."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        BASE
+        + "slos:\n  api.availability: {objective: 99.9, sli: {bad: errors_total, total: requests_total}}\n"
+        + "  api-availability: {objective: 99.5, sli: {bad: errors_total, total: requests_total}}\n"
+    )
+    rc, found = _validate(path)
+    clashes = [d for d in found if d["code"] == "OBS902"]
+    assert rc == 1 and len(clashes) == 1, found
+    assert (clashes[0]["line"], clashes[0]["field"]) == (21, "slos.api-availability")
+    assert "'api.availability' and 'api-availability'" in clashes[0]["message"]
