@@ -6,11 +6,15 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .backends import TARGETS, Artifact, BackendError, Renderer, backend
+from .backends import Artifact, Renderer, backend, build_targets, spec_targets
 from .diagnostics import Diagnostic
 from .report import shown_path
 from .verify import Skipped
+
+if TYPE_CHECKING:
+    from .pipeline import Checked
 
 
 def render(
@@ -19,8 +23,11 @@ def render(
     env: str | None,
     templates: Path | None = None,
     options: dict | None = None,
+    skip_excluded: bool = False,
 ) -> tuple[list[Artifact], list[Diagnostic], object]:
-    """Render (and verify) the artifacts of `targets`. Returns (artifacts, diagnostics, checked)."""
+    """Render (and verify) the artifacts of `targets` (`all`: the spec's own, `targets.for`). A named target the
+    spec leaves out is an error (OBS017), or with `skip_excluded` left out (`obsctl test` asks for Prometheus and
+    Alertmanager, whichever the spec is for). Returns (artifacts, diagnostics, checked)."""
     from .pipeline import check
     from .templating import environment
 
@@ -28,51 +35,19 @@ def render(
     if not result.ok or not result.checked:
         return [], result.diagnostics, result
     checked = result.checked[0]
-    names = list(TARGETS) if "all" in targets else list(dict.fromkeys(targets))
+    own = spec_targets(checked.spec)
+    names = own if "all" in targets else list(dict.fromkeys(targets))
+    if outside := [n for n in names if n not in own]:
+        if not skip_excluded:
+            return [], [*result.diagnostics, _not_for(outside, own, checked)], result
+        names = [n for n in names if n in own]
     from .plan import build_plan
 
     plan = build_plan(checked.spec, checked.analysis, checked.smap, spec_path, env, options)
     renderer = Renderer(environment(templates), plan)
-    artifacts: list[Artifact] = []
     diags: list[Diagnostic] = [d for d in result.diagnostics if d.level != "error"]
-    from jinja2 import TemplateError
-
-    for name in names:
-        try:
-            artifacts += backend(name).build(plan, renderer)
-        except BackendError as e:
-            diags += e.diagnostics
-        except TemplateError as e:  # a --templates copy that does not parse or names what is not there
-            where = (
-                f"{e.filename}:{e.lineno}: "
-                if getattr(e, "filename", None) and getattr(e, "lineno", None)
-                else ""
-            )
-            diags.append(
-                Diagnostic(
-                    "OBS015",
-                    "error",
-                    f"a {name} template failed: {where}{e.message or e}",
-                    None,
-                    "",
-                    "fix the template in your --templates folder, or remove it to use obsctl's own",
-                )
-            )
-    seen: dict[str, int] = {}
-    for a in artifacts:
-        seen[a.path] = seen.get(a.path, 0) + 1
-    for path, n in seen.items():
-        if n > 1:  # two spec names that slug to one file name: nothing may overwrite anything
-            diags.append(
-                Diagnostic(
-                    "OBS902",
-                    "error",
-                    f"{n} outputs would be written to {path}",
-                    None,
-                    "",
-                    "rename one of the spec entries whose names differ only in punctuation",
-                )
-            )
+    artifacts, errors = build_targets(plan, names, renderer)
+    diags += errors
     if any(d.level == "error" for d in diags):
         return [], diags, result
     with tempfile.TemporaryDirectory(prefix="obsctl-verify-") as tmp:
@@ -107,6 +82,18 @@ def render(
                     )
                 )
     return artifacts, diags, result
+
+
+def _not_for(outside: list[str], own: list[str], checked: Checked) -> Diagnostic:
+    path = ("targets", "for")
+    return Diagnostic(
+        "OBS017",
+        "error",
+        f"the spec is not for {', '.join(outside)}: its targets.for lists {', '.join(own)}",
+        checked.smap.locate(path, prefer_key=True),
+        ".".join(path),
+        f"build --target {','.join(own)} (or all), or add {', '.join(outside)} to targets.for",
+    )
 
 
 def _write_tree(root: Path, artifacts: list[Artifact]) -> None:

@@ -365,7 +365,7 @@ def docs_pages(
     from .pipeline import check
     from .plan import build_plan
 
-    artifacts, diags, result = render(spec_path, ["grafana"], env)
+    artifacts, diags, result = render(spec_path, ["grafana"], env, skip_excluded=True)
     if any(d.level == "error" for d in diags) or not result.checked:
         return None, [], diags, result
     checked = result.checked[0]

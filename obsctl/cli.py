@@ -134,7 +134,7 @@ def validate(
     all_diags = []
     failed = False
     for path in specs:
-        result = check(path, env, every_env=True, ignore=frozenset(ignore or ()))
+        result = check(path, env, every_env=True, ignore=frozenset(ignore or ()), targets=True)
         all_diags.extend(result.diagnostics)
         if fmt is Format.human:
             _emit(result.diagnostics, result.smap, fmt)

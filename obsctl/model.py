@@ -818,7 +818,18 @@ class AlertmanagerTarget(Strict):
     templates: list[str] = Field(default_factory=list)
 
 
+TargetName = Literal["prometheus", "loki", "alertmanager", "grafana", "datadog"]  # obsctl.backends.TARGETS
+
+
 class Targets(Strict):
+    for_: list[TargetName] | None = Field(
+        None,
+        alias="for",
+        min_length=1,
+        description="the targets this spec is built for, e.g. [prometheus, alertmanager, grafana]: "
+        "`build --target all` builds these, validate checks these (a Datadog mapping only when datadog is "
+        "listed); default: every target (one the spec gives nothing to writes nothing)",
+    )
     prometheus: PrometheusTarget = Field(default_factory=PrometheusTarget)
     grafana: GrafanaTarget = Field(default_factory=GrafanaTarget)
     datadog: DatadogTarget = Field(default_factory=DatadogTarget)

@@ -37,10 +37,15 @@ class Result:
 
 
 def check(
-    path: Path, env: str | None = None, every_env: bool = False, ignore: frozenset[str] = frozenset()
+    path: Path,
+    env: str | None = None,
+    every_env: bool = False,
+    ignore: frozenset[str] = frozenset(),
+    targets: bool = False,
 ) -> Result:
-    """Check a spec; with `every_env`, check the base and each of its environments. Warnings whose code is in
-    `ignore` (the command line's --ignore) or in the spec's `lint.accept` are left out."""
+    """Check a spec; with `every_env`, check the base and each of its environments. With `targets` (validate),
+    also run what `build` of the spec's targets checks, short of rendering and the external tools. Warnings
+    whose code is in `ignore` (the command line's --ignore) or in the spec's `lint.accept` are left out."""
     from .loader import apply_env, read_raw, validate_model
     from .semantics import analyse
 
@@ -66,9 +71,24 @@ def check(
             continue
         analysis = analyse(spec, env_map)
         result.diagnostics.extend(_new(analysis.diagnostics, name, seen))
+        if targets and not any(d.level == "error" for d in analysis.diagnostics):
+            result.diagnostics.extend(_new(_build_checks(path, name, spec, analysis, env_map), name, seen))
         result.checked.append(Checked(path, name, spec, analysis, env_map))
     _accept(result, ignore)
     return result
+
+
+def _build_checks(
+    path: Path, env: str | None, spec: Spec, analysis: Analysis, smap: SourceMap
+) -> list[Diagnostic]:
+    """What `build` of the spec's targets refuses (backend mappings, OBS902 file-name clashes, test generation),
+    from each backend's own build with a renderer that renders nothing: one code path, so validate cannot
+    drift from build. Imports the plan and the spec's backends only, never Jinja or a template."""
+    from .backends import DryRenderer, build_targets, spec_targets, unserved
+    from .plan import build_plan
+
+    plan = build_plan(spec, analysis, smap, path, env, {"format": "rules"})
+    return build_targets(plan, spec_targets(spec), DryRenderer(plan))[1] + unserved(plan)
 
 
 def _accept(result: Result, ignore: frozenset[str]) -> None:

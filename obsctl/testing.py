@@ -190,7 +190,7 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
         return 1
     with status(f"building {shown_path(spec_path)}"):
         artifacts, diags, result = render(
-            spec_path, ["prometheus", "alertmanager"], env, templates, {"format": "rules"}
+            spec_path, ["prometheus", "alertmanager"], env, templates, {"format": "rules"}, skip_excluded=True
         )
     if diags:
         render_human(diags, result.smap)

@@ -63,7 +63,9 @@ class LogQL:
         if isinstance(node, ast.Var):
             return number(float(self.spec.vars[node.name]))
         if isinstance(node, ast.Neg):
-            return f"-{self._expr(node.operand, window)}"
+            if isinstance(node.operand, ast.Number | ast.Var):  # a negative number is a literal
+                return number(-float(self._expr(node.operand, window)))
+            raise CompileError("a negated query (LogQL has no unary minus: write 0 - x)")
         if isinstance(node, ast.BinOp):
             prec = _PRECEDENCE[node.op]
             parts = []
@@ -96,11 +98,5 @@ class LogQL:
             return f"({inner} or vector(0))" if f == "count" else inner
         if f in ("sum", "avg", "min", "max") and len(node.args) == 1:
             return f"{f}{self._by(node)}({self._expr(first, window)})"
-        if f in ("max", "min") and len(node.args) == 2:
-            num = next(a for a in node.args if isinstance(a, ast.Number | ast.Var))
-            other = next(a for a in node.args if a is not num)
-            clamp = "clamp_min" if f == "max" else "clamp_max"
-            return f"{clamp}({self._expr(other, window)}, {self._expr(num, window)})"
-        if f in ("abs", "ceil", "floor"):
-            return f"{f}({self._expr(first, window)})"
+        # LogQL has no clamp_min/clamp_max, abs, ceil or floor (Loki's grammar and Grafana's parser refuse them)
         raise CompileError(f"{f}() has no LogQL form here; give overrides.logql")

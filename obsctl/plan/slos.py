@@ -4,6 +4,7 @@ sloth_service, sloth_slo, sloth_window) so sloth's Grafana dashboards work."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ def record_labels(spec: Spec, name: str) -> dict[str, str]:
     return dict(sorted({**spec.sources.metrics.selector, **spec.slos[name].labels, **own}.items()))
 
 
+@functools.lru_cache(maxsize=512)  # pure, on short strings, asked thousands of times per spec
 def window_name(window: str) -> str:
     """A window as record names spell it: `60m` and `1h` are both `1h`."""
     return format_duration(parse_duration(window))

@@ -93,6 +93,8 @@ def parse_values(text: str) -> list[Value]:
 
 def fmt_number(v: float) -> str:
     """A number as the notation (and Go's ParseFloat) reads it back exactly."""
+    if not math.isfinite(v):  # int() raises on them; the notation spells them Inf, -Inf, NaN
+        return "NaN" if math.isnan(v) else ("Inf" if v > 0 else "-Inf")
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
     return repr(v)
@@ -555,14 +557,21 @@ _RANGE_FUNCS: dict[str, Callable[[list[tuple[int, float]], int, int], float | No
 
 
 def _round(v: float, to: float = 1.0) -> float:
-    inv = 1.0 / to
-    return math.floor(v * inv + 0.5) / inv
+    """Prometheus' round: floor(v / to + 0.5) * to, in float arithmetic as Go does it (to = 0 gives NaN, an
+    infinite v stays infinite), where Python's math.floor raises on inf and NaN."""
+    inv = 1.0 / to if to else math.inf
+    return _integral(math.floor, v * inv + 0.5) / inv
+
+
+def _integral(f: Callable[[float], int], v: float) -> float:
+    """ceil/floor as Go's math.Ceil/Floor: +-Inf and NaN are returned as they are (Python's raise)."""
+    return float(f(v)) if math.isfinite(v) else v
 
 
 _SIMPLE: dict[str, Callable[..., float]] = {
     "abs": abs,
-    "ceil": lambda v: float(math.ceil(v)),
-    "floor": lambda v: float(math.floor(v)),
+    "ceil": lambda v: _integral(math.ceil, v),
+    "floor": lambda v: _integral(math.floor, v),
     "round": _round,
     "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
     "clamp_min": lambda v, lo: max(v, lo),

@@ -1,5 +1,5 @@
 """The package's shape: no import cycles (function-level imports included), no backend importing another, and a
-validate that loads nothing of the plan, the backends or the templates."""
+validate that loads no template renderer or output checker, and only the backends of the spec's targets."""
 
 from __future__ import annotations
 
@@ -144,17 +144,57 @@ def test_target_choices_come_from_the_registry():
         assert callable(module.build) and callable(module.verify), name
 
 
-def test_validate_loads_no_plan_backend_or_template():
+def _loaded_by_validate(spec: Path) -> list[str]:
     probe = (
         "import sys\nfrom obsctl.cli import main\n"
-        f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
+        f"sys.argv = ['obsctl', 'validate', {str(spec)!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends.', "
-        "'obsctl.templating', 'jinja2', 'obsctl.testgen', 'obsctl.verify'))))\n"
+        "'obsctl.templating', 'jinja2', 'obsctl.testgen', 'obsctl.verify', 'datadog_api_client', "
+        "'jsonschema'))))\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    return ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+
+
+def test_validate_loads_no_template_renderer_or_checker():
+    """validate runs the spec's backends' builds with a renderer that renders nothing (so it refuses what build
+    refuses): it loads the plan and those backends, but never Jinja, a template or an output checker."""
+    loaded = _loaded_by_validate(ROOT / "examples" / "relay-ai" / "obsctl.yaml")
+    assert "obsctl.backends.datadog" in loaded  # every target by default
+    heavy = ("jinja2", "obsctl.templating", "datadog_api_client", "jsonschema", "obsctl.verify.")
+    assert [m for m in loaded if m.startswith(heavy) and m != "obsctl.verify.grafana_units"] == []
+
+
+def test_validate_loads_only_the_backends_of_the_spec_targets(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "service: svc\ntargets: {for: [prometheus]}\nmetrics: {up: {kind: gauge}}\n"
+        "alerts: {Down: {severity: P1, when: up == 0}}\n"
+    )
+    loaded = _loaded_by_validate(spec)
+    assert [m for m in loaded if m.startswith("obsctl.backends.")] == [
+        "obsctl.backends.prometheus",
+        "obsctl.backends.prometheus.engines",
+        "obsctl.backends.prometheus.operator",
+        "obsctl.backends.prometheus.slo",
+    ]
+
+
+def test_the_target_names_a_spec_may_list_are_the_registry():
+    import typing
+
+    from obsctl.backends import TARGETS
+    from obsctl.model import TargetName
+
+    assert typing.get_args(TargetName) == TARGETS
+
+
+def test_validate_of_a_spec_with_errors_loads_no_plan(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("service: svc\nalerts: {Down: {severity: P1, when: nope == 0}}\n")
+    assert _loaded_by_validate(spec) == []
 
 
 def test_the_cycle_finder_finds_cycles():
@@ -188,4 +228,4 @@ def test_target_settings_are_for_registered_targets():
     from obsctl.backends import TARGETS
     from obsctl.model import Targets
 
-    assert set(Targets.model_fields) <= set(TARGETS)
+    assert set(Targets.model_fields) - {"for_"} <= set(TARGETS)

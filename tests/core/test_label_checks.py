@@ -180,7 +180,9 @@ def test_summary_label_dropped_is_a_warning(tmp_path, monkeypatch):
     ],
 )
 def test_sound_specs_pass(tmp_path, monkeypatch, when, extra):
-    rc, diags = _diags(tmp_path, monkeypatch, alert(when, extra))
+    # Sound PromQL; not every case has a Datadog form (OBS701), and this spec is not for Datadog.
+    spec = alert(when, extra) + "targets: {for: [prometheus, alertmanager, grafana]}\n"
+    rc, diags = _diags(tmp_path, monkeypatch, spec)
     assert rc == 0, diags
     assert not [d for d in diags if d["code"].startswith(("OBS27", "OBS33"))], diags
 

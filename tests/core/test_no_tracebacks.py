@@ -40,14 +40,15 @@ CASES = [
     ("dev-zero", "/dev/zero", 1, "OBS011"),
     ("nested-500", "service: demo\nx: " + "[" * 500 + "]" * 500 + "\n", 1, "OBS013"),
     ("slo-name-240", STARTER.replace("  availability:", "  " + "a" * 240 + ":"), 1, "OBS104"),
-    # a constant is a fine Grafana panel; Datadog has no formula without a query: an error at build, not a crash
+    # a constant is a fine Grafana panel; Datadog has no formula without a query: an error at validate (as at
+    # build, where it used to be the only one), not a crash
     (
         "datadog-stat-constant",
         STARTER.replace(
             "      - {title: Requests, expr: rate(http_requests_total)}",
             "      - {title: One, type: stat, expr: '1'}",
         ),
-        0,
+        1,
         "OBS703",
     ),
 ]
