@@ -10,6 +10,7 @@ Anything outside that subset raises `Unsupported`, and the caller reports the sc
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -56,6 +57,13 @@ class World:
     records: dict[str, tuple[object, dict[str, str]]] = field(
         default_factory=dict
     )  # record -> (parsed expr, labels)
+
+
+@functools.lru_cache(maxsize=8192)
+def parse(expr: str) -> object:
+    """`promql_parser.parse`, once per distinct expression: test generation evaluates the same rule thousands of
+    times. The parsed trees are only read, never changed, so sharing them is safe."""
+    return pp.parse(expr)
 
 
 # -- promtool's expanding notation ----------------------------------------------------------------------------
@@ -168,9 +176,12 @@ def _drop_name(labels: dict[str, str]) -> dict[str, str]:
 class Evaluator:
     def __init__(self, world: World) -> None:
         self.world = world
+        self._sorted = sorted(world.series, key=lambda s: _key(s.labels))
+        # selector -> (the selector, kept alive so its id is not reused; the series it matches, in label order)
+        self._matching: dict[int, tuple[object, list[Series]]] = {}
 
     def instant(self, expr: str | object, t_ms: int) -> list[Sample] | float:
-        node = pp.parse(expr) if isinstance(expr, str) else expr
+        node = parse(expr) if isinstance(expr, str) else expr
         return self._eval(node, t_ms)
 
     def vector(self, expr: str | object, t_ms: int) -> list[Sample]:
@@ -212,15 +223,18 @@ class Evaluator:
             raise _no("a range over a recording rule")
         step = self.world.interval_ms
         first, last = max(0, -(-start // step)), end // step  # samples sit at multiples of the interval
+        hit = self._matching.get(id(vs))
+        if hit is None:
+            hit = self._matching[id(vs)] = (vs, [s for s in self._sorted if self._matches(s.labels, vs)])
         out = []
-        for s in sorted(self.world.series, key=lambda s: _key(s.labels)):
-            if self._matches(s.labels, vs):
-                pts = [
-                    (i * step, s.values[i])
-                    for i in range(first, min(last, len(s.values) - 1) + 1)
-                    if s.values[i] is not None
-                ]
-                out.append((s.labels, pts))
+        for s in hit[1]:
+            values = s.values
+            pts = [
+                (i * step, values[i])
+                for i in range(first, min(last, len(values) - 1) + 1)
+                if values[i] is not None
+            ]
+            out.append((s.labels, pts))
         return out
 
     def _instant_selector(self, vs: pp.VectorSelector, t_ms: int) -> list[Sample]:

@@ -1,0 +1,77 @@
+"""Test generation stays linear at scale: the PromQL parser runs once per distinct expression, and the inputs a
+selector picks are looked up once per scenario, not once per evaluation. Counted, not timed (timings belong to
+benchmarks/scale.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import promql_parser as pp
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import scale  # noqa: E402
+
+from obsctl.testgen import promsim  # noqa: E402
+
+
+@pytest.fixture
+def scale_spec(tmp_path: Path) -> Path:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(scale.spec(30), sort_keys=False))
+    return spec
+
+
+def _plan(spec: Path):  # noqa: ANN202
+    from obsctl.pipeline import check
+    from obsctl.plan import build_plan
+
+    checked = check(spec, None).checked[0]
+    return build_plan(checked.spec, checked.analysis, checked.smap, spec, None, {"format": "rules"})
+
+
+def test_each_expression_is_parsed_once(scale_spec, monkeypatch):
+    """Before, every instant evaluation parsed the alert's expression again (about 50 parses per alert)."""
+    from obsctl.backends.prometheus import groups
+    from obsctl.testgen.alerts import generate
+
+    plan = _plan(scale_spec)
+    rule_groups = groups(plan)
+    parsed: list[str] = []
+    real = pp.parse
+
+    def counting(text: str) -> object:
+        parsed.append(text)
+        return real(text)
+
+    if hasattr(promsim, "parse"):  # a fresh cache: every expression counts once
+        promsim.parse.cache_clear()
+    monkeypatch.setattr(pp, "parse", counting)
+    tests, _ = generate(plan, rule_groups)
+    assert len(tests) == 60  # fires and quiet for each of the 30 alerts
+    assert len(set(parsed)) > 10  # the counting hook saw the rules
+    again = sorted({t for t in parsed if parsed.count(t) > 1})
+    assert not again, f"parsed more than once: {again[:3]}"
+
+
+def test_selector_matching_is_done_once_per_world(monkeypatch):
+    """Before, each evaluation sorted every series and matched the selector against each of them again."""
+    calls = 0
+    real = promsim.Evaluator._matches
+
+    def counting(self, labels, vs):  # noqa: ANN001, ANN202
+        nonlocal calls
+        calls += 1
+        return real(self, labels, vs)
+
+    monkeypatch.setattr(promsim.Evaluator, "_matches", counting)
+    series = [
+        promsim.Series({"__name__": "x_total", "code": c}, promsim.parse_values("0+1x30"))
+        for c in ("200", "500")
+    ]
+    ev = promsim.Evaluator(promsim.World(series, 60_000))
+    results = [ev.vector('sum(increase(x_total{code="500"}[5m])) > 1', t * 60_000) for t in range(6, 20)]
+    assert all(r and r[0].value == pytest.approx(5.0) for r in results)
+    assert calls == 2  # the two series, once
