@@ -75,3 +75,31 @@ def test_selector_matching_is_done_once_per_world(monkeypatch):
     results = [ev.vector('sum(increase(x_total{code="500"}[5m])) > 1', t * 60_000) for t in range(6, 20)]
     assert all(r and r[0].value == pytest.approx(5.0) for r in results)
     assert calls == 2  # the two series, once
+
+
+def test_each_node_is_compiled_once(monkeypatch):
+    """The evaluator turns a parsed expression into Python functions once, then reuses them at every time and in
+    every world; before, each evaluation walked the parser's tree through its bindings again."""
+    compiled = 0
+    real = promsim._compile
+
+    def counting(node):  # noqa: ANN001, ANN202
+        nonlocal compiled
+        compiled += 1
+        return real(node)
+
+    monkeypatch.setattr(promsim, "_compile", counting)
+    promsim._STATIC.clear()
+    expr = 'sum by (code) (rate(y_total{code=~"5.."}[5m])) / clamp_min(sum by (code) (rate(y_total[5m])), 1) > 0.1'
+    first = None
+    for step in (10, 20):  # two worlds
+        series = [
+            promsim.Series({"__name__": "y_total", "code": c}, promsim.parse_values(f"0+{step}x30"))
+            for c in ("200", "500")
+        ]
+        ev = promsim.Evaluator(promsim.World(series, 60_000))
+        for t in range(6, 20):
+            assert [s.labels for s in ev.vector(expr, t * 60_000)] == [{"code": "500"}]
+            first = compiled if first is None else first
+    assert first == 9  # each node of the tree (children with their parent) on the first evaluation
+    assert compiled == first  # and never again
