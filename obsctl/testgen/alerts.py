@@ -366,6 +366,7 @@ class _Problem:
     window: int  # ms, the longest range the rule reads
     # outcome() per (values, t): the searches for "fires", "quiet" and "guarded" try the same candidates
     outcomes: dict[tuple, tuple[bool, bool, bool]] = field(default_factory=dict)
+    texts: dict[tuple, str] = field(default_factory=dict)  # series notation per label set
 
     def world(self, values: list[float], steps: int) -> tuple[World, list[tuple[str, str]]]:
         series, text = [], []
@@ -378,7 +379,9 @@ class _Problem:
                     continue
                 seen.add(key)
                 series.append(Series(labels, parse_values(notation)))
-                text.append((series_text(labels), notation))
+                if key not in self.texts:  # the same label sets for every candidate
+                    self.texts[key] = series_text(labels)
+                text.append((self.texts[key], notation))
         return World(series, self.interval, self.records), text
 
     def outcome(self, values: list[float], t: int) -> tuple[bool, bool, bool]:

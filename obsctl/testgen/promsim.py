@@ -74,6 +74,12 @@ _TERM = re.compile(rf"^(?P<a>{_NUM})(?:(?P<op>[-+])(?P<b>{_NUM}))?x(?P<n>\d+)$")
 
 def parse_values(text: str) -> list[Value]:
     """promtool's `values` notation: `0+10x30`, `1x4`, `_`, `_x3`, `stale`, plain numbers."""
+    return list(_parse_values(text))  # a copy: the caller owns its list
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_values(text: str) -> tuple[Value, ...]:
+    """parse_values, once per notation: test generation builds the same inputs (`0+1x15`) for many candidates."""
     out: list[Value] = []
     for tok in text.split():
         if tok == "_":
@@ -96,7 +102,7 @@ def parse_values(text: str) -> list[Value]:
             for _ in range(int(m["n"])):
                 k += offset  # accumulated like promtool does, so float results match bit for bit
                 out.append(k)
-    return out
+    return tuple(out)
 
 
 def fmt_number(v: float) -> str:
@@ -326,6 +332,7 @@ def _raises(why: str) -> Compiled:
 def _matcher(vs: pp.VectorSelector) -> Callable[[dict[str, str]], bool]:
     name = vs.name
     matchers = [(m.name, m.op, m.value) for m in vs.matchers.matchers]
+    regexes: dict[str, re.Pattern] = {}
 
     def matches(labels: dict[str, str]) -> bool:
         if name and labels.get("__name__") != name:
@@ -337,7 +344,9 @@ def _matcher(vs: pp.VectorSelector) -> Callable[[dict[str, str]], bool]:
             elif op == pp.MatchOp.NotEqual:
                 ok = value != want
             elif op in (pp.MatchOp.Re, pp.MatchOp.NotRe):
-                hit = re.fullmatch(want, value, flags=re.DOTALL) is not None
+                if want not in regexes:  # compiled on first use, where re.fullmatch raised for a bad one
+                    regexes[want] = re.compile(want, flags=re.DOTALL)
+                hit = regexes[want].fullmatch(value) is not None
                 ok = hit if op == pp.MatchOp.Re else not hit
             else:
                 raise _no(f"matcher {op}")
@@ -392,6 +401,7 @@ def _selector_offset(vs: pp.VectorSelector) -> int | None:
 
 def _compile_selector(vs: pp.VectorSelector) -> Compiled:
     name, offset = vs.name, _selector_offset(vs)
+    matches = _static(vs, _matcher)
 
     def run(ev: Evaluator, t: int) -> list[Sample]:
         if offset is None:
@@ -403,7 +413,7 @@ def _compile_selector(vs: pp.VectorSelector) -> Compiled:
             out = []
             for s in ev.vector(expr, t):
                 labels = _drop_name(s.labels) | extra | {"__name__": name}
-                if ev._matches(labels, vs):
+                if matches(labels):
                     out.append(Sample(labels, s.value))
             return out
         out = []

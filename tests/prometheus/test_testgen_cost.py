@@ -103,3 +103,14 @@ def test_each_node_is_compiled_once(monkeypatch):
             first = compiled if first is None else first
     assert first == 9  # each node of the tree (children with their parent) on the first evaluation
     assert compiled == first  # and never again
+
+
+def test_values_notation_is_read_once_per_text():
+    """The search builds the same inputs (`0+1x15`) for many candidates: the notation is read once, and each
+    caller still gets a list of its own."""
+    promsim._parse_values.cache_clear()
+    first, second = promsim.parse_values("0+0.1x15"), promsim.parse_values("0+0.1x15")
+    assert first == second and first is not second
+    first.append(1.0)
+    assert promsim.parse_values("0+0.1x15") == second
+    assert promsim._parse_values.cache_info().misses == 1
