@@ -205,6 +205,13 @@ class Evaluator:
             raise _no("@ modifiers")
         return int(vs.offset.total_seconds() * 1000) if vs.offset else 0
 
+    def _matching_series(self, vs: pp.VectorSelector) -> list[Series]:
+        """The series `vs` selects, in label order: matched once per selector."""
+        hit = self._matching.get(id(vs))
+        if hit is None:
+            hit = self._matching[id(vs)] = (vs, [s for s in self._sorted if self._matches(s.labels, vs)])
+        return hit[1]
+
     def _selected(
         self, vs: pp.VectorSelector, start: int, end: int
     ) -> list[tuple[dict[str, str], list[tuple[int, Value]]]]:
@@ -213,11 +220,8 @@ class Evaluator:
             raise _no("a range over a recording rule")
         step = self.world.interval_ms
         first, last = max(0, -(-start // step)), end // step  # samples sit at multiples of the interval
-        hit = self._matching.get(id(vs))
-        if hit is None:
-            hit = self._matching[id(vs)] = (vs, [s for s in self._sorted if self._matches(s.labels, vs)])
         out = []
-        for s in hit[1]:
+        for s in self._matching_series(vs):
             values = s.values
             pts = [
                 (i * step, values[i])
@@ -456,11 +460,21 @@ def _compile_call(node: pp.Call) -> Compiled:
             raise _no("@ modifiers")
         end = t - offset
         start = end - rng
+        if vs.name in ev.world.records:
+            raise _no("a range over a recording rule")
+        step = ev.world.interval_ms
+        first, last = max(0, -(-start // step)), end // step  # as in Evaluator._selected
         out = []
-        for labels, pts in ev._selected(vs, start, end):
-            v = func([(at, float(x)) for at, x in pts if x is not STALE], start, end)
+        for series in ev._matching_series(vs):
+            values = series.values
+            window = [
+                (i * step, float(values[i]))
+                for i in range(first, min(last, len(values) - 1) + 1)
+                if values[i] is not None and values[i] is not STALE
+            ]
+            v = func(window, start, end)
             if v is not None:
-                out.append(Sample(_drop_name(labels), v))
+                out.append(Sample(_drop_name(series.labels), v))
         return out
 
     return run
