@@ -114,3 +114,22 @@ def test_values_notation_is_read_once_per_text():
     first.append(1.0)
     assert promsim.parse_values("0+0.1x15") == second
     assert promsim._parse_values.cache_info().misses == 1
+
+
+def test_regex_examples_are_worked_out_once_per_pattern(monkeypatch):
+    """Every alert that reads `route=~"5.."` asked for an example again (a quarter of the selector work)."""
+    from obsctl.testgen import regex_examples
+
+    calls = 0
+    real = regex_examples.examples
+
+    def counting(pattern: str, limit: int = 12) -> list[str]:
+        nonlocal calls
+        calls += 1
+        return real(pattern, limit)
+
+    monkeypatch.setattr(regex_examples, "examples", counting)
+    if hasattr(regex_examples.example, "cache_clear"):
+        regex_examples.example.cache_clear()
+    assert [regex_examples.example("5..") for _ in range(3)] == ["500"] * 3
+    assert calls == 1
