@@ -18,6 +18,7 @@ its series or values notation, an alert promtool cannot evaluate) is listed the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import math
@@ -42,6 +43,7 @@ from .promsim import (
     Unsupported,
     World,
     fmt_number,
+    parse,
     parse_series,
     parse_values,
     series_text,
@@ -102,7 +104,7 @@ def _rules(groups: list) -> tuple[list[AlertRule], dict[str, tuple[object, dict[
     for g in groups:
         for r in g.rules:
             if r.record:
-                records[r.record] = (pp.parse(r.expr), dict(r.labels))
+                records[r.record] = (parse(r.expr), dict(r.labels))
             else:
                 alerts.append(
                     AlertRule(
@@ -362,6 +364,9 @@ class _Problem:
     owners: list[tuple[int, int]]  # variable -> (family index, slot)
     interval: int  # ms
     window: int  # ms, the longest range the rule reads
+    # outcome() per (values, t): the searches for "fires", "quiet" and "guarded" try the same candidates
+    outcomes: dict[tuple, tuple[bool, bool, bool]] = field(default_factory=dict)
+    texts: dict[tuple, str] = field(default_factory=dict)  # series notation per label set
 
     def world(self, values: list[float], steps: int) -> tuple[World, list[tuple[str, str]]]:
         series, text = [], []
@@ -374,16 +379,31 @@ class _Problem:
                     continue
                 seen.add(key)
                 series.append(Series(labels, parse_values(notation)))
-                text.append((series_text(labels), notation))
+                if key not in self.texts:  # the same label sets for every candidate
+                    self.texts[key] = series_text(labels)
+                text.append((self.texts[key], notation))
         return World(series, self.interval, self.records), text
 
     def outcome(self, values: list[float], t: int) -> tuple[bool, bool, bool]:
         """(condition holds, guard holds, the alert expression returns something) at time t."""
+        key = (*values, t)
+        if key not in self.outcomes:
+            self.outcomes[key] = self._outcome(values, t)
+        return self.outcomes[key]
+
+    def _outcome(self, values: list[float], t: int) -> tuple[bool, bool, bool]:
         world, _ = self.world(values, t // self.interval + 1)
         ev = Evaluator(world)
         cond = bool(ev.vector(self.rule.when, t))
         guard = bool(ev.vector(self.rule.guard, t)) if self.rule.guard else True
         return cond, guard, bool(ev.vector(self.rule.expr, t)) if self.rule.guard else cond
+
+
+@functools.lru_cache(maxsize=256)
+def _combinations(sizes: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Every choice of one candidate per variable, the most preferred (lowest indexes) first. The same few
+    shapes recur for every alert, so the order is computed once per shape."""
+    return tuple(sorted(itertools.product(*[range(n) for n in sizes]), key=lambda idx: (sum(idx), idx)))
 
 
 def _search(p: _Problem, goal: str) -> list[float] | None:
@@ -393,7 +413,7 @@ def _search(p: _Problem, goal: str) -> list[float] | None:
         raise Unsupported(f"the rule reads {n} inputs; the generator handles up to {MAX_VARIABLES}")
     per = max(2, int(MAX_COMBINATIONS ** (1 / max(n, 1))))
     cands = [c[:per] for c in p.candidates]
-    combos = sorted(itertools.product(*[range(len(c)) for c in cands]), key=lambda idx: (sum(idx), idx))
+    combos = _combinations(tuple(len(c) for c in cands))
     t = p.window + 2 * p.interval
 
     def ok(values: list[float]) -> bool:
@@ -515,7 +535,7 @@ def _generate(
         }
     goals = ["fires", "quiet"] + (["guarded"] if rule.guard else [])
     try:
-        whole = pp.parse(rule.expr)
+        whole = parse(rule.expr)
         leaves = _leaves(whole, records)
         families = _families(plan, leaves)
         numbers = _numbers(whole, records)
@@ -563,8 +583,9 @@ def _generate(
                 t = times.take(rule.name, max(first, window + interval))
                 if t > horizon:
                     world, series = problem.world(values, t // interval + 8)
-                    ev = Evaluator(world)
-                samples = _timeline(ev, rule, t, interval)[t]
+                    samples = _timeline(Evaluator(world), rule, t, interval)[t]
+                else:  # the same inputs up to t: what fires at t is already known
+                    samples = firing[t]
                 checks.append(Check(t, rule.name, _expected(rule, samples)))
             else:
                 if any(firing.values()):

@@ -10,6 +10,7 @@ Anything outside that subset raises `Unsupported`, and the caller reports the sc
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -58,6 +59,13 @@ class World:
     )  # record -> (parsed expr, labels)
 
 
+@functools.lru_cache(maxsize=8192)
+def parse(expr: str) -> object:
+    """`promql_parser.parse`, once per distinct expression: test generation evaluates the same rule thousands of
+    times. The parsed trees are only read, never changed, so sharing them is safe."""
+    return pp.parse(expr)
+
+
 # -- promtool's expanding notation ----------------------------------------------------------------------------
 
 _NUM = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|Inf|inf|NaN)"
@@ -66,6 +74,12 @@ _TERM = re.compile(rf"^(?P<a>{_NUM})(?:(?P<op>[-+])(?P<b>{_NUM}))?x(?P<n>\d+)$")
 
 def parse_values(text: str) -> list[Value]:
     """promtool's `values` notation: `0+10x30`, `1x4`, `_`, `_x3`, `stale`, plain numbers."""
+    return list(_parse_values(text))  # a copy: the caller owns its list
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_values(text: str) -> tuple[Value, ...]:
+    """parse_values, once per notation: test generation builds the same inputs (`0+1x15`) for many candidates."""
     out: list[Value] = []
     for tok in text.split():
         if tok == "_":
@@ -88,7 +102,7 @@ def parse_values(text: str) -> list[Value]:
             for _ in range(int(m["n"])):
                 k += offset  # accumulated like promtool does, so float results match bit for bit
                 out.append(k)
-    return out
+    return tuple(out)
 
 
 def fmt_number(v: float) -> str:
@@ -170,9 +184,12 @@ def _drop_name(labels: dict[str, str]) -> dict[str, str]:
 class Evaluator:
     def __init__(self, world: World) -> None:
         self.world = world
+        self._sorted = sorted(world.series, key=lambda s: _key(s.labels))
+        # selector -> (the selector, kept alive so its id is not reused; the series it matches, in label order)
+        self._matching: dict[int, tuple[object, list[Series]]] = {}
 
     def instant(self, expr: str | object, t_ms: int) -> list[Sample] | float:
-        node = pp.parse(expr) if isinstance(expr, str) else expr
+        node = parse(expr) if isinstance(expr, str) else expr
         return self._eval(node, t_ms)
 
     def vector(self, expr: str | object, t_ms: int) -> list[Sample]:
@@ -183,28 +200,19 @@ class Evaluator:
 
     # -- selectors --------------------------------------------------------------------------------------------
     def _matches(self, labels: dict[str, str], vs: pp.VectorSelector) -> bool:
-        if vs.name and labels.get("__name__") != vs.name:
-            return False
-        for m in vs.matchers.matchers:
-            value = labels.get(m.name, "")
-            op = m.op
-            if op == pp.MatchOp.Equal:
-                ok = value == m.value
-            elif op == pp.MatchOp.NotEqual:
-                ok = value != m.value
-            elif op in (pp.MatchOp.Re, pp.MatchOp.NotRe):
-                hit = re.fullmatch(m.value, value, flags=re.DOTALL) is not None
-                ok = hit if op == pp.MatchOp.Re else not hit
-            else:
-                raise _no(f"matcher {op}")
-            if not ok:
-                return False
-        return True
+        return _static(vs, _matcher)(labels)
 
     def _offset(self, vs: pp.VectorSelector) -> int:
         if vs.at is not None:
             raise _no("@ modifiers")
         return int(vs.offset.total_seconds() * 1000) if vs.offset else 0
+
+    def _matching_series(self, vs: pp.VectorSelector) -> list[Series]:
+        """The series `vs` selects, in label order: matched once per selector."""
+        hit = self._matching.get(id(vs))
+        if hit is None:
+            hit = self._matching[id(vs)] = (vs, [s for s in self._sorted if self._matches(s.labels, vs)])
+        return hit[1]
 
     def _selected(
         self, vs: pp.VectorSelector, start: int, end: int
@@ -215,31 +223,14 @@ class Evaluator:
         step = self.world.interval_ms
         first, last = max(0, -(-start // step)), end // step  # samples sit at multiples of the interval
         out = []
-        for s in sorted(self.world.series, key=lambda s: _key(s.labels)):
-            if self._matches(s.labels, vs):
-                pts = [
-                    (i * step, s.values[i])
-                    for i in range(first, min(last, len(s.values) - 1) + 1)
-                    if s.values[i] is not None
-                ]
-                out.append((s.labels, pts))
-        return out
-
-    def _instant_selector(self, vs: pp.VectorSelector, t_ms: int) -> list[Sample]:
-        t_ms -= self._offset(vs)
-        if vs.name in self.world.records:
-            expr, extra = self.world.records[vs.name]
-            res = self.vector(expr, t_ms)
-            out = []
-            for s in res:
-                labels = _drop_name(s.labels) | extra | {"__name__": vs.name}
-                if self._matches(labels, vs):
-                    out.append(Sample(labels, s.value))
-            return out
-        out = []
-        for labels, recent in self._selected(vs, t_ms - LOOKBACK_MS, t_ms):
-            if recent and recent[-1][1] is not STALE:
-                out.append(Sample(dict(labels), float(recent[-1][1])))
+        for s in self._matching_series(vs):
+            values = s.values
+            pts = [
+                (i * step, values[i])
+                for i in range(first, min(last, len(values) - 1) + 1)
+                if values[i] is not None
+            ]
+            out.append((s.labels, pts))
         return out
 
     def _range(
@@ -261,24 +252,7 @@ class Evaluator:
 
     # -- nodes ------------------------------------------------------------------------------------------------
     def _eval(self, node: object, t: int) -> list[Sample] | float:
-        if isinstance(node, pp.NumberLiteral):
-            return float(node.val)
-        if isinstance(node, pp.ParenExpr):
-            return self._eval(node.expr, t)
-        if isinstance(node, pp.UnaryExpr):
-            inner = self._eval(node.expr, t)
-            if isinstance(inner, float):
-                return -inner
-            return [Sample(_drop_name(s.labels), -s.value) for s in inner]
-        if isinstance(node, pp.VectorSelector):
-            return self._instant_selector(node, t)
-        if isinstance(node, pp.Call):
-            return self._call(node, t)
-        if isinstance(node, pp.AggregateExpr):
-            return self._aggregate(node, t)
-        if isinstance(node, pp.BinaryExpr):
-            return self._binary(node, t)
-        raise _no(f"{type(node).__name__} expressions")
+        return _static(node, _compile)(self, t)
 
     def _call(self, node: pp.Call, t: int) -> list[Sample] | float:
         name = node.func.name
@@ -319,25 +293,219 @@ class Evaluator:
             raise _no("a vector where a number is expected")
         return v
 
-    def _aggregate(self, node: pp.AggregateExpr, t: int) -> list[Sample]:
-        op = str(node.op)
-        param = (
-            self._scalar(node.param, t)
-            if node.param is not None and op in ("topk", "bottomk", "quantile")
-            else None
-        )
-        inner = self.vector(node.expr, t)
-        mod = node.modifier
-        without = mod is not None and mod.type == pp.AggModifierType.Without
-        by = list(mod.labels) if mod is not None else []
+    def _histogram_quantile(self, q: float, vec: list[Sample]) -> list[Sample]:
+        groups: dict[tuple, tuple[dict[str, str], list[tuple[float, float]]]] = {}
+        for s in vec:
+            if "le" not in s.labels:
+                continue
+            try:
+                le = float(s.labels["le"].replace("+Inf", "inf"))
+            except ValueError:
+                continue
+            g = {k: v for k, v in s.labels.items() if k not in ("le", "__name__")}
+            groups.setdefault(_key(g), (g, []))[1].append((le, s.value))
+        return [Sample(g, _bucket_quantile(q, buckets)) for g, buckets in groups.values()]
 
-        def group_labels(labels: dict[str, str]) -> dict[str, str]:
-            if without:
-                return {k: v for k, v in labels.items() if k not in by and k != "__name__"}
-            return {k: v for k, v in labels.items() if k in by}
 
+# -- compiled nodes -------------------------------------------------------------------------------------------
+# Each parsed node is turned once into a Python function of (evaluator, time): test generation evaluates the
+# same few expressions tens of thousands of times, and reading a node's fields through the parser's bindings on
+# every evaluation cost more than the arithmetic. What a node cannot do still raises when it is evaluated, as
+# before, never when it is compiled.
+
+Compiled = Callable[[Evaluator, int], "list[Sample] | float"]
+_STATIC: dict[tuple[int, object], tuple[object, object]] = {}
+
+
+def _static(node: object, make: Callable[[object], object]) -> object:
+    """`make(node)`, once per node (the node is kept, so its id is not reused while the entry lives)."""
+    key = (id(node), make)
+    hit = _STATIC.get(key)
+    if hit is None:
+        if len(_STATIC) > 100_000:  # a long-lived process that evaluates ever new expressions
+            _STATIC.clear()
+        hit = _STATIC[key] = (node, make(node))
+    return hit[1]
+
+
+def _raises(why: str) -> Compiled:
+    def run(ev: Evaluator, t: int) -> list[Sample] | float:
+        raise _no(why)
+
+    return run
+
+
+def _matcher(vs: pp.VectorSelector) -> Callable[[dict[str, str]], bool]:
+    name = vs.name
+    matchers = [(m.name, m.op, m.value) for m in vs.matchers.matchers]
+    regexes: dict[str, re.Pattern] = {}
+
+    def matches(labels: dict[str, str]) -> bool:
+        if name and labels.get("__name__") != name:
+            return False
+        for label, op, want in matchers:
+            value = labels.get(label, "")
+            if op == pp.MatchOp.Equal:
+                ok = value == want
+            elif op == pp.MatchOp.NotEqual:
+                ok = value != want
+            elif op in (pp.MatchOp.Re, pp.MatchOp.NotRe):
+                if want not in regexes:  # compiled on first use, where re.fullmatch raised for a bad one
+                    regexes[want] = re.compile(want, flags=re.DOTALL)
+                hit = regexes[want].fullmatch(value) is not None
+                ok = hit if op == pp.MatchOp.Re else not hit
+            else:
+                raise _no(f"matcher {op}")
+            if not ok:
+                return False
+        return True
+
+    return matches
+
+
+def _compile(node: object) -> Compiled:
+    if isinstance(node, pp.NumberLiteral):
+        number = float(node.val)
+        return lambda ev, t: number
+    if isinstance(node, pp.ParenExpr):
+        return _compile_child(node.expr)
+    if isinstance(node, pp.UnaryExpr):
+        return _compile_unary(node)
+    if isinstance(node, pp.VectorSelector):
+        return _compile_selector(node)
+    if isinstance(node, pp.Call):
+        return _compile_call(node)
+    if isinstance(node, pp.AggregateExpr):
+        return _compile_aggregate(node)
+    if isinstance(node, pp.BinaryExpr):
+        return _compile_binary(node)
+    return _raises(f"{type(node).__name__} expressions")
+
+
+def _compile_child(node: object) -> Compiled:
+    return _compile(node)  # compiling raises nothing: what cannot be evaluated raises when it is
+
+
+def _compile_unary(node: pp.UnaryExpr) -> Compiled:
+    inner = _compile_child(node.expr)
+
+    def run(ev: Evaluator, t: int) -> list[Sample] | float:
+        value = inner(ev, t)
+        if isinstance(value, float):
+            return -value
+        return [Sample(_drop_name(s.labels), -s.value) for s in value]
+
+    return run
+
+
+def _selector_offset(vs: pp.VectorSelector) -> int | None:
+    """The offset in ms, or None for an `@` modifier (which raises when evaluated)."""
+    if vs.at is not None:
+        return None
+    return int(vs.offset.total_seconds() * 1000) if vs.offset else 0
+
+
+def _compile_selector(vs: pp.VectorSelector) -> Compiled:
+    name, offset = vs.name, _selector_offset(vs)
+    matches = _static(vs, _matcher)
+
+    def run(ev: Evaluator, t: int) -> list[Sample]:
+        if offset is None:
+            raise _no("@ modifiers")
+        t -= offset
+        records = ev.world.records
+        if name in records:
+            expr, extra = records[name]
+            out = []
+            for s in ev.vector(expr, t):
+                labels = _drop_name(s.labels) | extra | {"__name__": name}
+                if matches(labels):
+                    out.append(Sample(labels, s.value))
+            return out
+        out = []
+        for labels, recent in ev._selected(vs, t - LOOKBACK_MS, t):
+            if recent and recent[-1][1] is not STALE:
+                out.append(Sample(dict(labels), float(recent[-1][1])))
+        return out
+
+    return run
+
+
+def _compile_call(node: pp.Call) -> Compiled:
+    name = node.func.name
+    if name in _SIMPLE:
+        func1 = _SIMPLE[name]
+        args = [_compile_child(a) for a in node.args]
+
+        def simple(ev: Evaluator, t: int) -> list[Sample]:
+            extra = [_number(a(ev, t)) for a in args[1:]]
+            vec = args[0](ev, t)
+            if isinstance(vec, float):
+                raise _no("a condition that is a plain number")
+            return [Sample(_drop_name(s.labels), func1(s.value, *extra)) for s in vec]
+
+        return simple
+    if name not in _RANGE_FUNCS:
+        return lambda ev, t: ev._call(node, t)
+    func = _RANGE_FUNCS[name]
+    arg = node.args[0]
+    if isinstance(arg, pp.SubqueryExpr):
+        return _raises("subqueries")
+    if not isinstance(arg, pp.MatrixSelector):
+        return _raises("a range function over something other than a range selector")
+    vs = arg.vector_selector
+    rng = int(arg.range.total_seconds() * 1000)
+    offset = _selector_offset(vs)
+
+    def run(ev: Evaluator, t: int) -> list[Sample]:
+        if offset is None:
+            raise _no("@ modifiers")
+        end = t - offset
+        start = end - rng
+        if vs.name in ev.world.records:
+            raise _no("a range over a recording rule")
+        step = ev.world.interval_ms
+        first, last = max(0, -(-start // step)), end // step  # as in Evaluator._selected
+        out = []
+        for series in ev._matching_series(vs):
+            values = series.values
+            window = [
+                (i * step, float(values[i]))
+                for i in range(first, min(last, len(values) - 1) + 1)
+                if values[i] is not None and values[i] is not STALE
+            ]
+            v = func(window, start, end)
+            if v is not None:
+                out.append(Sample(_drop_name(series.labels), v))
+        return out
+
+    return run
+
+
+def _compile_aggregate(node: pp.AggregateExpr) -> Compiled:
+    op = str(node.op)
+    param = (
+        _compile_child(node.param)
+        if node.param is not None and op in ("topk", "bottomk", "quantile")
+        else None
+    )
+    inner = _compile_child(node.expr)
+    mod = node.modifier
+    without = mod is not None and mod.type == pp.AggModifierType.Without
+    by = list(mod.labels) if mod is not None else []
+
+    def group_labels(labels: dict[str, str]) -> dict[str, str]:
+        if without:
+            return {k: v for k, v in labels.items() if k not in by and k != "__name__"}
+        return {k: v for k, v in labels.items() if k in by}
+
+    def run(ev: Evaluator, t: int) -> list[Sample]:
+        k_or_q = _number(param(ev, t)) if param is not None else None
+        vec = inner(ev, t)
+        if isinstance(vec, float):
+            raise _no("a condition that is a plain number")
         groups: dict[tuple, tuple[dict[str, str], list[Sample]]] = {}
-        for s in inner:
+        for s in vec:
             g = group_labels(s.labels)
             groups.setdefault(_key(g), (g, []))[1].append(s)
         out = []
@@ -361,89 +529,74 @@ class Evaluator:
             elif op == "count":
                 out.append(Sample(g, float(len(vals))))
             elif op in ("topk", "bottomk"):
-                k = int(param)
+                k = int(k_or_q)
                 ranked = sorted(members, key=lambda m: m.value, reverse=op == "topk")[:k]
                 out += [Sample(dict(m.labels), m.value) for m in ranked]
             elif op == "quantile":
-                out.append(Sample(g, _quantile(param, vals)))
+                out.append(Sample(g, _quantile(k_or_q, vals)))
             else:
                 raise _no(f"the aggregation {op}")
         return out
 
-    def _binary(self, node: pp.BinaryExpr, t: int) -> list[Sample] | float:
-        op = str(node.op)
-        mod = node.modifier
-        return_bool = bool(mod is not None and mod.return_bool)
-        lhs, rhs = self._eval(node.lhs, t), self._eval(node.rhs, t)
-        if op in ("and", "or", "unless"):
-            return self._set_op(op, lhs, rhs, mod)
-        if isinstance(lhs, float) and isinstance(rhs, float):
-            if op in _CMP:
-                if not return_bool:
-                    raise _no("a comparison of two numbers without bool")
-                return 1.0 if _CMP[op](lhs, rhs) else 0.0
-            return _arith(op, lhs, rhs)
-        if isinstance(lhs, float) or isinstance(rhs, float):
-            swap = isinstance(lhs, float)
-            vec, num = (rhs, lhs) if swap else (lhs, rhs)
-            out = []
-            for s in vec:
-                a, b = (num, s.value) if swap else (s.value, num)
-                if op in _CMP:
-                    keep = _CMP[op](a, b)
-                    if return_bool:
-                        out.append(Sample(_drop_name(s.labels), 1.0 if keep else 0.0))
-                    elif keep:
-                        out.append(Sample(dict(s.labels), s.value))
-                else:
-                    out.append(Sample(_drop_name(s.labels), _arith(op, a, b)))
-            return out
-        return self._vector_op(op, lhs, rhs, mod, return_bool)
+    return run
 
-    def _signature(self, labels: dict[str, str], mod: object) -> tuple:
-        matching = mod.matching if mod is not None else None
-        if matching is not None and matching.type == pp.LabelModifierType.Include:
-            return tuple(sorted((k, v) for k, v in labels.items() if k in matching.labels))
-        ignored = set(matching.labels) if matching is not None else set()
-        return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__" and k not in ignored))
 
-    def _set_op(self, op: str, lhs: object, rhs: object, mod: object) -> list[Sample]:
+def _number(value: list[Sample] | float) -> float:
+    if not isinstance(value, float):
+        raise _no("a vector where a number is expected")
+    return value
+
+
+def _compile_binary(node: pp.BinaryExpr) -> Compiled:
+    op = str(node.op)
+    mod = node.modifier
+    return_bool = bool(mod is not None and mod.return_bool)
+    lhs_of, rhs_of = _compile_child(node.lhs), _compile_child(node.rhs)
+    cmp = _CMP.get(op)
+    matching = mod.matching if mod is not None else None
+    include = matching is not None and matching.type == pp.LabelModifierType.Include
+    listed = set(matching.labels) if matching is not None else set()
+    many = mod is not None and mod.card != pp.VectorMatchCardinality.OneToOne
+
+    def signature(labels: dict[str, str]) -> tuple:
+        if include:
+            return tuple(sorted((k, v) for k, v in labels.items() if k in listed))
+        return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__" and k not in listed))
+
+    def set_op(lhs: list[Sample] | float, rhs: list[Sample] | float) -> list[Sample]:
         if isinstance(lhs, float) or isinstance(rhs, float):
             raise _no(f"'{op}' with a number on one side")
-        rsigs = {self._signature(s.labels, mod) for s in rhs}
+        rsigs = {signature(s.labels) for s in rhs}
         if op == "and":
-            return [s for s in lhs if self._signature(s.labels, mod) in rsigs]
+            return [s for s in lhs if signature(s.labels) in rsigs]
         if op == "unless":
-            return [s for s in lhs if self._signature(s.labels, mod) not in rsigs]
-        lsigs = {self._signature(s.labels, mod) for s in lhs}
-        return list(lhs) + [s for s in rhs if self._signature(s.labels, mod) not in lsigs]
+            return [s for s in lhs if signature(s.labels) not in rsigs]
+        lsigs = {signature(s.labels) for s in lhs}
+        return list(lhs) + [s for s in rhs if signature(s.labels) not in lsigs]
 
-    def _vector_op(
-        self, op: str, lhs: list[Sample], rhs: list[Sample], mod: object, return_bool: bool
-    ) -> list[Sample]:
-        if mod is not None and mod.card != pp.VectorMatchCardinality.OneToOne:
+    def vector_op(lhs: list[Sample], rhs: list[Sample]) -> list[Sample]:
+        if many:
             raise _no("group_left/group_right matching")
         right: dict[tuple, Sample] = {}
         for s in rhs:
-            sig = self._signature(s.labels, mod)
+            sig = signature(s.labels)
             if sig in right:
                 raise _no("many-to-one matching")
             right[sig] = s
-        matching = mod.matching if mod is not None else None
         out = []
         for s in lhs:
-            r = right.get(self._signature(s.labels, mod))
+            r = right.get(signature(s.labels))
             if r is None:
                 continue
             labels = dict(s.labels)
-            if op not in _CMP or return_bool:
+            if cmp is None or return_bool:
                 labels = _drop_name(labels)
-            if matching is not None and matching.type == pp.LabelModifierType.Include:
-                labels = {k: v for k, v in labels.items() if k in matching.labels}
+            if include:
+                labels = {k: v for k, v in labels.items() if k in listed}
             elif matching is not None:
-                labels = {k: v for k, v in labels.items() if k not in matching.labels}
-            if op in _CMP:
-                keep = _CMP[op](s.value, r.value)
+                labels = {k: v for k, v in labels.items() if k not in listed}
+            if cmp is not None:
+                keep = cmp(s.value, r.value)
                 if return_bool:
                     out.append(Sample(labels, 1.0 if keep else 0.0))
                 elif keep:
@@ -452,18 +605,34 @@ class Evaluator:
                 out.append(Sample(labels, _arith(op, s.value, r.value)))
         return out
 
-    def _histogram_quantile(self, q: float, vec: list[Sample]) -> list[Sample]:
-        groups: dict[tuple, tuple[dict[str, str], list[tuple[float, float]]]] = {}
-        for s in vec:
-            if "le" not in s.labels:
-                continue
-            try:
-                le = float(s.labels["le"].replace("+Inf", "inf"))
-            except ValueError:
-                continue
-            g = {k: v for k, v in s.labels.items() if k not in ("le", "__name__")}
-            groups.setdefault(_key(g), (g, []))[1].append((le, s.value))
-        return [Sample(g, _bucket_quantile(q, buckets)) for g, buckets in groups.values()]
+    def run(ev: Evaluator, t: int) -> list[Sample] | float:
+        lhs, rhs = lhs_of(ev, t), rhs_of(ev, t)
+        if op in ("and", "or", "unless"):
+            return set_op(lhs, rhs)
+        if isinstance(lhs, float) and isinstance(rhs, float):
+            if cmp is not None:
+                if not return_bool:
+                    raise _no("a comparison of two numbers without bool")
+                return 1.0 if cmp(lhs, rhs) else 0.0
+            return _arith(op, lhs, rhs)
+        if isinstance(lhs, float) or isinstance(rhs, float):
+            swap = isinstance(lhs, float)
+            vec, num = (rhs, lhs) if swap else (lhs, rhs)
+            out = []
+            for s in vec:
+                a, b = (num, s.value) if swap else (s.value, num)
+                if cmp is not None:
+                    keep = cmp(a, b)
+                    if return_bool:
+                        out.append(Sample(_drop_name(s.labels), 1.0 if keep else 0.0))
+                    elif keep:
+                        out.append(Sample(dict(s.labels), s.value))
+                else:
+                    out.append(Sample(_drop_name(s.labels), _arith(op, a, b)))
+            return out
+        return vector_op(lhs, rhs)
+
+    return run
 
 
 def _absent_labels(node: object) -> dict[str, str]:

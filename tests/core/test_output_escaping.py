@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from obsctl.starter import STARTER
-from obsctl.templating import to_comment, to_yaml_block, to_yaml_scalar
+from obsctl.templating import _dump_scalar, _str_scalar, to_comment, to_yaml_block, to_yaml_scalar
 from obsctl.verify.promtool import test_rules
 
 # Each was folded, cut or changed by the old filters, or needs escapes to survive any YAML reader.
@@ -61,6 +63,86 @@ def test_yaml_scalar_round_trips(value):
     assert yaml.safe_load("x:\n  - " + to_yaml_block({"k": value, "after": 1}, 4) + "\n") == {
         "x": [{"k": value, "after": 1}]
     }
+
+
+# What the plain-string fast path could get wrong: YAML indicators at either end or inside, words and numbers the
+# resolver reads as something else (YAML 1.1 booleans, sexagesimal numbers, timestamps, `=`, `<<`), whitespace.
+_TRICKY = st.text(
+    alphabet=st.sampled_from(
+        list("aAyYnNoOeE019_./-+:#,?&*!|>'\"%@`[]{}=<~ \t\n()$;\\^") + ["\x85", "\xa0", "é"]
+    ),
+    max_size=12,
+) | st.sampled_from(
+    [
+        "yes",
+        "No",
+        "ON",
+        "off",
+        "y",
+        "n",
+        "true",
+        "False",
+        "null",
+        "Null",
+        "~",
+        "=",
+        "<<",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "1_000",
+        "0x1F",
+        "0o17",
+        "017",
+        "0b101",
+        "190:20:30",
+        "1:20",
+        "1.5e3",
+        "6.8523015e+5",
+        "2001-12-14",
+        "2001-12-14t21:59:43.10-05:00",
+        "0+1x7",
+        "5m",
+        "a:b",
+        "a: b",
+        "a :b",
+        "a #b",
+        "a#b",
+        "a:",
+        "/x",
+        "_",
+        'x{job="a", route="500"}',
+        "..",
+        "...x",
+        "---x",
+        "a,b",
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_TRICKY)
+def test_yaml_scalar_fast_path_writes_what_yaml_dump_writes(value):
+    """The plain-string fast path (a build of 1,000 alerts writes 40,000 scalars) gives the emitter's output exactly."""
+    _str_scalar.cache_clear()
+    assert to_yaml_scalar(value) == _dump_scalar(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("Alert0", "Alert0"),
+        ("0+1x7", "0+1x7"),
+        ('requests_0_total{job="scale", route="500"}', 'requests_0_total{job="scale", route="500"}'),
+        ("alert 0: it's 50%", "'alert 0: it''s 50%'"),
+        ("yes", "'yes'"),
+    ],
+)
+def test_yaml_scalar_fast_path_is_taken(value, written, monkeypatch):
+    """One-line ASCII strings do not run the emitter (it was one yaml.dump per scalar)."""
+    _str_scalar.cache_clear()
+    monkeypatch.setattr(yaml, "dump", None)  # the fast path must not need it
+    assert to_yaml_scalar(value) == written
 
 
 @pytest.mark.parametrize(
