@@ -93,3 +93,24 @@ def test_the_validate_command_runs_without_garbage_collection(monkeypatch):
     monkeypatch.setattr("sys.argv", ["obsctl", "build", "spec.yaml"])
     cli.main()
     assert states == [False, True]
+
+
+def test_a_spec_without_includes_is_read_as_merging_would_read_it(tmp_path, monkeypatch):
+    """read_raw merged an include-free spec beneath an empty one, copying every position (64 ms at 10,000 alerts);
+    it now returns what load_text read, the same values and positions as that merge."""
+    from obsctl import loader
+    from obsctl.yamlsource import SourceMap, load_text
+
+    monkeypatch.chdir(tmp_path)
+    text = RELAY_AI.read_text()
+    (tmp_path / "spec.yaml").write_text(text)
+    data, smap = load_text(text, "spec.yaml")
+    merged_map = SourceMap()
+    merged = loader._merge({}, data, merged_map, smap, ())
+    got, got_map = loader.read_raw(Path("spec.yaml"))
+    assert got == merged
+    assert (got_map.values, got_map.keys, got_map.lines) == (
+        merged_map.values,
+        merged_map.keys,
+        merged_map.lines,
+    )
