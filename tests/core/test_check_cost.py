@@ -114,3 +114,32 @@ def test_a_spec_without_includes_is_read_as_merging_would_read_it(tmp_path, monk
         merged_map.keys,
         merged_map.lines,
     )
+
+
+def test_validate_of_many_specs_shares_what_does_not_depend_on_the_spec(tmp_path, monkeypatch):
+    """`obsctl validate a.yaml b.yaml` is one process: imports, the Spec validator and parsed expressions are made
+    once (two copies of the largest example parse its expressions once)."""
+    from typer.testing import CliRunner
+
+    from obsctl.cli import app
+
+    real = parser._parser()
+    calls: list[str] = []
+
+    class Counting:
+        def parse(self, text: str) -> object:
+            calls.append(text)
+            return real.parse(text)
+
+    monkeypatch.setattr(parser, "_parser", lambda: Counting())
+    parser._parse_cached.cache_clear()
+    monkeypatch.chdir(RELAY_AI.parent)
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(RELAY_AI.read_text())
+    try:
+        result = CliRunner().invoke(app, ["validate", "obsctl.yaml", str(copy)])
+    finally:
+        parser._parse_cached.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(": ok") == 2
+    assert calls and len(calls) == len(set(calls))
