@@ -1,14 +1,17 @@
 """Speed at scale: generated specs of N alerts (N/5 catalog metrics, N/10 derived metrics, one dashboard of N/20
 panels, three severities), timed side by side in one run, each step a fresh process:
 
-- `obsctl validate`;
-- `obsctl build --target prometheus` (with its promtool checks and generated tests);
-- `promtool check rules` on the rules that build wrote, the yardstick for the build.
+- `obsctl validate` (it prints one OBS302 warning per alert; output goes to a pipe);
+- `obsctl build --target prometheus` (with its promtool checks and generated tests), and `--target all`;
+- `promtool check rules` on the rules that build wrote, the yardstick for the build;
+- `obsctl test` (build, then promtool and amtool on the generated tests).
 
-    python benchmarks/scale.py                 # 100 and 1,000 alerts
-    python benchmarks/scale.py --sizes 100 1000 10000 --runs 3
+    python benchmarks/scale.py                        # 100 and 1,000 alerts, 3 runs
+    python benchmarks/scale.py --large                # and 10,000 (minutes)
+    python benchmarks/scale.py --sizes 1000 --steps validate test --runs 1
 
-Prints the median wall time, the median per alert and the peak memory (max RSS) of each step."""
+Prints per step the median wall time, the median per alert, the median CPU time (user + system of the process
+and the tools it waited for: steadier than wall time on a shared machine) and the peak memory (max RSS)."""
 
 from __future__ import annotations
 
@@ -27,10 +30,11 @@ SEVERITIES = ("critical", "warning", "info")
 
 
 def spec(n: int) -> dict:
+    """The spec of `n` alerts. Its matcher `route=~"5.*"` is one every target can say (Datadog has no '.')."""
     metrics = {f"requests_{i}_total": {"kind": "counter", "labels": ["route"]} for i in range(max(1, n // 5))}
     names = list(metrics)
     derived = {
-        f"error_ratio_{i}": f'sum(delta({names[i % len(names)]}{{route=~"5.."}})) / '
+        f"error_ratio_{i}": f'sum(delta({names[i % len(names)]}{{route=~"5.*"}})) / '
         f"max(sum(delta({names[(i + 1) % len(names)]})), 1)"
         for i in range(max(1, n // 10))
     }
@@ -58,50 +62,79 @@ def spec(n: int) -> dict:
     }
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak MB) of one fresh process; the peak is that child's own max RSS (os.wait4)."""
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak MB) of one fresh process. CPU is user + system of the process and of the
+    children it waited for (promtool, amtool); the peak is the process's own max RSS (os.wait4)."""
     import os
+    import resource
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.read() if proc.stdout else b""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.decode(errors='replace')[-3000:]}")
-    return wall, usage.ru_maxrss / 1024
+    # RUSAGE_CHILDREN counts the process and, once it has waited for them, its own children too
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, usage.ru_maxrss / 1024
+
+
+STEPS = ("validate", "build-prometheus", "promtool", "build-all", "test")
+
+
+def steps_for(obsctl: list[str], promtool: str | None, wanted: list[str]) -> dict[str, list[str]]:
+    steps = {
+        "validate": ("validate", obsctl + ["validate", "spec.yaml"]),
+        "build-prometheus": (
+            "build --target prometheus",
+            obsctl + ["build", "spec.yaml", "-t", "prometheus", "--out", "out"],
+        ),
+        "promtool": ("promtool check rules", [promtool, "check", "rules", "out/prometheus/scale.rules.yml"]),
+        "build-all": ("build --target all", obsctl + ["build", "spec.yaml", "-t", "all", "--out", "out-all"]),
+        "test": ("obsctl test", obsctl + ["test", "spec.yaml"]),
+    }
+    if promtool is None:
+        wanted = [w for w in wanted if w != "promtool"]
+    if "promtool" in wanted and "build-prometheus" not in wanted:
+        wanted = ["build-prometheus", *wanted]  # it checks what that build wrote
+    return {steps[k][0]: steps[k][1] for k in STEPS if k in wanted}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    ap.add_argument("--large", action="store_true", help="add 10,000 alerts (minutes per step)")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     args = ap.parse_args()
+    sizes = [*args.sizes, *([10000] if args.large and 10000 not in args.sizes else [])]
     obsctl = [sys.executable, "-m", "obsctl.cli"]
-    promtool = shutil.which("promtool")
-    print(f"{'alerts':>7} {'step':26} {'median s':>9} {'ms/alert':>9} {'peak MB':>8}")
-    for n in args.sizes:
+    steps_cmds = steps_for(obsctl, shutil.which("promtool"), args.steps)
+    print(f"{'alerts':>7} {'step':26} {'median s':>9} {'ms/alert':>9} {'cpu s':>7} {'peak MB':>8}")
+    for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             (root / "spec.yaml").write_text(yaml.safe_dump(spec(n), sort_keys=False))
-            steps = {
-                "validate": obsctl + ["validate", "spec.yaml"],
-                "build --target prometheus": obsctl
-                + ["build", "spec.yaml", "-t", "prometheus", "--out", "out"],
-            }
-            if promtool:
-                steps["promtool check rules"] = [promtool, "check", "rules", "out/prometheus/scale.rules.yml"]
-            times: dict[str, list[float]] = {k: [] for k in steps}
-            peaks: dict[str, float] = dict.fromkeys(steps, 0.0)
+            walls: dict[str, list[float]] = {k: [] for k in steps_cmds}
+            cpus: dict[str, list[float]] = {k: [] for k in steps_cmds}
+            peaks: dict[str, float] = dict.fromkeys(steps_cmds, 0.0)
             for _ in range(args.runs):
-                for name, cmd in steps.items():  # interleaved: each run times every step once
-                    wall, peak = run(cmd, root)
-                    times[name].append(wall)
+                for name, cmd in steps_cmds.items():  # interleaved: each run times every step once
+                    wall, cpu, peak = run(cmd, root)
+                    walls[name].append(wall)
+                    cpus[name].append(cpu)
                     peaks[name] = max(peaks[name], peak)
-            for name in steps:
-                med = statistics.median(times[name])
-                print(f"{n:>7} {name:26} {med:9.2f} {med / n * 1000:9.2f} {peaks[name]:8.0f}")
+            for name in steps_cmds:
+                med = statistics.median(walls[name])
+                print(
+                    f"{n:>7} {name:26} {med:9.2f} {med / n * 1000:9.2f} "
+                    f"{statistics.median(cpus[name]):7.2f} {peaks[name]:8.0f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

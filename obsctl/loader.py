@@ -133,6 +133,8 @@ def read_raw(
                 )
             ]
         )
+    if "include" not in data:
+        return data, smap  # what merging it beneath nothing would give, without copying every position
     includes = data.get("include") or []
     if not isinstance(includes, list):
         includes = [includes]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +49,30 @@ def check(
     """Check a spec; with `every_env`, check the base and each of its environments. With `targets` (validate),
     also run what `build` of the spec's targets checks, short of rendering and the external tools. Warnings
     whose code is in `ignore` (the command line's --ignore) or in the spec's `lint.accept` are left out."""
+    with paused_gc():
+        result = _check(path, env, every_env, targets)
+    _accept(result, ignore)
+    return result
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a spec is read and checked.
+
+    Reading and checking allocate many small objects that all stay alive (nodes, values, positions, trees), so
+    each collection finds nothing to free, and the full ones walk everything kept so far: at 10,000 alerts they
+    cost about 40% of `validate` (0.054 s to read 1,000 alerts, 1.15 s for 10,000). What is built is bounded by
+    the spec's own limits (yamlsource.MAX_NODES, MAX_FILE_BYTES); collection resumes afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check(path: Path, env: str | None, every_env: bool, targets: bool) -> Result:
     from .loader import apply_env, read_raw, validate_model
     from .semantics import analyse
 
@@ -74,7 +101,6 @@ def check(
         if targets and not any(d.level == "error" for d in analysis.diagnostics):
             result.diagnostics.extend(_new(_build_checks(path, name, spec, analysis, env_map), name, seen))
         result.checked.append(Checked(path, name, spec, analysis, env_map))
-    _accept(result, ignore)
     return result
 
 

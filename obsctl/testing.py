@@ -23,6 +23,7 @@ from .report import shown_path
 
 if TYPE_CHECKING:
     from .pipeline import Checked
+    from .verify import Problem
 
 _FAILURE = re.compile(r"^\s*alertname: (?P<alert>.*?), time: (?P<time>[0-9a-z.]+),")
 _NAME = re.compile(r"^ {4}name: (?P<name>.*),\s*$")
@@ -127,6 +128,178 @@ def alert_outcomes(test_file: Path, passed: bool, output: str) -> list[Outcome]:
     return outcomes
 
 
+# Names a rule expression reads: a superset (label names, functions and strings match too), which only ever keeps a
+# rule more than needed. Selecting by `__name__` or reading ALERTS could reach any rule: then the test keeps them all.
+_NAME_TOKEN = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_READS_ANY = ("__name__", "ALERTS", "ALERTS_FOR_STATE")
+_MAX_ARGS = 64 * 1024  # bytes of paths per promtool process, well below any system's argument limit
+
+RuleId = tuple[int, int, int]  # (rule file, group, rule) in a test file's rule_files
+
+
+@dataclass
+class _Rules:
+    """The rule files a generated test file names, indexed by what each rule records or alerts on."""
+
+    files: list[tuple[Path, dict]]
+    records: dict[str, list[RuleId]]
+    alerts: dict[str, list[RuleId]]
+    exprs: dict[RuleId, str]
+
+    @classmethod
+    def read(cls, test_file: Path, names: list[str]) -> _Rules:
+        files, records, alerts, exprs = [], {}, {}, {}
+        for f, name in enumerate(names):
+            path = test_file.parent / name
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+            files.append((path, doc))
+            for g, group in enumerate(doc.get("groups") or []):
+                for r, rule in enumerate(group.get("rules") or []):
+                    rid = (f, g, r)
+                    exprs[rid] = str(rule.get("expr", ""))
+                    if "record" in rule:
+                        records.setdefault(str(rule["record"]), []).append(rid)
+                    if "alert" in rule:
+                        alerts.setdefault(str(rule["alert"]), []).append(rid)
+        return cls(files, records, alerts, exprs)
+
+    def needed(self, alertnames: set[str], exprs: list[str]) -> frozenset[RuleId] | None:
+        """The alert rules named, the recording rules the given expressions read, and what those read in turn;
+        None when a rule could read any other (then the whole files are needed)."""
+        todo = [rid for name in sorted(alertnames) for rid in self.alerts.get(name, [])]
+        todo += [rid for e in exprs for rid in self._reads(e) or ()]
+        if any(self._reads(e) is None for e in exprs):
+            return None
+        keep: set[RuleId] = set()
+        while todo:
+            rid = todo.pop()
+            if rid in keep:
+                continue
+            keep.add(rid)
+            reads = self._reads(self.exprs[rid])
+            if reads is None:
+                return None
+            todo += reads
+        return frozenset(keep)
+
+    def _reads(self, expr: str) -> list[RuleId] | None:
+        tokens = set(_NAME_TOKEN.findall(expr))
+        if any(t in tokens for t in _READS_ANY):
+            return None
+        return [rid for t in tokens for rid in self.records.get(t, ())]
+
+    def write(self, keep: frozenset[RuleId], out: Path, stem: str) -> list[str]:
+        """Copies of the rule files with only the rules in `keep`; every group stays (group_eval_order names them,
+        and a rule's group decides its interval and evaluation order)."""
+        names = []
+        for f, (_, doc) in enumerate(self.files):
+            groups = [
+                {
+                    **group,
+                    "rules": [rule for r, rule in enumerate(group.get("rules") or []) if (f, g, r) in keep],
+                }
+                for g, group in enumerate(doc.get("groups") or [])
+            ]
+            name = f"{stem}.{f}.rules.yml"
+            _dump({**doc, "groups": groups}, out / name)
+            names.append(name)
+        return names
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _dump(doc: dict, path: Path) -> None:
+    path.write_text(
+        yaml.dump(doc, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True, width=1 << 30),
+        encoding="utf-8",
+    )
+
+
+def split_tests(test_file: Path, out: Path) -> list[Path]:
+    """The test groups of a generated promtool test file, as test files whose rule files hold only the rules the
+    groups need: the alert rules they check and the recording rules those read, transitively.
+
+    Run against the whole rule file, each group evaluated every rule of the spec: `obsctl test` grew with the square
+    of the alert count. Groups that need the same rules share a file; a group whose rules could read any other keeps
+    the whole files."""
+    doc = yaml.load(test_file.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    groups = doc.get("tests") or []
+    names = [str(n) for n in doc.get("rule_files") or []]
+    if not groups:
+        return []
+    rules = _Rules.read(test_file, names)
+    chunks: dict[frozenset[RuleId] | None, list[dict]] = {}
+    for group in groups:
+        alertnames = {str(c.get("alertname")) for c in group.get("alert_rule_test") or []}
+        exprs = [str(c.get("expr", "")) for c in group.get("promql_expr_test") or []]
+        chunks.setdefault(rules.needed(alertnames, exprs), []).append(group)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (keep, chunk) in enumerate(chunks.items()):
+        stem = f"{test_file.name.removesuffix('.tests.yml')}.{i}"
+        if keep is None:
+            rule_files = [str(path) for path, _ in rules.files]
+        else:
+            rule_files = rules.write(keep, out, stem)
+        path = out / f"{stem}.tests.yml"
+        _dump({**doc, "rule_files": rule_files, "tests": chunk}, path)
+        paths.append(path)
+    return paths
+
+
+def run_alert_tests(test_files: list[Path], work: Path) -> dict[Path, tuple[bool, str]]:
+    """(passed, promtool's output) per generated test file, the way `promtool test rules FILE` reports it, from its
+    split files (split_tests) run together: one promtool process per batch of files, not one per file."""
+    from .verify.promtool import test_rules
+
+    parts = {test_file: split_tests(test_file, work / f"{i}") for i, test_file in enumerate(test_files)}
+    sections: dict[Path, tuple[bool, str]] = {}
+    batch: list[Path] = []
+    size = 0
+    everything = [p for paths in parts.values() for p in paths]
+    for n, path in enumerate(everything):
+        batch.append(path)
+        size += len(str(path)) + 1
+        if size >= _MAX_ARGS or n == len(everything) - 1:
+            ok, output = test_rules(batch)
+            sections.update(_sections(batch, ok, output))
+            batch, size = [], 0
+    results = {}
+    for test_file, paths in parts.items():
+        found = [sections[p] for p in paths]
+        results[test_file] = (all(ok for ok, _ in found), "".join(text for _, text in found))
+    return results
+
+
+_UNIT = re.compile(r"^Unit Testing:\s+(?P<file>.*?)\s*$")
+
+
+def _sections(paths: list[Path], ok: bool, output: str) -> dict[Path, tuple[bool, str]]:
+    """promtool's output for several test files, cut at each `Unit Testing: FILE` line; a file passed when its
+    section says SUCCESS (or every file did, by the exit code). A file promtool never reached failed with all
+    of the output, as one run of it alone would."""
+    by_name = {str(p): p for p in paths}
+    found: dict[Path, list[str]] = {}
+    current: list[str] | None = None
+    for line in output.splitlines(keepends=True):
+        m = _UNIT.match(line)
+        if m and m["file"] in by_name:
+            current = found.setdefault(by_name[m["file"]], [])
+        if current is not None:
+            current.append(line)
+    out = {}
+    for p in paths:
+        if p not in found:
+            out[p] = (False, output)
+            continue
+        text = "".join(found[p])
+        passed = ok or (any(line.strip() == "SUCCESS" for line in found[p]) and "FAILED:" not in text)
+        out[p] = (passed, text)
+    return out
+
+
 def _fmt(seconds: float) -> str:
     from .durations import format_duration
 
@@ -143,10 +316,16 @@ def route_outcomes(checked: Checked, config: Path | None) -> list[Outcome]:
     cases = build_plan(checked.spec, checked.analysis, checked.smap, checked.path, checked.env).route_cases()
     if cases and config is None:
         return [Outcome("FAIL", "-", "route tests", "no alertmanager.yml was built")]
+    ignored = {"alertname"} if config is not None and not _routes_on_alertname(config) else set()
+    verdicts: dict[tuple, Problem | None] = {}
     out = []
     for case in track(cases, "amtool route tests", total=len(cases)):
         shown = "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(case.labels.items())) + "}"
-        problem = verify_route(config, case.labels, case.receivers)
+        # one amtool run per label set the route tree can tell apart (it takes one set per run)
+        key = (tuple(sorted(i for i in case.labels.items() if i[0] not in ignored)), tuple(case.receivers))
+        if key not in verdicts:
+            verdicts[key] = verify_route(config, case.labels, case.receivers)
+        problem = verdicts[key]
         want = ", ".join(case.receivers) or "(no receiver)"
         out.append(
             Outcome(
@@ -161,6 +340,23 @@ def route_outcomes(checked: Checked, config: Path | None) -> list[Outcome]:
         if reason := untested_route(route):
             out.append(Outcome("NOT GENERATED", f"routing.routes[{i}]", "its own route case", reason))
     return out
+
+
+def _routes_on_alertname(config: Path) -> bool:
+    """Whether any route of the Alertmanager config matches on alertname (else label sets that differ only by it
+    are routed alike)."""
+    doc = yaml.load(config.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    todo = [doc.get("route")]
+    while todo:
+        route = todo.pop()
+        if not isinstance(route, dict):
+            continue
+        if any("alertname" in (route.get(k) or {}) for k in ("match", "match_re")):
+            return True
+        if any("alertname" in str(m) for m in route.get("matchers") or []):
+            return True
+        todo += route.get("routes") or []
+    return False
 
 
 def _have(tool: str, what: str, package: str) -> bool:
@@ -184,7 +380,6 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
     from .build import render
     from .progress import status
     from .report import render_human
-    from .verify.promtool import test_rules
 
     if not _have("promtool", "alert tests", "prometheus"):
         return 1
@@ -205,12 +400,17 @@ def run_tests(spec_path: Path, env: str | None, templates: Path | None) -> int:
         for art in artifacts:
             (root / art.path).parent.mkdir(parents=True, exist_ok=True)
             (root / art.path).write_text(art.text, encoding="utf-8")
+        test_files = [
+            root / art.path
+            for art in sorted(artifacts, key=lambda a: a.path)
+            if art.path.startswith("prometheus/") and art.path.endswith(".tests.yml")
+        ]
+        with status(f"promtool test rules ({len(test_files)} file(s))"):
+            results = run_alert_tests(test_files, root / "obsctl-test-split")
         alerts: list[Outcome] = []
-        for art in sorted(artifacts, key=lambda a: a.path):
-            if art.path.startswith("prometheus/") and art.path.endswith(".tests.yml"):
-                with status(f"promtool test rules {art.path}"):
-                    ok, output = test_rules([root / art.path])
-                alerts += alert_outcomes(root / art.path, ok, output)
+        for test_file in test_files:
+            ok, output = results[test_file]
+            alerts += alert_outcomes(test_file, ok, output)
         config = next((root / a.path for a in artifacts if a.path.endswith("alertmanager.yml")), None)
         routes = route_outcomes(checked, config)
     return report(spec_path, alerts, routes)

@@ -26,7 +26,64 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64  # nested mappings and lists; real specs use under 10, and building values recurses per level
 MAX_NODES = 200_000  # after alias expansion
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """Tags of untagged nodes. `_Builder.scalar` reads plain scalars itself (YAML 1.2 core schema), so only `<<`
+    (a merge key) and `=` (YAML 1.1's value key, refused) need telling apart: PyYAML's own resolver tries a
+    dozen regular expressions on every scalar for tags nothing here reads."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0] and value in ("<<", "="):
+                return _MERGE_TAG if value == "<<" else _VALUE_TAG
+            return _STR_TAG
+        return super().resolve(kind, value, implicit)
+
+
+class _PythonComposer(
+    yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer, _Resolver
+):
+    """The pure-Python composer, for a PyYAML built without libyaml. It recurses per level where libyaml does not:
+    nesting is refused here, at the node and with the error the builder gives, before Python's stack runs out."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Resolver.__init__(self)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        self.depth += 1
+        try:
+            # depth 1 is the document (path ()); a mapping key is checked through its children, as the builder
+            # reaches it only through its value; an alias is the builder's to count where it expands
+            is_key = isinstance(parent, yaml.MappingNode) and index is None
+            if self.depth > MAX_DEPTH + 1 and not is_key and not self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise _too_deep(getattr(self, "display", "<spec>"), mark.line + 1, mark.column + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CComposer(yaml.cyaml.CParser, _Resolver):
+        """libyaml's parser and composer: nodes keep their start marks (line, column), as in pure Python."""
+
+        def __init__(self, stream: str) -> None:
+            yaml.cyaml.CParser.__init__(self, stream)
+            _Resolver.__init__(self)
+
+    _Composer: type = _CComposer
+else:  # pragma: no cover - PyYAML without libyaml; tests run the Python composer on their own
+    _Composer = _PythonComposer
 
 # YAML 1.2 core-schema scalars: what users mean when they write them.
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$|^0x[0-9a-fA-F]+$")
@@ -182,7 +239,7 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = _compose(text, display)
     except yaml.composer.ComposerError as e:
         mark = e.problem_mark or e.context_mark
         if "expected a single document" in str(e):
@@ -223,6 +280,26 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
     return value, smap
 
 
+def _compose(text: str, display: str) -> yaml.Node | None:
+    loader = _Composer(text)
+    loader.display = display  # for the pure-Python composer's depth error
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _too_deep(file: str, line: int, column: int) -> SpecError:
+    return _err(
+        file,
+        line,
+        column,
+        f"the document nests deeper than {MAX_DEPTH} levels",
+        "a spec needs a few levels of nesting; flatten this value",
+        "OBS013",
+    )
+
+
 class _Builder:
     def __init__(self, file: str, smap: SourceMap) -> None:
         self.file = file
@@ -248,14 +325,7 @@ class _Builder:
         self.smap.values.setdefault(path, self.loc(node))
         if len(path) > MAX_DEPTH:
             loc = self.loc(node)
-            raise _err(
-                self.file,
-                loc.line,
-                loc.column,
-                f"the document nests deeper than {MAX_DEPTH} levels",
-                "a spec needs a few levels of nesting; flatten this value",
-                "OBS013",
-            )
+            raise _too_deep(self.file, loc.line, loc.column)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if id(node) in self.active:

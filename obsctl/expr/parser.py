@@ -247,7 +247,9 @@ def parse(text: str) -> ast.Node:
     return _parse_cached(text)
 
 
-@functools.lru_cache(maxsize=4096)
+# Unbounded: a spec is bounded (yamlsource.MAX_NODES), and a bound below its distinct expressions (4,096 here
+# once) made every later check of a 10,000-alert spec parse its expressions again.
+@functools.cache
 def _parse_cached(text: str) -> ast.Node:
     from .lalr_parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 

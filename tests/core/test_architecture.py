@@ -144,27 +144,47 @@ def test_target_choices_come_from_the_registry():
         assert callable(module.build) and callable(module.verify), name
 
 
-def _loaded_by_validate(spec: Path) -> list[str]:
+def _modules_after(args: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """The modules of `prefixes` a fresh `obsctl ARGS` process has imported when it is done."""
     probe = (
-        "import sys\nfrom obsctl.cli import main\n"
-        f"sys.argv = ['obsctl', 'validate', {str(spec)!r}]\n"
+        f"import sys\nfrom obsctl.cli import main\nsys.argv = ['obsctl', *{args!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('obsctl.plan', 'obsctl.backends.', "
-        "'obsctl.templating', 'jinja2', 'obsctl.testgen', 'obsctl.verify', 'datadog_api_client', "
-        "'jsonschema'))))\n"
+        f"print(sorted(m for m in sys.modules if m in {prefixes!r} "
+        f"or m.startswith(tuple(p + '.' for p in {prefixes!r}))))\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return ast.literal_eval(proc.stdout.strip().splitlines()[-1])
 
 
+# What validate has no use for: rendering, the tools' checkers, reports of a clean run, the other commands.
+# It does run the plan and the spec's backends' builds with a renderer that renders nothing (so it refuses
+# what build refuses).
+NOT_FOR_VALIDATE = (
+    "obsctl.templating",
+    "jinja2",
+    "jsonschema",
+    "datadog_api_client",
+    "obsctl.build",
+    "obsctl.outdir",
+    "obsctl.testing",
+    "obsctl.diff",
+    "obsctl.explain",
+    "obsctl.importers",
+    "rich",
+    "promql_parser",
+    "lark",
+    "asyncio",
+    "multiprocessing",
+)
+
+
 def test_validate_loads_no_template_renderer_or_checker():
-    """validate runs the spec's backends' builds with a renderer that renders nothing (so it refuses what build
-    refuses): it loads the plan and those backends, but never Jinja, a template or an output checker."""
-    loaded = _loaded_by_validate(ROOT / "examples" / "relay-ai" / "obsctl.yaml")
-    assert "obsctl.backends.datadog" in loaded  # every target by default
-    heavy = ("jinja2", "obsctl.templating", "datadog_api_client", "jsonschema", "obsctl.verify.")
-    assert [m for m in loaded if m.startswith(heavy) and m != "obsctl.verify.grafana_units"] == []
+    spec = str(ROOT / "examples" / "relay-ai" / "obsctl.yaml")
+    assert _modules_after(["validate", spec], NOT_FOR_VALIDATE) == []
+    verify = _modules_after(["validate", spec], ("obsctl.verify",))
+    assert [m for m in verify if m != "obsctl.verify.grafana_units"] == ["obsctl.verify"]
+    assert "obsctl.backends.datadog" in _modules_after(["validate", spec], ("obsctl.backends",))
 
 
 def test_validate_loads_only_the_backends_of_the_spec_targets(tmp_path):
@@ -173,8 +193,8 @@ def test_validate_loads_only_the_backends_of_the_spec_targets(tmp_path):
         "service: svc\ntargets: {for: [prometheus]}\nmetrics: {up: {kind: gauge}}\n"
         "alerts: {Down: {severity: P1, when: up == 0}}\n"
     )
-    loaded = _loaded_by_validate(spec)
-    assert [m for m in loaded if m.startswith("obsctl.backends.")] == [
+    assert _modules_after(["validate", str(spec)], ("obsctl.backends",)) == [
+        "obsctl.backends",
         "obsctl.backends.prometheus",
         "obsctl.backends.prometheus.engines",
         "obsctl.backends.prometheus.operator",
@@ -194,7 +214,19 @@ def test_the_target_names_a_spec_may_list_are_the_registry():
 def test_validate_of_a_spec_with_errors_loads_no_plan(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text("service: svc\nalerts: {Down: {severity: P1, when: nope == 0}}\n")
-    assert _loaded_by_validate(spec) == []
+    assert (
+        _modules_after(["validate", str(spec)], ("obsctl.plan", "obsctl.backends.", "obsctl.testgen")) == []
+    )
+
+
+def test_help_loads_no_spec_machinery():
+    """`--help` needs the command line only: no YAML, no models, no checks."""
+    assert (
+        _modules_after(
+            ["--help"], ("pydantic", "yaml", "obsctl.model", "obsctl.pipeline", "obsctl.semantics")
+        )
+        == []
+    )
 
 
 def test_the_cycle_finder_finds_cycles():
