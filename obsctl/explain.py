@@ -171,7 +171,10 @@ def run_explain(spec_path: Path, name: str | None, env: str | None, fmt: str) ->
     plan = build_plan(c.spec, c.analysis, c.smap, spec_path, env)
     every = items(plan, c.analysis)
     chosen = every if name is None else [i for i in every if name in (i.name, i.name.split("/")[-1])]
-    if not chosen:
+    if name is None and not chosen and fmt != "json":
+        print("no alert, derived metric or panel with an expression")
+        return 0
+    if name is not None and not chosen:
         known = ", ".join(sorted({i.name for i in every})) or "none"
         render_human(
             [

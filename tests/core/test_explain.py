@@ -75,3 +75,13 @@ def test_explain_an_example_panel():
     )
     assert result.exit_code == 0, result.output
     assert "promql: sum(ws_connections_active{" in result.output
+
+
+def test_explain_of_a_spec_with_no_expression_lists_none(tmp_path):
+    path = tmp_path / "obsctl.yaml"
+    path.write_text((ROOT / "tests" / "slo" / "specs" / "availability.yaml").read_text())
+    result = CliRunner().invoke(app, ["explain", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "no alert, derived metric or panel with an expression" in result.output
+    as_json = CliRunner().invoke(app, ["explain", str(path), "--format", "json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output) == []
