@@ -1,7 +1,5 @@
 """The `obsctl` command line. Each command imports what it needs when it runs: `validate` is on every commit."""
 
-from __future__ import annotations
-
 import os
 import sys
 from enum import StrEnum
@@ -10,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .backends import TARGETS
+from .targets import TARGETS
 
 app = typer.Typer(
     name="obsctl",

@@ -818,7 +818,7 @@ class AlertmanagerTarget(Strict):
     templates: list[str] = Field(default_factory=list)
 
 
-TargetName = Literal["prometheus", "loki", "alertmanager", "grafana", "datadog"]  # obsctl.backends.TARGETS
+TargetName = Literal["prometheus", "loki", "alertmanager", "grafana", "datadog"]  # obsctl.targets.TARGETS
 
 
 class Targets(Strict):

@@ -4,7 +4,7 @@
     verify(artifacts: list[Artifact], staging: Path) -> list[Finding]   # Problem | Skipped, before writing
 
 Backends read the plan (obsctl.plan) and never import one another. `obsctl.build` runs them; nothing is written
-unless every target builds and verifies. Adding a target: a module here, its name in TARGETS, templates/<name>/,
+unless every target builds and verifies. Adding a target: a module here, its name in obsctl/targets.py, templates/<name>/,
 its checks in obsctl/verify/, tests in tests/<name>/, a row in docs/targets.md.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ..diagnostics import BackendError, Diagnostic
+from ..targets import TARGETS
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -36,8 +37,6 @@ __all__ = [
     "spec_targets",
     "unserved",
 ]
-
-TARGETS = ("prometheus", "loki", "alertmanager", "grafana", "datadog")
 
 
 @dataclass

@@ -222,7 +222,8 @@ def test_help_loads_no_spec_machinery():
     """`--help` needs the command line only: no YAML, no models, no checks."""
     assert (
         _modules_after(
-            ["--help"], ("pydantic", "yaml", "obsctl.model", "obsctl.pipeline", "obsctl.semantics")
+            ["--help"],
+            ("pydantic", "yaml", "obsctl.model", "obsctl.pipeline", "obsctl.semantics", "obsctl.backends"),
         )
         == []
     )
