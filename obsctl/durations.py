@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _UNITS_MS = {
@@ -34,6 +35,7 @@ class DurationRangeError(ValueError):
         )
 
 
+@functools.lru_cache(maxsize=1024)  # a spec repeats a few durations (5m, 1h) in every alert and window
 def parse_duration(text: str) -> float:
     """Seconds in a duration string; raises ValueError with a message a user understands
     (DurationRangeError when it is longer than Prometheus can hold)."""
