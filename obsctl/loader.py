@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, Location, SpecError, did_you_mean
-from .yamlsource import STDIN, SourceMap, load_text, mib, read_text
+from .yamlsource import STDIN, NodeBudget, SourceMap, load_text, mib, read_text
 
 if TYPE_CHECKING:
     from .model import Spec
 
 MAX_INCLUDE_DEPTH = 8
+MAX_FILES = 64  # a spec and all its includes, counted once per include entry
 MAX_TOTAL_BYTES = 8 * 1024 * 1024  # a spec and all its includes; each file is also held to MAX_FILE_BYTES
 
 
@@ -89,9 +90,11 @@ def _remap(smap: SourceMap, old: tuple, new: tuple) -> SourceMap:
 
 @dataclass
 class _Budget:
-    """Bytes a spec and all its includes may still read together."""
+    """What a spec and all its includes may still read together: bytes, files and YAML nodes."""
 
     left: int = MAX_TOTAL_BYTES
+    files: int = MAX_FILES
+    nodes: NodeBudget = field(default_factory=NodeBudget)
 
 
 def read_raw(
@@ -118,7 +121,7 @@ def read_raw(
             ]
         )
     budget.left -= size
-    data, smap = load_text(text, display)
+    data, smap = load_text(text, display, budget.nodes)
     if not isinstance(data, dict):
         loc = smap.locate(())
         raise SpecError(
@@ -143,6 +146,20 @@ def read_raw(
     for i, inc in enumerate(includes):
         loc = smap.locate(("include", i))
         target = _include_target(path, inc, i, loc, seen)
+        budget.files -= 1
+        if budget.files <= 0:
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "OBS009",
+                        "error",
+                        f"the spec and its includes are more than {MAX_FILES} files",
+                        loc,
+                        f"include[{i}]",
+                        "include fewer, larger files, or split the service into several specs",
+                    )
+                ]
+            )
         inc_data, inc_map = read_raw(target, seen + (path.resolve(),), budget, loc)
         inc_data.pop("include", None)
         merged = _merge(merged, inc_data, mmap, inc_map, ())
@@ -164,6 +181,8 @@ def _include_target(path: Path, inc: object, i: int, loc: Location | None, seen:
 
     if not isinstance(inc, str):
         raise fail("include entries are file paths")
+    if "\0" in inc:
+        raise fail("include paths cannot hold a NUL character")
     if not inc.endswith((".yaml", ".yml")):
         raise fail(f"include '{inc}' is not a YAML spec (.yaml or .yml)", "include other obsctl specs")
     target = (path.parent / inc).resolve()

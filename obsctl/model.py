@@ -82,6 +82,10 @@ def _metric_name(v: str) -> str:
     return v
 
 
+# Service, alert and dashboard names are parts of output file names (datadog/monitors/<service>.<alert>.json),
+# which a file system holds to 255 bytes.
+MAX_SERVICE_NAME = 63
+MAX_ENTRY_NAME = 100
 MAX_SLO_NAME = (
     100  # Datadog tags (`slo:<name>` on the SLO and its monitors) hold 200 characters, and the name
 )
@@ -103,6 +107,16 @@ Duration = Annotated[
     AfterValidator(_duration),
     Field(json_schema_extra={"pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$|^0$"}),
 ]
+
+
+def _above_zero(v: str) -> str:
+    if parse_duration(v) == 0:
+        raise ValueError("an interval of 0 never advances: give a duration above 0, e.g. 1m")
+    return v
+
+
+# Evaluation, scrape and test steps: a zero step would divide by zero or never move on.
+Interval = Annotated[Duration, AfterValidator(_above_zero)]
 Bool = Annotated[bool, BeforeValidator(_no_yaml11)]
 LabelName = Annotated[str, AfterValidator(_label_name)]
 MetricName = Annotated[str, AfterValidator(_metric_name)]
@@ -231,7 +245,7 @@ class ScrapeJob(Strict):
     targets: list[ScrapeTarget] = Field(min_length=1, description="host:port, e.g. app_blue:8000")
     metrics_path: str = Field("/metrics", pattern=r"^/")
     scheme: Literal["http", "https"] = "http"
-    interval: Duration | None = Field(
+    interval: Interval | None = Field(
         None, description="scrape interval (default: sources.metrics.scrape_interval)"
     )
     labels: Labels = Field(default_factory=dict, description="static labels every target's series get")
@@ -240,7 +254,7 @@ class ScrapeJob(Strict):
 class MetricSource(Strict):
     type: Literal["prometheus", "datadog"] = "prometheus"
     selector: Labels = Field(default_factory=dict, description="label matchers added to every metric query")
-    scrape_interval: Duration = Field("30s", description="default interval of the scrape jobs")
+    scrape_interval: Interval = Field("30s", description="default interval of the scrape jobs")
     targets: list[ScrapeTarget] = Field(
         default_factory=list,
         description="shorthand for one scrape job (named after selector.job, else the "
@@ -285,7 +299,7 @@ class Probe(Strict):
         description="http(s) URL, no credentials in it",
         json_schema_extra={"pattern": r"^https?://[^/@\s]+(/\S*)?$"},
     )
-    interval: Duration = "30s"
+    interval: Interval = "30s"
     timeout: Duration = "10s"
     module: str = Field("http_2xx", description="blackbox exporter module")
     description: str = ""
@@ -730,7 +744,7 @@ class Expectation(Strict):
 
 class AlertTest(Strict):
     name: str
-    interval: Duration = "1m"
+    interval: Interval = "1m"
     series: dict[str, str] = Field(description="series -> promtool values notation, e.g. '0+10x30'")
     expect: list[Expectation]
 
@@ -742,7 +756,7 @@ class PrometheusTarget(Strict):
     recording_rules: Bool = Field(
         True, description="record derived metrics; alerts and panels query the records"
     )
-    evaluation_interval: Duration = "1m"
+    evaluation_interval: Interval = "1m"
     rule_labels: Labels = Field(default_factory=dict)
     operator_namespace: str = "monitoring"
     operator_labels: Labels = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
@@ -857,7 +871,9 @@ class Lint(Strict):
 class Spec(Strict):
     version: Literal[1] = 1
     service: str = Field(
-        pattern=rf"^{SERVICE_NAME.pattern}$", description="lowercase, digits and '-', e.g. asset-ws"
+        pattern=rf"^{SERVICE_NAME.pattern}$",
+        max_length=MAX_SERVICE_NAME,
+        description="lowercase, digits and '-', e.g. asset-ws",
     )
     team: str | None = None
     description: str = ""
@@ -872,10 +888,12 @@ class Spec(Strict):
     metrics: dict[MetricName, Metric] = Field(default_factory=dict)
     events: dict[str, Event] = Field(default_factory=dict)
     derived: dict[MetricName, Annotated[Derived, BeforeValidator(_derived)]] = Field(default_factory=dict)
-    dashboards: dict[str, Dashboard] = Field(default_factory=dict)
-    alerts: dict[Annotated[str, Field(pattern=rf"^{ALERT_NAME.pattern}$")], Alert] = Field(
+    dashboards: dict[Annotated[str, Field(max_length=MAX_ENTRY_NAME)], Dashboard] = Field(
         default_factory=dict
     )
+    alerts: dict[
+        Annotated[str, Field(pattern=rf"^{ALERT_NAME.pattern}$", max_length=MAX_ENTRY_NAME)], Alert
+    ] = Field(default_factory=dict)
     slos: dict[Annotated[str, AfterValidator(_slo_name)], SLO] = Field(default_factory=dict)
     routing: Routing | None = None
     tests: list[AlertTest] = Field(default_factory=list)

@@ -24,11 +24,19 @@ from .diagnostics import Diagnostic, Location, SpecError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64  # nested mappings and lists; real specs use under 10, and building values recurses per level
-MAX_NODES = 200_000  # after alias expansion
+MAX_NODES = 200_000  # after alias expansion, for a spec and all its includes together
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _VALUE_TAG = "tag:yaml.org,2002:value"
 _STR_TAG = "tag:yaml.org,2002:str"
+_PLAIN_TAG = "obsctl:plain"  # never written by a user: `!` tags start with '!' and global ones with 'tag:'
+_CORE = "tag:yaml.org,2002:"
+MAX_STRING_CHARS = 65_536  # one value or key; the longest descriptions in real specs are a few hundred
+MAX_NUMBER_DIGITS = 100  # Python refuses to read or print integers over 4,300 digits; no spec value needs 100
+# Past this many possible levels, libyaml's composer (C, recursive per level) can overflow the C stack before
+# any check of ours runs (it crashed at 50,000 here); such text goes to the pure-Python composer, which stops
+# at MAX_DEPTH.
+_C_COMPOSER_SAFE_DEPTH = 5_000
 
 
 class _Resolver(yaml.resolver.BaseResolver):
@@ -40,7 +48,8 @@ class _Resolver(yaml.resolver.BaseResolver):
         if kind is yaml.ScalarNode:
             if implicit[0] and value in ("<<", "="):
                 return _MERGE_TAG if value == "<<" else _VALUE_TAG
-            return _STR_TAG
+            # an untagged plain scalar, told apart from an explicit `!!str 123` (text) by its own tag
+            return _PLAIN_TAG if implicit[0] else _STR_TAG
         return super().resolve(kind, value, implicit)
 
 
@@ -232,8 +241,15 @@ def _not_regular(display: str) -> SpecError:
     )
 
 
-def load_text(text: str, display: str) -> tuple[object, SourceMap]:
-    """Parse one YAML document into plain values and a SourceMap."""
+@dataclass
+class NodeBudget:
+    """Nodes (after alias expansion) a spec and its includes may still build: one budget, not one per file."""
+
+    left: int = MAX_NODES
+
+
+def load_text(text: str, display: str, nodes: NodeBudget | None = None) -> tuple[object, SourceMap]:
+    """Parse one YAML document into plain values and a SourceMap, counting its nodes against `nodes`."""
     smap = SourceMap()
     smap.lines[display] = text.splitlines()
     if text.startswith("\ufeff"):
@@ -275,18 +291,36 @@ def load_text(text: str, display: str) -> tuple[object, SourceMap]:
         ) from None
     if node is None:
         raise _err(display, 1, 1, "the spec is empty", "start from `obsctl init`", "OBS005")
-    builder = _Builder(display, smap)
+    builder = _Builder(display, smap, nodes if nodes is not None else NodeBudget())
     value = builder.build(node, ())
     return value, smap
 
 
 def _compose(text: str, display: str) -> yaml.Node | None:
-    loader = _Composer(text)
+    loader = (_PythonComposer if _may_nest_deeper(text, _C_COMPOSER_SAFE_DEPTH) else _Composer)(text)
     loader.display = display  # for the pure-Python composer's depth error
     try:
         return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _may_nest_deeper(text: str, depth: int) -> bool:
+    """Whether `text` could nest more than `depth` levels: a cheap upper bound, not a parse. Nesting comes from
+    flow brackets (at most their running depth, quotes ignored, so an overestimate) and from block structure
+    (at most the indentation plus the `- ` of compact lists at a line's start)."""
+    if re.search(rf"^[- \t]{{{depth // 2}}}", text, re.MULTILINE):
+        return True
+    if text.count("[") + text.count("{") <= depth:
+        return False
+    level = top = 0
+    for ch in _FLOW_BRACKETS.findall(text):
+        level = level + 1 if ch in "[{" else max(level - 1, 0)
+        top = max(top, level)
+    return top > depth // 2
 
 
 def _too_deep(file: str, line: int, column: int) -> SpecError:
@@ -301,24 +335,24 @@ def _too_deep(file: str, line: int, column: int) -> SpecError:
 
 
 class _Builder:
-    def __init__(self, file: str, smap: SourceMap) -> None:
+    def __init__(self, file: str, smap: SourceMap, nodes: NodeBudget) -> None:
         self.file = file
         self.smap = smap
-        self.count = 0
+        self.nodes = nodes
         self.active: set[int] = set()  # node ids on the current path: recursive aliases
 
     def loc(self, node: yaml.Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, path: Path_) -> object:
-        self.count += 1
-        if self.count > MAX_NODES:
+        self.nodes.left -= 1
+        if self.nodes.left < 0:
             loc = self.loc(node)
             raise _err(
                 self.file,
                 loc.line,
                 loc.column,
-                f"the document expands to over {MAX_NODES} nodes (anchors and aliases)",
+                f"the document expands to over {MAX_NODES} nodes (anchors and aliases; with its includes)",
                 "a spec this large is likely an alias bomb; write it without nested aliases",
                 "OBS006",
             )
@@ -373,6 +407,16 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 loc = self.loc(key_node)
                 raise _err(self.file, loc.line, loc.column, "mapping keys must be plain strings")
+            if key_node.tag not in (
+                _PLAIN_TAG,
+                _STR_TAG,
+            ):  # `!foo key:` or `!!int 1:` must not pass unnoticed
+                loc = self.loc(key_node)
+                raise _err(
+                    self.file, loc.line, loc.column, f"unsupported YAML tag {key_node.tag}", "remove the tag"
+                )
+            if len(key_node.value) > MAX_STRING_CHARS:
+                raise self.too_long(key_node)
             key = key_node.value  # keys are always strings: `on:` means the key "on"
             if key in explicit:
                 loc = self.loc(key_node)
@@ -391,21 +435,51 @@ class _Builder:
         return out
 
     def scalar(self, node: yaml.ScalarNode) -> object:
-        text = node.value
-        if node.style is not None and node.style != "":
-            return text  # quoted or block scalars are strings
-        if node.tag not in (
-            "tag:yaml.org,2002:int",
-            "tag:yaml.org,2002:float",
-            "tag:yaml.org,2002:bool",
-            "tag:yaml.org,2002:null",
-            "tag:yaml.org,2002:str",
-            "tag:yaml.org,2002:timestamp",
-        ):
-            if node.tag == "!":
-                return text
+        """A plain scalar as YAML 1.2's core schema reads it; a quoted one, or one tagged `!!str`, as text; the
+        core schema's other tags (`!!int`, `!!float`, `!!bool`, `!!null`) only on values they describe. Any other
+        tag is an error wherever it stands (quoted values included)."""
+        text, tag = node.value, node.tag
+        if len(text) > MAX_STRING_CHARS:
+            raise self.too_long(node)
+        if tag == _PLAIN_TAG:
+            return self.plain(node)
+        if tag == _STR_TAG:
+            return text
+        kind = tag.removeprefix(_CORE) if tag.startswith(_CORE) else ""
+        if kind in ("int", "float", "bool", "null") and node.style in (None, ""):
+            value = self.plain(node)
+            if (
+                kind == "int"
+                and isinstance(value, int)
+                and not isinstance(value, bool)
+                or kind == "float"
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+                or kind == "bool"
+                and isinstance(value, bool)
+                or kind == "null"
+                and value is None
+            ):
+                return float(value) if kind == "float" else value
             loc = self.loc(node)
-            raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {node.tag}", "remove the tag")
+            raise _err(
+                self.file, loc.line, loc.column, f"'{text[:40]}' is not a YAML {kind}", "remove the tag"
+            )
+        loc = self.loc(node)
+        raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {tag}", "remove the tag")
+
+    def too_long(self, node: yaml.ScalarNode) -> SpecError:
+        loc = self.loc(node)
+        return _err(
+            self.file,
+            loc.line,
+            loc.column,
+            f"a value of {len(node.value):,} characters (obsctl reads at most {MAX_STRING_CHARS:,})",
+            "shorten it; long text belongs behind a link (runbook:, links:)",
+        )
+
+    def plain(self, node: yaml.ScalarNode) -> object:
+        text = node.value
         if text in _NULL:
             return None
         if text in _TRUE:
@@ -413,6 +487,15 @@ class _Builder:
         if text in _FALSE:
             return False
         if _INT.match(text):
+            if len(text) > MAX_NUMBER_DIGITS:
+                loc = self.loc(node)
+                raise _err(
+                    self.file,
+                    loc.line,
+                    loc.column,
+                    f"a number of {len(text)} digits (obsctl reads at most {MAX_NUMBER_DIGITS})",
+                    "quote it if it is text",
+                )
             return int(text, 16) if text.startswith("0x") else int(text)
         if _FLOAT.match(text) and not _LEADING_ZERO.match(text):
             if text.lstrip("+-").startswith("."):  # .inf, -.inf, .nan: YAML spellings Python does not read

@@ -11,6 +11,17 @@ if TYPE_CHECKING:
 
 
 def check_tests(c: Checker) -> None:
+    chosen = c.spec.targets.for_
+    if c.spec.tests and chosen is not None and "prometheus" not in chosen:
+        # the tests run under promtool on the Prometheus rules: without them every expectation would be dropped
+        c.report(
+            "OBS602",
+            "error",
+            f"the spec's tests run on its Prometheus rules, and targets.for ({', '.join(chosen)}) leaves "
+            "prometheus out",
+            ("tests",),
+            "add prometheus to targets.for, or remove the tests",
+        )
     names = set(c.spec.alerts)
     for i, t in enumerate(c.spec.tests):
         for j, exp in enumerate(t.expect):

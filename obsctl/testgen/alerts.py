@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..backends import Renderer
     from ..plan import Plan
 from .promsim import (
+    MAX_SAMPLES,
     Evaluator,
     Sample,
     Series,
@@ -682,6 +683,16 @@ def _spec_tests(
                         else "the alert is evaluated by the Loki ruler; promtool runs PromQL only"
                     )
                     skipped.append(Skipped(name, label, why))
+                    continue
+                if at // interval > MAX_SAMPLES:
+                    skipped.append(
+                        Skipped(
+                            name,
+                            label,
+                            f"at {exp.at} is {at // interval:,} steps of {t.interval}; a test evaluates at "
+                            f"most {MAX_SAMPLES:,}",
+                        )
+                    )
                     continue
                 times.used.add((name, at))
                 if not fires:

@@ -72,6 +72,11 @@ _NUM = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|Inf|inf|NaN)"
 _TERM = re.compile(rf"^(?P<a>{_NUM})(?:(?P<op>[-+])(?P<b>{_NUM}))?x(?P<n>\d+)$")
 
 
+# A test series' samples, and a test's evaluation steps: promtool would take minutes (and gigabytes) past this,
+# and no alert test needs it (100,000 steps of 1m are 69 days).
+MAX_SAMPLES = 100_000
+
+
 def parse_values(text: str) -> list[Value]:
     """promtool's `values` notation: `0+10x30`, `1x4`, `_`, `_x3`, `stale`, plain numbers."""
     return list(_parse_values(text))  # a copy: the caller owns its list
@@ -82,10 +87,12 @@ def _parse_values(text: str) -> tuple[Value, ...]:
     """parse_values, once per notation: test generation builds the same inputs (`0+1x15`) for many candidates."""
     out: list[Value] = []
     for tok in text.split():
+        if len(out) > MAX_SAMPLES:
+            break
         if tok == "_":
             out.append(None)
         elif tok.startswith("_x") and tok[2:].isdigit():
-            out += [None] * int(tok[2:])
+            out += [None] * min(int(tok[2:]), MAX_SAMPLES + 1)
         elif tok == "stale":
             out.append(STALE)
         elif re.fullmatch(_NUM, tok):
@@ -99,9 +106,11 @@ def _parse_values(text: str) -> tuple[Value, ...]:
             if m["op"] == "-":
                 offset = -offset
             out.append(k)
-            for _ in range(int(m["n"])):
+            for _ in range(min(int(m["n"]), MAX_SAMPLES + 1)):
                 k += offset  # accumulated like promtool does, so float results match bit for bit
                 out.append(k)
+    if len(out) > MAX_SAMPLES:
+        raise Unsupported(f"the values '{text[:40]}' expand to over {MAX_SAMPLES:,} samples")
     return tuple(out)
 
 
