@@ -82,3 +82,14 @@ def test_yaml_1_1_surprises_in_text_fields_get_a_hint_to_quote(tmp_path, written
         and read in errors[0].hint
         and (errors[0].location.line, errors[0].location.column) == (5, 22)
     )
+
+
+@pytest.mark.parametrize("written", ["010", "0755", "17:00"])
+def test_yaml_1_1_numbers_in_test_values_are_read_as_written(tmp_path, written):
+    """YAML 1.1 reads 010 as 8 (octal) and 17:00 as 1020 (base 60); obsctl reads them as the text written, so the
+    series notation gets exactly what the spec says and there is nothing to warn about."""
+    from obsctl.loader import read_raw
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"service: x\ntests:\n  - name: t\n    series:\n      up: {written}\n")
+    assert read_raw(spec)[0]["tests"][0]["series"]["up"] == written
