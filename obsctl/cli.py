@@ -340,6 +340,18 @@ def main() -> None:
         import gc
 
         gc.disable()
+        try:
+            app()
+        except SystemExit as e:
+            # Everything is printed; freeing every node, value and tree one by one at interpreter exit would
+            # add 0.16 s at 10,000 alerts. validate holds no file, thread or temporary directory to close.
+            if e.code is not None and not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)  # as the interpreter would for sys.exit("message")
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return
     app()
 
 

@@ -105,7 +105,7 @@ def http_check_file(spec: Spec) -> str:
 
 
 def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
-    b = _Builder(plan)
+    b = _Builder(plan, renderer.dry)
     if any(e.code == "OBS711" for e in b.errors):
         raise BackendError(b.errors)  # every query would repeat the bad name: report the setting once
     monitors, slos, dashboards = b.monitors(), b.slos(), b.dashboards()
@@ -162,8 +162,9 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
 
 
 class _Builder:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, dry: bool = False) -> None:
         self._slo_by: tuple[str, ...] = ()  # the `by:` labels of the SLO being built
+        self.dry = dry  # validate: the queries (where mapping fails), not the prose around them
         self.plan = plan
         self.spec = plan.spec
         self.dd = plan.spec.targets.datadog
@@ -326,6 +327,8 @@ class _Builder:
                 mtype, query, thresholds, opts_extra = self.log_monitor(a, node, notes)
             else:
                 mtype, query, thresholds, opts_extra = self.metric_monitor(name, a, node, notes)
+        if self.dry:  # names, messages and tags are composed from checked text and cannot fail
+            return {"type": mtype, "query": query, "options": {"thresholds": thresholds, **opts_extra}}
         if a.keep_firing_for and parse_duration(a.keep_firing_for) > 0:
             notes.append(
                 f"keep_firing_for: {a.keep_firing_for} is not applied: Datadog resolves when the query does."

@@ -63,6 +63,15 @@ _KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range
 _PROMETHEUS_VARS = ("$", "$labels", "$externalLabels", "$externalURL", "$value")
 
 
+# The actions nearly every annotation uses, in a form Go's parser accepts as written; anything else (and `{{{`,
+# where the action would start one brace earlier) takes the full check.
+_SIMPLE_ACTION = re.compile(
+    r"\{\{ ?\$(?:value|labels\.[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?: ?\| ?(?:humanize|humanize1024|humanizeDuration|humanizePercentage|humanizeTimestamp|title|toUpper"
+    r"|toLower|stripPort|stripDomain))? ?\}\}"
+)
+
+
 def template_error(text: str) -> str:
     """Why `text` is not a valid Prometheus alert template, or '' when it is.
 
@@ -70,6 +79,8 @@ def template_error(text: str) -> str:
     outside its quoted strings ("...", `...`, '.')."""
     if not text or "{{" not in text:
         return ""
+    if "{{{" not in text and "{{" not in _SIMPLE_ACTION.sub("", text):
+        return ""  # only `{{ $value }}`, `{{ $labels.x | humanize }}` and the like: valid without a parse
     state = _TemplateState(list(_PROMETHEUS_VARS))
     pos = 0
     while (start := text.find("{{", pos)) != -1:
