@@ -344,14 +344,15 @@ class _Builder:
     def loc(self, node: yaml.Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
+    def error(self, node: yaml.Node, message: str, hint: str = "", code: str = "OBS001") -> SpecError:
+        loc = self.loc(node)
+        return _err(self.file, loc.line, loc.column, message, hint, code)
+
     def build(self, node: yaml.Node, path: Path_) -> object:
         self.nodes.left -= 1
         if self.nodes.left < 0:
-            loc = self.loc(node)
-            raise _err(
-                self.file,
-                loc.line,
-                loc.column,
+            raise self.error(
+                node,
                 f"the document expands to over {MAX_NODES} nodes (anchors and aliases; with its includes)",
                 "a spec this large is likely an alias bomb; write it without nested aliases",
                 "OBS006",
@@ -363,20 +364,11 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if id(node) in self.active:
-            loc = self.loc(node)
-            raise _err(
-                self.file,
-                loc.line,
-                loc.column,
-                "recursive alias",
-                "an alias may not refer to its own anchor",
-                "OBS006",
-            )
+            raise self.error(node, "recursive alias", "an alias may not refer to its own anchor", "OBS006")
         if (
             node.tag not in _COLLECTION_TAGS
         ):  # `!!python/object/apply:...` on a mapping must not pass unnoticed
-            loc = self.loc(node)
-            raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {node.tag}", "remove the tag")
+            raise self.error(node, f"unsupported YAML tag {node.tag}", "remove the tag")
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -394,37 +386,24 @@ class _Builder:
                 sources = merged if isinstance(merged, list) else [merged]
                 for src in sources:
                     if not isinstance(src, dict):
-                        loc = self.loc(value_node)
-                        raise _err(
-                            self.file,
-                            loc.line,
-                            loc.column,
-                            "'<<' merges need a mapping or a list of mappings",
-                        )
+                        raise self.error(value_node, "'<<' merges need a mapping or a list of mappings")
                     for k, v in src.items():
                         out.setdefault(k, v)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                loc = self.loc(key_node)
-                raise _err(self.file, loc.line, loc.column, "mapping keys must be plain strings")
+                raise self.error(key_node, "mapping keys must be plain strings")
             if key_node.tag not in (
                 _PLAIN_TAG,
                 _STR_TAG,
             ):  # `!foo key:` or `!!int 1:` must not pass unnoticed
-                loc = self.loc(key_node)
-                raise _err(
-                    self.file, loc.line, loc.column, f"unsupported YAML tag {key_node.tag}", "remove the tag"
-                )
+                raise self.error(key_node, f"unsupported YAML tag {key_node.tag}", "remove the tag")
             if len(key_node.value) > MAX_STRING_CHARS:
                 raise self.too_long(key_node)
             key = key_node.value  # keys are always strings: `on:` means the key "on"
             if key in explicit:
-                loc = self.loc(key_node)
                 first = self.smap.keys[path + (key,)]
-                raise _err(
-                    self.file,
-                    loc.line,
-                    loc.column,
+                raise self.error(
+                    key_node,
                     f"duplicate key '{key}' (first defined at line {first.line})",
                     "each key may appear once in a mapping",
                     "OBS007",
@@ -461,19 +440,12 @@ class _Builder:
                 and value is None
             ):
                 return float(value) if kind == "float" else value
-            loc = self.loc(node)
-            raise _err(
-                self.file, loc.line, loc.column, f"'{text[:40]}' is not a YAML {kind}", "remove the tag"
-            )
-        loc = self.loc(node)
-        raise _err(self.file, loc.line, loc.column, f"unsupported YAML tag {tag}", "remove the tag")
+            raise self.error(node, f"'{text[:40]}' is not a YAML {kind}", "remove the tag")
+        raise self.error(node, f"unsupported YAML tag {tag}", "remove the tag")
 
     def too_long(self, node: yaml.ScalarNode) -> SpecError:
-        loc = self.loc(node)
-        return _err(
-            self.file,
-            loc.line,
-            loc.column,
+        return self.error(
+            node,
             f"a value of {len(node.value):,} characters (obsctl reads at most {MAX_STRING_CHARS:,})",
             "shorten it; long text belongs behind a link (runbook:, links:)",
         )
@@ -488,11 +460,8 @@ class _Builder:
             return False
         if _INT.match(text):
             if len(text) > MAX_NUMBER_DIGITS:
-                loc = self.loc(node)
-                raise _err(
-                    self.file,
-                    loc.line,
-                    loc.column,
+                raise self.error(
+                    node,
                     f"a number of {len(text)} digits (obsctl reads at most {MAX_NUMBER_DIGITS})",
                     "quote it if it is text",
                 )

@@ -147,7 +147,9 @@ def test_target_choices_come_from_the_registry():
 def _modules_after(args: list[str], prefixes: tuple[str, ...]) -> list[str]:
     """The modules of `prefixes` a fresh `obsctl ARGS` process has imported when it is done."""
     probe = (
-        f"import sys\nfrom obsctl.cli import main\nsys.argv = ['obsctl', *{args!r}]\n"
+        f"import os, sys\nfrom obsctl.cli import main\nsys.argv = ['obsctl', *{args!r}]\n"
+        # validate ends with os._exit (no heap teardown): make it an exception, so the probe can print
+        "def _exit(code):\n    raise SystemExit(code)\nos._exit = _exit\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         f"print(sorted(m for m in sys.modules if m in {prefixes!r} "
         f"or m.startswith(tuple(p + '.' for p in {prefixes!r}))))\n"

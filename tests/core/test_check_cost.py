@@ -49,9 +49,8 @@ def test_check_leaves_the_collector_off_when_it_was_off(tmp_path):
         gc.enable()
 
 
-def test_each_distinct_expression_is_parsed_once(monkeypatch):
-    """The tree cache held 4,096 expressions: a spec with more (10,000 alerts) parsed its expressions again
-    wherever a later check asked for them."""
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the expression parser is asked to parse from here on (the tree cache emptied first)."""
     real = parser._parser()
     calls: list[str] = []
 
@@ -62,6 +61,13 @@ def test_each_distinct_expression_is_parsed_once(monkeypatch):
 
     monkeypatch.setattr(parser, "_parser", lambda: Counting())
     parser._parse_cached.cache_clear()
+    return calls
+
+
+def test_each_distinct_expression_is_parsed_once(monkeypatch):
+    """The tree cache held 4,096 expressions: a spec with more (10,000 alerts) parsed its expressions again
+    wherever a later check asked for them."""
+    calls = _count_parses(monkeypatch)
     texts = [f"x_{i} > {i}" for i in range(5000)]
     try:
         for text in texts + texts:
@@ -123,16 +129,7 @@ def test_validate_of_many_specs_shares_what_does_not_depend_on_the_spec(tmp_path
 
     from obsctl.cli import app
 
-    real = parser._parser()
-    calls: list[str] = []
-
-    class Counting:
-        def parse(self, text: str) -> object:
-            calls.append(text)
-            return real.parse(text)
-
-    monkeypatch.setattr(parser, "_parser", lambda: Counting())
-    parser._parse_cached.cache_clear()
+    calls = _count_parses(monkeypatch)
     monkeypatch.chdir(RELAY_AI.parent)
     copy = tmp_path / "copy.yaml"
     copy.write_text(RELAY_AI.read_text())

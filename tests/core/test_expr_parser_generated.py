@@ -108,7 +108,8 @@ def test_no_runtime_cache_pickle_or_lark(tmp_path):
             os.chown(p, 65534, 65534)
     before = sorted(os.listdir(shared_tmp))
     probe = (
-        "import sys\nfrom obsctl.cli import main\n"
+        "import os, sys\nfrom obsctl.cli import main\n"
+        "def _exit(code):\n    raise SystemExit(code)\nos._exit = _exit\n"  # validate ends with os._exit
         f"sys.argv = ['obsctl', 'validate', {str(ROOT / 'examples' / 'relay-ai' / 'obsctl.yaml')!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
         "print('LOADED', *sorted(m for m in ('pickle', 'lark') if m in sys.modules))\nsys.exit(code)\n"
