@@ -348,8 +348,12 @@ def main() -> None:
             if e.code is not None and not isinstance(e.code, int):
                 print(e.code, file=sys.stderr)  # as the interpreter would for sys.exit("message")
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    if stream is not None:
+                        stream.flush()
+                except (OSError, ValueError):  # a closed or broken pipe: as the interpreter's exit would
+                    code = code or 1
             os._exit(code)
         return
     app()

@@ -86,6 +86,7 @@ def _metric_name(v: str) -> str:
 # which a file system holds to 255 bytes.
 MAX_SERVICE_NAME = 63
 MAX_ENTRY_NAME = 100
+MAX_TIER_NAME = 60  # <service>.slo-<slo>-<tier>.json: 63 + 100 + 60 and the rest fit 255 bytes
 MAX_SLO_NAME = (
     100  # Datadog tags (`slo:<name>` on the SLO and its monitors) hold 200 characters, and the name
 )
@@ -536,7 +537,9 @@ class SLI(Strict):
 
 
 class BurnRateTier(Strict):
-    name: str
+    name: str = Field(
+        min_length=1, max_length=MAX_TIER_NAME
+    )  # in file names: <service>.slo-<slo>-<tier>.json
     long: Duration
     short: Duration
     factor: float = Field(gt=0)
@@ -643,8 +646,8 @@ class Severity(Strict):
     opsgenie: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
     datadog: int | None = Field(None, ge=1, le=5, description="Datadog monitor priority")
     group_wait: Duration | None = None
-    group_interval: Duration | None = None
-    repeat_interval: Duration | None = None
+    group_interval: Interval | None = None
+    repeat_interval: Interval | None = None
     active_time_intervals: list[str] = Field(default_factory=list)
     mute_time_intervals: list[str] = Field(default_factory=list)
     description: str = ""
@@ -725,8 +728,8 @@ class Routing(Strict):
     )
     group_by: list[LabelName] = Field(default_factory=lambda: ["alertname", "service"])
     group_wait: Duration = "30s"
-    group_interval: Duration = "5m"
-    repeat_interval: Duration = "4h"
+    group_interval: Interval = "5m"
+    repeat_interval: Interval = "4h"
     routes: list[Route] = Field(default_factory=list, description="extra routes, matched before severities")
     inhibit: list[Inhibit] = Field(default_factory=list)
     time_intervals: dict[str, list[TimeInterval]] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ PyYAML's composer gives us nodes with marks; we build plain Python values from t
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
@@ -310,17 +311,24 @@ _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 
 def _may_nest_deeper(text: str, depth: int) -> bool:
     """Whether `text` could nest more than `depth` levels: a cheap upper bound, not a parse. Nesting comes from
-    flow brackets (at most their running depth, quotes ignored, so an overestimate) and from block structure
-    (at most the indentation plus the `- ` of compact lists at a line's start)."""
-    if re.search(rf"^[- \t]{{{depth // 2}}}", text, re.MULTILINE):
+    flow brackets (at most their running depth, quotes ignored, so an overestimate) and from block structure: a
+    line's level is at most twice its indentation plus the compact indicators (`- `, `? `, `: `) that open it, so
+    a line whose run of those (and blanks) is under depth / 4 stays under depth / 2. Lines break at every YAML
+    line break, not only at newlines."""
+    if _deep_line(depth // 4).search(text):
         return True
-    if text.count("[") + text.count("{") <= depth:
+    if text.count("[") + text.count("{") <= depth // 2:
         return False
     level = top = 0
     for ch in _FLOW_BRACKETS.findall(text):
         level = level + 1 if ch in "[{" else max(level - 1, 0)
         top = max(top, level)
     return top > depth // 2
+
+
+@functools.cache
+def _deep_line(run: int) -> re.Pattern:
+    return re.compile(rf"(?:\A|[\n\r\x85\u2028\u2029])[-?: \t]{{{run}}}")
 
 
 def _too_deep(file: str, line: int, column: int) -> SpecError:
@@ -392,10 +400,8 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.error(key_node, "mapping keys must be plain strings")
-            if key_node.tag not in (
-                _PLAIN_TAG,
-                _STR_TAG,
-            ):  # `!foo key:` or `!!int 1:` must not pass unnoticed
+            # `!foo key:` or `!!int 1:` must not pass unnoticed; `=:` is the key "=" as ever
+            if key_node.tag not in (_PLAIN_TAG, _STR_TAG, _VALUE_TAG):
                 raise self.error(key_node, f"unsupported YAML tag {key_node.tag}", "remove the tag")
             if len(key_node.value) > MAX_STRING_CHARS:
                 raise self.too_long(key_node)
@@ -420,8 +426,8 @@ class _Builder:
         text, tag = node.value, node.tag
         if len(text) > MAX_STRING_CHARS:
             raise self.too_long(node)
-        if tag == _PLAIN_TAG:
-            return self.plain(node)
+        if tag == _PLAIN_TAG:  # libyaml gives `! "123"` (non-specific tag) as plain: its quotes say text
+            return self.plain(node) if node.style in (None, "") else text
         if tag == _STR_TAG:
             return text
         kind = tag.removeprefix(_CORE) if tag.startswith(_CORE) else ""

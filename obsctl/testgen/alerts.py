@@ -794,7 +794,7 @@ def _refuse_dropped_spec_tests(plan: Plan, skipped: list[Skipped]) -> None:
                     f"test '{plan.spec.tests[i].name}' expects {s.alert}, which cannot become a promtool "
                     f"test: {s.reason}",
                     ("tests", i, "expect"),
-                    "fix the series notation, or remove the expectation (promtool tests only Prometheus alerts)",
+                    "fix the series notation or `at:`, or remove the expectation (promtool tests only Prometheus alerts)",
                 )
             )
     if errors:

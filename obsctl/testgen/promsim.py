@@ -69,12 +69,20 @@ def parse(expr: str) -> object:
 # -- promtool's expanding notation ----------------------------------------------------------------------------
 
 _NUM = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|Inf|inf|NaN)"
-_TERM = re.compile(rf"^(?P<a>{_NUM})(?:(?P<op>[-+])(?P<b>{_NUM}))?x(?P<n>\d+)$")
+_TERM = re.compile(rf"^(?P<a>{_NUM})(?:(?P<op>[-+])(?P<b>{_NUM}))?x(?P<n>[0-9]+)$")
 
 
 # A test series' samples, and a test's evaluation steps: promtool would take minutes (and gigabytes) past this,
 # and no alert test needs it (100,000 steps of 1m are 69 days).
 MAX_SAMPLES = 100_000
+
+
+_COUNT = re.compile(r"[0-9]+")  # ASCII digits: str.isdigit() also takes '²'
+
+
+def _count(digits: str) -> int:
+    """A repeat count, capped just past MAX_SAMPLES before Python reads it (a 5,000-digit count is a ValueError)."""
+    return MAX_SAMPLES + 1 if len(digits) > 6 else min(int(digits), MAX_SAMPLES + 1)
 
 
 def parse_values(text: str) -> list[Value]:
@@ -91,8 +99,8 @@ def _parse_values(text: str) -> tuple[Value, ...]:
             break
         if tok == "_":
             out.append(None)
-        elif tok.startswith("_x") and tok[2:].isdigit():
-            out += [None] * min(int(tok[2:]), MAX_SAMPLES + 1)
+        elif tok.startswith("_x") and _COUNT.fullmatch(tok[2:]):
+            out += [None] * _count(tok[2:])
         elif tok == "stale":
             out.append(STALE)
         elif re.fullmatch(_NUM, tok):
@@ -106,7 +114,7 @@ def _parse_values(text: str) -> tuple[Value, ...]:
             if m["op"] == "-":
                 offset = -offset
             out.append(k)
-            for _ in range(min(int(m["n"]), MAX_SAMPLES + 1)):
+            for _ in range(_count(m["n"])):
                 k += offset  # accumulated like promtool does, so float results match bit for bit
                 out.append(k)
     if len(out) > MAX_SAMPLES:

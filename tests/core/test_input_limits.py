@@ -163,14 +163,28 @@ def test_numbers_at_the_digit_limit_load_and_one_past_is_obs001():
         "labels: " + "[" * 50_000 + "]" * 50_000 + "\n",
         "labels: " + "{a: " * 30_000 + "1" + "}" * 30_000 + "\n",
         "labels:\n" + "- " * 30_000 + "x\n",
+        "labels:\n" + "? " * 60_000 + "x\n",
+        "labels:\n" + "- ? " * 30_000 + "x\n",
+        "labels:\n? a\n: " + "- " * 60_000 + "x\n",
+        "labels:\r" + "- " * 60_000 + "x\n",
+        "labels:\u2028" + "- " * 60_000 + "x\n",
     ],
-    ids=["flow-lists-50000", "flow-maps-30000", "compact-dashes-30000"],
+    ids=[
+        "flow-lists-50000",
+        "flow-maps-30000",
+        "compact-dashes-30000",
+        "compact-keys-60000",
+        "dash-key-30000",
+        "explicit-value-60000",
+        "carriage-return-lines",
+        "line-separator-lines",
+    ],
 )
 def test_nesting_far_past_the_limit_is_obs013_not_a_crash(tmp_path, text):
     """libyaml's composer recurses per level in C and overflowed the stack (a segfault) at 50,000: such text goes
     to the pure-Python composer, which stops at MAX_DEPTH. In a child process, so a crash fails the test."""
     spec = tmp_path / "deep.yaml"
-    spec.write_text("service: demo\n" + text)
+    spec.write_text("service: demo\n" + text, newline="")
     proc = subprocess.run(
         [sys.executable, "-c", "from obsctl.cli import main; main()", "validate", str(spec)],
         capture_output=True,
@@ -218,10 +232,16 @@ def test_tags_other_than_the_core_schema_are_obs001_wherever_they_stand(text):
         ("a: !!null ~", None),
         ('a: "123"', "123"),
         ("a: 123", 123),
+        ('a: ! "123"', "123"),  # the non-specific tag: quotes keep it text
+        ("a: ! |\n  123", "123\n"),
     ],
 )
 def test_core_schema_tags_read_as_they_say(text, value):
     assert _load(text + "\n") == {"a": value}
+
+
+def test_the_key_equals_sign_reads_as_written():
+    assert _load("=: 1\n") == {"=": 1}
 
 
 # -- the model and tests -------------------------------------------------------------------------------------------
@@ -313,3 +333,47 @@ def test_spec_tests_without_the_prometheus_target_are_obs602(tmp_path):
     spec = _with_test(tmp_path, "10x10", "5m")
     spec.write_text(spec.read_text() + "targets: {for: [alertmanager, loki]}\n")
     assert _codes(spec, targets=True) == ["OBS602"]
+
+
+@pytest.mark.parametrize("values", ["0+1x" + "9" * 5000, "1 _x" + "9" * 5000, "1 _x\u00b2"])
+def test_test_series_counts_past_what_python_reads_are_refused(values):
+    """A 5,000-digit repeat count raised Python's int-digits ValueError; '²' passed str.isdigit()."""
+    with pytest.raises(promsim.Unsupported):
+        promsim.parse_values(values)
+
+
+def test_slo_tier_names_are_bounded(tmp_path):
+    """Tier names are part of Datadog file names (<service>.slo-<slo>-<tier>.json)."""
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(
+        SPEC
+        + "slos:\n  availability:\n    objective: 99.9\n"
+        + "    sli: {good: queue_depth, total: queue_depth}\n"
+        + "    alerting:\n      tiers:\n"
+        + f"        - {{name: {'t' * (model.MAX_TIER_NAME + 1)}, long: 1h, short: 5m, factor: 14.4, action: page}}\n"
+    )
+    assert "OBS100" in _codes(spec, targets=True)
+
+
+@pytest.mark.parametrize("field", ["group_interval", "repeat_interval"])
+def test_alertmanager_intervals_of_zero_are_refused_at_validate(tmp_path, field):
+    """Alertmanager refuses them ('cannot be zero'); validate passed them to a failing build."""
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(
+        SPEC + f"routing:\n  {field}: 0s\n  severities: {{page: {{receivers: [ops]}}}}\n"
+        "  receivers: {ops: {slack: {channel: '#ops', api_url_file: /etc/am/slack}}}\n"
+    )
+    assert _codes(spec, targets=True) == ["OBS104"]
+
+
+def test_validate_with_stdout_closed_exits_without_a_traceback(tmp_path):
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(SPEC)
+    proc = subprocess.run(
+        f"{sys.executable} -c 'from obsctl.cli import main; main()' validate {spec} >&-",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
