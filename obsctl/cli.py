@@ -264,7 +264,10 @@ def schema(
 
     text = schema_text()
     if out:
-        out.write_text(text)
+        from .files import write_or_say_why
+
+        if not write_or_say_why(out, text):
+            raise typer.Exit(1)
     else:
         sys.stdout.write(text)
 

@@ -77,14 +77,20 @@ routing:
 
 
 def write_starter(path: Path, service: str, force: bool) -> int:
-    import re
+    from .files import write_or_say_why
+    from .model import MAX_SERVICE_NAME, SERVICE_NAME
 
-    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", service):
-        print(f"error: service '{service}' must be lowercase letters, digits and '-'", file=sys.stderr)
+    if not SERVICE_NAME.fullmatch(service) or len(service) > MAX_SERVICE_NAME:
+        print(
+            f"error: service '{service}' must be lowercase letters, digits and '-', at most "
+            f"{MAX_SERVICE_NAME} characters",
+            file=sys.stderr,
+        )
         return 1
     if path.exists() and not force:
         print(f"error: {path} exists; pass --force to overwrite it", file=sys.stderr)
         return 1
-    path.write_text(STARTER.format(service=service, path=path))
+    if not write_or_say_why(path, STARTER.format(service=service, path=path)):
+        return 1
     print(f"wrote {path}: edit it, then run `obsctl validate {path}`")
     return 0

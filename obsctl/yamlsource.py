@@ -298,7 +298,7 @@ def load_text(text: str, display: str, nodes: NodeBudget | None = None) -> tuple
 
 
 def _compose(text: str, display: str) -> yaml.Node | None:
-    loader = (_PythonComposer if _may_nest_deeper(text, _C_COMPOSER_SAFE_DEPTH) else _Composer)(text)
+    loader = (_PythonComposer if may_nest_deeper(text) else _Composer)(text)
     loader.display = display  # for the pure-Python composer's depth error
     try:
         return loader.get_single_node()
@@ -309,7 +309,7 @@ def _compose(text: str, display: str) -> yaml.Node | None:
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 
 
-def _may_nest_deeper(text: str, depth: int) -> bool:
+def may_nest_deeper(text: str, depth: int = _C_COMPOSER_SAFE_DEPTH) -> bool:
     """Whether `text` could nest more than `depth` levels: a cheap upper bound, not a parse. Nesting comes from
     flow brackets (at most their running depth, quotes ignored, so an overestimate) and from block structure: a
     line's level is at most twice its indentation plus the compact indicators (`- `, `? `, `: `) that open it, so

@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..files import write_atomic
 from .report import ImportFailure, ImportReport
 from .specfile import SpecDoc, part_dir, split_files
 
@@ -39,7 +40,10 @@ def run(
         return 2
     try:
         module = importlib.import_module(f"{__name__}.{kind}")
-        doc, report = module.import_files(files, service)
+        try:
+            doc, report = module.import_files(files, service)
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError) as e:
+            raise _wrong_shape(kind, files, e) from None
     except ImportFailure as e:
         if fmt == "json":
             render_json([e.diagnostic])
@@ -70,12 +74,33 @@ def run(
         sys.stdout.write(next(iter(files.values())))
         stream = sys.stderr
     else:
-        _write_all(out, files)
+        if out.is_dir() or out.is_symlink() or (out.exists() and not out.is_file()):
+            print(f"error: {out} is not a regular file; give the spec's file name", file=sys.stderr)
+            return 2
+        try:
+            _write_all(out, files)
+        except OSError as e:
+            print(f"error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+            return 1
         stream = sys.stdout
     stream.write(report.render_json() if fmt == "json" else report.render_human())
     if out is not None and str(out) != "-" and fmt != "json":
         stream.write(f"wrote {out}{'' if report.clean else ' (see the report above)'}\n")
     return 0 if report.clean else 1
+
+
+def _wrong_shape(kind: str, files: list[Path], error: Exception) -> ImportFailure:
+    """A value of the wrong type where the kind's format has another (`rules: 5`, `labels: [a]`, `panels: {}`):
+    each importer checks what it reads by name; what slips through is still an error about the input."""
+    from ..report import printable
+
+    detail = "nested too deeply" if isinstance(error, RecursionError) else printable(str(error))[:200]
+    return ImportFailure(
+        "OBS821",
+        f"the input is not shaped like {kind}'s format: a value has another type than expected ({detail})",
+        ", ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),
+        hint=f"check the file against {kind}'s documentation; docs/import.md says what obsctl reads",
+    )
 
 
 def _write_all(out: Path, files: dict[str, str]) -> None:
@@ -86,7 +111,7 @@ def _write_all(out: Path, files: dict[str, str]) -> None:
     parts = {rel: text for rel, text in files.items() if rel != out.name}
     folder = out.parent / part_dir(out.name)
     if not parts:
-        _write_atomic(out, files[out.name])
+        write_atomic(out, files[out.name])
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=out.parent))
@@ -99,7 +124,7 @@ def _write_all(out: Path, files: dict[str, str]) -> None:
             os.replace(folder, old / folder.name)
         os.replace(stage, folder)
         try:
-            _write_atomic(out, files[out.name])
+            write_atomic(out, files[out.name])
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             if old is not None:
@@ -109,21 +134,6 @@ def _write_all(out: Path, files: dict[str, str]) -> None:
         shutil.rmtree(stage, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """The spec appears whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["KINDS", "ImportFailure", "ImportReport", "SpecDoc", "run"]

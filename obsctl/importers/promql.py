@@ -28,7 +28,25 @@ class PromQLError(ValueError):
     """A source expression promql-parser cannot read."""
 
 
+# promql-parser (Rust) recurses per operator and per parenthesis: 5,000 of either crashed the process, 2,000 took
+# 600 MB; the walks here recurse in Python too. kube-prometheus's largest rule has 1,486 characters, 29
+# parentheses and 17 operators.
+MAX_EXPR_CHARS = 16 * 1024
+MAX_EXPR_OPERATORS = 200
+_OPERATORS = re.compile(
+    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|[-+*/%^(]|[=!<>]=?|\b(?:and|or|unless)\b', re.I
+)
+
+
 def parse(text: str) -> object:
+    if len(text) > MAX_EXPR_CHARS:
+        raise PromQLError(
+            f"the expression has {len(text):,} characters (obsctl imports at most {MAX_EXPR_CHARS:,})"
+        )
+    if sum(1 for m in _OPERATORS.finditer(text) if m.group()[0] not in "\"'`") > MAX_EXPR_OPERATORS:
+        raise PromQLError(
+            f"the expression has over {MAX_EXPR_OPERATORS} operators and parentheses (obsctl imports at most that)"
+        )
     try:
         return pp.parse(text)
     except (ValueError, TypeError) as e:  # promql-parser raises ValueError with Prometheus' own message

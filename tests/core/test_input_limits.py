@@ -197,7 +197,7 @@ def test_nesting_far_past_the_limit_is_obs013_not_a_crash(tmp_path, text):
 
 def test_the_nesting_bound_keeps_ordinary_specs_on_libyaml():
     for spec in ROOT.glob("examples/*/obsctl.yaml"):
-        assert not yamlsource._may_nest_deeper(spec.read_text(), yamlsource._C_COMPOSER_SAFE_DEPTH), spec
+        assert not yamlsource.may_nest_deeper(spec.read_text(), yamlsource._C_COMPOSER_SAFE_DEPTH), spec
 
 
 # -- tags --------------------------------------------------------------------------------------------------------
