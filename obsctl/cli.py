@@ -221,6 +221,11 @@ def docs(
     raise typer.Exit(run_docs(spec, env, out))
 
 
+class ExplainFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 def explain(
     spec: SpecArg,
@@ -231,12 +236,12 @@ def explain(
         ),
     ] = None,
     env: EnvOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    fmt: Annotated[ExplainFormat, typer.Option("--format", "-f", help="text or json")] = ExplainFormat.text,
 ) -> None:
     """What obsctl made of an expression: the parsed tree, the labels it keeps, and each target's query."""
     from .explain import run_explain
 
-    raise typer.Exit(run_explain(spec, name, env, fmt))
+    raise typer.Exit(run_explain(spec, name, env, fmt.value))
 
 
 @app.command("test")

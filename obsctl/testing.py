@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from .durations import parse_duration
-from .report import shown_path
+from .report import printable, shown_path
 
 if TYPE_CHECKING:
     from .pipeline import Checked
@@ -425,7 +425,7 @@ def report(
     if not alerts:
         print("  none: the spec has no Prometheus alerts", file=out)
     for o in alerts:
-        print(f"  {o.status:<13} {o.alert:<{width}}  {o.scenario}", file=out)
+        print(f"  {o.status:<13} {o.alert:<{width}}  {printable(o.scenario)}", file=out)
         if o.status == "FAIL" and o.detail:
             for line in o.detail.splitlines():
                 print(f"  {'':<13} {'':<{width}}    {line}", file=out)
@@ -435,7 +435,7 @@ def report(
     if not routes:
         print("  none: the spec has no routing section", file=out)
     for o in routes:
-        print(f"  {o.status:<13} {o.alert}  {o.scenario}", file=out)
+        print(f"  {o.status:<13} {o.alert}  {printable(o.scenario)}", file=out)
         if o.status in ("FAIL", "NOT GENERATED") and o.detail:
             print(f"  {'':<13} {o.detail}", file=out)
     everything = alerts + routes

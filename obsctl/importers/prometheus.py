@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
+from ..durations import is_duration
 from . import promql as pq
 from .report import CHANGED, DROPPED, VERBATIM, ImportFailure, ImportReport
 from .specfile import SpecDoc, split_files
@@ -120,6 +121,17 @@ def read_rules(paths: list[Path], report: ImportReport) -> list[SourceRule]:
                         line_of(r) or line_of(g) or 1,
                         hint="see Prometheus' recording and alerting rule format",
                     )
+                for owner, key in ((g, "interval"), (r, "for"), (r, "keep_firing_for")):
+                    value = owner.get(key)
+                    if value is not None and not (isinstance(value, str) and is_duration(value)):
+                        raise ImportFailure(
+                            "OBS821",
+                            f"'{key}: {str(value)[:40]}' is not a duration",
+                            str(path),
+                            line_of(owner) or 1,
+                            hint="Prometheus durations are like 30s, 5m, 1h30m",
+                            field=key,
+                        )
                 rule = SourceRule(str(path), name, g.get("interval"), r, line_of(r))
                 try:
                     rule.parsed = pq.parse(rule.expr)

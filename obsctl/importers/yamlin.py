@@ -74,13 +74,26 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 class _Unreadable(Exception):
-    def __init__(self, message: str, node: yaml.Node) -> None:
+    def __init__(
+        self, message: str, node: yaml.Node, hint: str = "write the file without nested aliases"
+    ) -> None:
         super().__init__(message)
+        self.hint = hint
         self.line = node.start_mark.line + 1
         self.column = node.start_mark.column + 1
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+        if key in seen:  # Prometheus and Alertmanager refuse them; last-wins would import what never ran
+            raise _Unreadable(
+                f"duplicate key '{str(key_node.value)[:60]}'",
+                key_node,
+                "each key may appear once in a mapping",
+            )
+        seen.add(key)
     out = LineDict(loader.construct_mapping(node, deep=True))
     out.line = node.start_mark.line + 1
     return out
@@ -123,9 +136,7 @@ def load_documents(path: Path, text: str | None = None) -> list[object]:
     except RecursionError:
         raise ImportFailure("OBS820", "the document nests too deeply", str(path)) from None
     except _Unreadable as e:
-        raise ImportFailure(
-            "OBS820", str(e), str(path), e.line, e.column, hint="write the file without nested aliases"
-        ) from None
+        raise ImportFailure("OBS820", str(e), str(path), e.line, e.column, hint=e.hint) from None
 
 
 def line_of(value: object) -> int | None:

@@ -22,6 +22,17 @@ def check_tests(c: Checker) -> None:
             ("tests",),
             "add prometheus to targets.for, or remove the tests",
         )
+    seen: dict[str, int] = {}
+    for i, t in enumerate(c.spec.tests):
+        if t.name in seen:  # `obsctl test` reports by test name: a failure would also mark its twin as failed
+            c.report(
+                "OBS603",
+                "error",
+                f"two tests are named '{t.name}' (the first is tests[{seen[t.name]}])",
+                ("tests", i, "name"),
+                "give each test its own name",
+            )
+        seen.setdefault(t.name, i)
     names = set(c.spec.alerts)
     for i, t in enumerate(c.spec.tests):
         for j, exp in enumerate(t.expect):

@@ -377,3 +377,11 @@ def test_validate_with_stdout_closed_exits_without_a_traceback(tmp_path):
         timeout=60,
     )
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_two_tests_with_one_name_are_obs603(tmp_path):
+    """`obsctl test` reports by test name: a failing test marked its passing twin as failed too."""
+    spec = _with_test(tmp_path, "10x10", "5m")
+    text = spec.read_text()
+    spec.write_text(text + text[text.index("  - {name: t") :])
+    assert _codes(spec, targets=True) == ["OBS603"]

@@ -121,3 +121,18 @@ def test_writing_the_spec_where_it_cannot_go_is_an_error(tmp_path):
         result = runner.invoke(app, ["import", "prometheus", str(rules), "-o", str(out), "--force"])
         assert result.exit_code == code and "error:" in result.output, result.output
         assert isinstance(result.exception, SystemExit | None), result.exception
+
+
+def test_a_duplicate_key_is_obs820_as_prometheus_refuses_it(tmp_path):
+    text = (
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        expr: up == 1\n"
+    )
+    _refused(_import(tmp_path, "prometheus", "rules.yaml", text), "OBS820")
+
+
+@pytest.mark.parametrize("setting", ["for: 5", "for: 2001-12-14", "keep_firing_for: [1]"])
+def test_a_rule_duration_that_is_not_one_is_obs821_at_its_rule(tmp_path, setting):
+    text = f"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        {setting}\n"
+    result = _import(tmp_path, "prometheus", "rules.yaml", text)
+    _refused(result, "OBS821")
+    assert "rules.yaml:4:" in result.output
