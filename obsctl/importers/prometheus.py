@@ -261,7 +261,11 @@ def _common_selector(rules: list[SourceRule], records: set[str]) -> dict[str, st
             continue
         for n in pq.walk(r.parsed):
             if isinstance(n, pp.VectorSelector):
-                eq = {(m.name, m.value) for m in n.matchers.matchers if str(m.op).endswith(".Equal")}
+                eq = {
+                    (m.name, m.value)
+                    for m in n.matchers.matchers
+                    if str(m.op).endswith(".Equal") and not m.name.startswith("__")  # `{"my.metric"}`'s name
+                }
                 common = eq if common is None else common & eq
                 if not common:
                     return {}

@@ -136,3 +136,10 @@ def test_a_rule_duration_that_is_not_one_is_obs821_at_its_rule(tmp_path, setting
     result = _import(tmp_path, "prometheus", "rules.yaml", text)
     _refused(result, "OBS821")
     assert "rules.yaml:4:" in result.output
+
+
+def test_a_utf8_metric_name_is_kept_verbatim(tmp_path):
+    """`{"my.metric", job="x"}` (Prometheus 3) put `__name__` into sources.metrics.selector: OBS824."""
+    result = _import(tmp_path, "prometheus", "rules.yaml", _rule('{"my.metric", job="x"} == 0'))
+    assert "OBS824" not in result.output and "verbatim" in result.output, result.output
+    assert "__name__" not in (tmp_path / "out.yaml").read_text().split("overrides")[0]
