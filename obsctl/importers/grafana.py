@@ -10,6 +10,7 @@ would and every query compared with its source, so no query changes. What the sp
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -181,6 +182,9 @@ class _Translator:
         return {"overrides": {"promql": expr}}, False
 
 
+_WHAT = {"decimals": "number of decimal places (0 to 20)", "min": "finite number", "max": "finite number"}
+
+
 def _panel(p: dict, file: str, dash: str, key: str, tr: _Translator, report: ImportReport) -> dict | None:
     title = str(p.get("title") or "")
     item = f"panel '{title}' of dashboard '{dash}'"
@@ -241,14 +245,25 @@ def _panel(p: dict, file: str, dash: str, key: str, tr: _Translator, report: Imp
                 file, item, DROPPED, f"the unit '{defaults['unit']}', which is not one of Grafana's unit ids"
             )
     for k in ("decimals", "min", "max"):
-        if isinstance(defaults.get(k), int | float) and not isinstance(defaults.get(k), bool):
-            out[k] = defaults[k]
+        value = defaults.get(k)
+        if value is None:
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if number and (k != "decimals" or isinstance(value, int) and 0 <= value <= 20):
+            out[k] = value
+        else:
+            report.add(file, item, DROPPED, f"{k}: {str(value)[:40]}, which is not a {_WHAT[k]}")
     steps = (defaults.get("thresholds") or {}).get("steps") or []
+    if not isinstance(steps, list):
+        report.add(file, item, DROPPED, "threshold steps that are not a list")
+        steps = []
     thresholds = [
         {"value": s.get("value"), "color": str(s.get("color", "green"))}
         for s in steps
         if isinstance(s, dict) and (s.get("value") is None or isinstance(s.get("value"), int | float))
     ]
+    if len(thresholds) < len(steps):
+        report.add(file, item, DROPPED, "threshold steps without a number value")
     if thresholds and thresholds != [{"value": None, "color": "green"}]:
         out["thresholds"] = thresholds
     grid = p.get("gridPos") or {}

@@ -143,3 +143,27 @@ def test_a_utf8_metric_name_is_kept_verbatim(tmp_path):
     result = _import(tmp_path, "prometheus", "rules.yaml", _rule('{"my.metric", job="x"} == 0'))
     assert "OBS824" not in result.output and "verbatim" in result.output, result.output
     assert "__name__" not in (tmp_path / "out.yaml").read_text().split("overrides")[0]
+
+
+@pytest.mark.parametrize(
+    "defaults, dropped",
+    [
+        ({"thresholds": {"steps": {"a": 1}}}, "threshold steps that are not a list"),
+        (
+            {"thresholds": {"steps": [{"value": "high", "color": "red"}]}},
+            "threshold steps without a number value",
+        ),
+        ({"decimals": 10**30}, "decimals"),
+        ({"min": float("nan")}, "min: nan"),
+    ],
+)
+def test_grafana_settings_that_cannot_be_kept_are_reported_not_dropped_silently(tmp_path, defaults, dropped):
+    panel = {
+        "type": "timeseries",
+        "title": "P",
+        "targets": [{"expr": "up"}],
+        "fieldConfig": {"defaults": defaults},
+    }
+    dash = {"title": "T", "uid": "t", "schemaVersion": 39, "panels": [panel]}
+    result = _import(tmp_path, "grafana", "d.json", json.dumps(dash))
+    assert result.exit_code == 1 and "dropped: " + dropped in result.output, result.output
