@@ -24,17 +24,23 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def not_replaceable(path: Path) -> str:
+    """Why `path` must not be replaced by a written file ('' when it may): replacing a folder fails, and replacing
+    a device (/dev/full), FIFO or link would swap it for a plain file."""
+    if path.is_dir():
+        return "is a folder"
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        return "is not a regular file"
+    return ""
+
+
 def write_or_say_why(path: Path, text: str) -> bool:
-    """write_atomic, or an `error:` line naming the path and the reason (a folder, a missing or read-only
-    parent, a full disk); False then."""
+    """write_atomic, or an `error:` line naming the path and the reason (a folder, a device, a missing or
+    read-only parent, a full disk); False then."""
     from .report import shown_path
 
-    if path.is_dir():
-        print(f"error: {shown_path(path)} is a folder; give a file name", file=sys.stderr)
-        return False
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        # replacing it would swap a device (/dev/full), FIFO or link for a plain file
-        print(f"error: {shown_path(path)} is not a regular file; give a file name", file=sys.stderr)
+    if why := not_replaceable(path):
+        print(f"error: {shown_path(path)} {why}; give a file name", file=sys.stderr)
         return False
     try:
         write_atomic(path, text)

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..files import write_atomic
+from ..files import not_replaceable, write_atomic
 from .report import ImportFailure, ImportReport
 from .specfile import SpecDoc, part_dir, split_files
 
@@ -74,8 +74,8 @@ def run(
         sys.stdout.write(next(iter(files.values())))
         stream = sys.stderr
     else:
-        if out.is_dir() or out.is_symlink() or (out.exists() and not out.is_file()):
-            print(f"error: {out} is not a regular file; give the spec's file name", file=sys.stderr)
+        if why := not_replaceable(out):
+            print(f"error: {out} {why}; give the spec's file name", file=sys.stderr)
             return 2
         try:
             _write_all(out, files)
