@@ -4,7 +4,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -351,20 +351,24 @@ def main() -> None:
         try:
             app()
         except SystemExit as e:
-            # Everything is printed; freeing every node, value and tree one by one at interpreter exit would
-            # add 0.16 s at 10,000 alerts. validate holds no file, thread or temporary directory to close.
-            if e.code is not None and not isinstance(e.code, int):
-                print(e.code, file=sys.stderr)  # as the interpreter would for sys.exit("message")
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    if stream is not None:
-                        stream.flush()
-                except (OSError, ValueError):  # a closed or broken pipe: as the interpreter's exit would
-                    code = code or 1
-            os._exit(code)
+            _exit_without_teardown(e)
         return
     app()
+
+
+def _exit_without_teardown(e: SystemExit) -> NoReturn:
+    """Exit as SystemExit would, without freeing every node, value and tree one by one at interpreter exit
+    (0.16 s at 10,000 alerts). Only for validate, which holds no file, thread or temporary directory to close."""
+    if e.code is not None and not isinstance(e.code, int):
+        print(e.code, file=sys.stderr)  # as the interpreter would for sys.exit("message")
+    code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a closed or broken pipe: as the interpreter's exit would
+            code = code or 1
+    os._exit(code)
 
 
 if __name__ == "__main__":
