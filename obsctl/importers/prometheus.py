@@ -121,6 +121,20 @@ def read_rules(paths: list[Path], report: ImportReport) -> list[SourceRule]:
                         line_of(r) or line_of(g) or 1,
                         hint="see Prometheus' recording and alerting rule format",
                     )
+                name_key = "alert" if "alert" in r else "record"
+                if (
+                    r[name_key] is None
+                    or isinstance(r[name_key], dict | list)
+                    or not str(r[name_key]).strip()
+                ):
+                    raise ImportFailure(
+                        "OBS821",
+                        f"'{name_key}: {str(r[name_key])[:40]}' is not a name",
+                        str(path),
+                        line_of(r) or 1,
+                        hint=f"a rule's {name_key} is its name, e.g. {'ApiDown' if name_key == 'alert' else 'job:up:sum'}",
+                        field=name_key,
+                    )
                 for owner, key in ((g, "interval"), (r, "for"), (r, "keep_firing_for")):
                     value = owner.get(key)
                     if value is not None and not (isinstance(value, str) and is_duration(value)):

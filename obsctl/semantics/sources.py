@@ -33,6 +33,14 @@ def check_sources(c: Checker) -> None:
                 key=True,
             )
             break
+        if not any(ev.stream.values()):  # Loki refuses `{}` and `{a=""}`: a query needs one non-empty matcher
+            c.report(
+                "OBS244",
+                "error",
+                f"event '{name}' has a stream selector with no label value",
+                ("events", name, "stream"),
+                "name the stream the lines come from, e.g. stream: {service: api}",
+            )
         if ev.match == "regex":
             try:
                 re.compile(ev.message)

@@ -385,3 +385,14 @@ def test_two_tests_with_one_name_are_obs603(tmp_path):
     text = spec.read_text()
     spec.write_text(text + text[text.index("  - {name: t") :])
     assert _codes(spec, targets=True) == ["OBS603"]
+
+
+@pytest.mark.parametrize("stream", ["{}", "{service: ''}"])
+def test_a_log_event_with_an_empty_stream_is_obs244(tmp_path, stream):
+    """Found by the spec fuzz (seed 21): validate passed, and Loki's parser refused the `{}` build wrote."""
+    spec = tmp_path / "obsctl.yaml"
+    spec.write_text(
+        SPEC + "sources: {logs: {type: loki}}\n"
+        f"events:\n  failed: {{stream: {stream}, message: failed}}\n"
+    )
+    assert _codes(spec, targets=True) == ["OBS244"]

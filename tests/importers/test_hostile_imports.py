@@ -167,3 +167,10 @@ def test_grafana_settings_that_cannot_be_kept_are_reported_not_dropped_silently(
     dash = {"title": "T", "uid": "t", "schemaVersion": 39, "panels": [panel]}
     result = _import(tmp_path, "grafana", "d.json", json.dumps(dash))
     assert result.exit_code == 1 and "dropped: " + dropped in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["", "{a: 1}", "[a]"])
+def test_an_alert_without_a_name_is_obs821(tmp_path, name):
+    """`alert:` with no value was imported as an alert named "None"."""
+    text = f"groups:\n  - name: g\n    rules:\n      - alert: {name}\n        expr: up == 0\n"
+    _refused(_import(tmp_path, "prometheus", "rules.yaml", text), "OBS821")
