@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -76,8 +77,6 @@ def render_human(diags: list[Diagnostic], smap: SourceMap | None, stream: object
 
 
 def _wants_colour(stream: object) -> bool:
-    import os
-
     if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
         return True
     isatty = getattr(stream, "isatty", None)

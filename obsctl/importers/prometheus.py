@@ -121,31 +121,7 @@ def read_rules(paths: list[Path], report: ImportReport) -> list[SourceRule]:
                         line_of(r) or line_of(g) or 1,
                         hint="see Prometheus' recording and alerting rule format",
                     )
-                name_key = "alert" if "alert" in r else "record"
-                if (
-                    r[name_key] is None
-                    or isinstance(r[name_key], dict | list)
-                    or not str(r[name_key]).strip()
-                ):
-                    raise ImportFailure(
-                        "OBS821",
-                        f"'{name_key}: {str(r[name_key])[:40]}' is not a name",
-                        str(path),
-                        line_of(r) or 1,
-                        hint=f"a rule's {name_key} is its name, e.g. {'ApiDown' if name_key == 'alert' else 'job:up:sum'}",
-                        field=name_key,
-                    )
-                for owner, key in ((g, "interval"), (r, "for"), (r, "keep_firing_for")):
-                    value = owner.get(key)
-                    if value is not None and not (isinstance(value, str) and is_duration(value)):
-                        raise ImportFailure(
-                            "OBS821",
-                            f"'{key}: {str(value)[:40]}' is not a duration",
-                            str(path),
-                            line_of(owner) or 1,
-                            hint="Prometheus durations are like 30s, 5m, 1h30m",
-                            field=key,
-                        )
+                _check_rule_fields(path, g, r)
                 rule = SourceRule(str(path), name, g.get("interval"), r, line_of(r))
                 try:
                     rule.parsed = pq.parse(rule.expr)
@@ -332,6 +308,31 @@ def _alert_key(name: str, severity: str, taken: dict | set) -> str:
     while key in taken or not ALERT_NAME.fullmatch(key):
         key, n = f"{base}_{n}", n + 1
     return key
+
+
+def _check_rule_fields(path: Path, group: dict, rule: dict) -> None:
+    """OBS821 at the rule for a name that is no name (`alert:` empty, a list, a mapping) and for durations that are
+    not durations (`for: 5`, a date): they would otherwise reach the spec and fail there as an importer bug."""
+
+    def bad(owner: dict, key: str, what: str, hint: str) -> ImportFailure:
+        shown = str(owner[key])[:40]
+        return ImportFailure(
+            "OBS821", f"'{key}: {shown}' is not {what}", str(path), line_of(owner) or 1, hint=hint, field=key
+        )
+
+    key = "alert" if "alert" in rule else "record"
+    value = rule[key]
+    if value is None or isinstance(value, dict | list) or not str(value).strip():
+        raise bad(
+            rule,
+            key,
+            "a name",
+            f"a rule's {key} is its name, e.g. {'ApiDown' if key == 'alert' else 'job:up:sum'}",
+        )
+    for owner, key in ((group, "interval"), (rule, "for"), (rule, "keep_firing_for")):
+        value = owner.get(key)
+        if value is not None and not (isinstance(value, str) and is_duration(value)):
+            raise bad(owner, key, "a duration", "Prometheus durations are like 30s, 5m, 1h30m")
 
 
 def _duration(value: object) -> str | None:
