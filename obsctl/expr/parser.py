@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 from . import ast
 
@@ -255,6 +256,9 @@ def _parse_cached(text: str) -> ast.Node:
 
     if not isinstance(text, str) or not text.strip():
         raise ExprSyntaxError("the expression is empty", 1, 1)
+    simple = _simple_condition(text)
+    if simple is not None:
+        return simple
     # lark counts lines by "\n" alone; str.splitlines() would also split at U+2028, U+0085 and the like.
     lines = text.split("\n")
     try:
@@ -286,6 +290,39 @@ def _parse_cached(text: str) -> ast.Node:
         raise ExprSyntaxError(str(e), getattr(e, "line", 1), getattr(e, "column", 1)) from None
     _check_depth(tree)
     return tree
+
+
+# `name > 0.5` and `name >= $max` on one line: the most common alert condition (a derived metric against a
+# threshold). A pure-Python LALR parse costs about 50 us; this match a few, and it builds the very tree, positions
+# included, that the grammar would (tests/core/test_expr_parser_generated.py checks both ways). Names that are
+# keywords somewhere in the grammar, and anything else, take the parser.
+_SIMPLE_CONDITION = re.compile(
+    r"([ \t]*)([A-Za-z_][A-Za-z0-9_:.]*)([ \t]*)(>=|<=|==|!=|>|<)([ \t]*)"
+    r"(?:([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)|(\$[A-Za-z_][A-Za-z0-9_]*))[ \t]*"
+)
+_KEYWORDS = frozenset(
+    "or and unless by without offset bool on ignoring group_left group_right atan2 start end".split()
+)
+
+
+def _simple_condition(text: str) -> ast.Node | None:
+    """The tree of `text` when it is `NAME CMP NUMBER` or `NAME CMP $VAR` on one line, else None."""
+    m = _SIMPLE_CONDITION.fullmatch(text)
+    if m is None or m[2].lower() in _KEYWORDS:
+        return None
+    lead, name, gap1, op, gap2, number, var = m.groups()
+    name_col = len(lead) + 1
+    op_col = name_col + len(name) + len(gap1)
+    right_col = op_col + len(op) + len(gap2)
+    if number is not None:
+        value = float(number)
+        if not math.isfinite(value):
+            return None  # the parser says why
+        right: ast.Node = ast.Number(value, pos=ast.Pos(1, right_col))
+    else:
+        right = ast.Var(var[1:], pos=ast.Pos(1, right_col))
+    left = ast.Ref(name, [], None, None, None, pos=ast.Pos(1, name_col))
+    return ast.BinOp(op, left, right, None, False, pos=ast.Pos(1, op_col))
 
 
 MAX_DEPTH = 100

@@ -163,3 +163,88 @@ def test_deepest_allowed_expressions_build_to_every_target(tmp_path):
         for a in artifacts
         if a.path.startswith("prometheus/")
     )
+
+
+# `NAME CMP NUMBER|$VAR` skips the LALR parser (parser._simple_condition). These are the shapes it takes and the
+# near misses it must leave to the parser: keywords, other whitespace, signs, durations, hex, comments.
+SIMPLE = [
+    "x > 0.5",
+    "error_ratio_5m>=$error_ratio_max",
+    "  a:b.c   !=   .5e3  ",
+    "\tq == 5.",
+    "Inf < 1E-3",
+    "nan <= 0",
+    "offset_total > 1",
+    "byte_rate < 2",
+]
+NEAR_MISSES = [
+    "by > 1",
+    "OFFSET > 1",
+    "bool == 1",
+    "atan2 > 1",
+    "on > 1",
+    "x > -1",
+    "x > 5m",
+    "x > 0x1f",
+    "x > 1 # why",
+    "x >\n1",
+    "x\f> 1",
+    "x > 1e999",
+    "x > bool 1",
+    "x > = 1",
+    "x => 1",
+    "x > 1e",
+    "1 > x",
+    "$a > 1",
+    "x > $1a",
+    "x{} > 1",
+    "x > 1.2.3",
+    "x\u00a0> 1",
+]
+
+
+def test_simple_conditions_skip_the_parser_and_build_its_tree():
+    from obsctl.expr.parser import _parser, _simple_condition
+
+    for text in SIMPLE:
+        fast = _simple_condition(text)
+        assert fast is not None, f"{text!r} should take the fast path"
+        slow = _parser().parse(text)
+        assert fast == slow, text
+        assert _positions(fast) == _positions(slow), text
+    for text in NEAR_MISSES:
+        assert _simple_condition(text) is None, f"{text!r} must be left to the parser"
+
+
+def test_simple_conditions_agree_with_the_parser_on_generated_text():
+    """Strings built from the fast path's alphabet and its neighbours: wherever it answers, the parser (which it
+    skips) gives the same tree and positions; wherever the parser refuses, the fast path does not answer."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from obsctl.expr.parser import _parser, _simple_condition
+
+    words = st.sampled_from(
+        ["x", "by", "On", "bool", "offset", "a.b", "a:b", "_", "inf", "atan2", "group_left", "$v", "$", "5m"]
+    )
+    gaps = st.sampled_from(["", " ", "\t", "  ", "\n", "\f"])
+    ops = st.sampled_from([">", "<", ">=", "<=", "==", "!=", "=", "=>", "> bool"])
+    numbers = st.sampled_from(
+        ["1", "0.5", ".5", "5.", "1e3", "1E-3", "1e", "0x1f", "-1", "1e999", "$max", "$1"]
+    )
+
+    @settings(derandomize=True, max_examples=400, deadline=None, database=None)
+    @given(st.tuples(gaps, words, gaps, ops, gaps, numbers, gaps))
+    def check(parts):
+        text = "".join(parts)
+        fast = _simple_condition(text)
+        try:
+            slow = _parser().parse(text)
+        except Exception:  # noqa: BLE001 - any refusal by the parser
+            assert fast is None, text
+            return
+        if fast is not None:
+            assert fast == slow, text
+            assert _positions(fast) == _positions(slow), text
+
+    check()
