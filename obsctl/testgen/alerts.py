@@ -30,6 +30,7 @@ import promql_parser as pp
 
 from ..durations import format_duration, parse_duration
 from ..expr import ast
+from ..workers import map_in_order
 from . import gotemplate
 from .regex_examples import example
 
@@ -56,6 +57,7 @@ SPEC_TEST = "spec test "
 DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 COUNTER_STEPS = [1, 10, 100, 1000, 0, 5, 50, 500, 2, 20, 200, 2000, 10000, 5000, 100000, 1000000]
 MAX_COMBINATIONS = 4096
+PARALLEL_FROM_ALERTS = 200  # below this, starting workers costs more than it saves
 MAX_VARIABLES = 6
 MAX_HORIZON_MS = (
     6 * 3600 * 1000
@@ -735,8 +737,17 @@ def generate(plan: Plan, groups: list, spec_only: bool = False) -> tuple[list[Te
     out, skipped = _spec_tests(plan, {a.name: a for a in alerts}, records, times, dry=spec_only)
     if spec_only:
         return out, skipped
-    for rule in alerts:
-        g, s = _generate(plan, rule, records, interval, times)
+    # Alerts of different names are independent (the times an alert's checks take are its own), so they are
+    # generated on every core; rules that share a name stay together and in order, and so does the output.
+    by_name: dict[str, list[int]] = {}
+    for i, rule in enumerate(alerts):
+        by_name.setdefault(rule.name, []).append(i)
+
+    def one_name(indexes: list[int]) -> list[tuple[int, tuple[list[TestGroup], list[Skipped]]]]:
+        return [(i, _generate(plan, alerts[i], records, interval, times)) for i in indexes]
+
+    generated = map_in_order(one_name, list(by_name.values()), PARALLEL_FROM_ALERTS)
+    for _, (g, s) in sorted((pair for part in generated for pair in part), key=lambda pair: pair[0]):
         out += g
         skipped += s
     for name, a in plan.spec.alerts.items():
