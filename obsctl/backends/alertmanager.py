@@ -376,6 +376,9 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     return [Artifact(PATH, text)]
 
 
+VERIFY_READS_FILES = True  # verify() runs a tool on the staged files
+
+
 def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     """Parse each file back as YAML; run `amtool check-config` on it when amtool is installed."""
 

@@ -47,6 +47,9 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
     return [Artifact(f"loki/{plan.spec.service}.rules.yml", text)]
 
 
+VERIFY_READS_FILES = False  # verify() reads Artifact.text only
+
+
 def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     from ..verify.logql import check_logql, describe_error
     from ..verify.tools import ToolMissing

@@ -263,3 +263,21 @@ def test_target_settings_are_for_registered_targets():
     from obsctl.model import Targets
 
     assert set(Targets.model_fields) - {"for_"} <= set(TARGETS)
+
+
+def test_targets_that_read_no_staged_file_verify_the_text(tmp_path):
+    """`build` stages files only for targets whose verify() runs a tool on them (VERIFY_READS_FILES). The others
+    must check Artifact.text: with nothing staged, broken text is still a finding."""
+    from obsctl.backends import TARGETS, Artifact, backend
+
+    broken = {
+        "loki": "loki/x.rules.yml",
+        "grafana": "grafana/dashboards/x.json",
+        "datadog": "datadog/monitors/x.json",
+    }
+    textual = [name for name in TARGETS if not backend(name).VERIFY_READS_FILES]
+    assert sorted(textual) == sorted(broken)
+    assert all(isinstance(backend(name).VERIFY_READS_FILES, bool) for name in TARGETS)
+    for name in textual:
+        assert backend(name).verify([Artifact(broken[name], "{not: [valid\n")], tmp_path), name
+    assert list(tmp_path.iterdir()) == []

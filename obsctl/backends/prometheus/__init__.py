@@ -183,6 +183,9 @@ def build(plan: Plan, renderer: Renderer) -> list[Artifact]:
 # -- verify ---------------------------------------------------------------------------------------------------
 
 
+VERIFY_READS_FILES = True  # verify() runs a tool on the staged files
+
+
 def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
     from ...verify.promtool import check_rules, promql_errors
     from ...verify.tools import ToolMissing
