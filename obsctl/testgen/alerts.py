@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -470,11 +471,15 @@ def _expected(rule: AlertRule, samples: list[Sample]) -> list[dict]:
 
 
 def _timeline(ev: Evaluator, rule: AlertRule, until: int, interval: int) -> dict[int, list[Sample]]:
-    """Firing alert samples per evaluation time, following Prometheus 2.42: pending until `for` has passed since
-    the series appeared, then firing; `keep_firing_for` keeps a firing alert (with its last value) after the
-    condition clears."""
+    """Firing alert samples per evaluation time up to `until`, following Prometheus 2.42: pending until `for` has
+    passed since the series appeared, then firing; `keep_firing_for` keeps a firing alert (with its last value)
+    after the condition clears."""
+    return dict(_steps(ev, rule, until, interval))
+
+
+def _steps(ev: Evaluator, rule: AlertRule, until: int, interval: int) -> Iterator[tuple[int, list[Sample]]]:
+    """_timeline one evaluation at a time, so a caller that has seen what it needs stops evaluating."""
     active: dict[tuple, list] = {}  # key -> [active since, last sample, firing, keep-firing since]
-    firing: dict[int, list[Sample]] = {}
     for t in range(0, until + 1, interval):
         now = {}
         for s in ev.vector(rule.expr, t):
@@ -492,8 +497,7 @@ def _timeline(ev: Evaluator, rule: AlertRule, until: int, interval: int) -> dict
                 del active[k]
             elif t - state[0] >= rule.for_ms:
                 state[2] = True
-        firing[t] = [state[1] for state in active.values() if state[2]]
-    return firing
+        yield t, [state[1] for state in active.values() if state[2]]
 
 
 class _Times:
@@ -570,15 +574,17 @@ def _generate(
             horizon = window + rule.for_ms + 4 * interval
             steps = horizon // interval + 8
             world, series = problem.world(values, steps)
-            ev = Evaluator(world)
-            firing = _timeline(ev, rule, horizon, interval)
+            # Evaluated step by step and only as far as needed: up to the check's time when it fires, to the
+            # first firing step (or the horizon) when it must stay quiet.
+            steps_of = _steps(Evaluator(world), rule, horizon, interval)
             if goal == "fires":
-                first = next((t for t in sorted(firing) if firing[t]), None)
-                if first is None:
+                found = next(((t, alerts) for t, alerts in steps_of if alerts), None)
+                if found is None:
                     skipped.append(
                         Skipped(rule.name, titles[goal], "the generated input did not make it fire")
                     )
                     continue
+                first, samples = found
                 checks = []
                 quiet_at = times.take_before(rule.name, first - interval) if rule.for_ms else None
                 if quiet_at is not None:  # still pending: every time before `first` is quiet in this scenario
@@ -587,11 +593,14 @@ def _generate(
                 if t > horizon:
                     world, series = problem.world(values, t // interval + 8)
                     samples = _timeline(Evaluator(world), rule, t, interval)[t]
-                else:  # the same inputs up to t: what fires at t is already known
-                    samples = firing[t]
+                elif t > first:  # the same inputs up to t: on from `first` to the last step at or before t
+                    for at, alerts in steps_of:
+                        samples = alerts
+                        if at + interval > t:
+                            break
                 checks.append(Check(t, rule.name, _expected(rule, samples)))
             else:
-                if any(firing.values()):
+                if any(alerts for _, alerts in steps_of):
                     skipped.append(Skipped(rule.name, titles[goal], "the generated input made it fire"))
                     continue
                 checks = [Check(times.take(rule.name, horizon), rule.name, [])]

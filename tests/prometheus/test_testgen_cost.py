@@ -133,3 +133,31 @@ def test_regex_examples_are_worked_out_once_per_pattern(monkeypatch):
         regex_examples.example.cache_clear()
     assert [regex_examples.example("5..") for _ in range(3)] == ["500"] * 3
     assert calls == 1
+
+
+def test_a_firing_scenario_stops_evaluating_at_its_check(scale_spec, monkeypatch):
+    """The "fires" scenario reads its timeline up to the check's time, not to the horizon: before, every alert's
+    scenario evaluated each step to `window + for + 4 intervals` (15 steps here) and used 8 of them."""
+    from obsctl.backends.prometheus import groups
+    from obsctl.testgen import alerts
+
+    plan = _plan(scale_spec)
+    rule_groups = groups(plan)
+    steps: list[int] = []
+    real = alerts._steps
+
+    def counting(*args):  # noqa: ANN002, ANN202
+        for t, firing in real(*args):
+            steps.append(t)
+            yield t, firing
+
+    monkeypatch.setattr(alerts, "_steps", counting)
+    monkeypatch.setenv("OBSCTL_JOBS", "1")
+    tests, _ = alerts.generate(plan, rule_groups)
+    fires = [g for g in tests if "fires" in g.name]
+    assert len(fires) == 30
+    last_check = max(c.eval_time for g in fires for c in g.checks)
+    horizon = 14 * 60_000  # 5m window + 5m for + 4 one-minute intervals
+    assert last_check < horizon
+    # 30 quiet scenarios read all 15 steps; the firing ones stop at their check
+    assert len(steps) <= 30 * 15 + 30 * (last_check // 60_000 + 1)
