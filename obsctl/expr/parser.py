@@ -252,13 +252,13 @@ def parse(text: str) -> ast.Node:
 # once) made every later check of a 10,000-alert spec parse its expressions again.
 @functools.cache
 def _parse_cached(text: str) -> ast.Node:
-    from .lalr_parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
     if not isinstance(text, str) or not text.strip():
         raise ExprSyntaxError("the expression is empty", 1, 1)
     simple = _simple_condition(text)
     if simple is not None:
         return simple
+    from .lalr_parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
     # lark counts lines by "\n" alone; str.splitlines() would also split at U+2028, U+0085 and the like.
     lines = text.split("\n")
     try:
