@@ -8,7 +8,10 @@ from textwrap import dedent
 
 from ddhelpers import build_datadog
 
+from obsctl.backends import datadog as backend
 from obsctl.compile import datadog as compiler
+from obsctl.plan import alerts as plan_alerts
+from obsctl.plan import build_plan
 
 # One derived metric read with and without a volume guard folding into it (Guarded, GuardedBoth: no memo there),
 # in the count form (SlowNow) and the rolling form, with its own window (slow), nested (both), after leaves of
@@ -111,3 +114,24 @@ def test_each_derived_metric_compiles_once(write_spec, monkeypatch):
         return len(calls)
 
     assert compile_calls(40) == compile_calls(1) > 0
+
+
+def test_the_build_reads_whether_an_alert_reads_log_events_from_the_plan(checked, monkeypatch, tmp_path):
+    """The plan decides once per alert whether `when` reads a log event (it needs that for the ruler); the Datadog
+    build walked each alert's expression again to ask the same."""
+    text = dedent(SPEC).replace(
+        "alerts:\n", "alerts:\n  Failing: {severity: critical, when: 'count(failed, 10m) > 5'}\n", 1
+    )
+    c = checked(text)
+    plan = build_plan(c.spec, c.analysis, c.smap, tmp_path / "obsctl.yaml")
+    assert plan.alerts["Failing"].reads_events and plan.alerts["Failing"].ruler == "loki"
+    assert not plan.alerts["Ratio"].reads_events and plan.alerts["Ratio"].ruler == "prometheus"
+    walks: list[object] = []
+    real = plan_alerts.uses_events
+    monkeypatch.setattr(plan_alerts, "uses_events", lambda *a: walks.append(a) or real(*a))
+    b = backend._Builder(plan, dry=True)
+    monitors = dict(b.monitors())
+    assert not b.errors, [e.message for e in b.errors]
+    assert monitors["checkout.Failing"]["type"] == "log alert"
+    assert monitors["checkout.Ratio"]["type"] == "query alert"
+    assert walks == []
