@@ -326,7 +326,7 @@ class _Builder:
             raise CompileError(f"an alert given only as overrides.{given} (no 'when' to compile)")
         else:
             node = self.plan.alerts[name].when
-            if self.plan.uses_events(node):
+            if self.plan.alerts[name].reads_events:
                 mtype, query, thresholds, opts_extra = self.log_monitor(a, node, notes)
             else:
                 mtype, query, thresholds, opts_extra = self.metric_monitor(name, a, node, notes)

@@ -181,14 +181,22 @@ class Datadog:
         self.exprs = exprs
         self.dd = spec.targets.datadog
         self.pending: list[str] = []  # notes on widened regex matchers, until take_notes()
+        # What many alerts and panels repeat, made once per distinct input: compiled derived metrics (rolling and
+        # count forms), tag filters and metric names (None: off, for the test that compares with compiling each
+        # time). Every entry is a function of its key and this spec; the notes it made are replayed on a hit.
+        self.memo: dict | None = {}
 
     # -- names and filters ----------------------------------------------------------------------------------
     def metric_name(self, name: str) -> str:
         """The Datadog name of a metric reference; CompileError when it is no Datadog metric name (a spec
         metric named `_x` without a namespace, say), since it is pasted into queries as it is."""
-        out = self._metric_name(name)
-        if not METRIC_NAME.fullmatch(out):
-            raise CompileError(f"the metric name '{out}' ({METRIC_NAME_RULE})")
+        memo = self.memo if self.memo is not None else {}
+        out = memo.get(("name", name))
+        if out is None:
+            out = self._metric_name(name)
+            if not METRIC_NAME.fullmatch(out):
+                raise CompileError(f"the metric name '{out}' ({METRIC_NAME_RULE})")
+            memo["name", name] = out
         return out
 
     def _metric_name(self, name: str) -> str:
@@ -232,11 +240,27 @@ class Datadog:
         self, matchers: list[ast.Matcher], variables: dict[str, str] | None = None, metric: str | None = None
     ) -> str:
         """`{k:v,!k2:v2}`, `{a:b AND c IN (x, y)}` when an alternation needs Datadog's boolean syntax, `{*}` if empty."""
+        variables = variables or {}
+        if self.memo is None:
+            return self._tag_filter(matchers, variables, metric)
+        key = ("filter", metric, *((m.label, m.op, m.value) for m in matchers), *sorted(variables.items()))
+        hit = self.memo.get(key)
+        if hit is None:
+            pending, self.pending = self.pending, []
+            try:
+                text = self._tag_filter(matchers, variables, metric)
+            finally:
+                notes, self.pending = self.pending, pending
+            hit = self.memo[key] = (text, notes)
+        self._replay(hit[1])
+        return hit[0]
+
+    def _tag_filter(self, matchers: list[ast.Matcher], variables: dict[str, str], metric: str | None) -> str:
         terms: list[tuple[str, list[str], bool]] = []  # (key, patterns, negated)
         for k, v in sorted(self.selector(metric).items()):
             terms.append((k, [_tag_value(k, "=", v)], False))
         for m in matchers:
-            terms.append(self._matcher(m, variables or {}))
+            terms.append(self._matcher(m, variables))
         if not terms:
             return "{*}"
         if all(len(p) == 1 for _, p, _ in terms):
@@ -363,6 +387,10 @@ class Datadog:
             )
         return Formula(text, s.leaves, s.notes, s.event_windows)
 
+    def _replay(self, notes: list[str]) -> None:
+        """Pend the notes a memoized compilation made, as compiling it again would (each note once)."""
+        self.pending += [n for n in notes if n not in self.pending]
+
     def take_notes(self) -> list[str]:
         """Notes on what the last compilation changed (widened regex matchers), once."""
         notes, self.pending = self.pending, []
@@ -404,9 +432,25 @@ class Datadog:
             if d.overrides.datadog:
                 return None
             inner = self.exprs.get(("derived", node.name, "expr"))
-            return (
-                None if inner is None else self._count(inner, d.window or self.spec.defaults.window, windows)
-            )
+            if inner is None:
+                return None
+            window = d.window or self.spec.defaults.window
+            if self.memo is None:
+                return self._count(inner, window, windows)
+            # Alerts over one derived metric differ in threshold only: its count form is compiled once.
+            hit = self.memo.get(("count", node.name))
+            if hit is None:
+                own: set[int] = set()
+                pending, self.pending = self.pending, []
+                try:
+                    text = self._count(inner, window, own)
+                finally:
+                    notes, self.pending = self.pending, pending
+                hit = self.memo["count", node.name] = (text, own, notes)
+            text, own, notes = hit
+            windows |= own
+            self._replay(notes)
+            return text
         if isinstance(node, ast.Call):
             space = None
             if node.func == "sum" and len(node.args) == 1 and not node.without:
@@ -525,7 +569,10 @@ class _Session:
             inner = self.c.exprs.get(("derived", node.name, "expr"))
             if inner is None:
                 raise CompileError(f"the derived metric '{node.name}' did not parse")
-            return self.expr(inner, d.window or self.c.spec.defaults.window, arith)
+            window = d.window or self.c.spec.defaults.window
+            if self.c.memo is None or self.fold is not None and arith:
+                return self.expr(inner, window, arith)  # a volume guard may fold in anywhere inside
+            return self.derived(node.name, inner, window)
         if info.kind == "event":
             raise CompileError(f"the log event '{node.name}' outside count(): count({node.name}, 10m)")
         if info.kind == "probe":
@@ -542,6 +589,32 @@ class _Session:
                 "counts per interval, not as running totals)"
             )
         raise CompileError(f"the {info.kind} '{node.name}' used directly")
+
+    def derived(self, name: str, inner: ast.Node, window: str) -> tuple[str, int]:
+        """A derived metric, compiled once per session kind. Many alerts and panels read one derived metric (with
+        other thresholds, severities, `for`), and its text depends only on its own expression and window, the
+        session's kind (events, scalar, variables) and a guard folding in, which the caller rules out. It is
+        compiled in a session of its own; its leaves are then added to this session in their order, so they
+        get the indexes (and the text the sentinels) that compiling it here would have given."""
+        memo = self.c.memo
+        key = ("rolling", name, self.events, self.scalar, tuple(sorted(self.variables.items())))
+        hit = memo.get(key)
+        if hit is None:
+            sub = _Session(self.c, self.events, self.scalar, self.variables)
+            pending, self.c.pending = self.c.pending, []
+            try:
+                text, prec = sub.expr(inner, window, False)  # no fold: `arith` changes nothing
+            finally:
+                notes, self.c.pending = self.c.pending, pending
+            hit = memo[key] = (text, prec, sub.leaves, notes, sub.notes, sub.event_windows)
+        text, prec, leaves, notes, own_notes, event_windows = hit
+        self.c._replay(notes)
+        self.notes += own_notes  # none without a fold, kept so the memo cannot drop one
+        self.event_windows |= event_windows
+        ids = [self.leaf(leaf) for leaf in leaves]
+        if any(ids[i] != f"\x00{i}\x00" for i in range(len(ids))):
+            text = _SENTINEL.sub(lambda m: ids[int(m.group(1))], text)
+        return text, prec
 
     def _call(self, node: ast.Call, window: str, arith: bool, space: tuple | None) -> tuple[str, int]:
         f, args = node.func, node.args

@@ -99,6 +99,9 @@ class PromQL:
         self.refs = refs
         self.exprs = exprs
         self.records = records or {}
+        # Compiling is a function of the spec and records: each derived metric is compiled once, not again for
+        # every alert (other thresholds, severities) that reads it.
+        self._derived: dict[tuple[str, bool], str] = {}
 
     # -- public -------------------------------------------------------------------------------------------
     def compile(self, node: ast.Node, window: str | None = None) -> str:
@@ -106,12 +109,18 @@ class PromQL:
 
     def derived(self, name: str, inline: bool = False) -> str:
         """A derived metric's PromQL: its record name, or (inline) its whole expression."""
-        if not inline and name in self.records:
-            return self.records[name] + self.record_selector()
+        out = self._derived.get((name, inline))
+        if out is not None:
+            return out
         d = self.spec.derived[name]
-        if d.overrides.promql:
-            return d.overrides.promql
-        return self.compile(self.exprs[("derived", name, "expr")], d.window or self.spec.defaults.window)
+        if not inline and name in self.records:
+            out = self.records[name] + self.record_selector()
+        elif d.overrides.promql:
+            out = d.overrides.promql
+        else:
+            out = self.compile(self.exprs[("derived", name, "expr")], d.window or self.spec.defaults.window)
+        self._derived[name, inline] = out
+        return out
 
     def record_selector(self) -> str:
         """Matchers that pick this spec's own recordings: the metric source's selector, which recording rules carry

@@ -36,6 +36,7 @@ class AlertPlan:
     enabled: bool
     ruler: str  # "prometheus" (metrics, probes) or "loki" (log events)
     when: ast.Node | None  # None for a probe alert or a raw override
+    reads_events: bool  # `when` reads a log event (decided once: each backend asks it per alert)
     guard: ast.Node | None  # the volume guard (`only_if`)
     guard_on: tuple[str, ...] | None  # the guard joins on these labels (`and on(...)`); None: a plain `and`
     probe: str | None
@@ -202,11 +203,14 @@ def build_plan(
     alerts = {}
     for name, a in spec.alerts.items():
         labels = _alerts.labels(spec, name)
+        when = exprs.get(("alerts", name, "when"))
+        reads_events = when is not None and _alerts.uses_events(analysis, when)
         alerts[name] = AlertPlan(
             name=name,
             enabled=a.enabled,
-            ruler=_alerts.ruler(spec, analysis, name),
-            when=exprs.get(("alerts", name, "when")),
+            ruler=_alerts.ruler(spec, name, reads_events),
+            when=when,
+            reads_events=reads_events,
             guard=exprs.get(("alerts", name, "only_if")),
             guard_on=_alerts.guard_join(analysis, name),
             probe=a.probe,

@@ -21,15 +21,14 @@ def uses_events(analysis: Analysis, node: ast.Node) -> bool:
     )
 
 
-def ruler(spec: Spec, analysis: Analysis, name: str) -> str:
+def ruler(spec: Spec, name: str, reads_events: bool) -> str:
     """'loki' when the alert is evaluated on logs, else 'prometheus' (metrics and probes)."""
     a = spec.alerts[name]
     if a.overrides.logql:
         return "loki"
     if a.overrides.promql:
         return "prometheus"
-    when = analysis.exprs.get(("alerts", name, "when"))
-    return "loki" if when is not None and uses_events(analysis, when) else "prometheus"
+    return "loki" if reads_events else "prometheus"
 
 
 def guard_join(analysis: Analysis, name: str) -> tuple[str, ...] | None:
