@@ -187,61 +187,82 @@ VERIFY_READS_FILES = True  # verify() runs a tool on the staged files
 
 
 def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
+    from concurrent.futures import ThreadPoolExecutor
+
     from ...verify.promtool import check_rules, promql_errors
     from ...verify.tools import ToolMissing
 
-    problems: list[Finding] = []
+    found: dict[int, list[Finding]] = {}  # per artifact, reported in artifact order
     rule_files: list[Path] = []
-    for art in artifacts:
-        doc, bad = parse_back(art.path, art.text)
-        if bad:
-            problems.append(bad)
-            continue
-        if not isinstance(doc, dict):
-            problems.append(Problem(art.path, "expected a YAML mapping"))
-            continue
-        if art.path.endswith(".prometheusrule.yml"):
-            problems += _check_crd(art.path, doc)
-            groups_doc = (doc.get("spec") or {}).get("groups")
-            extracted = staging / (art.path + ".groups.yml")
-            extracted.write_text(yaml.safe_dump({"groups": groups_doc}, sort_keys=False), encoding="utf-8")
-            rule_files.append(extracted)
-        elif art.path.endswith(".rules.yml"):
-            groups_doc = doc.get("groups")
-            rule_files.append(staging / art.path)
-        elif art.path.endswith(".tests.yml"):
-            problems += _check_tests(art.path, doc, staging)
-            continue
-        else:
-            if art.path.endswith("scrape.yml") and not isinstance(doc.get("scrape_configs"), list):
-                problems.append(Problem(art.path, "scrape_configs is missing"))
-            continue
-        if not isinstance(groups_doc, list):
-            problems.append(Problem(art.path, "`groups` must be a list"))
-            continue
-        for group in groups_doc:
-            for rule in group.get("rules") or []:
-                err = promql_errors(str(rule.get("expr", "")))
-                if err:
-                    problems.append(
-                        Problem(
-                            art.path,
-                            f"rule {rule.get('alert') or rule.get('record')}: PromQL does not parse: {err}",
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The tests file is by far the largest to read back: it is read while promtool checks the rules (the wait
+        # for the tool releases the interpreter).
+        tests = {
+            i: pool.submit(parse_back, a.path, a.text)
+            for i, a in enumerate(artifacts)
+            if a.path.endswith(".tests.yml")
+        }
+        for i, art in enumerate(artifacts):
+            if i in tests:
+                continue
+            found[i] = problems = []
+            doc, bad = parse_back(art.path, art.text)
+            if bad:
+                problems.append(bad)
+                continue
+            if not isinstance(doc, dict):
+                problems.append(Problem(art.path, "expected a YAML mapping"))
+                continue
+            if art.path.endswith(".prometheusrule.yml"):
+                problems += _check_crd(art.path, doc)
+                groups_doc = (doc.get("spec") or {}).get("groups")
+                extracted = staging / (art.path + ".groups.yml")
+                extracted.write_text(
+                    yaml.safe_dump({"groups": groups_doc}, sort_keys=False), encoding="utf-8"
+                )
+                rule_files.append(extracted)
+            elif art.path.endswith(".rules.yml"):
+                groups_doc = doc.get("groups")
+                rule_files.append(staging / art.path)
+            else:
+                if art.path.endswith("scrape.yml") and not isinstance(doc.get("scrape_configs"), list):
+                    problems.append(Problem(art.path, "scrape_configs is missing"))
+                continue
+            if not isinstance(groups_doc, list):
+                problems.append(Problem(art.path, "`groups` must be a list"))
+                continue
+            for group in groups_doc:
+                for rule in group.get("rules") or []:
+                    err = promql_errors(str(rule.get("expr", "")))
+                    if err:
+                        problems.append(
+                            Problem(
+                                art.path,
+                                f"rule {rule.get('alert') or rule.get('record')}: PromQL does not parse: {err}",
+                            )
                         )
-                    )
-    from .engines import verify as verify_engine
+        from .engines import verify as verify_engine
 
-    found, plain = verify_engine(artifacts, staging)
-    problems += found
-    rule_files += plain
-    try:
-        problems += check_rules(rule_files) if rule_files else []
-        problems += _check_scrape(artifacts, staging)
-    except ToolMissing as e:
-        problems.append(
-            Skipped(e.tool, e.hint)
-        )  # optional for build; `obsctl test` and the test suite require it
-    return problems
+        engine_problems, plain = verify_engine(artifacts, staging)
+        rule_files += plain
+        tool_problems: list[Finding] = []
+        try:
+            tool_problems += check_rules(rule_files) if rule_files else []
+            tool_problems += _check_scrape(artifacts, staging)
+        except ToolMissing as e:
+            tool_problems.append(
+                Skipped(e.tool, e.hint)
+            )  # optional for build; `obsctl test` and CI require it
+        for i, read in tests.items():
+            doc, bad = read.result()
+            path = artifacts[i].path
+            if bad:
+                found[i] = [bad]
+            elif not isinstance(doc, dict):
+                found[i] = [Problem(path, "expected a YAML mapping")]
+            else:
+                found[i] = list(_check_tests(path, doc, staging))
+    return [p for i in sorted(found) for p in found[i]] + engine_problems + tool_problems
 
 
 def _check_crd(path: str, doc: dict) -> list[Problem]:
