@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ..model import Spec
 
 
+_encode_string = json.encoder.encode_basestring  # the C encoder json.dumps uses for str (ensure_ascii=False)
+
 _VARIABLE = re.compile(r"\$(\{?[A-Za-z_]\w*)")  # a Grafana variable: $env, ${env}
 
 
@@ -41,6 +43,10 @@ def number(value: float) -> str:
 
 def quote(value: str) -> str:
     """A PromQL/LogQL double-quoted string (Go escaping)."""
+    if type(value) is str:
+        # What json.dumps(value, ensure_ascii=False) returns for a str, without building an encoder per call:
+        # called for every matcher of every rule (about 1,000 times per environment of the largest example).
+        return _encode_string(value)
     return json.dumps(value, ensure_ascii=False)
 
 

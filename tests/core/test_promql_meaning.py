@@ -288,3 +288,25 @@ def test_logql_refuses_at_by_name(tmp_path):
     c = check(path).checked[0]
     with pytest.raises(CompileError, match="@ 100"):
         LogQL(c.spec, c.analysis.refs).compile(parse("count(boom @ 100, 5m)"))
+
+
+def test_quote_is_json_dumps_without_an_encoder_per_call(monkeypatch):
+    """quote() runs for every matcher of every rule: the C string encoder json.dumps uses for a str, called
+    directly, gives its text exactly (escapes, non-ASCII, lone surrogates); other values still go through dumps."""
+    import json
+
+    from obsctl.compile import promql
+
+    values = [
+        "",
+        "a",
+        'say "hi"\\n',
+        "line\nbreak\ttab\x00\x1f\x7f",
+        "é ü 日本 \u2028\U0001f600",
+        "\ud800",
+        "</>",
+    ]
+    expected = [json.dumps(v, ensure_ascii=False) for v in values]
+    assert promql.quote(5) == "5"
+    monkeypatch.setattr(promql.json, "dumps", lambda *a, **k: pytest.fail("json.dumps called for a str"))
+    assert [promql.quote(v) for v in values] == expected

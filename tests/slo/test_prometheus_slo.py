@@ -373,6 +373,17 @@ def test_record_names_are_what_the_rules_record() -> None:
     assert published == recorded
 
 
+def test_record_selector_builds_the_selector_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules ask for an SLO's record selector about 30 times: it is the selector record_names publishes,
+    built without the windows and names record_names also computes (once per call before)."""
+    ctx = context(AVAILABILITY)
+    selector = plan_slos.record_names(ctx.spec, "availability")["selector"]
+    monkeypatch.setattr(
+        plan_slos, "alert_windows", lambda slo: pytest.fail("record_selector read the windows")
+    )
+    assert plan_slos.record_selector(ctx.spec, "availability", "slo:x") == "slo:x" + selector
+
+
 def test_alert_rules_per_tier() -> None:
     ctx = context(AVAILABILITY)
     [group] = [g for g in ps.rule_groups(ctx) if g.name == "checkout-api.slo.availability"]
