@@ -11,7 +11,8 @@ panels, three severities), timed side by side in one run, each step a fresh proc
     python benchmarks/scale.py --sizes 1000 --steps validate test --runs 1
 
 Prints per step the median wall time, the median per alert, the median CPU time (user + system of the process
-and the tools it waited for: steadier than wall time on a shared machine) and the peak memory (max RSS)."""
+and the tools it waited for: steadier than wall time on a shared machine), the peak memory of the obsctl process
+(max RSS) and the peak of the memory of it and its workers together (summed PSS, sampled every 20 ms)."""
 
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ def spec(n: int) -> dict:
     }
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak MB) of one fresh process. CPU is user + system of the process and of the
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, float, float]:
+    """(wall seconds, CPU seconds, peak MB, peak total MB) of one fresh process. CPU is user + system of the process and of the
     children it waited for (promtool, amtool); the peak is the process's own max RSS (os.wait4)."""
     import os
     import resource
@@ -71,7 +72,9 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    total = _TreeMemory(proc.pid)
     out = proc.stdout.read() if proc.stdout else b""
+    total.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -80,7 +83,46 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.decode(errors='replace')[-3000:]}")
     # RUSAGE_CHILDREN counts the process and, once it has waited for them, its own children too
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, usage.ru_maxrss / 1024
+    return wall, cpu, usage.ru_maxrss / 1024, total.peak_mb
+
+
+class _TreeMemory:
+    """The peak of the summed proportional set size (PSS) of a process and its descendants (build's test
+    generation workers), sampled every 20 ms from /proc: max RSS counts one process only, and workers share
+    the parent's pages."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid, self.peak_mb, self._done = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _tree(self) -> list[int]:
+        pids, i = [self.pid], 0
+        while i < len(pids):
+            try:
+                with open(f"/proc/{pids[i]}/task/{pids[i]}/children", encoding="ascii") as f:
+                    pids += [int(c) for c in f.read().split()]
+            except OSError:
+                pass
+            i += 1
+        return pids
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.02):
+            kb = 0
+            for pid in self._tree():
+                try:
+                    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+                        kb += sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+                except (OSError, ValueError, IndexError):
+                    pass
+            self.peak_mb = max(self.peak_mb, kb / 1024)
 
 
 STEPS = ("validate", "build-prometheus", "promtool", "build-all", "test")
@@ -114,7 +156,9 @@ def main() -> None:
     sizes = [*args.sizes, *([10000] if args.large and 10000 not in args.sizes else [])]
     obsctl = [sys.executable, "-m", "obsctl.cli"]
     steps_cmds = steps_for(obsctl, shutil.which("promtool"), args.steps)
-    print(f"{'alerts':>7} {'step':26} {'median s':>9} {'ms/alert':>9} {'cpu s':>7} {'peak MB':>8}")
+    print(
+        f"{'alerts':>7} {'step':26} {'median s':>9} {'ms/alert':>9} {'cpu s':>7} {'peak MB':>8} {'total MB':>9}"
+    )
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -122,17 +166,19 @@ def main() -> None:
             walls: dict[str, list[float]] = {k: [] for k in steps_cmds}
             cpus: dict[str, list[float]] = {k: [] for k in steps_cmds}
             peaks: dict[str, float] = dict.fromkeys(steps_cmds, 0.0)
+            totals: dict[str, float] = dict.fromkeys(steps_cmds, 0.0)
             for _ in range(args.runs):
                 for name, cmd in steps_cmds.items():  # interleaved: each run times every step once
-                    wall, cpu, peak = run(cmd, root)
+                    wall, cpu, peak, total = run(cmd, root)
                     walls[name].append(wall)
                     cpus[name].append(cpu)
                     peaks[name] = max(peaks[name], peak)
+                    totals[name] = max(totals[name], total)
             for name in steps_cmds:
                 med = statistics.median(walls[name])
                 print(
                     f"{n:>7} {name:26} {med:9.2f} {med / n * 1000:9.2f} "
-                    f"{statistics.median(cpus[name]):7.2f} {peaks[name]:8.0f}",
+                    f"{statistics.median(cpus[name]):7.2f} {peaks[name]:8.0f} {totals[name]:9.0f}",
                     flush=True,
                 )
 

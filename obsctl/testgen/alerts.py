@@ -500,6 +500,20 @@ def _steps(ev: Evaluator, rule: AlertRule, until: int, interval: int) -> Iterato
         yield t, [state[1] for state in active.values() if state[2]]
 
 
+def _as_of(
+    steps: Iterator[tuple[int, list[Sample]]], t: int, interval: int, before: list[Sample]
+) -> list[Sample]:
+    """The firing alerts as of time `t`: those of the last evaluation step at or before it, as promtool checks an
+    `eval_time` between two steps (`before`: the alerts of the step the iterator last gave, if any). A check time
+    off the grid (a 5m window with a 2m interval) used to end in a KeyError."""
+    samples = before
+    for at, alerts in steps:
+        samples = alerts
+        if at + interval > t:
+            break
+    return samples
+
+
 class _Times:
     """Evaluation times per alert are kept unique across the file, so a promtool failure names one scenario."""
 
@@ -592,12 +606,9 @@ def _generate(
                 t = times.take(rule.name, max(first, window + interval))
                 if t > horizon:
                     world, series = problem.world(values, t // interval + 8)
-                    samples = _timeline(Evaluator(world), rule, t, interval)[t]
-                elif t > first:  # the same inputs up to t: on from `first` to the last step at or before t
-                    for at, alerts in steps_of:
-                        samples = alerts
-                        if at + interval > t:
-                            break
+                    samples = _as_of(_steps(Evaluator(world), rule, t, interval), t, interval, [])
+                elif t > first:  # the same inputs up to t: on from `first`
+                    samples = _as_of(steps_of, t, interval, samples)
                 checks.append(Check(t, rule.name, _expected(rule, samples)))
             else:
                 if any(alerts for _, alerts in steps_of):

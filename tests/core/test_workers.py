@@ -30,13 +30,16 @@ def test_functions_and_items_need_not_pickle(monkeypatch):
     assert out == [(x, True) for x in range(40)]
 
 
-@pytest.mark.parametrize("jobs", ["1", "0", "two"])
-def test_one_job_or_a_bad_value_runs_in_process(monkeypatch, jobs):
+@pytest.mark.parametrize("jobs", ["1", "0", "two", "\u00b2", "9" * 5000, "+2", "-1", "65"])
+def test_one_job_or_a_bad_value_runs_in_process(monkeypatch, capsys, jobs):
+    """A bad OBSCTL_JOBS is a warning, never a traceback (`\u00b2`.isdigit() is true, and int() of 5,000 digits
+    raises), and the default is used: one CPU here."""
     monkeypatch.setenv("OBSCTL_JOBS", jobs)
-    if jobs != "1":
-        monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _: {0}, raising=False)
+    monkeypatch.setattr(workers, "_usable_cpus", lambda: 1)
     out = workers.map_in_order(_square_with_pid, list(range(50)), min_items=10)
     assert {pid for _, pid in out} == {os.getpid()}
+    if jobs != "1":
+        assert "OBSCTL_JOBS" in capsys.readouterr().err
 
 
 def test_few_items_run_in_process(monkeypatch):
@@ -69,3 +72,58 @@ def test_an_error_in_a_worker_reaches_the_caller(monkeypatch):
     monkeypatch.setenv("OBSCTL_JOBS", "2")
     with pytest.raises(KeyError, match="seven"):
         workers.map_in_order(_fails_at_7, list(range(40)), min_items=10)
+
+
+def test_off_linux_work_stays_in_process(monkeypatch):
+    monkeypatch.setenv("OBSCTL_JOBS", "2")
+    monkeypatch.setattr(workers.sys, "platform", "darwin")
+    out = workers.map_in_order(_square_with_pid, list(range(50)), min_items=10)
+    assert {pid for _, pid in out} == {os.getpid()}
+
+
+def test_the_default_is_capped(monkeypatch):
+    monkeypatch.delenv("OBSCTL_JOBS", raising=False)
+    monkeypatch.setattr(workers, "_usable_cpus", lambda: 96)
+    assert workers.jobs() == workers.MAX_DEFAULT_JOBS
+
+
+def test_a_killed_worker_does_not_hang_the_build(monkeypatch):
+    """A worker killed mid-work (the OOM killer, say) used to leave the parent waiting forever; the work is now
+    done again in-process."""
+    import signal
+
+    monkeypatch.setenv("OBSCTL_JOBS", "2")
+    parent = os.getpid()
+
+    def dies_in_a_worker(x: int) -> int:
+        if os.getpid() != parent and x == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return x + 1
+
+    assert workers.map_in_order(dies_in_a_worker, list(range(40)), min_items=10) == list(range(1, 41))
+
+
+class _NeedsArguments(Exception):
+    def __init__(self, message: str, line: int) -> None:  # pickles, but does not unpickle
+        super().__init__(message)
+        self.line = line
+
+
+def test_an_error_that_cannot_come_back_is_raised_in_process(monkeypatch):
+    monkeypatch.setenv("OBSCTL_JOBS", "2")
+
+    def fails(x: int) -> int:
+        if x == 5:
+            raise _NeedsArguments("five", 5)
+        return x
+
+    with pytest.raises(_NeedsArguments, match="five"):
+        workers.map_in_order(fails, list(range(40)), min_items=10)
+
+
+def test_workers_leave_ctrl_c_to_the_parent(monkeypatch):
+    import signal
+
+    monkeypatch.setenv("OBSCTL_JOBS", "2")
+    seen = workers.map_in_order(lambda _: (os.getpid(), signal.getsignal(signal.SIGINT)), list(range(40)), 10)
+    assert {h for pid, h in seen if pid != os.getpid()} == {signal.SIG_IGN}

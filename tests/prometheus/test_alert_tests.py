@@ -400,3 +400,54 @@ def test_spec_test_names_with_line_breaks_reach_the_error_exactly(shapes):
     _, diags, _ = render(shapes, ["prometheus"], None)
     [d] = [d for d in diags if d.code == "OBS602"]
     assert f"test '{name}' expects QueueDeep" in d.message
+
+
+OFF_GRID = """\
+service: grid
+sources:
+  metrics: {type: prometheus, selector: {job: g}}
+metrics:
+  req_total: {kind: counter, labels: [route]}
+alerts:
+  Busy:
+    severity: warning
+    when: rate(req_total[5m]) > 1
+    summary: busy
+targets:
+  prometheus: {evaluation_interval: 2m}
+routing:
+  receivers: {team: {webhook: {url: "https://hooks.example.org/t"}}}
+  severities: {warning: [team]}
+"""
+PAST_HORIZON = """\
+tests:
+  - name: quiet at idle
+    interval: 1m
+    series:
+      'req_total{job="g", route="a"}': '0x30'
+    expect:
+      - {at: 7m, quiet: [Busy]}
+      - {at: 9m, quiet: [Busy]}
+      - {at: 11m, quiet: [Busy]}
+      - {at: 13m, quiet: [Busy]}
+"""
+
+
+@pytest.mark.parametrize("extra", ["", PAST_HORIZON], ids=["window-off-grid", "past-the-horizon"])
+def test_check_times_between_evaluation_steps(build, tmp_path, require_tool, extra):
+    """A 5m window read every 2m puts the firing check at 7m, between two evaluation steps; spec tests that take
+    the times after it push the check past the generated horizon. Both ended in a KeyError; the check now expects
+    what the last step at or before it fired, as promtool does."""
+    require_tool("promtool")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(OFF_GRID + extra)
+    files = build(spec, ["prometheus"])
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    doc = yaml.safe_load(files["prometheus/grid.tests.yml"])
+    fires = next(t for t in doc["tests"] if t["name"].startswith("Busy: fires"))
+    firing = [c for c in fires["alert_rule_test"] if c["exp_alerts"]]
+    assert firing, "the fires scenario has no firing check"
+    ok, output = test_rules(tmp_path / "prometheus/grid.tests.yml")
+    assert ok, output
