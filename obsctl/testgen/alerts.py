@@ -758,7 +758,7 @@ def generate(plan: Plan, groups: list, spec_only: bool = False) -> tuple[list[Te
     if spec_only:
         return out, skipped
     # Alerts of different names are independent (the times an alert's checks take are its own), so they are
-    # generated on every core; rules that share a name stay together and in order, and so does the output.
+    # generated on several cores; rules that share a name stay together and in order, and so does the output.
     by_name: dict[str, list[int]] = {}
     for i, rule in enumerate(alerts):
         by_name.setdefault(rule.name, []).append(i)
