@@ -281,3 +281,28 @@ def test_targets_that_read_no_staged_file_verify_the_text(tmp_path):
     for name in textual:
         assert backend(name).verify([Artifact(broken[name], "{not: [valid\n")], tmp_path), name
     assert list(tmp_path.iterdir()) == []
+
+
+def test_targets_verified_side_by_side_report_in_target_order(monkeypatch, tmp_path):
+    """`build` checks the targets in threads; what each finds comes back in the order of the targets asked for,
+    whichever finishes first."""
+    import time
+
+    from obsctl import build
+    from obsctl.backends import Artifact
+
+    class Slow:
+        VERIFY_READS_FILES = False
+
+        def __init__(self, name: str, delay: float) -> None:
+            self.name, self.delay = name, delay
+
+        def verify(self, artifacts: list, staging: object) -> list:
+            time.sleep(self.delay)
+            return [f"{self.name}:{a.path}" for a in artifacts]
+
+    delays = {"prometheus": 0.2, "loki": 0.0, "grafana": 0.1}
+    monkeypatch.setattr(build, "backend", lambda name: Slow(name, delays[name]))
+    artifacts = [Artifact(f"{n}/x", "") for n in ("grafana", "loki", "prometheus")]
+    found = build._verify_all(["prometheus", "loki", "grafana"], artifacts, tmp_path)
+    assert found == [["prometheus:prometheus/x"], ["loki:loki/x"], ["grafana:grafana/x"]]
