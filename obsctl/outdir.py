@@ -11,6 +11,7 @@
   A failure while moving undoes every move; after a kill, the next build or `--check` into the same `--out`
   finishes a committed journal (or undoes it, when it cannot finish) and drops an uncommitted one.
 - One build at a time: `flock` on `<out>/.obsctl/lock`, released by the kernel when the process ends.
+- Only what changes: a file that already holds the bytes a build would write is left as it is.
 """
 
 from __future__ import annotations
@@ -321,6 +322,7 @@ def _plan(root: int | None, out: Path, artifacts: list[Artifact], service: str, 
     puts = {a.path: a.text.encode("utf-8") for a in artifacts}
     puts[f"{BOOKKEEPING}/{manifest_name(service, env)}"] = manifest.encode("utf-8")
     mkdirs: set[str] = set()
+    same: list[str] = []  # regular files of the new size: compared below
     for p in puts:
         parents, _ = _split(p)
         for i in range(1, len(parents) + 1):
@@ -345,8 +347,15 @@ def _plan(root: int | None, out: Path, artifacts: list[Artifact], service: str, 
                     "move it away, or build into another --out",
                 )
             )
+        elif st is not None and stat.S_ISREG(st.st_mode) and st.st_size == len(puts[p]):
+            same.append(p)
     if problems:
         raise OutDirError(list({d.message: d for d in problems}.values()))
+    # A file that already holds its bytes is left alone: rebuilding a thousand monitors after one alert changed
+    # stages, syncs and moves one file, and the others keep their modification times.
+    for p in same:
+        if _read(root, p) == (puts[p], ""):
+            del puts[p]
     return Plan(puts, deletes, sorted(mkdirs, key=lambda d: (d.count("/"), d)))
 
 

@@ -406,3 +406,21 @@ def test_a_full_tmpdir_is_an_error_not_a_traceback(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "OBS906" in result.stderr and "TMPDIR" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rebuild_rewrites_only_the_files_that_change(tmp_path, monkeypatch):
+    """Was: every build staged, synced and moved in every file, so a rebuild after one threshold changed replaced
+    all of them (a thousand Datadog monitors for one alert). Files that keep their bytes now keep their inode."""
+    monkeypatch.chdir(tmp_path)
+    spec = _copy_example(tmp_path)
+    assert _build(str(spec), "--out", "out", "-t", "datadog").exit_code == 0
+    out = tmp_path / "out"
+    inodes = {p: (out / p).stat().st_ino for p in _tree(out)}
+    spec.write_text(_changed_spec(spec).read_text())  # the same file: its name is in what build writes
+    assert _build(str(spec), "--out", "out", "-t", "datadog").exit_code == 0
+    assert _build(str(spec), "--out", "fresh", "-t", "datadog").exit_code == 0
+    assert _tree(out) == _tree(tmp_path / "fresh")
+    kept = {p for p in _tree(out) if inodes.get(p) == (out / p).stat().st_ino}
+    replaced = {p for p in _tree(out) if p in inodes} - kept
+    assert len(kept) > 5 and replaced, (kept, replaced)
+    _no_leftovers(out)
