@@ -354,8 +354,9 @@ def _plan(root: int | None, out: Path, artifacts: list[Artifact], service: str, 
     # A file that already holds its bytes is left alone: rebuilding a thousand monitors after one alert changed
     # stages, syncs and moves one file, and the others keep their modification times.
     for p in same:
-        if _read(root, p) == (puts[p], ""):
-            del puts[p]
+        with contextlib.suppress(OSError):  # unreadable (mode 000, say): replaced, as before
+            if _read(root, p) == (puts[p], ""):
+                del puts[p]
     return Plan(puts, deletes, sorted(mkdirs, key=lambda d: (d.count("/"), d)))
 
 

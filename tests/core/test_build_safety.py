@@ -424,3 +424,24 @@ def test_a_rebuild_rewrites_only_the_files_that_change(tmp_path, monkeypatch):
     replaced = {p for p in _tree(out) if p in inodes} - kept
     assert len(kept) > 5 and replaced, (kept, replaced)
     _no_leftovers(out)
+
+
+def test_an_unreadable_file_with_the_same_size_is_replaced_not_an_error(tmp_path, monkeypatch):
+    """A file the build would leave alone if it held the same bytes, but which cannot be read, is replaced as any
+    other file is (the rename needs only the directory), not reported as an error."""
+    if os.geteuid() == 0:
+        monkeypatch.setattr(
+            outdir, "_read", lambda root, path: (_ for _ in ()).throw(PermissionError(13, "denied"))
+        )
+    monkeypatch.chdir(tmp_path)
+    spec = _copy_example(tmp_path)
+    assert _build(str(spec), "--out", "out", "-t", "datadog").exit_code == 0
+    target = next((tmp_path / "out" / "datadog" / "monitors").iterdir())
+    before = target.read_bytes()
+    target.chmod(0)
+    try:
+        result = _build(str(spec), "--out", "out", "-t", "datadog")
+    finally:
+        target.chmod(0o644)
+    assert result.exit_code == 0, result.stderr
+    assert target.read_bytes() == before
