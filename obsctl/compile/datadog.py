@@ -45,7 +45,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..durations import parse_duration
 from ..expr import ast
@@ -53,8 +53,11 @@ from ..semantics import RefInfo
 from .promql import CompileError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..model import Spec
 
+T = TypeVar("T")
 _SENTINEL = re.compile("\x00(\\d+)\x00")
 # Datadog metric names: a letter first, then ASCII letters, digits, '_' and '.', at most 200 characters.
 METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
@@ -246,12 +249,7 @@ class Datadog:
         key = ("filter", metric, *((m.label, m.op, m.value) for m in matchers), *sorted(variables.items()))
         hit = self.memo.get(key)
         if hit is None:
-            pending, self.pending = self.pending, []
-            try:
-                text = self._tag_filter(matchers, variables, metric)
-            finally:
-                notes, self.pending = self.pending, pending
-            hit = self.memo[key] = (text, notes)
+            hit = self.memo[key] = self.noted(lambda: self._tag_filter(matchers, variables, metric))
         self._replay(hit[1])
         return hit[0]
 
@@ -387,6 +385,14 @@ class Datadog:
             )
         return Formula(text, s.leaves, s.notes, s.event_windows)
 
+    def noted(self, make: Callable[[], T]) -> tuple[T, list[str]]:
+        """make(), and the notes it pended kept apart (for the memo to replay on each hit)."""
+        pending, self.pending = self.pending, []
+        try:
+            return make(), self.pending
+        finally:
+            self.pending = pending
+
     def _replay(self, notes: list[str]) -> None:
         """Pend the notes a memoized compilation made, as compiling it again would (each note once)."""
         self.pending += [n for n in notes if n not in self.pending]
@@ -441,11 +447,7 @@ class Datadog:
             hit = self.memo.get(("count", node.name))
             if hit is None:
                 own: set[int] = set()
-                pending, self.pending = self.pending, []
-                try:
-                    text = self._count(inner, window, own)
-                finally:
-                    notes, self.pending = self.pending, pending
+                text, notes = self.noted(lambda: self._count(inner, window, own))
                 hit = self.memo["count", node.name] = (text, own, notes)
             text, own, notes = hit
             windows |= own
@@ -601,11 +603,9 @@ class _Session:
         hit = memo.get(key)
         if hit is None:
             sub = _Session(self.c, self.events, self.scalar, self.variables)
-            pending, self.c.pending = self.c.pending, []
-            try:
-                text, prec = sub.expr(inner, window, False)  # no fold: `arith` changes nothing
-            finally:
-                notes, self.c.pending = self.c.pending, pending
+            (text, prec), notes = self.c.noted(
+                lambda: sub.expr(inner, window, False)
+            )  # no fold: `arith` is moot
             hit = memo[key] = (text, prec, sub.leaves, notes, sub.notes, sub.event_windows)
         text, prec, leaves, notes, own_notes, event_windows = hit
         self.c._replay(notes)

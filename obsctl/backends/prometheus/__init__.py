@@ -249,10 +249,8 @@ def verify(artifacts: list[Artifact], staging: Path) -> list[Finding]:
         try:
             tool_problems += check_rules(rule_files) if rule_files else []
             tool_problems += _check_scrape(artifacts, staging)
-        except ToolMissing as e:
-            tool_problems.append(
-                Skipped(e.tool, e.hint)
-            )  # optional for build; `obsctl test` and CI require it
+        except ToolMissing as e:  # optional for build; `obsctl test` and CI require it
+            tool_problems.append(Skipped(e.tool, e.hint))
         for i, read in tests.items():
             doc, bad = read.result()
             path = artifacts[i].path
