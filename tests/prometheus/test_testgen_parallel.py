@@ -4,28 +4,17 @@ other, so they must be generated together and in order)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_testgen_cost import _plan, scale
 
 from obsctl import workers
 from obsctl.testgen import alerts
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import scale  # noqa: E402
-
 EXAMPLES = sorted(p / "obsctl.yaml" for p in (ROOT / "examples").iterdir() if (p / "obsctl.yaml").is_file())
-
-
-def _plan(spec: Path):  # noqa: ANN202
-    from obsctl.pipeline import check
-    from obsctl.plan import build_plan
-
-    checked = check(spec, None).checked[0]
-    return build_plan(checked.spec, checked.analysis, checked.smap, spec, None, {"format": "rules"})
 
 
 def _generated(plan, rule_groups, monkeypatch, jobs: str):  # noqa: ANN001, ANN202
